@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// The one executable. Each area of Chorus contributes a subcommand, defined
+/// in its own file beside this one.
+@main
+struct ChorusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chorus",
+        abstract: "Distributed state for Swift: the whole consistency spectrum, verified.",
+        version: "0.1.0",
+        subcommands: []
+    )
+}
