@@ -1,0 +1,37 @@
+/// A fixed-size set of small integers: which operations of a partition are
+/// already linearized. It is half of every memo key, so it is a flat array of
+/// words whose synthesized hash and equality touch one word per 64 operations.
+struct BitSet: Hashable, Sendable {
+    private(set) var words: [UInt64]
+
+    init(count: Int) {
+        precondition(count >= 0, "a bit set cannot have a negative size")
+        words = Array(repeating: 0, count: (count + 63) / 64)
+    }
+
+    @inline(__always)
+    func contains(_ index: Int) -> Bool {
+        words[index >> 6] & (1 << UInt64(index & 63)) != 0
+    }
+
+    @inline(__always)
+    mutating func insert(_ index: Int) {
+        words[index >> 6] |= 1 << UInt64(index & 63)
+    }
+
+    @inline(__always)
+    mutating func remove(_ index: Int) {
+        words[index >> 6] &= ~(1 << UInt64(index & 63))
+    }
+
+    var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
+}
+
+/// One memo key: a set of linearized operations and the model state they
+/// lead to. Lowe (CCPE 2017, §3.2) showed that remembering these pairs turns
+/// the Wing–Gong search from hopeless to practical: two orders of the same
+/// operations that reach the same state have the same future.
+struct MemoEntry<State: Hashable>: Hashable {
+    var linearized: BitSet
+    var state: State
+}
