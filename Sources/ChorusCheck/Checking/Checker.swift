@@ -179,7 +179,7 @@ public enum Checker {
             }
             state = next
             placed.insert(operation)
-            steps.append(LinearizedStep(operationID: partition.operationIDs[operation], stateAfter: model.describe(state)))
+            steps.append(LinearizedStep(operationID: partition.operationIDs[operation], stateAfter: model.describe(state, values: partition.values)))
         }
         var candidates: [Int] = []
         var blocking: Int?
@@ -210,7 +210,7 @@ public enum Checker {
             model.step(state, partition.inputs[$0], partition.outputs[$0]) == nil
         }
         return Counterexample(
-            key: partition.key, partitionOperationIDs: operationIDs, prefix: steps, stateAtEnd: model.describe(state),
+            key: partition.key, partitionOperationIDs: operationIDs, prefix: steps, stateAtEnd: model.describe(state, values: partition.values),
             candidates: candidates.map { partition.operationIDs[$0] },
             unplaceable: unplaceable.map { partition.operationIDs[$0] },
             blockingOperationID: blocking.map { partition.operationIDs[$0] })

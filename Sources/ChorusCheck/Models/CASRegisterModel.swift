@@ -4,48 +4,51 @@
 /// Functions: `read` (the completion's value is what was read; `nil` reads the
 /// initial, empty register), `write v`, and `cas [from to]`. A `:fail` cas did
 /// not happen and never reaches the model. Values are compared as written
-/// (`3` and `"3"` differ).
+/// (`3` and `"3"` differ). The state is the number of the value in the
+/// partition's `ValueTable` (0 is `nil`), so the search hashes an `Int32`.
 public struct CASRegisterModel: Model {
     public enum Input: Hashable, Sendable {
         case read
-        case write(HistoryValue)
-        case compareAndSet(expected: HistoryValue, new: HistoryValue)
+        case write(Int32)
+        case compareAndSet(expected: Int32, new: Int32)
     }
 
     public enum Output: Hashable, Sendable {
-        /// A read returned this value.
-        case value(HistoryValue)
+        /// A read returned the value with this number.
+        case value(Int32)
         /// A write or a successful compare-and-set was acknowledged.
         case acknowledged
     }
 
-    /// The register's contents; `.null` is the initial, empty register.
-    public typealias State = HistoryValue
+    /// The number of the register's value; 0 is the initial, empty register.
+    public typealias State = Int32
 
     public init() {}
 
     public var name: String { "cas-register" }
-    public var initialState: HistoryValue { .null }
+    public var initialState: Int32 { 0 }
 
-    public func translate(_ operation: Operation) throws(ModelError) -> (input: Input, output: Output?) {
+    public func translate(_ operation: Operation, values: inout ValueTable) throws(ModelError) -> (input: Input, output: Output?) {
         let determinate = operation.outcome == .ok
         switch operation.function {
         case "read":
-            return (.read, determinate ? .value(operation.output ?? .null) : nil)
+            guard determinate else { return (.read, nil) }
+            return (.read, .value(values.number(for: operation.output ?? .null)))
         case "write":
-            return (.write(operation.input), determinate ? .acknowledged : nil)
+            return (.write(values.number(for: operation.input)), determinate ? .acknowledged : nil)
         case "cas":
             guard let pair = operation.input.listValue, pair.count == 2 else {
                 throw ModelError("cas needs [expected new], not \(operation.input)", operation: operation)
             }
-            return (.compareAndSet(expected: pair[0], new: pair[1]), determinate ? .acknowledged : nil)
+            let input = Input.compareAndSet(expected: values.number(for: pair[0]), new: values.number(for: pair[1]))
+            return (input, determinate ? .acknowledged : nil)
         default:
             throw ModelError.unknownFunction(operation, model: name, known: ":read, :write, :cas")
         }
     }
 
     @inlinable
-    public func step(_ state: HistoryValue, _ input: Input, _ output: Output?) -> HistoryValue? {
+    public func step(_ state: Int32, _ input: Input, _ output: Output?) -> Int32? {
         switch input {
         case .read:
             guard let output else { return state }
@@ -60,10 +63,7 @@ public struct CASRegisterModel: Model {
         }
     }
 
-    public func isReadOnly(_ input: Input) -> Bool {
-        if case .read = input { return true }
-        return false
-    }
+    public func isReadOnly(_ input: Input) -> Bool { input == .read }
 
-    public func describe(_ state: HistoryValue) -> String { "\(state)" }
+    public func describe(_ state: Int32, values: ValueTable) -> String { "\(values.value(state))" }
 }

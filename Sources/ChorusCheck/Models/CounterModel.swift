@@ -19,7 +19,7 @@ public struct CounterModel: Model {
     public var name: String { "counter" }
     public var initialState: Int64 { 0 }
 
-    public func translate(_ operation: Operation) throws(ModelError) -> (input: Input, output: Output?) {
+    public func translate(_ operation: Operation, values: inout ValueTable) throws(ModelError) -> (input: Input, output: Output?) {
         let determinate = operation.outcome == .ok
         switch operation.function {
         case "add", "increment", "inc":
@@ -55,5 +55,5 @@ public struct CounterModel: Model {
 
     public func isReadOnly(_ input: Input) -> Bool { input == .read }
 
-    public func describe(_ state: Int64) -> String { String(state) }
+    public func describe(_ state: Int64, values: ValueTable) -> String { String(state) }
 }

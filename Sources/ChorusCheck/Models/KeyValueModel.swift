@@ -23,7 +23,7 @@ public struct KeyValueModel: Model {
     public var name: String { "kv" }
     public var initialState: String { "" }
 
-    public func translate(_ operation: Operation) throws(ModelError) -> (input: Input, output: Output?) {
+    public func translate(_ operation: Operation, values: inout ValueTable) throws(ModelError) -> (input: Input, output: Output?) {
         let determinate = operation.outcome == .ok
         switch operation.function {
         case "get", "read":
@@ -60,5 +60,5 @@ public struct KeyValueModel: Model {
 
     public func isReadOnly(_ input: Input) -> Bool { input == .get }
 
-    public func describe(_ state: String) -> String { HistoryValue.string(state).description }
+    public func describe(_ state: String, values: ValueTable) -> String { HistoryValue.string(state).description }
 }

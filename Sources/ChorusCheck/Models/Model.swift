@@ -28,7 +28,8 @@ public protocol Model: Sendable {
     /// and, when the operation completed `:ok`, its output. Called once per
     /// operation before the search; never called for `:fail` operations.
     /// Throws when the operation does not belong to this model.
-    func translate(_ operation: Operation) throws(ModelError) -> (input: Input, output: Output?)
+    /// `values` interns history values for models whose states hold them.
+    func translate(_ operation: Operation, values: inout ValueTable) throws(ModelError) -> (input: Input, output: Output?)
 
     /// The state after applying `input` in `state` and observing `output`, or
     /// nil when the model cannot produce that output in that state. A nil
@@ -43,7 +44,7 @@ public protocol Model: Sendable {
     func isReadOnly(_ input: Input) -> Bool
 
     /// A short human-readable rendering of a state, for counterexamples.
-    func describe(_ state: State) -> String
+    func describe(_ state: State, values: ValueTable) -> String
 }
 
 /// An operation that does not fit the chosen model.
@@ -102,11 +103,11 @@ public struct KeyedModel<Base: Model>: Model {
     public var name: String { base.name }
     public var initialState: State { Array(repeating: base.initialState, count: keys.count) }
 
-    public func translate(_ operation: Operation) throws(ModelError) -> (input: Input, output: Base.Output?) {
+    public func translate(_ operation: Operation, values: inout ValueTable) throws(ModelError) -> (input: Input, output: Base.Output?) {
         guard let keyIndex = keyIndexByKey[operation.key] else {
             throw ModelError("key \(operation.key.map { "\($0)" } ?? "nil") was not in the history", operation: operation)
         }
-        let translated = try base.translate(operation)
+        let translated = try base.translate(operation, values: &values)
         return (Input(keyIndex: keyIndex, base: translated.input), translated.output)
     }
 
@@ -119,11 +120,11 @@ public struct KeyedModel<Base: Model>: Model {
 
     public func isReadOnly(_ input: Input) -> Bool { base.isReadOnly(input.base) }
 
-    public func describe(_ state: State) -> String {
-        if keys.count == 1 { return base.describe(state[0]) }
+    public func describe(_ state: State, values: ValueTable) -> String {
+        if keys.count == 1 { return base.describe(state[0], values: values) }
         var parts: [String] = []
         for (index, key) in keys.enumerated() {
-            parts.append("\(key.map { "\($0)" } ?? "nil"): \(base.describe(state[index]))")
+            parts.append("\(key.map { "\($0)" } ?? "nil"): \(base.describe(state[index], values: values))")
         }
         return "{" + parts.joined(separator: ", ") + "}"
     }

@@ -21,7 +21,7 @@ public struct QueueModel: Model {
     public var name: String { "queue" }
     public var initialState: [HistoryValue] { [] }
 
-    public func translate(_ operation: Operation) throws(ModelError) -> (input: Input, output: Output?) {
+    public func translate(_ operation: Operation, values: inout ValueTable) throws(ModelError) -> (input: Input, output: Output?) {
         let determinate = operation.outcome == .ok
         switch operation.function {
         case "enqueue":
@@ -48,7 +48,7 @@ public struct QueueModel: Model {
 
     public func isReadOnly(_ input: Input) -> Bool { false }
 
-    public func describe(_ state: [HistoryValue]) -> String {
+    public func describe(_ state: [HistoryValue], values: ValueTable) -> String {
         "[" + state.map(\.description).joined(separator: " ") + "]"
     }
 }

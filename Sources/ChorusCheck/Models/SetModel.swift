@@ -20,7 +20,7 @@ public struct SetModel: Model {
     public var name: String { "set" }
     public var initialState: Set<HistoryValue> { [] }
 
-    public func translate(_ operation: Operation) throws(ModelError) -> (input: Input, output: Output?) {
+    public func translate(_ operation: Operation, values: inout ValueTable) throws(ModelError) -> (input: Input, output: Output?) {
         let determinate = operation.outcome == .ok
         switch operation.function {
         case "add":
@@ -58,7 +58,7 @@ public struct SetModel: Model {
 
     public func isReadOnly(_ input: Input) -> Bool { input == .read }
 
-    public func describe(_ state: Set<HistoryValue>) -> String {
+    public func describe(_ state: Set<HistoryValue>, values: ValueTable) -> String {
         // Sorted by rendering so that a report reads the same in every process.
         "#{" + state.map(\.description).sorted().joined(separator: " ") + "}"
     }

@@ -26,12 +26,3 @@ struct BitSet: Hashable, Sendable {
 
     var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
 }
-
-/// One memo key: a set of linearized operations and the model state they
-/// lead to. Lowe (CCPE 2017, §3.2) showed that remembering these pairs turns
-/// the Wing–Gong search from hopeless to practical: two orders of the same
-/// operations that reach the same state have the same future.
-struct MemoEntry<State: Hashable>: Hashable {
-    var linearized: BitSet
-    var state: State
-}

@@ -70,7 +70,9 @@ struct LinearizabilitySearch<M: Model> {
 
         var state = model.initialState
         var linearized = BitSet(count: operationCount)
-        var memo = Set<MemoEntry<M.State>>()
+        var memo = Memo<M.State>(operationCount: operationCount)
+        let zobrist = ZobristTable(operationCount: operationCount).keys
+        var linearizedHash: UInt64 = 0
         var stack: [(operation: Int, stateBefore: M.State)] = []
         stack.reserveCapacity(operationCount)
         var longestPrefix: [Int] = []
@@ -92,7 +94,8 @@ struct LinearizabilitySearch<M: Model> {
             if entryIsCall[node] {
                 if let newState = model.step(state, partition.inputs[operation], partition.outputs[operation]) {
                     linearized.insert(operation)
-                    if memo.insert(MemoEntry(linearized: linearized, state: newState)).inserted {
+                    if memo.insert(linearized, zobrist: linearizedHash ^ zobrist[operation], state: newState) {
+                        linearizedHash ^= zobrist[operation]
                         if memo.count > budget.memoEntriesMaximum {
                             return .unknown(.memoLimit(budget.memoEntriesMaximum))
                         }
@@ -112,6 +115,7 @@ struct LinearizabilitySearch<M: Model> {
                 guard let top = stack.popLast() else { return .inconsistent(longestPrefix: longestPrefix) }
                 state = top.stateBefore
                 linearized.remove(top.operation)
+                linearizedHash ^= zobrist[top.operation]
                 if partition.deadline[top.operation] != nil { remainingDeterminate += 1 }
                 if returnNode[top.operation] >= 0 { relink(returnNode[top.operation]) }
                 relink(callNode[top.operation])

@@ -18,6 +18,8 @@ struct PreparedPartition<M: Model>: Sendable {
     /// Operations translated but dropped before the search (failed, or
     /// indeterminate and read-only), kept for reports.
     var droppedOperationIDs: [Int] = []
+    /// The values the model interned while translating.
+    var values = ValueTable()
 
     var count: Int { operationIDs.count }
     var determinateCount: Int { deadline.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
@@ -36,7 +38,7 @@ struct PreparedPartition<M: Model>: Sendable {
                 droppedOperationIDs.append(operation.id)
                 continue
             }
-            let translated = try model.translate(operation)
+            let translated = try model.translate(operation, values: &values)
             let determinate = !operation.outcome.isIndeterminate
             if determinate && translated.output == nil {
                 throw ModelError("model \(model.name) gave no output for a completed operation", operation: operation)

@@ -31,7 +31,9 @@ struct SequentialSearch<M: Model> {
 
         var state = model.initialState
         var linearized = BitSet(count: operationCount)
-        var memo = Set<MemoEntry<M.State>>()
+        var memo = Memo<M.State>(operationCount: operationCount)
+        let zobrist = ZobristTable(operationCount: operationCount).keys
+        var linearizedHash: UInt64 = 0
         var stack: [(operation: Int, stateBefore: M.State)] = []
         stack.reserveCapacity(operationCount)
         var longestPrefix: [Int] = []
@@ -58,6 +60,7 @@ struct SequentialSearch<M: Model> {
                 guard let top = stack.popLast() else { return .inconsistent(longestPrefix: longestPrefix) }
                 state = top.stateBefore
                 linearized.remove(top.operation)
+                linearizedHash ^= zobrist[top.operation]
                 if partition.deadline[top.operation] != nil { remainingDeterminate += 1 }
                 candidate = top.operation + 1
                 continue
@@ -65,7 +68,8 @@ struct SequentialSearch<M: Model> {
             let operation = candidate
             if let newState = model.step(state, partition.inputs[operation], partition.outputs[operation]) {
                 linearized.insert(operation)
-                if memo.insert(MemoEntry(linearized: linearized, state: newState)).inserted {
+                if memo.insert(linearized, zobrist: linearizedHash ^ zobrist[operation], state: newState) {
+                    linearizedHash ^= zobrist[operation]
                     if memo.count > budget.memoEntriesMaximum {
                         return .unknown(.memoLimit(budget.memoEntriesMaximum))
                     }
