@@ -135,3 +135,12 @@ extension HistoryValue: CustomStringConvertible {
         output += "\""
     }
 }
+
+extension HistoryValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral {
+    /// `3` in code is `.integer(3)`, which keeps hand-built histories short.
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    /// `"x"` in code is `.string("x")`.
+    public init(stringLiteral value: String) { self = .string(value) }
+    /// `[1, 2]` in code is `.list([1, 2])`.
+    public init(arrayLiteral elements: HistoryValue...) { self = .list(elements) }
+}
