@@ -10,6 +10,10 @@
 /// of its process is placed. An indeterminate operation orders after its
 /// process's earlier operations but constrains nothing after it (the process
 /// moved on without knowing whether it took effect), and it may stay unplaced.
+///
+/// As in `LinearizabilitySearch`, a legal read-only operation that may go
+/// next is committed to first: moving it to the front of any solution keeps
+/// every state and every process order intact.
 struct SequentialSearch<M: Model> {
     let partition: PreparedPartition<M>
     let budget: SearchBudget
@@ -34,12 +38,23 @@ struct SequentialSearch<M: Model> {
         var memo = Memo<M.State>(operationCount: operationCount)
         let zobrist = ZobristTable(operationCount: operationCount).keys
         var linearizedHash: UInt64 = 0
-        var stack: [(operation: Int, stateBefore: M.State)] = []
+        var stack: [(operation: Int, stateBefore: M.State, forced: Bool)] = []
         stack.reserveCapacity(operationCount)
         var longestPrefix: [Int] = []
         var candidate = 0
+        var lookForRead = true
+        var backtracking = false
         var stepsUntilCheck = CheckLimits.searchStepsPerDeadlineCheck
+        let readOnly = (0..<operationCount).map {
+            partition.deadline[$0] != nil && model.isReadOnly(partition.inputs[$0])
+        }
         defer { counters.memoEntries += memo.count }
+
+        func isAvailable(_ operation: Int) -> Bool {
+            if linearized.contains(operation) { return false }
+            let before = previousDeterminate[operation]
+            return before < 0 || linearized.contains(before)
+        }
 
         while remainingDeterminate > 0 {
             counters.steps += 1
@@ -48,41 +63,63 @@ struct SequentialSearch<M: Model> {
                 stepsUntilCheck = CheckLimits.searchStepsPerDeadlineCheck
                 if let reason = budget.interruption() { return .unknown(reason) }
             }
-            // The next operation, at or after `candidate`, that may go next.
-            while candidate < operationCount {
-                if !linearized.contains(candidate) {
-                    let before = previousDeterminate[candidate]
-                    if before < 0 || linearized.contains(before) { break }
-                }
-                candidate += 1
-            }
-            if candidate == operationCount {
+            if backtracking {
                 guard let top = stack.popLast() else { return .inconsistent(longestPrefix: longestPrefix) }
                 state = top.stateBefore
                 linearized.remove(top.operation)
                 linearizedHash ^= zobrist[top.operation]
                 if partition.deadline[top.operation] != nil { remainingDeterminate += 1 }
+                if top.forced { continue }
+                backtracking = false
                 candidate = top.operation + 1
                 continue
             }
-            let operation = candidate
-            if let newState = model.step(state, partition.inputs[operation], partition.outputs[operation]) {
-                linearized.insert(operation)
-                if memo.insert(linearized, zobrist: linearizedHash ^ zobrist[operation], state: newState) {
-                    linearizedHash ^= zobrist[operation]
+            var forced = false
+            var chosen = -1
+            var newState: M.State?
+            if lookForRead {
+                lookForRead = false
+                for operation in 0..<operationCount where readOnly[operation] && isAvailable(operation) {
+                    if let readState = model.step(state, partition.inputs[operation], partition.outputs[operation]) {
+                        forced = true
+                        chosen = operation
+                        newState = readState
+                        break
+                    }
+                }
+            }
+            if !forced {
+                // The next operation, at or after `candidate`, that may go next.
+                while candidate < operationCount && !isAvailable(candidate) { candidate += 1 }
+                if candidate == operationCount {
+                    backtracking = true
+                    continue
+                }
+                chosen = candidate
+                newState = model.step(state, partition.inputs[chosen], partition.outputs[chosen])
+            }
+            if let accepted = newState {
+                linearized.insert(chosen)
+                if memo.insert(linearized, zobrist: linearizedHash ^ zobrist[chosen], state: accepted) {
+                    linearizedHash ^= zobrist[chosen]
                     if memo.count > budget.memoEntriesMaximum {
                         return .unknown(.memoLimit(budget.memoEntriesMaximum))
                     }
-                    stack.append((operation, state))
-                    state = newState
-                    if partition.deadline[operation] != nil { remainingDeterminate -= 1 }
+                    stack.append((chosen, state, forced))
+                    state = accepted
+                    if partition.deadline[chosen] != nil { remainingDeterminate -= 1 }
                     if stack.count > longestPrefix.count { longestPrefix = stack.map(\.operation) }
                     candidate = 0
+                    lookForRead = true
                     continue
                 }
-                linearized.remove(operation)
+                linearized.remove(chosen)
+                if forced {
+                    backtracking = true
+                    continue
+                }
             }
-            candidate = operation + 1
+            candidate = chosen + 1
         }
         return .consistent(order: stack.map(\.operation))
     }
