@@ -131,7 +131,7 @@ public enum HTMLReport {
         _ history: History, order: [Int: Int], stateAfter: [Int: String], role: [Int: String], focus: Set<Int>?,
         to html: inout String
     ) {
-        let unit = 12
+        let unit = 16
         let laneHeight = 24
         let processes = history.processes
         var lane: [ProcessID: Int] = [:]
@@ -191,6 +191,7 @@ public enum HTMLReport {
 
     private static func milliseconds(_ duration: Duration) -> String {
         let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) * 1e-15
+        if value < 10 { return String(Double(Int(value * 10)) / 10) + " ms" }
         return String(Int(value.rounded())) + " ms"
     }
 
@@ -268,6 +269,8 @@ public enum HTMLReport {
         document.addEventListener('mousemove',function(e){if(tip.style.display!=='block')return;
         var x=e.clientX+14,y=e.clientY+14;if(x+tip.offsetWidth>innerWidth)x=e.clientX-tip.offsetWidth-10;
         if(y+tip.offsetHeight>innerHeight)y=e.clientY-tip.offsetHeight-10;tip.style.left=x+'px';tip.style.top=y+'px'});
+        document.querySelectorAll('.scroll').forEach(function(s){var b=s.querySelector('.blocking')||s.querySelector('.unplaceable');
+        if(b)s.scrollLeft=Math.max(0,b.offsetLeft-s.clientWidth/2)});
         })();
         """
 }
