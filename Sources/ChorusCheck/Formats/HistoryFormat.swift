@@ -96,6 +96,10 @@ public enum HistoryFormat: String, CaseIterable, Sendable {
 
     private static func ednEvent(_ bytes: [UInt8], _ line: Line) throws -> HistoryEvent? {
         var parser = ValueParser(bytes: bytes, start: line.start, end: line.end)
+        parser.skipWhitespace(edn: true)
+        guard !parser.isAtEnd, bytes[parser.position] == UInt8(ascii: "{") else {
+            throw parser.error("expected an EDN map such as {:process 0, :type :invoke, :f :read, :value nil}")
+        }
         let value = try parser.parseEDN()
         parser.skipWhitespace(edn: true)
         guard parser.isAtEnd else { throw parser.error("text after the map") }
@@ -104,6 +108,10 @@ public enum HistoryFormat: String, CaseIterable, Sendable {
 
     private static func jsonEvent(_ bytes: [UInt8], _ line: Line) throws -> HistoryEvent? {
         var parser = ValueParser(bytes: bytes, start: line.start, end: line.end)
+        parser.skipWhitespace(edn: false)
+        guard !parser.isAtEnd, bytes[parser.position] == UInt8(ascii: "{") else {
+            throw parser.error("expected a JSON object such as {\"process\": 0, \"type\": \"invoke\", \"f\": \"read\"}")
+        }
         let value = try parser.parseJSON()
         parser.skipWhitespace(edn: false)
         guard parser.isAtEnd else { throw parser.error("text after the object") }
