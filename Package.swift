@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "chorus", targets: ["chorus"]),
         .library(name: "ChorusCore", targets: ["ChorusCore"]),
+        .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -24,11 +25,15 @@ let package = Package(
         // Foundations: standard library only.
         .target(name: "ChorusCore", swiftSettings: strictSwift),
 
+        // Verification: history formats, models, linearizability and sequential-consistency checkers.
+        .target(name: "ChorusCheck", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
+
         // The one executable.
         .executableTarget(
             name: "chorus",
             dependencies: [
                 "ChorusCore",
+                "ChorusCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -38,6 +43,9 @@ let package = Package(
         .target(name: "ChorusTestSupport", swiftSettings: strictSwift),
 
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "ChorusCheckTests", dependencies: ["ChorusCheck", "ChorusCore", "ChorusTestSupport"],
+            swiftSettings: strictSwift),
         .testTarget(name: "ChorusTestSupportTests", dependencies: ["ChorusTestSupport"], swiftSettings: strictSwift),
     ]
 )
