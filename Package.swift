@@ -24,11 +24,15 @@ let package = Package(
         // Foundations: standard library only.
         .target(name: "ChorusCore", swiftSettings: strictSwift),
 
+        // Edges: the write-ahead log, snapshots and files (POSIX I/O; no NIO).
+        .target(name: "ChorusStorage", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
+
         // The one executable.
         .executableTarget(
             name: "chorus",
             dependencies: [
                 "ChorusCore",
+                "ChorusStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -39,5 +43,8 @@ let package = Package(
 
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
         .testTarget(name: "ChorusTestSupportTests", dependencies: ["ChorusTestSupport"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "ChorusStorageTests", dependencies: ["ChorusStorage", "ChorusTestSupport"],
+            swiftSettings: strictSwift),
     ]
 )
