@@ -72,7 +72,9 @@ public final class DurableStorage: Sendable {
             do {
                 try fileSystem.createDirectory(atPath: logDirectory)
                 try fileSystem.createDirectory(atPath: snapshotDirectory)
+                // Make the directories' own entries durable, whether just created or not.
                 try fileSystem.synchronizeDirectory(atPath: directory)
+                try fileSystem.synchronizeDirectory(atPath: parentDirectory(of: directory))
             } catch {
                 throw .io(error)
             }
@@ -152,6 +154,14 @@ public final class DurableStorage: Sendable {
         public var logReport: LogRecoveryReport
         public var snapshotReport: SnapshotRecoveryReport
     }
+}
+
+/// The directory holding `path`: "/a/b" → "/a", "b" → ".", "/a" → "/".
+func parentDirectory(of path: String) -> String {
+    var trimmed = Substring(path)
+    while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+    guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+    return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
 }
 
 #if canImport(Glibc)

@@ -104,6 +104,8 @@ struct StorageStressCommand: AsyncParsableCommand {
     @Option(help: "Segment rollover size in bytes.") var segmentBytes: Int = 64 << 10
     @Option(help: "Snapshot after this many records (0: never).") var snapshotEvery: Int = 0
     @Option(help: "Run number, which makes this run's record tags unique.") var run: Int = 0
+    @Flag(help: "Write in 16-byte pieces with a pause after each, like a slow disk, so a kill can tear a batch.")
+    var slowWrites = false
 
     func validate() throws {
         guard records >= 0 else { throw ValidationError("--records must not be negative") }
@@ -132,7 +134,11 @@ struct StorageStressCommand: AsyncParsableCommand {
         let storage: DurableStorage
         var state = StressWorkload.State()
         do {
-            let (opened, recovered) = try DurableStorage.open(directory: directory, configuration: configuration)
+            let (opened, recovered) = try DurableStorage.open(
+                directory: directory, configuration: configuration,
+                fileSystem: slowWrites
+                    ? FaultInjectingFileSystem(writePacing: .init(chunkBytes: 16, pauseMicroseconds: 50))
+                    : PosixFileSystem())
             storage = opened
             if let snapshot = recovered.snapshot {
                 guard let decoded = try? StressWorkload.State(decoding: snapshot.payload) else {

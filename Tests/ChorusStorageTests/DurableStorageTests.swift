@@ -150,6 +150,16 @@ import Testing
     }
 }
 
+@Suite struct PathTests {
+    @Test func parentDirectories() {
+        #expect(parentDirectory(of: "/a/b") == "/a")
+        #expect(parentDirectory(of: "/a/b/") == "/a")
+        #expect(parentDirectory(of: "/a") == "/")
+        #expect(parentDirectory(of: "b") == ".")
+        #expect(parentDirectory(of: "x/y") == "x")
+    }
+}
+
 @Suite struct StorageConfigurationTests {
     @Test func theDefaultsAreValid() throws {
         try StorageConfiguration.default.validate()

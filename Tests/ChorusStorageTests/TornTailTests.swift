@@ -161,7 +161,12 @@ import Testing
     }
 
     @Test func anInterruptedSegmentCreationIsRemoved() async throws {
-        for leftover in [[UInt8](), [UInt8](repeating: 0x43, count: 10), [UInt8](repeating: 0, count: 300)] {
+        let header = SegmentFormat.encodeHeader(firstSequence: 41)
+        let leftovers: [[UInt8]] = [
+            [], Array(header.prefix(10)), [UInt8](repeating: 0, count: 300),
+            Array(header.prefix(17)) + [UInt8](repeating: 0, count: 4000),
+        ]
+        for leftover in leftovers {
             let directory = TemporaryDirectory()
             defer { directory.remove() }
             let records = (0..<40).map { payload($0) }
@@ -173,6 +178,21 @@ import Testing
             #expect(recovered.report.tornSegmentFile == next)
             #expect(!(try segmentFiles(directory.path)).contains(next))
         }
+    }
+
+    @Test func aDamagedHeaderOnALastSegmentWithRecordsIsCorruption() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try await writeLog(directory.path, (0..<3).map { payload($0) }, configuration: .default)
+        let path = directory.file(SegmentFormat.fileName(firstSequence: 1))
+        var bytes = try readFile(path)
+        for index in 0..<SegmentFormat.headerBytes { bytes[index] = 0 }
+        try writeFile(path, bytes)
+        let found = await corruption { () async throws(StorageError) in
+            try await readLog(directory.path, configuration: .default)
+        }
+        #expect(found?.file == path && found?.offset == 0)
+        #expect(try readFile(path) == bytes, "nothing may be removed")
     }
 
     @Test func aMissingMiddleSegmentIsAGap() async throws {

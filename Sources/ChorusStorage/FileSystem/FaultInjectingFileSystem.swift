@@ -68,11 +68,27 @@ public final class FaultInjectingFileSystem: StorageFileSystem {
         var injectedFailures = 0
     }
 
+    /// Makes every write slow and piecemeal: split into `chunkBytes` pieces
+    /// with a pause after each, like a slow disk. A process killed during a
+    /// write then leaves a torn final record behind, which crash tests need.
+    public struct WritePacing: Sendable, Equatable {
+        public var chunkBytes: Int
+        public var pauseMicroseconds: UInt32
+
+        public init(chunkBytes: Int, pauseMicroseconds: UInt32) {
+            precondition(chunkBytes >= 1, "chunkBytes must be at least 1")
+            self.chunkBytes = chunkBytes
+            self.pauseMicroseconds = pauseMicroseconds
+        }
+    }
+
     private let base: any StorageFileSystem
+    private let writePacing: WritePacing?
     private let state = Mutex(State())
 
-    public init(wrapping base: any StorageFileSystem = PosixFileSystem()) {
+    public init(wrapping base: any StorageFileSystem = PosixFileSystem(), writePacing: WritePacing? = nil) {
         self.base = base
+        self.writePacing = writePacing
     }
 
     /// Adds a rule; rules are checked in the order they were added.
@@ -231,7 +247,17 @@ public final class FaultInjectingFileSystem: StorageFileSystem {
                 try base.write(file, Array(bytes.prefix(prefix)), at: offset)
                 throw StorageIOError(.write, path: file.path, errorNumber: EIO)
             }
-            try base.write(file, bytes, at: offset)
+            guard let writePacing else {
+                try base.write(file, bytes, at: offset)
+                return
+            }
+            var start = 0
+            while start < bytes.count {
+                let end = min(bytes.count, start + writePacing.chunkBytes)
+                try base.write(file, Array(bytes[start..<end]), at: offset + start)
+                usleep(writePacing.pauseMicroseconds)
+                start = end
+            }
         }
     }
 

@@ -55,9 +55,12 @@ public struct LogRecoveryReport: Sendable, Equatable {
 /// ```
 ///
 /// 1. Segment files are ordered by the sequence number in their names.
-/// 2. A final file shorter than a header, or all zeros, is a segment whose
-///    creation was interrupted. No record in it can have been acknowledged
-///    (records are acknowledged only after the header is synced), so it is removed.
+/// 2. A final file whose header is incomplete or invalid and which holds no
+///    valid frame anywhere is a segment whose creation was interrupted (a
+///    partial header, possibly followed by zeroed blocks). No record in it can
+///    have been acknowledged, since records are acknowledged only after the
+///    header is synced, so it is removed. An invalid header followed by a valid
+///    frame is corruption.
 /// 3. Segments wholly below the snapshot's coverage `S` are stale: not read,
 ///    left for `releaseSegments`. Reading starts at the last segment whose first
 ///    sequence is at most `S`; if there is none, records are missing.
@@ -102,7 +105,7 @@ enum LogRecovery {
         var lastSegmentBytes: [UInt8]?
         if let last = segments.last {
             let bytes = try fileSystem.readWholeFile(join(directory, last.name), limit: SegmentFormat.maximumFileBytes)
-            if bytes.count < SegmentFormat.headerBytes || bytes.allSatisfy({ $0 == 0 }) {
+            if isInterruptedCreation(bytes, firstSequence: last.first) {
                 tornSegmentFile = last.name
                 segments.removeLast()
             } else {
@@ -189,6 +192,14 @@ enum LogRecovery {
             ignoredFiles: ignoredFiles, nextSequence: nextSequence, repaired: mode == .repair)
         try applyRepairs(report, directory: directory, fileSystem: fileSystem, mode: mode, lastValidEnd: lastValidEnd)
         return Outcome(records: records, report: report)
+    }
+
+    /// Step 2's test: the header is not valid, and no byte offset holds a valid
+    /// frame that could belong to this segment.
+    static func isInterruptedCreation(_ bytes: [UInt8], firstSequence: SequenceNumber) -> Bool {
+        guard case .failure = SegmentFormat.decodeHeader(bytes[...]) else { return false }
+        if bytes.count < SegmentFormat.headerBytes { return true }
+        return SegmentScanner.validFrameOffset(in: bytes, after: -1, expected: firstSequence) == nil
     }
 
     /// Step 5 and the removal of step 2, once everything has been checked.
