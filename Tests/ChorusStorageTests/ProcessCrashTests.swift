@@ -162,6 +162,7 @@ func runChorus(
                     StressWorkload.validatedTag(of: record.payload),
                     "\(context): record \(record.sequence) replayed with a damaged payload")
                 #expect(known[record.sequence] == nil || known[record.sequence] == tag, "\(context): \(record.sequence) changed")
+                try #require(record.sequence == state.nextSequence, "\(context): records not contiguous at \(record.sequence)")
                 known[record.sequence] = tag
                 state.apply(sequence: record.sequence, tag: tag)
             }

@@ -143,6 +143,31 @@ import Testing
         #expect(try await readLog(directory.path).records.map(\.payload) == Array(records.prefix(4)) + [payload(99)])
     }
 
+    @Test func aZeroFilledTailOrAFlippedBitInTheFinalRecordIsTruncatedOnDisk() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let records = (0..<4).map { payload($0) }
+        try await writeLog(directory.path, records, configuration: .default)
+        let segmentPath = directory.file(SegmentFormat.fileName(firstSequence: 1))
+        let whole = try readFile(segmentPath)
+        let finalStart = whole.count - SegmentFormat.frameBytes(payloadBytes: 24)
+
+        try writeFile(segmentPath, whole + [UInt8](repeating: 0, count: 4096))
+        var recovered = try await readLog(directory.path, configuration: .default)
+        #expect(recovered.records.map(\.payload) == records)
+        #expect(recovered.report.tail == .zeroFilled(offset: whole.count, count: 4096))
+        #expect(try readFile(segmentPath) == whole)
+
+        for bit in stride(from: finalStart * 8, to: whole.count * 8, by: 13) {
+            var damaged = whole
+            damaged[bit / 8] ^= 1 << (bit % 8)
+            try writeFile(segmentPath, damaged)
+            recovered = try await readLog(directory.path, configuration: .default)
+            #expect(recovered.records.map(\.payload) == Array(records.prefix(3)), "bit \(bit)")
+            #expect(try readFile(segmentPath) == Array(whole[..<finalStart]), "bit \(bit)")
+        }
+    }
+
     @Test func aFlippedBitInAMiddleRecordStopsRecoveryNamingFileAndOffset() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
