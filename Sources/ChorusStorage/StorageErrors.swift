@@ -40,7 +40,7 @@ public struct StorageIOError: Error, Sendable, Equatable, CustomStringConvertibl
 /// anything after it, could lose a write that a client was told is durable.
 /// The node repairs such damage from its peers.
 public struct StorageCorruption: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Reason: Sendable, Equatable {
+    public enum Reason: Sendable, Equatable, CustomStringConvertible {
         /// The stored CRC32C of a frame does not match its bytes.
         case checksumMismatch(stored: UInt32, computed: UInt32)
         /// A frame's length field is larger than the format allows.
@@ -63,21 +63,9 @@ public struct StorageCorruption: Error, Sendable, Equatable, CustomStringConvert
         case snapshotAheadOfLog(coveredBelow: SequenceNumber, logNext: SequenceNumber)
         /// A directory holds a snapshot but no log segment at all.
         case missingLog
-    }
 
-    public var file: String
-    public var offset: Int
-    public var reason: Reason
-
-    public init(file: String, offset: Int, reason: Reason) {
-        self.file = file
-        self.offset = offset
-        self.reason = reason
-    }
-
-    public var description: String {
-        let what: String =
-            switch reason {
+        public var description: String {
+            switch self {
             case .checksumMismatch(let stored, let computed):
                 "checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))"
             case .recordLengthOutOfBounds(let length, let limit):
@@ -101,7 +89,21 @@ public struct StorageCorruption: Error, Sendable, Equatable, CustomStringConvert
             case .missingLog:
                 "a snapshot exists but no log segment does"
             }
-        return "corruption in \(file) at byte \(offset): \(what)"
+        }
+    }
+
+    public var file: String
+    public var offset: Int
+    public var reason: Reason
+
+    public init(file: String, offset: Int, reason: Reason) {
+        self.file = file
+        self.offset = offset
+        self.reason = reason
+    }
+
+    public var description: String {
+        "corruption in \(file) at byte \(offset): \(reason)"
     }
 }
 
