@@ -47,8 +47,8 @@ import Testing
 
         for round in 0..<5 {
             let context = "seed \(seed), round \(round)"
-            let (storage, recovered) = try DurableStorage.open(
-                directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+            let (storage, recovered) = try await openStorage(
+                directory.path, configuration: configuration, fileSystem: fileSystem)
             try check(recovered, model: model, context: context)
 
             let operations = 1 + Int(generator.next() % 12)
@@ -71,8 +71,8 @@ import Testing
             await storage.close()
             try fileSystem.simulatePowerLoss(using: &generator)
         }
-        let (storage, recovered) = try DurableStorage.open(
-            directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+        let (storage, recovered) = try await openStorage(
+            directory.path, configuration: configuration, fileSystem: fileSystem)
         try check(recovered, model: model, context: "seed \(seed), final")
         await storage.close()
     }

@@ -8,14 +8,14 @@ import Testing
     @Test func snapshotsPlusTheLogRestoreEverything() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let (storage, recovered) = try DurableStorage.open(directory: directory.path, configuration: smallConfiguration)
+        let (storage, recovered) = try await openStorage(directory.path, configuration: smallConfiguration)
         #expect(recovered.snapshot == nil && recovered.records.isEmpty)
         for index in 0..<120 { _ = try await storage.log.append(payload(index)) }
         try storage.saveSnapshot([1, 2, 3], coveringBelow: 101)
         for index in 120..<130 { _ = try await storage.log.append(payload(index)) }
         await storage.close()
 
-        let (again, state) = try DurableStorage.open(directory: directory.path, configuration: smallConfiguration)
+        let (again, state) = try await openStorage(directory.path, configuration: smallConfiguration)
         #expect(state.snapshot == Snapshot(coveredBelow: 101, payload: [1, 2, 3]))
         #expect(state.records.map(\.sequence) == Array(SequenceNumber(101)...SequenceNumber(130)))
         #expect(state.records.map(\.payload) == (100..<130).map { payload($0) })
@@ -27,7 +27,7 @@ import Testing
         defer { directory.remove() }
         var configuration = smallConfiguration
         configuration.retainedSnapshotCount = 2
-        let (storage, _) = try DurableStorage.open(directory: directory.path, configuration: configuration)
+        let (storage, _) = try await openStorage(directory.path, configuration: configuration)
         for round in 1...4 {
             for index in 0..<100 { _ = try await storage.log.append(payload(round * 100 + index)) }
             try storage.saveSnapshot([UInt8(round)], coveringBelow: storage.log.durableNextSequence)
@@ -47,7 +47,7 @@ import Testing
     @Test func aCorruptNewestSnapshotFallsBackToTheOlderOneAndALongerLog() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let (storage, _) = try DurableStorage.open(directory: directory.path, configuration: smallConfiguration)
+        let (storage, _) = try await openStorage(directory.path, configuration: smallConfiguration)
         for index in 0..<100 { _ = try await storage.log.append(payload(index)) }
         try storage.saveSnapshot([1], coveringBelow: 51)
         try storage.saveSnapshot([2], coveringBelow: 101)
@@ -58,7 +58,7 @@ import Testing
         bytes[bytes.count - 1] ^= 0x01
         try writeFile(newest, bytes)
 
-        let (again, state) = try DurableStorage.open(directory: directory.path, configuration: smallConfiguration)
+        let (again, state) = try await openStorage(directory.path, configuration: smallConfiguration)
         #expect(state.snapshot == Snapshot(coveredBelow: 51, payload: [1]))
         #expect(state.records.map(\.sequence) == Array(SequenceNumber(51)...SequenceNumber(100)))
         #expect(state.snapshotReport.corruptFiles.map(\.file) == [newest])
@@ -72,8 +72,8 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let fileSystem = FaultInjectingFileSystem()
-        let (storage, _) = try DurableStorage.open(
-            directory: directory.path, configuration: smallConfiguration, fileSystem: fileSystem)
+        let (storage, _) = try await openStorage(
+            directory.path, configuration: smallConfiguration, fileSystem: fileSystem)
         for index in 0..<60 { _ = try await storage.log.append(payload(index)) }
         try storage.saveSnapshot([1], coveringBelow: 31)
         fileSystem.inject(.init(.rename, pathContains: "snapshot-"))
@@ -82,7 +82,7 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: temporary), "the temporary file was written and synced")
         await storage.close()
 
-        let (again, state) = try DurableStorage.open(directory: directory.path, configuration: smallConfiguration)
+        let (again, state) = try await openStorage(directory.path, configuration: smallConfiguration)
         #expect(state.snapshot == Snapshot(coveredBelow: 31, payload: [1]))
         #expect(state.records.map(\.sequence) == Array(SequenceNumber(31)...SequenceNumber(60)))
         #expect(state.snapshotReport.temporaryFiles == [SnapshotFormat.fileName(coveredBelow: 61) + ".tmp"])
@@ -93,12 +93,12 @@ import Testing
     @Test func aSecondOpenOfTheSameDirectoryIsRefused() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let (storage, _) = try DurableStorage.open(directory: directory.path)
+        let (storage, _) = try await openStorage(directory.path)
         #expect(throws: StorageError.directoryLocked(path: directory.path)) {
             try DurableStorage.open(directory: directory.path)
         }
         await storage.close()
-        let (again, _) = try DurableStorage.open(directory: directory.path)
+        let (again, _) = try await openStorage(directory.path)
         await again.close()
     }
 
@@ -107,7 +107,7 @@ import Testing
         defer { directory.remove() }
         var configuration = StorageConfiguration()
         configuration.maximumSnapshotBytes = 10
-        let (storage, _) = try DurableStorage.open(directory: directory.path, configuration: configuration)
+        let (storage, _) = try await openStorage(directory.path, configuration: configuration)
         _ = try await storage.log.append([1])
         #expect(throws: StorageError.snapshotTooLarge(bytes: 11, limit: 10)) {
             try storage.saveSnapshot([UInt8](repeating: 0, count: 11), coveringBelow: 2)
@@ -118,7 +118,7 @@ import Testing
     @Test func inspectionReportsWithoutRepairing() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let (storage, _) = try DurableStorage.open(directory: directory.path)
+        let (storage, _) = try await openStorage(directory.path)
         for index in 0..<3 { _ = try await storage.log.append(payload(index)) }
         await storage.close()
         let segment = directory.file("wal/" + SegmentFormat.fileName(firstSequence: 1))
@@ -138,14 +138,14 @@ import Testing
     @Test func aSnapshotWithNoLogAtAllIsReported() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let (storage, _) = try DurableStorage.open(directory: directory.path)
+        let (storage, _) = try await openStorage(directory.path)
         _ = try await storage.log.append([1])
         try storage.saveSnapshot([9], coveringBelow: 2)
         await storage.close()
         try FileManager.default.removeItem(atPath: directory.file("wal"))
         try FileManager.default.createDirectory(atPath: directory.file("wal"), withIntermediateDirectories: false)
-        #expect(throws: StorageError.corruption(StorageCorruption(file: directory.file("wal"), offset: 0, reason: .missingLog))) {
-            try DurableStorage.open(directory: directory.path)
+        await #expect(throws: StorageError.corruption(StorageCorruption(file: directory.file("wal"), offset: 0, reason: .missingLog))) {
+            try await openStorage(directory.path)
         }
     }
 }

@@ -141,7 +141,7 @@ func runChorus(
             }
             if acknowledgedThisRun > 0 { killedDuringWrites += 1 }
 
-            let (storage, recovered) = try DurableStorage.open(directory: directory.path, configuration: Self.configuration)
+            let (storage, recovered) = try await openStorage(directory.path, configuration: Self.configuration)
             var state = StressWorkload.State()
             if recovered.logReport.truncatedBytes > 0 || recovered.logReport.tornSegmentFile != nil { tornTails += 1 }
             segmentsReleased = max(segmentsReleased, Int(recovered.logReport.segments.first?.firstSequence.rawValue ?? 1) - 1)
@@ -187,7 +187,7 @@ func runChorus(
         let executable = try #require(chorusExecutable(), "the chorus executable was not built; run swift build")
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let (storage, _) = try DurableStorage.open(directory: directory.path)
+        let (storage, _) = try await openStorage(directory.path)
         for index in 0..<5 { _ = try await storage.log.append(payload(index)) }
         await storage.close()
         let segment = directory.file("wal/" + SegmentFormat.fileName(firstSequence: 1))

@@ -79,3 +79,27 @@ func corruption<T>(_ body: () async throws(StorageError) -> T) async -> StorageC
         return nil
     }
 }
+
+/// `DurableStorage.open`, retrying for up to two seconds while the directory
+/// is locked.
+///
+/// The lock is an `flock` on an open file description, which a `fork` shares
+/// with the child until the child's `exec` closes it (the descriptor is
+/// close-on-exec). Tests that start `chorus` processes fork concurrently with
+/// other tests, so a directory closed a moment ago can look locked for that
+/// instant. Real contention lasts longer than two seconds and still fails.
+func openStorage(
+    _ directory: String, configuration: StorageConfiguration = .default,
+    fileSystem: any StorageFileSystem = PosixFileSystem()
+) async throws -> (storage: DurableStorage, recovered: DurableStorage.Recovered) {
+    let clock = ContinuousClock()
+    let deadline = clock.now + .seconds(2)
+    while true {
+        do {
+            return try DurableStorage.open(directory: directory, configuration: configuration, fileSystem: fileSystem)
+        } catch {
+            guard case .directoryLocked = error, clock.now < deadline else { throw error }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
