@@ -42,7 +42,9 @@ import Synchronization
 /// below the snapshot's coverage must be in the snapshot itself or re-appended.
 ///
 /// Call `close()` before dropping the last reference; the writer thread keeps
-/// the log alive until then.
+/// the log alive until then. The log takes no directory lock of its own: open
+/// it through `DurableStorage`, which does, unless something else guarantees a
+/// single writer.
 public final class WriteAheadLog: Sendable {
     public let directory: String
     public let configuration: StorageConfiguration
