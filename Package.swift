@@ -28,12 +28,16 @@ let package = Package(
         // Verification: history formats, models, linearizability and sequential-consistency checkers.
         .target(name: "ChorusCheck", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
 
+        // Edges: the write-ahead log, snapshots and files (POSIX I/O; no NIO).
+        .target(name: "ChorusStorage", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
+
         // The one executable.
         .executableTarget(
             name: "chorus",
             dependencies: [
                 "ChorusCore",
                 "ChorusCheck",
+                "ChorusStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -47,5 +51,8 @@ let package = Package(
             name: "ChorusCheckTests", dependencies: ["ChorusCheck", "ChorusCore", "ChorusTestSupport"],
             swiftSettings: strictSwift),
         .testTarget(name: "ChorusTestSupportTests", dependencies: ["ChorusTestSupport"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "ChorusStorageTests", dependencies: ["ChorusStorage", "ChorusTestSupport"],
+            swiftSettings: strictSwift),
     ]
 )
