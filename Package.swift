@@ -16,6 +16,9 @@ let package = Package(
     products: [
         .executable(name: "chorus", targets: ["chorus"]),
         .library(name: "ChorusCore", targets: ["ChorusCore"]),
+        .library(name: "ChorusRaft", targets: ["ChorusRaft"]),
+        .library(name: "ChorusKeyValue", targets: ["ChorusKeyValue"]),
+        .library(name: "ChorusSimulation", targets: ["ChorusSimulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -24,11 +27,21 @@ let package = Package(
         // Foundations: standard library only.
         .target(name: "ChorusCore", swiftSettings: strictSwift),
 
+        // Protocol cores and the state machines they replicate: standard library + ChorusCore.
+        .target(name: "ChorusRaft", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
+        .target(name: "ChorusKeyValue", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
+
+        // Verification: the deterministic simulator.
+        .target(
+            name: "ChorusSimulation", dependencies: ["ChorusCore", "ChorusRaft", "ChorusKeyValue"],
+            swiftSettings: strictSwift),
+
         // The one executable.
         .executableTarget(
             name: "chorus",
             dependencies: [
                 "ChorusCore",
+                "ChorusSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -39,5 +52,12 @@ let package = Package(
 
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
         .testTarget(name: "ChorusTestSupportTests", dependencies: ["ChorusTestSupport"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "ChorusRaftTests", dependencies: ["ChorusRaft", "ChorusTestSupport"],
+            swiftSettings: strictSwift),
+        .testTarget(name: "ChorusKeyValueTests", dependencies: ["ChorusKeyValue"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "ChorusSimulationTests", dependencies: ["ChorusSimulation", "ChorusTestSupport"],
+            swiftSettings: strictSwift),
     ]
 )
