@@ -95,7 +95,7 @@ extension RaftNode {
         electionElapsedTicks = 0
         heartbeatElapsedTicks = 0
         var state = LeaderState()
-        for member in log.configuration.members where member != id {
+        for member in log.configuration.members.sorted() where member != id {
             state.progress.append(
                 Progress(node: member, next: log.lastIndex.next, inflightCapacity: configuration.maxInflightMessages))
         }
