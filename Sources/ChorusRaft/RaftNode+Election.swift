@@ -27,7 +27,7 @@ extension RaftNode {
             vote = id
             campaignTerm = term
         }
-        electionTally = ElectionTally()
+        electionTally = ElectionTally(isLeadershipTransfer: kind == .transfer)
         electionTally!.record(id, granted: true)
         electionElapsedTicks = 0
         resetRandomizedElectionTimeout()
@@ -36,6 +36,20 @@ extension RaftNode {
             isPreVote: kind == .preElection, lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm,
             isLeadershipTransfer: kind == .transfer)
         for voter in log.configuration.voters where voter != id {
+            send(RaftMessage(from: id, to: voter, term: campaignTerm, payload: .requestVote(request)))
+        }
+    }
+
+    /// Asks again every voter that has not answered this (pre-)election.
+    mutating func resendVoteRequests() {
+        guard let tally = electionTally else { return }
+        let isPreVote = role == .preCandidate
+        let request = RaftMessage.VoteRequest(
+            isPreVote: isPreVote, lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm,
+            isLeadershipTransfer: tally.isLeadershipTransfer)
+        let campaignTerm = isPreVote ? term.next : term
+        for voter in log.configuration.voters
+        where voter != id && !tally.granted.contains(voter) && !tally.rejected.contains(voter) {
             send(RaftMessage(from: id, to: voter, term: campaignTerm, payload: .requestVote(request)))
         }
     }

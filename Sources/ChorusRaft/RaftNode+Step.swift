@@ -13,6 +13,10 @@ extension RaftNode {
             if isPromotable && electionElapsedTicks >= randomizedElectionTimeoutTicks {
                 electionElapsedTicks = 0
                 startCampaign(configuration.preVoteEnabled ? .preElection : .election)
+            } else if electionTally != nil && electionElapsedTicks % configuration.heartbeatIntervalTicks == 0 {
+                // Servers retry RPCs that get no answer (thesis §3.4): a lost
+                // request or response must not cost a whole election timeout.
+                resendVoteRequests()
             }
         }
     }

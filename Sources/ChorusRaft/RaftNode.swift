@@ -320,6 +320,8 @@ public struct RaftNode: Sendable {
 
 /// Votes gathered in a (pre-)election.
 struct ElectionTally: Sendable, Hashable {
+    /// Whether this election was started by `timeoutNow` (its requests say so).
+    var isLeadershipTransfer: Bool
     var granted: [NodeID] = []
     var rejected: [NodeID] = []
 

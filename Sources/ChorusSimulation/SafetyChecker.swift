@@ -26,7 +26,8 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
 /// Raft's safety properties (thesis §3.6.3, figure 3.2), checked as the
 /// simulation runs, on what each server's `Ready`s reveal:
 ///
-/// * election safety: at most one leader per term;
+/// * election safety: at most one leader per term, and (its premise) at most
+///   one vote per server per term, even across crashes;
 /// * log matching: two logs with an entry of the same index and term hold the
 ///   same entry there and the same entries before it;
 /// * leader completeness: a leader of term T holds every entry committed in a
@@ -37,6 +38,8 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
 struct SafetyChecker {
     /// term → leader.
     private var leaders: [Term: NodeID] = [:]
+    /// (voter, term) → the candidate it granted its vote to.
+    private var votes: [VoteKey: NodeID] = [:]
     /// (index, term) → payload digest, for every entry any server persisted.
     private var persisted: [EntryKey: UInt32] = [:]
     /// index → (term, digest, the lowest term in which a server knew it committed).
@@ -47,6 +50,7 @@ struct SafetyChecker {
     private(set) var violation: Violation?
 
     struct EntryKey: Hashable { var index: LogIndex; var term: Term }
+    struct VoteKey: Hashable { var voter: NodeID; var term: Term }
     struct CommittedRecord { var term: Term; var digest: UInt32; var knownInTerm: Term }
 
     init(serverCount: Int) {
@@ -70,6 +74,26 @@ struct SafetyChecker {
 
     /// A server restarted: its commit index may legitimately restart lower.
     mutating func serverRestarted(_ server: Int) { lastCommit[server - 1] = .zero }
+
+    /// Called when a `Ready`'s messages actually leave (after its fsync): a
+    /// vote counts only once its response is sent.
+    mutating func observeSent(_ messages: [RaftMessage], server: Int, time: UInt64) {
+        let node = NodeID(UInt64(server))
+        for message in messages {
+            // Each server votes for at most one candidate per term (thesis §3.4),
+            // the premise of election safety, across crashes too (§3.8).
+            guard case .requestVoteResponse(let response) = message.payload, response.granted, !response.isPreVote else {
+                continue
+            }
+            let key = VoteKey(voter: node, term: message.term)
+            if let earlier = votes[key], earlier != message.to {
+                fail(
+                    .electionSafety,
+                    "\(node) voted for \(earlier) and for \(message.to) in term \(message.term.rawValue)", at: time)
+            }
+            votes[key] = message.to
+        }
+    }
 
     /// Called for every `Ready`, before any of its messages leave.
     mutating func observe(ready: Ready, server: Int, raft: RaftNode, time: UInt64) {

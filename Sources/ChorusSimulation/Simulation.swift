@@ -263,6 +263,7 @@ public final class Simulation {
     }
 
     private func complete(_ ready: Ready, on server: Int) {
+        checker.observeSent(ready.messages, server: server, time: now)
         for message in ready.messages { send(message) }
         if let snapshot = ready.snapshot {
             statistics.snapshotsInstalled += 1
