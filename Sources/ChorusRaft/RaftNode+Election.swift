@@ -50,7 +50,9 @@ extension RaftNode {
         let campaignTerm = isPreVote ? term.next : term
         for voter in log.configuration.voters
         where voter != id && !tally.granted.contains(voter) && !tally.rejected.contains(voter) {
-            send(RaftMessage(from: id, to: voter, term: campaignTerm, payload: .requestVote(request)))
+            // A request still waiting in the outbox (no Ready taken since) need not be repeated.
+            let unsent = outbox.contains { $0.to == voter && $0.term == campaignTerm && $0.isVoteRequest }
+            if !unsent { send(RaftMessage(from: id, to: voter, term: campaignTerm, payload: .requestVote(request))) }
         }
     }
 

@@ -57,6 +57,13 @@ public struct RaftNode: Sendable {
             throw .inconsistent(error.description)
         }
         self.configuration = configuration
+        var persistentState = persistentState
+        if let lastTerm = persistentState.entries.last?.term, lastTerm > persistentState.hardState.term {
+            // A torn tail kept entries whose hard-state record (written after
+            // them) was lost. Neither was synced, so nothing that depends on
+            // them was ever acknowledged: adopt their term with no vote.
+            persistentState.hardState = HardState(term: lastTerm, vote: .none, commit: persistentState.hardState.commit)
+        }
         self.log = try RaftLog(recovering: persistentState)
         self.term = persistentState.hardState.term
         self.vote = persistentState.hardState.vote

@@ -30,6 +30,7 @@ public final class Simulation {
         case clientRetry(client: Int, requestID: UInt64)
         case clientTimeout(client: Int, requestID: UInt64)
         case partition
+        case isolate(server: Int)
         case heal
         case clog(server: Int, clogged: Bool)
         case crash
@@ -73,6 +74,9 @@ public final class Simulation {
         public var snapshotsInstalled = 0
         public var compactions = 0
         public var partitions = 0
+        /// Leader commits that landed on an entry of an earlier term (only the
+        /// `old-term-commit` bug makes these).
+        public var oldTermCommits = 0
     }
 
     public init(seed: UInt64, parameters: SimulationParameters, trace: ((String) -> Void)? = nil) {
@@ -188,6 +192,14 @@ public final class Simulation {
             hash(9)
             guard phase == .safety else { return }
             startPartition()
+        case .isolate(let server):
+            hash(17, UInt64(server))
+            guard phase == .safety, !partitionActive else { return }
+            partitionActive = true
+            statistics.partitions += 1
+            network.partition([server])
+            trace("partition isolate new leader n\(server)")
+            queue.schedule(.heal, at: now + 50_000 + random.next() % 400_000)
         case .heal:
             hash(10)
             guard partitionActive else { return }
@@ -244,7 +256,15 @@ public final class Simulation {
                 return
             }
             let ready = servers[server - 1].raft!.ready()
-            if let soft = ready.softState, soft.role == .leader { statistics.leaderElections += 1 }
+            if let soft = ready.softState, soft.role == .leader {
+                statistics.leaderElections += 1
+                if faultsActive && random.chance(parameters.newLeaderIsolationProbability) {
+                    queue.schedule(.isolate(server: server), at: now + random.next() % 20_000)
+                }
+            }
+            if raft.role == .leader, ready.hardState != nil, raft.term(at: raft.commitIndex).map({ $0 < raft.term }) == true {
+                statistics.oldTermCommits += 1
+            }
             checker.observe(ready: ready, server: server, raft: servers[server - 1].raft!, time: now)
             if checker.violation != nil { return }
             if let soft = ready.softState { trace("n\(server) \(soft) term=\(servers[server - 1].raft!.term.rawValue)") }
@@ -366,7 +386,7 @@ public final class Simulation {
         guard !up.isEmpty else { return }
         // Leaders are the interesting victims: favour them.
         let leader = currentLeader()
-        let victim = leader != nil && random.chance(0.5) ? leader! : up[Int(random.next() % UInt64(up.count))]
+        let victim = leader != nil && random.chance(parameters.leaderCrashBias) ? leader! : up[Int(random.next() % UInt64(up.count))]
         statistics.crashes += 1
         trace("crash n\(victim)")
         servers[victim - 1].raft = nil
@@ -442,8 +462,9 @@ public final class Simulation {
     }
 
     func networkDelay() -> UInt64 {
-        let minimum = parameters.delayMinimumMicroseconds
-        var maximum = parameters.delayMaximumMicroseconds
+        let stretch = faultsActive ? parameters.safetyDelayStretch : 1
+        let minimum = parameters.delayMinimumMicroseconds * stretch
+        var maximum = parameters.delayMaximumMicroseconds * stretch
         if faultsActive && random.chance(parameters.delayTailProbability) { maximum *= 10 }
         return minimum + random.next() % (maximum - minimum + 1)
     }
@@ -476,7 +497,9 @@ public final class Simulation {
         let count = parameters.serverCount
         var order = Array(1...count)
         shuffle(&order)
-        let shape = random.next() % 5
+        // Leader isolation is weighted up: rapid leader churn is what leaves
+        // divergent uncommitted tails behind (the raw material of figure 3.7).
+        let shape = [0, 0, 1, 1, 1, 2, 2, 3, 4, 4][Int(random.next() % 10)]
         switch shape {
         case 0:
             // Majority / minority (or any split).

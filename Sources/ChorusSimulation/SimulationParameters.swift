@@ -32,12 +32,22 @@ public struct SimulationParameters: Sendable, Hashable {
     public var delayTailProbability: Double
     public var lossProbability: Double
     public var duplicationProbability: Double
+    /// During the safety phase, delays are stretched by this factor (a slow or
+    /// congested network, where delays rival the election timeout).
+    public var safetyDelayStretch: UInt64
 
     // Nemesis: how often something happens, and what.
     public var partitionMeanIntervalMicroseconds: UInt64
     public var partitionMeanDurationMicroseconds: UInt64
     public var crashMeanIntervalMicroseconds: UInt64
     public var restartDelayMaximumMicroseconds: UInt64
+    /// Probability that a newly elected leader is cut off from everyone a few
+    /// milliseconds after its election (Jepsen's leader-partitioning nemesis,
+    /// timed to the election): it leaves behind leaders whose first entries
+    /// reached nobody, the raw material of the thesis's figure 3.7.
+    public var newLeaderIsolationProbability: Double
+    /// Probability that a crash hits the leader rather than a random server.
+    public var leaderCrashBias: Double
     public var membershipChangeMeanIntervalMicroseconds: UInt64
     public var leadershipTransferMeanIntervalMicroseconds: UInt64
     public var fsyncLatencyMaximumMicroseconds: UInt64
@@ -107,7 +117,7 @@ public struct SimulationParameters: Sendable, Hashable {
         return SimulationParameters(
             voterCount: voterCount,
             serverCount: voterCount + 1,
-            clientCount: uniformInt(2...5),
+            clientCount: uniformInt(2...8),
             keyCount: uniformInt(1...4),
             tickMicroseconds: 10_000,
             clockDriftPartsPerThousand: uniformInt(0...clockDriftBoundPartsPerThousand),
@@ -119,13 +129,17 @@ public struct SimulationParameters: Sendable, Hashable {
             delayMinimumMicroseconds: delayMinimum,
             delayMaximumMicroseconds: delayMaximum,
             delayTailProbability: swarm(0.05),
-            lossProbability: swarm(0.15),
+            lossProbability: swarm(0.4),
             duplicationProbability: swarm(0.3),
-            partitionMeanIntervalMicroseconds: meanInterval(never: random.chance(0.2), 150_000...2_000_000),
-            partitionMeanDurationMicroseconds: uniform(50_000...1_500_000),
+            safetyDelayStretch: random.chance(0.25) ? uniform(2...6) : 1,
+            partitionMeanIntervalMicroseconds: meanInterval(
+                never: random.chance(0.2), random.chance(0.3) ? 40_000...200_000 : 200_000...2_000_000),
+            partitionMeanDurationMicroseconds: random.chance(0.3) ? uniform(30_000...400_000) : uniform(50_000...1_500_000),
             crashMeanIntervalMicroseconds: meanInterval(
                 never: random.chance(0.2), random.chance(0.5) ? 20_000...300_000 : 300_000...3_000_000),
             restartDelayMaximumMicroseconds: random.chance(0.5) ? uniform(1_000...20_000) : uniform(20_000...800_000),
+            newLeaderIsolationProbability: random.chance(0.5) ? 0 : 0.3 + 0.7 * unit(),
+            leaderCrashBias: random.chance(0.4) ? 0.95 : 0.3,
             membershipChangeMeanIntervalMicroseconds: meanInterval(
                 never: bugActive || random.chance(0.4), 300_000...3_000_000),
             leadershipTransferMeanIntervalMicroseconds: meanInterval(never: random.chance(0.5), 200_000...3_000_000),

@@ -98,7 +98,8 @@ struct SimulateRaftCommand: AsyncParsableCommand {
             summary = Campaign.Summary()
             summary.add(outcome)
             if !trace || outcome.violation != nil {
-                print("seed=\(single) trace_hash=\(String(outcome.traceHash, radix: 16)) events=\(outcome.events)")
+                print(
+                    "seed=\(single) trace_hash=\(String(outcome.traceHash, radix: 16)) events=\(outcome.events) \(outcome.statistics)")
             }
         } else {
             summary = await Campaign.runConcurrently(
