@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "chorus", targets: ["chorus"]),
         .library(name: "ChorusCore", targets: ["ChorusCore"]),
+        .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
         .library(name: "ChorusRaft", targets: ["ChorusRaft"]),
         .library(name: "ChorusKeyValue", targets: ["ChorusKeyValue"]),
         .library(name: "ChorusSimulation", targets: ["ChorusSimulation"]),
@@ -27,13 +28,16 @@ let package = Package(
         // Foundations: standard library only.
         .target(name: "ChorusCore", swiftSettings: strictSwift),
 
+        // Verification: history formats, models, linearizability and sequential-consistency checkers.
+        .target(name: "ChorusCheck", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
+
         // Protocol cores and the state machines they replicate: standard library + ChorusCore.
         .target(name: "ChorusRaft", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
         .target(name: "ChorusKeyValue", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
 
         // Verification: the deterministic simulator.
         .target(
-            name: "ChorusSimulation", dependencies: ["ChorusCore", "ChorusRaft", "ChorusKeyValue"],
+            name: "ChorusSimulation", dependencies: ["ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusCheck"],
             swiftSettings: strictSwift),
 
         // The one executable.
@@ -41,6 +45,7 @@ let package = Package(
             name: "chorus",
             dependencies: [
                 "ChorusCore",
+                "ChorusCheck",
                 "ChorusSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -51,6 +56,9 @@ let package = Package(
         .target(name: "ChorusTestSupport", swiftSettings: strictSwift),
 
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "ChorusCheckTests", dependencies: ["ChorusCheck", "ChorusCore", "ChorusTestSupport"],
+            swiftSettings: strictSwift),
         .testTarget(name: "ChorusTestSupportTests", dependencies: ["ChorusTestSupport"], swiftSettings: strictSwift),
         .testTarget(
             name: "ChorusRaftTests", dependencies: ["ChorusRaft", "ChorusTestSupport"],

@@ -1,0 +1,234 @@
+/// Checks a history against a model for linearizability or sequential
+/// consistency.
+///
+/// ```swift
+/// let history = try History(events: recordedEvents)
+/// let result = try Checker.check(history, model: CASRegisterModel(), condition: .linearizable)
+/// if result.verdict == .violated { print(result.counterexample!) }
+/// ```
+///
+/// Linearizability is checked per key (P-compositionality: Horn & Kroening,
+/// "Faster linearizability checking via P-compositionality", FORTE 2015),
+/// the keys in parallel with `checkConcurrently`. Sequential consistency is not
+/// compositional, so it is one search over every key (`KeyedModel`).
+///
+/// `:fail` operations are dropped; indeterminate ones may take effect at any
+/// point after their invocation, or never. A verdict of `violated` or
+/// `satisfied` is exact; `unknown` means the time or memo budget ran out.
+public enum Checker {
+    /// Checks partitions one after another on the calling thread, stopping at
+    /// the first violation. For callers without an async context, such as the
+    /// single-threaded simulator.
+    public static func check<M: Model>(
+        _ history: History, model: M, condition: ConsistencyCondition, options: CheckOptions = CheckOptions()
+    ) throws(ModelError) -> CheckResult {
+        let start = ContinuousClock.now
+        let deadline = options.timeout.map { start + $0 }
+        if condition == .sequential {
+            return try checkSequential(history, model: model, options: options, start: start)
+        }
+        let partitions = try linearizabilityPartitions(history, model: model)
+        var results: [PartitionResult] = []
+        var violation: Counterexample?
+        for (index, partition) in partitions.enumerated() {
+            let budget = SearchBudget(
+                deadline: deadline, memoEntriesMaximum: options.memoEntriesMaximum, signal: nil, partition: index)
+            let (result, counterexample) = search(partition, condition: .linearizable, budget: budget)
+            results.append(result)
+            if let counterexample {
+                violation = counterexample
+                break
+            }
+        }
+        return finish(.linearizable, results: results, violation: violation, duration: ContinuousClock.now - start)
+    }
+
+    /// Checks partitions in parallel, one child task each. When a partition is
+    /// violated, partitions numbered after it stop; those before it finish, so
+    /// the reported counterexample is always the lowest-numbered one.
+    public static func checkConcurrently<M: Model>(
+        _ history: History, model: M, condition: ConsistencyCondition, options: CheckOptions = CheckOptions()
+    ) async throws(ModelError) -> CheckResult {
+        let start = ContinuousClock.now
+        let deadline = options.timeout.map { start + $0 }
+        if condition == .sequential {
+            return try checkSequential(history, model: model, options: options, start: start)
+        }
+        let partitions = try linearizabilityPartitions(history, model: model)
+        if partitions.count == 1 {
+            return try check(history, model: model, condition: condition, options: options)
+        }
+        let signal = ViolationSignal()
+        let memoEntriesMaximum = options.memoEntriesMaximum
+        let outcomes = await withTaskGroup(
+            of: (Int, PartitionResult, Counterexample?).self,
+            returning: [(Int, PartitionResult, Counterexample?)].self
+        ) { group in
+            for (index, partition) in partitions.enumerated() {
+                let budget = SearchBudget(
+                    deadline: deadline, memoEntriesMaximum: memoEntriesMaximum, signal: signal, partition: index)
+                group.addTask {
+                    let (result, counterexample) = search(partition, condition: .linearizable, budget: budget)
+                    if counterexample != nil { signal.report(partition: index) }
+                    return (index, result, counterexample)
+                }
+            }
+            var collected: [(Int, PartitionResult, Counterexample?)] = []
+            for await outcome in group { collected.append(outcome) }
+            return collected
+        }
+        var results: [PartitionResult] = []
+        var violation: Counterexample?
+        for (_, result, counterexample) in outcomes.sorted(by: { $0.0 < $1.0 }) {
+            results.append(result)
+            if let counterexample {
+                violation = counterexample
+                break
+            }
+        }
+        return finish(.linearizable, results: results, violation: violation, duration: ContinuousClock.now - start)
+    }
+
+    // MARK: - Planning
+
+    /// One partition per key, numbered in the order of each key's first
+    /// operation, so partition numbers (and counterexamples) are deterministic.
+    static func linearizabilityPartitions<M: Model>(
+        _ history: History, model: M
+    ) throws(ModelError) -> [PreparedPartition<M>] {
+        var keys: [HistoryValue?] = []
+        var operationsByKey: [HistoryValue?: [Operation]] = [:]
+        for operation in history.operations {
+            if operationsByKey[operation.key] == nil { keys.append(operation.key) }
+            operationsByKey[operation.key, default: []].append(operation)
+        }
+        var partitions: [PreparedPartition<M>] = []
+        partitions.reserveCapacity(keys.count)
+        for key in keys {
+            var partition = PreparedPartition(model: model, key: key)
+            try partition.add(operationsByKey[key] ?? [])
+            partitions.append(partition)
+        }
+        return partitions
+    }
+
+    /// Sequential consistency is not a local property (Herlihy & Wing 1990,
+    /// §3.3 give the counterexample), so every key goes into one search; with
+    /// several keys the model is wrapped in `KeyedModel`.
+    private static func checkSequential<M: Model>(
+        _ history: History, model: M, options: CheckOptions, start: ContinuousClock.Instant
+    ) throws(ModelError) -> CheckResult {
+        let budget = SearchBudget(
+            deadline: options.timeout.map { start + $0 }, memoEntriesMaximum: options.memoEntriesMaximum,
+            signal: nil, partition: 0)
+        let firstKey = history.operations.first?.key
+        let result: PartitionResult
+        let counterexample: Counterexample?
+        if history.operations.allSatisfy({ $0.key == firstKey }) {
+            var partition = PreparedPartition(model: model, key: firstKey)
+            try partition.add(history.operations)
+            (result, counterexample) = search(partition, condition: .sequential, budget: budget)
+        } else {
+            var partition = PreparedPartition(model: KeyedModel(base: model, operations: history.operations), key: nil)
+            try partition.add(history.operations)
+            (result, counterexample) = search(partition, condition: .sequential, budget: budget)
+        }
+        return finish(.sequential, results: [result], violation: counterexample, duration: ContinuousClock.now - start)
+    }
+
+    // MARK: - Searching one partition
+
+    static func search<N: Model>(
+        _ partition: PreparedPartition<N>, condition: ConsistencyCondition, budget: SearchBudget
+    ) -> (PartitionResult, Counterexample?) {
+        var counters = SearchCounters()
+        let outcome: SearchOutcome
+        switch condition {
+        case .linearizable: outcome = LinearizabilitySearch(partition: partition, budget: budget).run(counters: &counters)
+        case .sequential: outcome = SequentialSearch(partition: partition, budget: budget).run(counters: &counters)
+        }
+        var result = PartitionResult(
+            key: partition.key, operationIDs: (partition.operationIDs + partition.droppedOperationIDs).sorted(),
+            verdict: .unknown, witness: nil, unknownReason: nil,
+            searchSteps: counters.steps, memoEntries: counters.memoEntries)
+        switch outcome {
+        case .consistent(let order):
+            result.verdict = .satisfied
+            result.witness = order.map { partition.operationIDs[$0] }
+            return (result, nil)
+        case .unknown(let reason):
+            result.unknownReason = reason
+            return (result, nil)
+        case .inconsistent(let prefix):
+            result.verdict = .violated
+            return (result, counterexample(partition, condition: condition, prefix: prefix, operationIDs: result.operationIDs))
+        }
+    }
+
+    /// Replays the longest legal prefix and lists what could have come next.
+    static func counterexample<N: Model>(
+        _ partition: PreparedPartition<N>, condition: ConsistencyCondition, prefix: [Int], operationIDs: [Int]
+    ) -> Counterexample {
+        let model = partition.model
+        var state = model.initialState
+        var placed = BitSet(count: partition.count)
+        var steps: [LinearizedStep] = []
+        for operation in prefix {
+            guard let next = model.step(state, partition.inputs[operation], partition.outputs[operation]) else {
+                preconditionFailure("the search recorded a prefix the model rejects")
+            }
+            state = next
+            placed.insert(operation)
+            steps.append(LinearizedStep(operationID: partition.operationIDs[operation], stateAfter: model.describe(state, values: partition.values)))
+        }
+        var candidates: [Int] = []
+        var blocking: Int?
+        switch condition {
+        case .linearizable:
+            // The unplaced determinate operation that completes first bounds
+            // which operations can still go before it.
+            for operation in 0..<partition.count where !placed.contains(operation) {
+                guard let deadline = partition.deadline[operation] else { continue }
+                if let current = blocking, let currentDeadline = partition.deadline[current], currentDeadline <= deadline {
+                    continue
+                }
+                blocking = operation
+            }
+            if let blocking, let bound = partition.deadline[blocking] {
+                candidates = (0..<partition.count).filter { !placed.contains($0) && partition.invokedAt[$0] <= bound }
+            }
+        case .sequential:
+            var blockedProcesses = Set<ProcessID>()
+            for operation in 0..<partition.count where !placed.contains(operation) {
+                let process = partition.processes[operation]
+                if blockedProcesses.contains(process) { continue }
+                candidates.append(operation)
+                if partition.deadline[operation] != nil { blockedProcesses.insert(process) }
+            }
+        }
+        let unplaceable = candidates.filter {
+            model.step(state, partition.inputs[$0], partition.outputs[$0]) == nil
+        }
+        return Counterexample(
+            key: partition.key, partitionOperationIDs: operationIDs, prefix: steps, stateAtEnd: model.describe(state, values: partition.values),
+            candidates: candidates.map { partition.operationIDs[$0] },
+            unplaceable: unplaceable.map { partition.operationIDs[$0] },
+            blockingOperationID: blocking.map { partition.operationIDs[$0] })
+    }
+
+    private static func finish(
+        _ condition: ConsistencyCondition, results: [PartitionResult], violation: Counterexample?, duration: Duration
+    ) -> CheckResult {
+        var verdict = Verdict.satisfied
+        var reason: UnknownReason?
+        if violation != nil {
+            verdict = .violated
+        } else if let unknown = results.first(where: { $0.verdict == .unknown }) {
+            verdict = .unknown
+            reason = unknown.unknownReason
+        }
+        return CheckResult(
+            condition: condition, verdict: verdict, counterexample: violation, unknownReason: reason,
+            partitions: results, duration: duration)
+    }
+}

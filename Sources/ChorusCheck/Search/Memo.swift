@@ -1,0 +1,87 @@
+/// The search memo: a set of (linearized operations, model state) pairs
+/// (Lowe, CCPE 2017, §3.2), stored flat so that remembering a pair costs no
+/// allocation of its own.
+///
+/// Bitsets live back to back in one word arena; an open-addressing table of
+/// entry numbers indexes them by a hash that combines a Zobrist hash of the
+/// bitset (the XOR of one random word per member, kept up to date by the
+/// search as it adds and removes operations; Zobrist, 1970) with the state's
+/// hash. Equality is then confirmed word by word and with the state's `==`,
+/// so collisions cost time, never correctness.
+struct Memo<State: Hashable> {
+    private let wordCount: Int
+    private var words: [UInt64] = []
+    private var states: [State] = []
+    private var hashes: [UInt64] = []
+    /// Entry number + 1 per slot; 0 is empty.
+    private var slots: [Int32]
+    private var mask: Int
+
+    private(set) var count = 0
+
+    init(operationCount: Int) {
+        wordCount = max(1, (operationCount + 63) / 64)
+        slots = Array(repeating: 0, count: 1 << 12)
+        mask = (1 << 12) - 1
+    }
+
+    /// Inserts the pair unless present; returns whether it was new.
+    mutating func insert(_ linearized: BitSet, zobrist: UInt64, state: State) -> Bool {
+        precondition(linearized.words.count == wordCount, "memo and search disagree on the bitset size")
+        precondition(count < Int(Int32.max) - 1, "memo entry numbers are 32-bit")
+        let hash = zobrist ^ (UInt64(bitPattern: Int64(state.hashValue)) &* 0x9E37_79B9_7F4A_7C15)
+        var slot = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
+        while true {
+            let occupant = Int(slots[slot])
+            if occupant == 0 { break }
+            let entry = occupant - 1
+            if hashes[entry] == hash && sameWords(entry, linearized) && states[entry] == state { return false }
+            slot = (slot + 1) & mask
+        }
+        slots[slot] = Int32(count + 1)
+        words.append(contentsOf: linearized.words)
+        states.append(state)
+        hashes.append(hash)
+        count += 1
+        if count * 2 > slots.count { grow() }
+        return true
+    }
+
+    private func sameWords(_ entry: Int, _ linearized: BitSet) -> Bool {
+        let base = entry * wordCount
+        for index in 0..<wordCount where words[base + index] != linearized.words[index] { return false }
+        return true
+    }
+
+    private mutating func grow() {
+        let capacity = slots.count * 2
+        slots = Array(repeating: 0, count: capacity)
+        mask = capacity - 1
+        for entry in 0..<count {
+            let hash = hashes[entry]
+            var slot = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
+            while slots[slot] != 0 { slot = (slot + 1) & mask }
+            slots[slot] = Int32(entry + 1)
+        }
+    }
+}
+
+/// One random word per operation for the Zobrist hash of a linearized set,
+/// drawn from a fixed seed so that runs are reproducible.
+struct ZobristTable {
+    let keys: [UInt64]
+
+    init(operationCount: Int) {
+        var state: UInt64 = 0x243F_6A88_85A3_08D3  // SplitMix64 over a fixed seed (the digits of pi)
+        var keys: [UInt64] = []
+        keys.reserveCapacity(operationCount)
+        for _ in 0..<operationCount {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var mixed = state
+            mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+            keys.append(mixed ^ (mixed >> 31))
+        }
+        self.keys = keys
+    }
+}

@@ -1,0 +1,69 @@
+import Synchronization
+
+/// Why a search gave up without a verdict. A search that gives up reports
+/// `unknown`; it never guesses.
+public enum UnknownReason: Hashable, Sendable, CustomStringConvertible {
+    /// The time budget ran out.
+    case timeout
+    /// The memo reached its bound (`CheckOptions.memoEntriesMaximum`).
+    case memoLimit(Int)
+    /// The search was cancelled (its task was, or another partition already
+    /// found a violation).
+    case cancelled
+
+    public var description: String {
+        switch self {
+        case .timeout: return "the time budget ran out"
+        case .memoLimit(let limit): return "the search memo reached its bound of \(limit) entries"
+        case .cancelled: return "the search was cancelled"
+        }
+    }
+}
+
+/// Lets partitions searched in parallel stop early once a lower-numbered
+/// partition has found a violation, while keeping the reported counterexample
+/// deterministic: the lowest-numbered violating partition always finishes.
+final class ViolationSignal: Sendable {
+    private let lowestViolatingPartition = Atomic<Int>(Int.max)
+
+    func report(partition: Int) {
+        _ = lowestViolatingPartition.min(partition, ordering: .relaxed)
+    }
+
+    func shouldStop(partition: Int) -> Bool {
+        lowestViolatingPartition.load(ordering: .relaxed) < partition
+    }
+}
+
+/// The limits one search runs under.
+struct SearchBudget: Sendable {
+    var deadline: ContinuousClock.Instant?
+    var memoEntriesMaximum: Int
+    var signal: ViolationSignal?
+    var partition: Int
+
+    /// Whether to stop now, and why. Called every
+    /// `CheckLimits.searchStepsPerDeadlineCheck` steps.
+    func interruption() -> UnknownReason? {
+        if let deadline, ContinuousClock.now >= deadline { return .timeout }
+        if Task.isCancelled { return .cancelled }
+        if let signal, signal.shouldStop(partition: partition) { return .cancelled }
+        return nil
+    }
+}
+
+/// What one partition's search found.
+enum SearchOutcome: Sendable {
+    /// A witness: partition-local operation indices in linearization order
+    /// (indeterminate operations that never took effect are absent).
+    case consistent(order: [Int])
+    /// No order exists; the longest consistent prefix the search reached.
+    case inconsistent(longestPrefix: [Int])
+    case unknown(UnknownReason)
+}
+
+/// Counters a search reports.
+struct SearchCounters: Sendable {
+    var steps = 0
+    var memoEntries = 0
+}

@@ -1,0 +1,102 @@
+import ChorusCheck
+import ChorusTestSupport
+import Foundation
+import Testing
+
+/// Every history in the shared Jepsen etcd and Porcupine kv data gets exactly
+/// the verdict its VERDICTS file records.
+@Suite struct ReferenceVerdictTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var file: URL
+        var expected: Verdict
+        var testDescription: String { file.lastPathComponent }
+    }
+
+    static func cases(_ folder: String, suffix: String) -> [Case] {
+        guard let directory = ReferenceData.directory(folder),
+            let text = try? String(contentsOf: directory.appendingPathComponent("VERDICTS"), encoding: .utf8)
+        else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count == 2 else { return nil }
+            let name = fields[0].hasSuffix(suffix) ? String(fields[0]) : String(fields[0]) + suffix
+            return Case(
+                file: directory.appendingPathComponent(name),
+                expected: fields[1] == "linearizable" ? .satisfied : .violated)
+        }
+    }
+
+    static func check(_ testCase: Case, model: ModelKind) throws -> (History, CheckResult) {
+        let bytes = try [UInt8](Data(contentsOf: testCase.file))
+        let history = try HistoryFormat.history(from: bytes, format: nil)
+        return (history, try model.check(history, condition: .linearizable))
+    }
+
+    @Test func dataIsPresentOrSkipped() {
+        for folder in ["jepsen-etcd", "porcupine-kv"] where ReferenceData.directory(folder) == nil {
+            print(ReferenceData.missingMessage(folder))
+        }
+        if let directory = ReferenceData.directory("jepsen-etcd") {
+            #expect(Self.cases("jepsen-etcd", suffix: ".log").count == 52, "VERDICTS in \(directory.path)")
+        }
+    }
+
+    @Test(arguments: cases("jepsen-etcd", suffix: ".log"))
+    func etcd(_ testCase: Case) throws {
+        let (history, result) = try Self.check(testCase, model: .casRegister)
+        #expect(result.verdict == testCase.expected)
+        try Self.checkEvidence(history, result)
+    }
+
+    @Test(arguments: cases("porcupine-kv", suffix: ".edn"))
+    func keyValue(_ testCase: Case) async throws {
+        let (history, result) = try Self.check(testCase, model: .keyValue)
+        #expect(result.verdict == testCase.expected)
+        // The parallel check must agree, counterexample included.
+        let concurrent = try await ModelKind.keyValue.checkConcurrently(history, condition: .linearizable)
+        #expect(concurrent.verdict == result.verdict)
+        #expect(concurrent.counterexample == result.counterexample)
+    }
+
+    /// A satisfied verdict carries a witness an independent replay accepts; a
+    /// violated one a counterexample whose blocking operation is unplaced.
+    static func checkEvidence(_ history: History, _ result: CheckResult) throws {
+        switch result.verdict {
+        case .satisfied:
+            let witness = try #require(result.partitions.first?.witness)
+            #expect(witnessIsValid(witness, in: history, condition: .linearizable))
+        case .violated:
+            let counterexample = try #require(result.counterexample)
+            let placed = Set(counterexample.prefix.map(\.operationID))
+            let blocking = try #require(counterexample.blockingOperationID)
+            #expect(!placed.contains(blocking))
+            #expect(counterexample.candidates.contains(blocking))
+            #expect(Set(counterexample.unplaceable).isSubset(of: Set(counterexample.candidates)))
+            // The prefix itself must be a legal, real-time-respecting order.
+            #expect(prefixIsLegal(counterexample.prefix.map(\.operationID), history))
+        case .unknown:
+            Issue.record("no budget was set, so the verdict cannot be unknown")
+        }
+    }
+
+    static func prefixIsLegal(_ prefix: [Int], _ history: History) -> Bool {
+        var register = HistoryValue.null
+        for (position, id) in prefix.enumerated() {
+            let operation = history.operations[id]
+            for later in prefix[(position + 1)...] {
+                let other = history.operations[later]
+                if !other.outcome.isIndeterminate, let completed = other.completedAt, completed < operation.invokedAt {
+                    return false
+                }
+            }
+            switch operation.function {
+            case "read": if operation.outcome == .ok && (operation.output ?? .null) != register { return false }
+            case "write": register = operation.input
+            default:
+                let pair = operation.input.listValue ?? []
+                if register == pair[0] { register = pair[1] } else if operation.outcome == .ok { return false }
+            }
+        }
+        return true
+    }
+}
