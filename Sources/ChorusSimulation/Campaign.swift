@@ -11,6 +11,8 @@ public enum Campaign {
         public var simulatedMicroseconds: UInt64 = 0
         public var events = 0
         public var failures: [SeedOutcome] = []
+        /// Seeds whose history the checker could not decide in its budget.
+        public var linearizabilityUnknown = 0
 
         public init() {}
 
@@ -22,6 +24,7 @@ public enum Campaign {
             completedOperations += outcome.completedOperations
             simulatedMicroseconds += outcome.simulatedMicroseconds
             events += outcome.events
+            if outcome.linearizabilityUnknown { linearizabilityUnknown += 1 }
             if outcome.violation != nil { failures.append(outcome) }
         }
 
@@ -31,6 +34,7 @@ public enum Campaign {
             completedOperations += other.completedOperations
             simulatedMicroseconds += other.simulatedMicroseconds
             events += other.events
+            linearizabilityUnknown += other.linearizabilityUnknown
             failures += other.failures
         }
     }

@@ -140,7 +140,16 @@ public final class Simulation {
             }
         }
         statistics.tornRecoveries = servers.reduce(0) { $0 + $1.disk.tornRecoveries }
+        var linearizabilityUnknown = false
+        if checker.violation == nil {
+            switch HistoryCheck.check(history) {
+            case .linearizable: break
+            case .violated(let detail): checker.recordLinearizabilityFailure(detail, at: now)
+            case .unknown: linearizabilityUnknown = true
+            }
+        }
         return SeedOutcome(
+            linearizabilityUnknown: linearizabilityUnknown,
             seed: seed, violation: checker.violation, operations: history.count,
             completedOperations: history.filter { $0.completedAt != nil }.count,
             simulatedMicroseconds: now, events: events, traceHash: traceHash, statistics: statistics)
@@ -698,6 +707,8 @@ public final class Simulation {
 
 /// How one seed ended.
 public struct SeedOutcome: Sendable {
+    /// The linearizability checker ran out of budget on this seed's history.
+    public var linearizabilityUnknown: Bool
     public var seed: UInt64
     public var violation: Violation?
     public var operations: Int

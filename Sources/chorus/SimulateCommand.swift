@@ -110,6 +110,9 @@ struct SimulateRaftCommand: AsyncParsableCommand {
         print(
             "seeds=\(summary.seeds) ops=\(summary.completedOperations) simulated_seconds=\(Self.format(summary.simulatedSeconds)) wall_seconds=\(Self.format(wallSeconds)) violations=\(summary.failures.count)"
         )
+        if summary.linearizabilityUnknown > 0 {
+            print("linearizability_unknown=\(summary.linearizabilityUnknown) (checker budget exhausted; not counted as violations)")
+        }
         for failure in summary.failures {
             guard let violation = failure.violation else { continue }
             let bugFlag = bug.map { " --inject-bug \($0.rawValue)" } ?? ""
