@@ -17,6 +17,9 @@ let package = Package(
         .executable(name: "chorus", targets: ["chorus"]),
         .library(name: "ChorusCore", targets: ["ChorusCore"]),
         .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
+        .library(name: "ChorusRaft", targets: ["ChorusRaft"]),
+        .library(name: "ChorusKeyValue", targets: ["ChorusKeyValue"]),
+        .library(name: "ChorusSimulation", targets: ["ChorusSimulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -30,6 +33,14 @@ let package = Package(
 
         // Edges: the write-ahead log, snapshots and files (POSIX I/O; no NIO).
         .target(name: "ChorusStorage", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
+        // Protocol cores and the state machines they replicate: standard library + ChorusCore.
+        .target(name: "ChorusRaft", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
+        .target(name: "ChorusKeyValue", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
+
+        // Verification: the deterministic simulator.
+        .target(
+            name: "ChorusSimulation", dependencies: ["ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusCheck"],
+            swiftSettings: strictSwift),
 
         // The one executable.
         .executableTarget(
@@ -38,6 +49,7 @@ let package = Package(
                 "ChorusCore",
                 "ChorusCheck",
                 "ChorusStorage",
+                "ChorusSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -53,6 +65,13 @@ let package = Package(
         .testTarget(name: "ChorusTestSupportTests", dependencies: ["ChorusTestSupport"], swiftSettings: strictSwift),
         .testTarget(
             name: "ChorusStorageTests", dependencies: ["ChorusStorage", "ChorusTestSupport"],
+            swiftSettings: strictSwift),
+        .testTarget(
+            name: "ChorusRaftTests", dependencies: ["ChorusRaft", "ChorusTestSupport"], exclude: ["testdata"],
+            swiftSettings: strictSwift),
+        .testTarget(name: "ChorusKeyValueTests", dependencies: ["ChorusKeyValue"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "ChorusSimulationTests", dependencies: ["ChorusSimulation", "ChorusTestSupport"],
             swiftSettings: strictSwift),
     ]
 )

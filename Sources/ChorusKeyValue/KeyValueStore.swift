@@ -1,0 +1,134 @@
+import ChorusCore
+
+/// The replicated key-value state machine that both the simulator and the real
+/// node apply to committed log entries, so it exists once.
+///
+/// Writes arrive as committed `KeyValueCommand`s (`apply`); reads (`get`) are
+/// served outside the log, after a ReadIndex or lease confirmation for
+/// `linearizable`, or directly for `sequential`. Client sessions de-duplicate
+/// retried writes (thesis §6.3): the store remembers each client's latest
+/// sequence number and its result, answers a repeat with the remembered
+/// result, and refuses anything older.
+///
+/// Determinism: the store is a pure function of the committed command
+/// sequence. Nothing depends on dictionary order: snapshots sort keys and
+/// sessions, and session eviction breaks ties by client id.
+public struct KeyValueStore: Sendable {
+    public struct Record: Sendable, Hashable {
+        public var value: [UInt8]
+        /// The log index of the write that produced `value`.
+        public var version: LogIndex
+
+        public init(value: [UInt8], version: LogIndex) {
+            self.value = value
+            self.version = version
+        }
+    }
+
+    struct Session: Sendable, Hashable {
+        var lastSequence: UInt64
+        var lastResult: KeyValueResult
+        /// The index of the last command of this session, for eviction order.
+        var lastActivity: LogIndex
+    }
+
+    public let limits: KeyValueLimits
+    var records: [String: Record] = [:]
+    var sessions: [UInt64: Session] = [:]
+    /// The index of the last entry applied.
+    public internal(set) var appliedIndex: LogIndex = .zero
+
+    public init(limits: KeyValueLimits = .default) {
+        self.limits = limits
+    }
+
+    public var keyCount: Int { records.count }
+
+    /// The value and version of `key`, or nil if absent.
+    public func get(_ key: String) -> Record? { records[key] }
+
+    /// Notes that a non-command entry (an empty or configuration entry) at
+    /// `index` was applied, so `appliedIndex` follows the log.
+    public mutating func skip(index: LogIndex) {
+        precondition(index > appliedIndex, "entries are applied in log order: \(index) after \(appliedIndex)")
+        appliedIndex = index
+    }
+
+    /// How an applied command turned out, and whether it was a duplicate.
+    public struct Applied: Sendable, Hashable {
+        public var clientID: UInt64
+        public var sequence: UInt64
+        public var result: KeyValueResult
+        /// True when the command repeated one already applied (its result is the remembered one).
+        public var duplicate: Bool
+    }
+
+    /// Applies the command bytes committed at `index`.
+    @discardableResult
+    public mutating func apply(commandBytes: [UInt8], at index: LogIndex) -> Applied {
+        precondition(index > appliedIndex, "entries are applied in log order: \(index) after \(appliedIndex)")
+        appliedIndex = index
+        let command: KeyValueCommand
+        do {
+            command = try KeyValueCommand(decoding: commandBytes, limits: limits)
+        } catch {
+            return Applied(clientID: 0, sequence: 0, result: .rejected(error.description), duplicate: false)
+        }
+        return apply(command, at: index)
+    }
+
+    private mutating func apply(_ command: KeyValueCommand, at index: LogIndex) -> Applied {
+        let client = command.clientID
+        if client != 0 {
+            if let session = sessions[client] {
+                if command.sequence == session.lastSequence {
+                    sessions[client]!.lastActivity = index
+                    return Applied(clientID: client, sequence: command.sequence, result: session.lastResult, duplicate: true)
+                }
+                if command.sequence < session.lastSequence {
+                    // An old retry overtaken by a newer request: the client has
+                    // already moved on, so the result no longer matters to it.
+                    return Applied(clientID: client, sequence: command.sequence, result: .sessionExpired, duplicate: true)
+                }
+            } else if command.sequence > 1 {
+                // Sequences start at 1; a later one without a session means the
+                // session was evicted, and a retry might already have applied.
+                return Applied(clientID: client, sequence: command.sequence, result: .sessionExpired, duplicate: false)
+            }
+        }
+        let result = execute(command.operation, at: index)
+        if client != 0 {
+            sessions[client] = Session(lastSequence: command.sequence, lastResult: result, lastActivity: index)
+            evictSessionsBeyondLimit()
+        }
+        return Applied(clientID: client, sequence: command.sequence, result: result, duplicate: false)
+    }
+
+    private mutating func execute(_ operation: KeyValueOperation, at index: LogIndex) -> KeyValueResult {
+        switch operation {
+        case .put(let key, let value):
+            records[key] = Record(value: value, version: index)
+            return .written(version: index)
+        case .delete(let key):
+            return .deleted(existed: records.removeValue(forKey: key) != nil)
+        case .compareAndSet(let key, let expectedVersion, let value):
+            let current = records[key]?.version ?? .zero
+            guard current == expectedVersion else { return .compareAndSetMismatch(currentVersion: current) }
+            records[key] = Record(value: value, version: index)
+            return .written(version: index)
+        }
+    }
+
+    private mutating func evictSessionsBeyondLimit() {
+        guard sessions.count > limits.maxSessions else { return }
+        // Deterministic: the least recent activity, ties broken by client id.
+        let victim = sessions.min { left, right in
+            (left.value.lastActivity, left.key) < (right.value.lastActivity, right.key)
+        }!.key
+        sessions.removeValue(forKey: victim)
+    }
+
+    /// A digest of the whole state (records, sessions, applied index), equal on
+    /// two replicas exactly when their snapshots are equal.
+    public var stateDigest: UInt32 { CRC32C.checksum(snapshot()) }
+}

@@ -1,0 +1,65 @@
+import ChorusCore
+import ChorusKeyValue
+
+/// One client operation as the client saw it: what it asked, when, and what
+/// came back. Times are virtual microseconds. Values are unique per write
+/// (`"c<client>-<n>"`), so a value identifies the write that produced it.
+public struct ClientOperation: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case get(key: String)
+        case put(key: String, value: String)
+        case delete(key: String)
+        /// `expectedValue` is the value the client read at `expectedVersion`
+        /// (nil: absent), so the operation can be judged on values alone.
+        case compareAndSet(key: String, expectedVersion: LogIndex, expectedValue: String?, value: String)
+
+        public var key: String {
+            switch self {
+            case .get(let key), .put(let key, _), .delete(let key), .compareAndSet(let key, _, _, _): key
+            }
+        }
+    }
+
+    public enum Outcome: Sendable, Hashable {
+        /// A get returned this value (nil: absent) at this version.
+        case read(value: String?, version: LogIndex)
+        /// A write was applied.
+        case written(KeyValueResult)
+        /// A compare-and-set found another version: it did not happen.
+        case compareAndSetFailed(currentVersion: LogIndex)
+        /// No answer before the end: the operation may or may not have happened.
+        case indeterminate
+    }
+
+    public var client: Int
+    public var kind: Kind
+    public var invokedAt: UInt64
+    public var completedAt: UInt64?
+    public var outcome: Outcome
+}
+
+/// What a client sends to a server, and what comes back.
+struct ClientRequest: Sendable {
+    enum Body: Sendable {
+        case write(KeyValueCommand)
+        case read(key: String)
+    }
+
+    var client: Int
+    var requestID: UInt64
+    var body: Body
+}
+
+struct ClientResponse: Sendable {
+    enum Body: Sendable {
+        case written(KeyValueResult)
+        case read(KeyValueStore.Record?)
+        /// Not the leader; try this one (or any, if nil).
+        case redirect(NodeID?)
+        /// Overloaded or unable now; retry.
+        case retry
+    }
+
+    var requestID: UInt64
+    var body: Body
+}

@@ -1,0 +1,133 @@
+import ChorusCore
+import ChorusKeyValue
+import ChorusRaft
+
+/// A client process: one operation at a time, retried (with the same session
+/// sequence number, so it applies at most once) until it gets an answer,
+/// following leader hints. Each operation goes into the history once, with
+/// the time of its first attempt and of its answer.
+struct SimulatedClient {
+    let index: Int
+    var clientID: UInt64 { UInt64(index + 1) }
+    var sequence: UInt64 = 0
+    var believedLeader: Int
+    var nextRequestID: UInt64 = 0
+    var writesIssued = 0
+    /// What this client last learned about each key: version and value.
+    var known: [String: (version: LogIndex, value: String?)] = [:]
+    var current: InFlight?
+
+    struct InFlight {
+        var historyIndex: Int
+        var body: ClientRequest.Body
+        var requestID: UInt64
+        var isRead: Bool
+    }
+}
+
+extension Simulation {
+    func startOperation(client: Int) {
+        guard phase == .safety, clients[client].current == nil else { return }
+        let key = "k\(random.next() % UInt64(parameters.keyCount))"
+        let choice = random.next() % 10
+        var c = clients[client]
+        let kind: ClientOperation.Kind
+        let body: ClientRequest.Body
+        if choice < 4 {
+            kind = .get(key: key)
+            body = .read(key: key)
+        } else {
+            c.sequence += 1
+            c.writesIssued += 1
+            let value = "c\(c.index + 1)-\(c.writesIssued)"
+            let operation: KeyValueOperation
+            if choice < 7 {
+                kind = .put(key: key, value: value)
+                operation = .put(key: key, value: Array(value.utf8))
+            } else if choice < 9 {
+                let expected = c.known[key] ?? (version: .zero, value: nil)
+                kind = .compareAndSet(key: key, expectedVersion: expected.version, expectedValue: expected.value, value: value)
+                operation = .compareAndSet(key: key, expectedVersion: expected.version, value: Array(value.utf8))
+            } else {
+                kind = .delete(key: key)
+                operation = .delete(key: key)
+            }
+            body = .write(KeyValueCommand(clientID: c.clientID, sequence: c.sequence, operation: operation))
+        }
+        history.append(ClientOperation(client: client, kind: kind, invokedAt: now, completedAt: nil, outcome: .indeterminate))
+        trace("client \(client) invokes \(kind)")
+        c.current = SimulatedClient.InFlight(
+            historyIndex: history.count - 1, body: body, requestID: 0, isRead: choice < 4)
+        clients[client] = c
+        sendAttempt(client: client)
+    }
+
+    func sendAttempt(client: Int) {
+        guard var current = clients[client].current else { return }
+        clients[client].nextRequestID += 1
+        current.requestID = clients[client].nextRequestID
+        clients[client].current = current
+        let target =
+            current.isRead && random.chance(parameters.readAnywhereProbability)
+            ? randomServer() : clients[client].believedLeader
+        let request = ClientRequest(client: client, requestID: current.requestID, body: current.body)
+        if !(faultsActive && random.chance(parameters.lossProbability)) {
+            queue.schedule(.request(server: target, request), at: now + networkDelay())
+        }
+        queue.schedule(.clientTimeout(client: client, requestID: current.requestID), at: now + parameters.clientTimeoutMicroseconds)
+    }
+
+    func respond(to client: Int, _ response: ClientResponse) {
+        if faultsActive && random.chance(parameters.lossProbability) { return }
+        queue.schedule(.response(client: client, response), at: now + networkDelay())
+    }
+
+    func clientReceived(_ response: ClientResponse, client: Int) {
+        guard let current = clients[client].current, current.requestID == response.requestID else { return }
+        let operation = history[current.historyIndex]
+        switch response.body {
+        case .redirect(let hint):
+            if let hint, hint.rawValue >= 1, Int(hint.rawValue) <= parameters.serverCount {
+                clients[client].believedLeader = Int(hint.rawValue)
+            } else {
+                clients[client].believedLeader = randomServer()
+            }
+            backOff(client: client)
+            return
+        case .retry:
+            backOff(client: client)
+            return
+        case .read(let record):
+            let value = record.map { String(decoding: $0.value, as: UTF8.self) }
+            let version = record?.version ?? .zero
+            history[current.historyIndex].outcome = .read(value: value, version: version)
+            clients[client].known[operation.kind.key] = (version, value)
+        case .written(let result):
+            switch (result, operation.kind) {
+            case (.written(let version), .put(let key, let value)),
+                (.written(let version), .compareAndSet(let key, _, _, let value)):
+                history[current.historyIndex].outcome = .written(result)
+                clients[client].known[key] = (version, value)
+            case (.deleted, .delete(let key)):
+                history[current.historyIndex].outcome = .written(result)
+                clients[client].known[key] = (.zero, nil)
+            case (.compareAndSetMismatch(let currentVersion), .compareAndSet(let key, _, _, _)):
+                history[current.historyIndex].outcome = .compareAndSetFailed(currentVersion: currentVersion)
+                clients[client].known[key] = nil
+            default:
+                // sessionExpired or rejected: the write's fate is unknown to the client.
+                history[current.historyIndex].outcome = .indeterminate
+            }
+        }
+        history[current.historyIndex].completedAt = now
+        trace("client \(client) completes \(operation.kind) → \(history[current.historyIndex].outcome)")
+        clients[client].current = nil
+        let think = parameters.clientThinkMaximumMicroseconds == 0 ? 0 : random.next() % parameters.clientThinkMaximumMicroseconds
+        queue.schedule(.clientNext(client: client), at: now + 1 + think)
+    }
+
+    private func backOff(client: Int) {
+        guard let current = clients[client].current else { return }
+        queue.schedule(.clientRetry(client: client, requestID: current.requestID), at: now + 1_000 + random.next() % 20_000)
+    }
+}
