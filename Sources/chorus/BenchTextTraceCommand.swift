@@ -1,0 +1,172 @@
+import ArgumentParser
+import ChorusCRDT
+import ChorusCore
+import ChorusTraces
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `chorus bench text-trace FILE…`: replays sequential editing traces one
+/// patch at a time in `ReplicatedText` and reports what the peers
+/// (`../shared/bench/text-trace-peers.sh`, loro and pycrdt) report: apply
+/// time, encoded size, load time, and whether the final text matched.
+struct BenchTextTraceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "text-trace",
+        abstract: "Benchmark the text CRDT on sequential editing traces (build with -c release).",
+        discussion: """
+            Per file: ops, apply time (ms), encoded bytes, load (decode) time (ms), the peak RSS of \
+            this process (getrusage ru_maxrss), and whether the final text equals endContent, both \
+            after applying and after loading. Trace loading is not timed.
+            """
+    )
+
+    @Argument(help: "Sequential trace files (.json.gz or .json).")
+    var files: [String]
+
+    @Flag(help: "Print one JSON object per file instead of a table line.")
+    var json = false
+
+    @Option(help: "Apply each trace this many times and report the fastest run.")
+    var repetitions = 1
+
+    func run() async throws {
+        guard repetitions >= 1 && repetitions <= 1000 else {
+            throw ValidationError("--repetitions must be in 1...1000")
+        }
+        var failed = false
+        for file in files {
+            do {
+                let result = try measure(file)
+                failed = failed || !result.finalMatches
+                if json {
+                    print(
+                        "{\"trace\": \"\(jsonEscaped(baseName(file)))\", \"ops\": \(result.ops), "
+                            + "\"applyMilliseconds\": \(rounded(result.applyMilliseconds)), "
+                            + "\"encodedBytes\": \(result.encodedBytes), "
+                            + "\"loadMilliseconds\": \(rounded(result.loadMilliseconds)), "
+                            + "\"peakRSSBytes\": \(result.peakRSSBytes), \"finalMatches\": \(result.finalMatches)}")
+                } else {
+                    print(
+                        "\(baseName(file)): \(result.ops) ops, apply \(rounded(result.applyMilliseconds)) ms, "
+                            + "\(result.encodedBytes) bytes encoded, load \(rounded(result.loadMilliseconds)) ms, "
+                            + "peak RSS \(result.peakRSSBytes / 1024) KiB, final \(result.finalMatches ? "matches" : "MISMATCH")")
+                }
+            } catch {
+                printError("\(file): \(error)")
+                throw ExitCode(2)
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+
+    struct Result {
+        var ops: Int
+        var applyMilliseconds: Double
+        var encodedBytes: Int
+        var loadMilliseconds: Double
+        var peakRSSBytes: Int
+        var finalMatches: Bool
+    }
+
+    private func measure(_ file: String) throws -> Result {
+        let trace = try EditingTrace.load(path: file)
+        guard trace.kind == .sequential else {
+            throw ValidationError("\(file) is a concurrent trace; text-trace benchmarks sequential traces")
+        }
+        let clock = ContinuousClock()
+        var best = Duration.seconds(1_000_000)
+        var document = ReplicatedText()
+        for _ in 0..<repetitions {
+            document = ReplicatedText()
+            let start = clock.now
+            try TraceReplay.replaySequential(trace, into: &document)
+            best = min(best, clock.now - start)
+        }
+        let applied = document.textEquals(trace.endContent)
+        let encoded = document.encoded()
+        var bestLoad = Duration.seconds(1_000_000)
+        var loaded = ReplicatedText()
+        for _ in 0..<repetitions {
+            let start = clock.now
+            loaded = try ReplicatedText(decodingAll: encoded)
+            bestLoad = min(bestLoad, clock.now - start)
+        }
+        let loadedMatches = loaded.textEquals(trace.endContent)
+        return Result(
+            ops: trace.patches.count, applyMilliseconds: milliseconds(best), encodedBytes: encoded.count,
+            loadMilliseconds: milliseconds(bestLoad), peakRSSBytes: peakResidentBytes(),
+            finalMatches: applied && loadedMatches)
+    }
+}
+
+/// The process's peak resident set size in bytes (`getrusage`; Linux reports
+/// kilobytes, macOS bytes).
+func peakResidentBytes() -> Int {
+    var usage = rusage()
+    #if canImport(Darwin)
+        getrusage(RUSAGE_SELF, &usage)
+        return Int(usage.ru_maxrss)
+    #else
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Int(usage.ru_maxrss) * 1024
+    #endif
+}
+
+func milliseconds(_ duration: Duration) -> Double {
+    let (seconds, attoseconds) = duration.components
+    return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+}
+
+func rounded(_ value: Double) -> String {
+    let tenths = (value * 10).rounded() / 10
+    return String(tenths)
+}
+
+func baseName(_ path: String) -> String {
+    path.split(separator: "/").last.map(String.init) ?? path
+}
+
+func jsonEscaped(_ string: String) -> String {
+    var result = ""
+    for scalar in string.unicodeScalars {
+        switch scalar {
+        case "\"": result += "\\\""
+        case "\\": result += "\\\\"
+        case "\n": result += "\\n"
+        case let control where control.value < 0x20: result += "\\u" + String(repeating: "0", count: 4 - String(control.value, radix: 16).count) + String(control.value, radix: 16)
+        default: result.unicodeScalars.append(scalar)
+        }
+    }
+    return result
+}
+
+func printError(_ message: String) {
+    var standardError = StandardErrorStream()
+    print(message, to: &standardError)
+}
+
+struct StandardErrorStream: TextOutputStream {
+    mutating func write(_ string: String) {
+        var bytes = Array(string.utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = systemWrite(2, raw.baseAddress! + offset, raw.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+}
+
+private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+        return Glibc.write(descriptor, buffer, count)
+    #else
+        return Darwin.write(descriptor, buffer, count)
+    #endif
+}
