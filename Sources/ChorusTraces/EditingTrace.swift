@@ -23,6 +23,13 @@ public struct EditingTrace: Sendable {
         /// Where the inserted text starts in `insertedScalars`.
         public var insertStart: UInt32
         public var insertCount: UInt32
+
+        public init(position: UInt32, deleteCount: UInt32, insertStart: UInt32, insertCount: UInt32) {
+            self.position = position
+            self.deleteCount = deleteCount
+            self.insertStart = insertStart
+            self.insertCount = insertCount
+        }
     }
 
     public struct Transaction: Sendable, Equatable {
@@ -34,6 +41,14 @@ public struct EditingTrace: Sendable {
         public var parentEnd: UInt32
         /// The agent that made it (concurrent traces; 0 otherwise).
         public var agent: UInt32
+
+        public init(patchStart: UInt32, patchEnd: UInt32, parentStart: UInt32, parentEnd: UInt32, agent: UInt32) {
+            self.patchStart = patchStart
+            self.patchEnd = patchEnd
+            self.parentStart = parentStart
+            self.parentEnd = parentEnd
+            self.agent = agent
+        }
     }
 
     public var kind: Kind

@@ -131,6 +131,8 @@ extension ReplicatedText {
         for deletion in work.deletions {
             if let missing = applyDeletion(deletion) { leftover.appendDeletion(missing) }
         }
+        // Canonical order, so equal states compare and encode equal.
+        leftover.deletions = TextDelta.normalized(leftover.deletions)
         pending = leftover
     }
 
@@ -138,6 +140,10 @@ extension ReplicatedText {
 
     /// Integrates one insertion if its predecessor items and origins are here.
     private mutating func integrateInsertion(_ insertion: TextDelta.Insertion, content: [UInt32], from contentOffset: Int) -> IntegrationOutcome {
+        // A malformed insertion (only constructible by hand) is dropped.
+        guard insertion.length > 0,
+            UInt64(insertion.sequence) + UInt64(insertion.length) <= UInt64(TextLimits.maximumItemsPerReplica)
+        else { return .duplicate }
         guard let agent = try? agent(for: insertion.replica) else { return .waiting }
         let known = knownCounts[Int(agent)]
         let end = insertion.sequence &+ insertion.length
@@ -243,6 +249,9 @@ extension ReplicatedText {
 
     /// Deletes the held part of `deletion`; returns the part not yet held.
     private mutating func applyDeletion(_ deletion: TextDelta.Deletion) -> TextDelta.Deletion? {
+        guard UInt64(deletion.sequence) + UInt64(deletion.count) <= UInt64(TextLimits.maximumItemsPerReplica) else {
+            return nil
+        }
         guard let agent = agents[deletion.replica] else { return deletion }
         let known = knownCounts[Int(agent)]
         var sequence = deletion.sequence

@@ -238,7 +238,7 @@ extension TextDelta {
             let sequence = header & 2 != 0 ? try readSequence(&reader) : expectedSequence[replicaIndex]
             let lengthStart = reader.offset
             let length = try reader.readVarint()
-            guard length >= 1, UInt64(sequence) + length <= UInt64(TextLimits.maximumItemsPerReplica) + 1 else {
+            guard length >= 1, length <= UInt64(TextLimits.maximumItemsPerReplica) - UInt64(sequence) else {
                 throw BinaryDecodingError(.invalidValue("group length \(length) at sequence \(sequence)"), at: lengthStart)
             }
             let originLeft: TextItemID?
@@ -365,7 +365,8 @@ extension TextDelta {
             let count = try reader.readVarint()
             let base: UInt64 = deletions.last?.replica == replica ? UInt64(deletions.last!.sequence) + UInt64(deletions.last!.count) : 0
             let (sequence, overflow) = base.addingReportingOverflow(gap)
-            guard !overflow, count >= 1, sequence + count <= UInt64(TextLimits.maximumItemsPerReplica) + 1,
+            guard !overflow, count >= 1, sequence <= UInt64(TextLimits.maximumItemsPerReplica),
+                count <= UInt64(TextLimits.maximumItemsPerReplica) - sequence,
                 deletions.last.map({ $0.replica <= replica }) ?? true
             else {
                 throw BinaryDecodingError(.invalidValue("deletion range \(gap)+\(count)"), at: start)

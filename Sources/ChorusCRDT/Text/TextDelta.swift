@@ -25,8 +25,8 @@ public struct TextItemID: Hashable, Comparable, Sendable, CustomStringConvertibl
 /// The bounds of the text CRDT, checked on every edit and every decode.
 public enum TextLimits {
     /// Items one replica may insert over the document's life: sequence
-    /// numbers are 32-bit, and the largest value is reserved.
-    public static let maximumItemsPerReplica = Int(UInt32.max) - 1
+    /// numbers are 32-bit, so counts fit in 32 bits too.
+    public static let maximumItemsPerReplica = Int(UInt32.max)
     /// Replicas one document may have seen.
     public static let maximumReplicaCount = 1 << 20
     /// Runs (insertions or deletion ranges) one encoding may hold.
