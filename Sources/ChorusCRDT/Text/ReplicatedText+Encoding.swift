@@ -94,3 +94,10 @@ extension ReplicatedText: Equatable, CompactCodable {
         lhs.count == rhs.count && lhs.itemCount == rhs.itemCount && lhs.encoded() == rhs.encoded()
     }
 }
+
+/// The text CRDT as a delta CRDT: its deltas are `TextDelta`s rather than
+/// states of its own type, because a delta of new items needs origins and
+/// content but not the rest of the document.
+extension ReplicatedText: DeltaCRDT {
+    public typealias Delta = TextDelta
+}
