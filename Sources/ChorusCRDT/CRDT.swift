@@ -50,8 +50,6 @@ public enum CRDTLimits {
     public static let maximumElementCount = 1 << 24
     /// Replicas named by a counter.
     public static let maximumReplicaCount = ClockLimits.maximumReplicaCount
-    /// How deep maps may nest inside maps.
-    public static let maximumNestingDepth = 32
 }
 
 /// Why a CRDT mutation was refused.

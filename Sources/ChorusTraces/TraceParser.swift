@@ -187,11 +187,14 @@ struct TraceParser: ~Copyable {
         while true {
             try skipWhitespace()
             try expect(UInt8(ascii: "\""))
-            var key = ""
+            var keyScalars = String.UnicodeScalarView()
+            var keyLength = 0
             try parseStringBody { parser, scalar throws(TraceError) in
-                guard key.unicodeScalars.count < 256 else { throw parser.syntax("object key too long") }
-                key.unicodeScalars.append(scalar)
+                keyLength += 1
+                guard keyLength <= 256 else { throw parser.syntax("object key too long") }
+                keyScalars.append(scalar)
             }
+            let key = String(keyScalars)
             try skipWhitespace()
             try expect(UInt8(ascii: ":"))
             try member(&self, key)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChorusCRDT
+import Foundation
 import ChorusCore
 import ChorusTraces
 
@@ -30,18 +31,25 @@ struct BenchTextTraceCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object per file instead of a table line.")
     var json = false
 
-    @Option(help: "Apply each trace this many times and report the fastest run.")
+    @Option(help: "Apply and load each trace this many times and report the fastest run.")
     var repetitions = 1
+
+    @Flag(help: "Also run the peers (loro and pycrdt, via --peers-script) on each file and print the ratios.")
+    var peers = false
+
+    @Option(help: "The peer benchmark script.")
+    var peersScript = "../shared/bench/text-trace-peers.sh"
 
     func run() async throws {
         guard repetitions >= 1 && repetitions <= 1000 else {
             throw ValidationError("--repetitions must be in 1...1000")
         }
-        var failed = false
+        // 1: some final text mismatched; 2: some file could not be benchmarked.
+        var worst: Int32 = 0
         for file in files {
             do {
                 let result = try measure(file)
-                failed = failed || !result.finalMatches
+                if !result.finalMatches { worst = max(worst, 1) }
                 if json {
                     print(
                         "{\"trace\": \"\(jsonEscaped(baseName(file)))\", \"ops\": \(result.ops), "
@@ -55,12 +63,51 @@ struct BenchTextTraceCommand: AsyncParsableCommand {
                             + "\(result.encodedBytes) bytes encoded, load \(rounded(result.loadMilliseconds)) ms, "
                             + "peak RSS \(result.peakRSSBytes / 1024) KiB, final \(result.finalMatches ? "matches" : "MISMATCH")")
                 }
+                if peers { try comparePeers(file: file, ours: result) }
             } catch {
                 printError("\(file): \(error)")
-                throw ExitCode(2)
+                worst = 2
             }
         }
-        if failed { throw ExitCode(1) }
+        if worst != 0 { throw ExitCode(worst) }
+    }
+
+    /// Runs the peer script on `file` and prints its results with our ratios.
+    private func comparePeers(file: String, ours: Result) throws {
+        guard FileManager.default.isExecutableFile(atPath: peersScript) else {
+            throw BenchError("peer script \(peersScript) not found or not executable (set --peers-script)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: peersScript)
+        process.arguments = [file]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw BenchError("peer script failed with status \(process.terminationStatus)")
+        }
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            if json {
+                print(line)
+                continue
+            }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let library = object["library"] as? String,
+                let apply = (object["applyMilliseconds"] as? NSNumber)?.doubleValue,
+                let bytes = (object["encodedBytes"] as? NSNumber)?.doubleValue,
+                let load = (object["loadMilliseconds"] as? NSNumber)?.doubleValue
+            else {
+                print("  peer: \(line)")
+                continue
+            }
+            let matches = (object["finalMatches"] as? Bool) ?? false
+            print(
+                "  \(library): apply \(rounded(apply)) ms (ours/\(library) = \(ratio(ours.applyMilliseconds, apply))), "
+                    + "\(Int(bytes)) bytes (ours/\(library) = \(ratio(Double(ours.encodedBytes), bytes))), "
+                    + "load \(rounded(load)) ms, final \(matches ? "matches" : "MISMATCH")")
+        }
     }
 
     struct Result {
@@ -75,7 +122,7 @@ struct BenchTextTraceCommand: AsyncParsableCommand {
     private func measure(_ file: String) throws -> Result {
         let trace = try EditingTrace.load(path: file)
         guard trace.kind == .sequential else {
-            throw ValidationError("\(file) is a concurrent trace; text-trace benchmarks sequential traces")
+            throw BenchError("a concurrent trace; text-trace benchmarks sequential traces (replay it with chorus crdt replay)")
         }
         let clock = ContinuousClock()
         var best = Duration.seconds(1_000_000)
@@ -103,6 +150,12 @@ struct BenchTextTraceCommand: AsyncParsableCommand {
     }
 }
 
+/// A benchmark that could not run, with a message for the user.
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// The process's peak resident set size in bytes (`getrusage`; Linux reports
 /// kilobytes, macOS bytes).
 func peakResidentBytes() -> Int {
@@ -119,6 +172,13 @@ func peakResidentBytes() -> Int {
 func milliseconds(_ duration: Duration) -> Double {
     let (seconds, attoseconds) = duration.components
     return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+}
+
+func ratio(_ numerator: Double, _ denominator: Double) -> String {
+    guard denominator > 0 else { return "n/a" }
+    let value = numerator / denominator
+    let scale = value < 0.1 ? 1000.0 : 100.0
+    return String((value * scale).rounded() / scale) + "×"
 }
 
 func rounded(_ value: Double) -> String {

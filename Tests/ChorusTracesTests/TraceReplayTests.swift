@@ -44,6 +44,11 @@ import Testing
             #expect(loaded.version == document.version)
             let liveBytes = String(String.UnicodeScalarView(trace.endContent)).utf8.count
             let deleted = document.itemCount - document.count
+            let storage = document.storageBytes
+            print(
+                "\(file.lastPathComponent): in memory \(storage.tree) B tree + \(storage.index) B index "
+                    + "+ \(storage.text) B text; per item (live or deleted) "
+                    + "\(Double(storage.tree + storage.index) / Double(document.itemCount)) B of structure")
             print(
                 "\(file.lastPathComponent): \(trace.patches.count) patches, \(document.count) chars, "
                     + "\(document.itemCount) items (\(deleted) deleted) in \(document.runCount) runs; "

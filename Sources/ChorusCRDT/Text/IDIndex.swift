@@ -24,6 +24,17 @@ struct IDIndex: Sendable {
 
     mutating func addAgent() { agents.append([]) }
 
+    /// Bytes held, counting each array's header and capacity.
+    var storageBytes: Int {
+        let arrayHeader = 32
+        var total = arrayHeader + agents.capacity * MemoryLayout<[Block]>.stride
+        for blocks in agents {
+            total += arrayHeader + blocks.capacity * MemoryLayout<Block>.stride
+            for block in blocks { total += arrayHeader + block.entries.capacity * 8 }
+        }
+        return total
+    }
+
     /// The leaf holding item `sequence` of `agent`, which must have been
     /// assigned.
     func leaf(agent: UInt32, sequence: UInt32) -> Int {

@@ -68,14 +68,23 @@ public enum TextEditError: Error, Equatable, Sendable, CustomStringConvertible {
 ///
 /// ## Tombstone rule
 ///
-/// A deleted character keeps its identifier and origins (other replicas may
-/// still insert next to it) but loses its content: its run keeps only the
-/// length, and the text buffer drops it. In memory, a deleted character
-/// costs its share of a 32-byte run and of the identifier index; a live one
-/// additionally costs 4 bytes of content. In the encoding, a deleted
-/// character costs its share of its group's few bytes and of one deletion
-/// count (no content); on the automerge-paper trace that is under 0.2 bytes
-/// per deleted character against about 1.2 bytes per live one (tested).
+/// A deleted character keeps its identifier and origins, because other
+/// replicas may still insert next to it, but loses its content: its run
+/// keeps only a length, the text buffer drops it, and the encoding carries
+/// no bytes for it. Deleting a range of k characters splits at most two runs
+/// (adds at most two 32-byte runs, or none when the range extends an
+/// adjacent tombstone run, as consecutive backspaces do) whatever k is, and
+/// frees 4k bytes of text. So a deleted character costs only its share of
+/// its run, while a live one costs that share plus its content:
+/// - encoding: a deleted character costs its share of its run's two or three
+///   bytes and of one deletion-state count. Deleting 90% of a 20,000
+///   character text in 300 ranges leaves each deleted character under a
+///   quarter of a live one's bytes (tested); on automerge-paper, 77,463
+///   deleted and 104,852 live characters take 70,529 bytes of structure
+///   (0.39 bytes per item) beside 104,852 bytes of content.
+/// - memory: on automerge-paper, 6.5 bytes of tree and index per item (live
+///   or deleted; leaves are about half full) beside 4 bytes of text per live
+///   character.
 ///
 /// ## Deltas and merging
 ///
@@ -98,6 +107,11 @@ public struct ReplicatedText: Sendable, CustomStringConvertible {
     var knownCounts: [UInt32]
     /// Received changes that refer to items not yet received.
     public internal(set) var pending: TextDelta
+    /// The replica of the previous edit and its agent index: a replica types
+    /// many edits in a row, and hashing its identifier for every keystroke
+    /// cost a tenth of the replay time.
+    var lastReplica: ReplicaID?
+    var lastAgent: UInt32 = 0
 
     public init() {
         tree = RunTree()
@@ -106,6 +120,7 @@ public struct ReplicatedText: Sendable, CustomStringConvertible {
         agents = [:]
         knownCounts = []
         pending = TextDelta()
+        lastReplica = nil
     }
 
     /// The document with `string` as its text, typed by `replica`.
@@ -120,6 +135,13 @@ public struct ReplicatedText: Sendable, CustomStringConvertible {
 
     /// The number of items ever inserted and received, deleted ones included.
     public var itemCount: Int { tree.totalCount }
+
+    /// What this copy's storage holds, in bytes: the run tree, the identifier
+    /// index, and the live text. Capacities, not counts: what it really costs.
+    public var storageBytes: (tree: Int, index: Int, text: Int) {
+        let (tree, index) = tree.storageBytes
+        return (tree, index, text.storage.capacity * 4)
+    }
 
     /// The number of runs in the tree (a measure of fragmentation).
     public var runCount: Int {
@@ -161,7 +183,12 @@ public struct ReplicatedText: Sendable, CustomStringConvertible {
 
     /// The agent index of `replica`, adding it if new.
     mutating func agent(for replica: ReplicaID) throws(TextEditError) -> UInt32 {
-        if let agent = agents[replica] { return agent }
+        if replica == lastReplica { return lastAgent }
+        if let agent = agents[replica] {
+            lastReplica = replica
+            lastAgent = agent
+            return agent
+        }
         guard replicas.count < TextLimits.maximumReplicaCount else { throw TextEditError.tooManyReplicas }
         let agent = UInt32(replicas.count)
         replicas.append(replica)

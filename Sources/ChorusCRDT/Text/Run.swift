@@ -24,7 +24,7 @@ extension PackedItemID {
 /// previous keystroke and its right origin is whatever the cursor was in
 /// front of. Storing 32 bytes per run rather than per character is the
 /// run-length encoding that keeps the tree small (the automerge-paper trace's
-/// 182,315 inserted characters live in about 1 run per 4 characters).
+/// 182,315 inserted characters end up in 11,010 runs, 17 characters a run).
 struct Run: Equatable, Sendable {
     /// The inserting replica's index in the document's replica table.
     var agent: UInt32

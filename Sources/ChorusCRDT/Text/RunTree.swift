@@ -538,6 +538,18 @@ struct RunTree: Sendable {
         height = levelNumber
     }
 
+    // MARK: Measuring
+
+    /// Bytes held by the tree's arrays (capacity, not just count) and by
+    /// the identifier index.
+    var storageBytes: (tree: Int, index: Int) {
+        let tree = leafRuns.capacity * MemoryLayout<Run>.stride
+            + (leafRunCount.capacity + leafParent.capacity + leafPrevious.capacity + leafNext.capacity) * 4
+            + (branchChildren.capacity + branchChildCount.capacity + branchParent.capacity) * 4
+            + (branchLive.capacity + branchTotal.capacity) * 8
+        return (tree, index.storageBytes)
+    }
+
     // MARK: Checking
 
     /// Verifies every structural invariant; O(n). For tests and debugging.
