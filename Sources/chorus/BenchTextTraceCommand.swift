@@ -85,8 +85,13 @@ struct BenchTextTraceCommand: AsyncParsableCommand {
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw BenchError("peer script failed with status \(process.terminationStatus)")
+        defer {
+            // A peer that crashes (pycrdt panics on traces whose offsets it
+            // counts differently) does not fail our benchmark; its results
+            // so far are printed and the failure is reported.
+            if process.terminationStatus != 0 {
+                printError("  peer script exited with status \(process.terminationStatus) on \(baseName(file))")
+            }
         }
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             if json {
