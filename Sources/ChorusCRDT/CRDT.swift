@@ -50,6 +50,9 @@ public enum CRDTLimits {
     public static let maximumElementCount = 1 << 24
     /// Replicas named by a counter.
     public static let maximumReplicaCount = ClockLimits.maximumReplicaCount
+    /// How deep `RiakMap` fields may nest maps inside maps; a decoder refuses
+    /// deeper input rather than recursing without bound.
+    public static let maximumNestingDepth = 32
 }
 
 /// Why a CRDT mutation was refused.

@@ -175,6 +175,51 @@ enum FlagMapFixture: CRDTFixture {
     }
 }
 
+/// Fields of every kind, nested two levels deep.
+enum RiakMapFixture: CRDTFixture {
+    static let name = "RiakMap"
+    static func mutate(_ state: inout RiakMap, by replica: ReplicaID, using random: inout SeededGenerator) throws -> RiakMap {
+        let name = ["a", "b", "c"][Int.random(in: 0...2, using: &random)]
+        let element = "e\(Int.random(in: 0...3, using: &random))"
+        let kind = FieldKind.allCases[Int.random(in: 0..<FieldKind.allCases.count, using: &random)]
+        let key = FieldKey(name, kind)
+        if random.chance(0.12) { return state.removeValue(forKey: key) }
+        switch kind {
+        case .counter:
+            return try state.update(key) { field throws(CRDTError) in try field.increment(by: 2, by: replica) }
+        case .register:
+            return state.update(key) { $0.assign(element, by: replica) }
+        case .flag:
+            return state.update(key) { random.chance(0.5) ? $0.enable(by: replica) : $0.disable() }
+        case .set:
+            return state.update(key) { random.chance(0.7) ? $0.insert(element, by: replica) : $0.remove(element) }
+        case .map:
+            let inner = FieldKey(element, random.chance(0.5) ? .counter : .set)
+            if random.chance(0.2) { return state.update(key) { $0.removeValue(forKey: inner) } }
+            return try state.update(key) { field throws(CRDTError) in
+                try field.update(inner) { nested throws(CRDTError) in
+                    inner.kind == .counter ? try nested.increment(by: 1, by: replica) : nested.insert("x", by: replica)
+                }
+            }
+        }
+    }
+    static func observe(_ state: RiakMap) -> String { describe(state) }
+
+    /// A canonical rendering of every field's value, recursively.
+    static func describe(_ map: RiakMap) -> String {
+        map.keys.sorted().map { key -> String in
+            guard let field = map[key] else { return "" }
+            switch key.kind {
+            case .counter: return "\(key)=\(field.counter.value)"
+            case .register: return "\(key)=\(field.register.values.sorted())"
+            case .flag: return "\(key)=\(field.flag.isEnabled)"
+            case .set: return "\(key)=\(field.set.elements.sorted())"
+            case .map: return "\(key)={\(describe(field.map))}"
+            }
+        }.joined(separator: ",")
+    }
+}
+
 enum TextFixture: CRDTFixture {
     static let name = "ReplicatedText"
     static func mutate(_ state: inout ReplicatedText, by replica: ReplicaID, using random: inout SeededGenerator) throws -> TextDelta {
@@ -202,5 +247,6 @@ enum TextFixture: CRDTFixture {
     @Test func setMap() throws { try CRDTLaws.check(MixedMapFixture.self) }
     @Test func registerMap() throws { try CRDTLaws.check(RegisterMapFixture.self) }
     @Test func flagMap() throws { try CRDTLaws.check(FlagMapFixture.self) }
+    @Test func riakMap() throws { try CRDTLaws.check(RiakMapFixture.self) }
     @Test func replicatedText() throws { try CRDTLaws.check(TextFixture.self, steps: 80) }
 }

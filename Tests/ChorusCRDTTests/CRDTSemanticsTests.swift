@@ -160,4 +160,54 @@ import Testing
         "a".encode(into: &writer)
         #expect(throws: BinaryDecodingError.self) { try GSet<String>(decodingAll: writer.bytes) }
     }
+
+    @Test func riakMapHoldsFieldsOfEveryKindAndNests() throws {
+        var a = RiakMap()
+        try a.update(FieldKey("visits", .counter)) { field throws(CRDTError) in try field.increment(by: 3, by: alice) }
+        a.update(FieldKey("visits", .set)) { $0.insert("monday", by: alice) }
+        a.update(FieldKey("name", .register)) { $0.assign("Ada", by: alice) }
+        a.update(FieldKey("active", .flag)) { $0.enable(by: alice) }
+        a.update(FieldKey("address", .map)) { address in
+            address.update(FieldKey("city", .register)) { $0.assign("London", by: alice) }
+        }
+        var b = a
+        // Concurrently: Alice removes the address, Bob adds a postcode to it.
+        a.removeValue(forKey: FieldKey("address", .map))
+        b.update(FieldKey("address", .map)) { address in
+            address.update(FieldKey("postcode", .register)) { $0.assign("NW1", by: bob) }
+        }
+        a.merge(b)
+        b.merge(a)
+        #expect(a == b)
+        #expect(a[FieldKey("visits", .counter)]?.counter.value == 3)
+        #expect(a[FieldKey("visits", .set)]?.set.elements == ["monday"])
+        #expect(a[FieldKey("name", .register)]?.register.values == ["Ada"])
+        #expect(a[FieldKey("active", .flag)]?.flag.isEnabled == true)
+        let address = a[FieldKey("address", .map)]?.map
+        #expect(address?.keys == [FieldKey("postcode", .register)], "only the concurrent update survives the remove")
+        #expect(try RiakMap(decodingAll: a.encodedBytes) == a)
+    }
+
+    @Test func riakMapDecodingBoundsNesting() throws {
+        // A map nested 100 deep, built by hand: decoding refuses it with an
+        // error instead of recursing without bound.
+        func nested(_ depth: Int) -> [UInt8] {
+            var writer = ByteWriter()
+            writer.write(UInt8(16))  // only the map component
+            writer.writeVarint(1)
+            FieldKey("m", .map).encode(into: &writer)
+            if depth == 0 {
+                var leaf = ByteWriter()
+                leaf.write(UInt8(4))  // a flag with one dot
+                leaf.writeVarint(1)
+                Dot(replica: 1, counter: 1).encode(into: &leaf)
+                writer.writeRaw(leaf.bytes)
+            } else {
+                writer.writeRaw(nested(depth - 1))
+            }
+            return writer.bytes
+        }
+        #expect(throws: BinaryDecodingError.self) { try FieldStore(decodingAll: nested(100)) }
+        _ = try FieldStore(decodingAll: nested(5))
+    }
 }
