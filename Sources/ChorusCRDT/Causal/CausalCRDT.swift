@@ -11,6 +11,10 @@ import ChorusCore
 /// one shared context, every causal CRDT can be a value of a map: the map
 /// rebuilds the nested value around the shared context, runs the nested
 /// mutator, and wraps the nested delta (`ORMap.update`).
+///
+/// A join walks both stores, so joining even a one-dot delta into a large
+/// set or map costs time linear in the state: deltas save bandwidth and
+/// storage, not join time.
 public protocol CausalCRDT: DeltaCRDT where Delta == Self {
     associatedtype Store: DotStore
     var store: Store { get }

@@ -7,6 +7,9 @@ import ChorusCore
 /// Dictionary", PaPEC 2014): a field can hold a `CausalCounter`, an
 /// `MVRegister`, an `EWFlag`, an `ORSet` or another `ORMap`.
 ///
+/// Every field of one `ORMap` has the same CRDT type; `RiakMap` is the map
+/// whose fields may each be of any kind.
+///
 /// All fields share the map's one causal context, so a field is present
 /// exactly while its nested store holds a dot, and removing a field is
 /// removing the dots the remover has seen.
