@@ -90,7 +90,10 @@ public enum TraceLimits {
     public static let maximumPatchCount = 1 << 26
     public static let maximumTransactionCount = 1 << 26
     public static let maximumScalarCount = 1 << 28
-    public static let maximumAgentCount = 1 << 16
+    /// Agents of a concurrent trace: each gets a replica in memory.
+    public static let maximumAgentCount = 1 << 10
+    /// Agents × transactions a concurrent replay tracks (one flag each).
+    public static let maximumReplayFlagCount = 1 << 28
     public static let maximumNestingDepth = 64
 }
 

@@ -51,7 +51,11 @@ public enum TraceReplay {
     /// patch beyond what the document itself grows by.
     public static func replaySequential(_ trace: EditingTrace, into document: inout ReplicatedText) throws(TraceError) {
         if !trace.startContent.isEmpty {
-            try? document.insert(contentsOf: trace.startContent, at: 0, by: sequentialReplica)
+            do {
+                try document.insert(contentsOf: trace.startContent, at: document.count, by: sequentialReplica)
+            } catch {
+                throw TraceError.invalidValue("start content does not fit: \(error)")
+            }
         }
         var noDelta: TextDelta? = nil
         try trace.insertedScalars.withUnsafeBufferPointer { scalars throws(TraceError) in
@@ -72,6 +76,9 @@ public enum TraceReplay {
     /// replica merges everything. Returns the replicas in agent order.
     public static func replayConcurrent(_ trace: EditingTrace) throws(TraceError) -> [ReplicatedText] {
         precondition(trace.kind == .concurrent, "replayConcurrent takes a concurrent trace")
+        guard trace.agentCount * trace.transactions.count <= TraceLimits.maximumReplayFlagCount else {
+            throw TraceError.limitExceeded("\(trace.agentCount) agents × \(trace.transactions.count) transactions")
+        }
         var replicas = [ReplicatedText](repeating: ReplicatedText(), count: trace.agentCount)
         var deltas = [TextDelta](repeating: TextDelta(), count: trace.transactions.count)
         // applied[agent][transaction]: whether that replica has the transaction.

@@ -39,6 +39,11 @@ import Testing
         #expect(outcome.matches)
     }
 
+    @Test func startContentIsTheDocumentBeforeTheFirstPatch() throws {
+        let trace = try Self.load(#"{"startContent": "hello", "endContent": "help!", "txns": [{"patches": [[3, 2, "p!"]]}]}"#)
+        #expect(try TraceReplay.replay(trace).matches)
+    }
+
     @Test func parsesAConcurrentTrace() throws {
         let trace = try Self.load(
             #"""

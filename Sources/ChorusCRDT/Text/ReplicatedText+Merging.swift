@@ -79,19 +79,17 @@ extension ReplicatedText {
             contentStart.append(offset)
             if !insertion.isDeleted { offset += Int(insertion.length) }
         }
-        guard offset == work.content.count else {
-            // A delta built through the public API always matches; one that
-            // does not is dropped whole rather than integrated wrongly.
-            return
-        }
+        // Recording, `delta(since:)`, `append` and decoding (which checks it)
+        // all keep content and live insertions in step.
+        precondition(offset == work.content.count, "delta content does not match its live insertions")
         // Per replica, its insertions in sequence order: a replica's items
         // are integrated in the order it created them, and the queues are
         // drained round-robin until no head can be integrated.
         var queues: [ReplicaID: [Int]] = [:]
         for (position, insertion) in work.insertions.enumerated() { queues[insertion.replica, default: []].append(position) }
-        var order = Array(queues.keys).sorted()
+        let order = Array(queues.keys).sorted()
         var heads = [Int](repeating: 0, count: order.count)
-        var lists = order.map { replica in queues[replica]!.sorted { work.insertions[$0].sequence < work.insertions[$1].sequence } }
+        let lists = order.map { replica in queues[replica]!.sorted { work.insertions[$0].sequence < work.insertions[$1].sequence } }
         var progress = true
         while progress {
             progress = false
@@ -125,9 +123,6 @@ extension ReplicatedText {
                 }
             }
         }
-        order.removeAll()
-        lists.removeAll()
-        heads.removeAll()
         for deletion in work.deletions {
             if let missing = applyDeletion(deletion) { leftover.appendDeletion(missing) }
         }
