@@ -2,7 +2,7 @@ import ChorusClocks
 import ChorusCore
 
 /// A state-based CRDT (Shapiro, Preguiça, Baquero and Zawirski, "Conflict-free
-/// Replicated Data Types", SSS 2011, §2.2): states form a join-semilattice,
+/// Replicated Data Types", SSS 2011): states form a join-semilattice,
 /// `merge` is its join, and every mutation moves a state up. Replicas that
 /// have merged the same updates, in any order, any number of times, are
 /// equal: merge is commutative, associative and idempotent.
@@ -27,7 +27,7 @@ extension StateCRDT {
 }
 
 /// A delta-state CRDT (Almeida, Shoker and Baquero, "Delta State Replicated
-/// Data Types", JPDC 2018, §3): each mutator returns a delta, a small state
+/// Data Types", JPDC 2018): each mutator returns a delta, a small state
 /// that carries only the effect of the mutation, and applying a delta joins
 /// it in. Shipping deltas instead of whole states is what makes state-based
 /// replication cheap; joining them in any order, duplicated, still converges.

@@ -2,7 +2,7 @@ import ChorusClocks
 import ChorusCore
 
 /// A grow-only counter (Shapiro et al., "A comprehensive study of Convergent
-/// and Commutative Replicated Data Types", INRIA RR-7506, 2011, §3.1.1): one
+/// and Commutative Replicated Data Types", INRIA RR-7506, 2011): one
 /// count per replica, each incremented only by its replica; the value is the
 /// sum, and merge takes the maximum per replica.
 ///
@@ -72,7 +72,7 @@ public struct GCounter: DeltaCRDT, CustomStringConvertible {
     }
 }
 
-/// A positive-negative counter (Shapiro et al. 2011, §3.1.2): two grow-only
+/// A positive-negative counter (Shapiro et al. 2011): two grow-only
 /// counters, one of increments and one of decrements; the value is their
 /// difference.
 public struct PNCounter: DeltaCRDT, CustomStringConvertible {

@@ -1,7 +1,7 @@
 import ChorusClocks
 import ChorusCore
 
-/// A grow-only set (Shapiro et al., INRIA RR-7506, 2011, §3.3.1): elements are
+/// A grow-only set (Shapiro et al., INRIA RR-7506, 2011): elements are
 /// added and never removed; merge is union.
 public struct GSet<Element: Hashable & Sendable & CompactCodable>: DeltaCRDT {
     public typealias Delta = GSet
@@ -41,7 +41,7 @@ public struct GSet<Element: Hashable & Sendable & CompactCodable>: DeltaCRDT {
     }
 }
 
-/// A two-phase set (Shapiro et al. 2011, §3.3.2): a grow-only set of added
+/// A two-phase set (Shapiro et al. 2011): a grow-only set of added
 /// elements and one of removed elements (tombstones). An element can be
 /// added, then removed once, and never added again; remove wins over a
 /// concurrent add of an element already added.

@@ -1,7 +1,7 @@
 import ChorusClocks
 import ChorusCore
 
-/// A last-writer-wins register (Shapiro et al., INRIA RR-7506, 2011, §3.2.1):
+/// A last-writer-wins register (Shapiro et al., INRIA RR-7506, 2011):
 /// every write carries a timestamp, and merge keeps the write with the
 /// largest one.
 ///

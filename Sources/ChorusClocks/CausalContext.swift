@@ -3,7 +3,7 @@ import ChorusCore
 /// A compact causal context: a set of dots stored as a version vector (the
 /// contiguous prefix of each replica's events) plus a "dot cloud" of the dots
 /// that arrived out of order (Almeida, Shoker and Baquero, "Delta State
-/// Replicated Data Types", JPDC 2018, §7.1; the `dotcontext` of their
+/// Replicated Data Types", JPDC 2018; the `dotcontext` of their
 /// reference implementation).
 ///
 /// Delta-CRDTs need this: a delta carries only the dots it touched, so a

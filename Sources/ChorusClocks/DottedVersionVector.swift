@@ -2,7 +2,7 @@ import ChorusCore
 
 /// A dotted version vector: the causal history "this version vector, plus one
 /// more event" (Preguiça, Baquero, Almeida, Fonte and Gonçalves, "Dotted
-/// Version Vectors: Logical Clocks for Optimistic Replication", 2010, §4;
+/// Version Vectors: Logical Clocks for Optimistic Replication", 2010;
 /// and "Brief Announcement: Efficient Causality Tracking in Distributed
 /// Storage Systems with Dotted Version Vectors", PODC 2012).
 ///
@@ -11,7 +11,7 @@ import ChorusCore
 /// coordinating the write makes a new dot for itself and tags the value with
 /// `(dot, context)`. Unlike a plain version vector incremented at the server,
 /// this tells apart concurrent writes that went through the same server, so no
-/// concurrent sibling is lost and no false conflict appears (§3 of the paper
+/// concurrent sibling is lost and no false conflict appears (the paper
 /// shows both failures of per-server version vectors).
 ///
 /// Invariant: the dot is not already in the context (`dot.counter >
@@ -28,7 +28,7 @@ public struct DottedVersionVector: Hashable, Sendable, CustomStringConvertible, 
         self.context = context
     }
 
-    /// The server-side update of the paper (§5, `update`): a new version
+    /// The server-side update of the paper (`update`): a new version
     /// written at `replica` by a client that had seen `clientContext`. The new
     /// dot follows every event of `replica` the client context or the stored
     /// siblings know about, so it is unique at that replica.
@@ -76,7 +76,7 @@ public struct DottedVersionVector: Hashable, Sendable, CustomStringConvertible, 
         return result
     }
 
-    /// The paper's `sync` (§5): the union of two sets of sibling versions,
+    /// The paper's `sync`: the union of two sets of sibling versions,
     /// without any version that another one includes. The result is sorted
     /// by dot, so both sides of a synchronization compute the same array.
     public static func synchronize(_ lhs: [DottedVersionVector], _ rhs: [DottedVersionVector]) -> [DottedVersionVector] {

@@ -45,7 +45,7 @@ public struct HybridTimestamp: Hashable, Comparable, Sendable, CustomStringConve
 
 /// A hybrid logical clock (Kulkarni, Demirbas, Madappa, Avva and Leone,
 /// "Logical Physical Clocks and Consistent Snapshots in Globally Distributed
-/// Databases", OPODIS 2014, Figure 5).
+/// Databases", OPODIS 2014).
 ///
 /// It keeps Lamport's guarantee (e happened before f ⇒ hlc(e) < hlc(f)) while
 /// its physical part never runs ahead of the largest physical clock in the
@@ -71,8 +71,8 @@ public struct HybridLogicalClock: Hashable, Sendable {
         self.maximumDrift = maximumDrift
     }
 
-    /// A local or send event at physical time `now` (Figure 5, "Send or local
-    /// event"). Returns the event's timestamp.
+    /// A local or send event at physical time `now` (the paper's "send or local
+    /// event" rule). Returns the event's timestamp.
     public mutating func now(physical now: UInt64) throws(ClockError) -> HybridTimestamp {
         if now > latest.physical {
             latest = HybridTimestamp(physical: now, logical: 0)
@@ -84,7 +84,7 @@ public struct HybridLogicalClock: Hashable, Sendable {
     }
 
     /// The receipt of a message stamped `remote` at physical time `now`
-    /// (Figure 5, "Receive event of message m"). Returns the receipt's
+    /// (the paper's "receive event" rule). Returns the receipt's
     /// timestamp, which is greater than both `remote` and every timestamp this
     /// clock issued before.
     public mutating func receive(_ remote: HybridTimestamp, physical now: UInt64) throws(ClockError) -> HybridTimestamp {

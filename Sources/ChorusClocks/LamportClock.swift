@@ -1,7 +1,7 @@
 import ChorusCore
 
 /// A Lamport clock (Lamport, "Time, Clocks, and the Ordering of Events in a
-/// Distributed System", CACM 1978, §2 rules IR1 and IR2).
+/// Distributed System", CACM 1978, implementation rules IR1 and IR2).
 ///
 /// Each local event ticks the counter; each received timestamp pulls the
 /// counter past it. If event a happened before event b then

@@ -1,7 +1,7 @@
 import ChorusCore
 
 /// How two causal histories relate (Mattern, "Virtual Time and Global States
-/// of Distributed Systems", 1989, §4; Fidge 1988).
+/// of Distributed Systems", 1989; Fidge 1988).
 public enum CausalOrder: Hashable, Sendable {
     /// The left history is a strict subset of the right: left happened before.
     case before
@@ -15,7 +15,7 @@ public enum CausalOrder: Hashable, Sendable {
 
 /// A version vector: for each replica, how many of its events are included
 /// (Parker et al., "Detection of Mutual Inconsistency in Distributed Systems",
-/// IEEE TSE 1983; Mattern 1989 §4).
+/// IEEE TSE 1983; Mattern 1989).
 ///
 /// The vector `{a: 3, b: 1}` stands for the causal history
 /// `{a1, a2, a3, b1}`: every replica's events are included as a prefix. That
@@ -211,7 +211,7 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible, Compac
 
 /// One event: the `counter`-th event of `replica` (counters start at 1).
 /// Almeida, Shoker and Baquero call it a dot ("Delta State Replicated Data
-/// Types", JPDC 2018, §6).
+/// Types", JPDC 2018).
 public struct Dot: Hashable, Comparable, Sendable, CustomStringConvertible, CompactCodable {
     public var replica: ReplicaID
     public var counter: UInt64

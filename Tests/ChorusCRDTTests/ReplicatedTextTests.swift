@@ -90,7 +90,7 @@ import Testing
         #expect(merged.string == "[abcxyz]")
         #expect(merged == mergedOther)
         // Backward typing (each character inserted before the previous one),
-        // which RGA and Yjs interleave; FugueMax order must not.
+        // which RGA interleaves; this rule must not.
         var backwardLeft = base
         var backwardRight = base
         for scalar in "cba".unicodeScalars { try backwardLeft.insert(String(scalar), at: 1, by: 1) }

@@ -2,7 +2,7 @@ import ChorusClocks
 import ChorusCore
 
 /// A causal CRDT: a dot store and the causal context of everything its
-/// replica has seen (Almeida, Shoker and Baquero, JPDC 2018, §6). The join is
+/// replica has seen (Almeida, Shoker and Baquero, JPDC 2018). The join is
 /// the store's join and the union of the contexts.
 ///
 /// Each mutator builds its delta from the replica's own context (a new dot
@@ -56,7 +56,7 @@ extension CausalCRDT {
     }
 }
 
-/// An enable-wins flag (Almeida, Shoker and Baquero, JPDC 2018, §7.2): a flag
+/// An enable-wins flag (Almeida, Shoker and Baquero, JPDC 2018): a flag
 /// that concurrent enable and disable leave enabled. Enabling adds a dot;
 /// disabling removes the dots it has seen, so an enable it has not seen
 /// survives.
@@ -91,7 +91,7 @@ public struct EWFlag: CausalCRDT, CustomStringConvertible {
     public var description: String { "EWFlag(\(isEnabled))" }
 }
 
-/// A multi-value register (Almeida, Shoker and Baquero, JPDC 2018, §7.3;
+/// A multi-value register (Almeida, Shoker and Baquero, JPDC 2018;
 /// Dynamo's and Riak's siblings): a write replaces the values it has seen,
 /// and concurrent writes are all kept, for the application to resolve with a
 /// later write.
@@ -127,9 +127,9 @@ public struct MVRegister<Value: Sendable & Equatable & CompactCodable>: CausalCR
     }
 }
 
-/// An observed-remove set, add-wins (Shapiro et al., INRIA RR-7506, 2011,
-/// §3.3.5; in its optimized delta form from Almeida, Shoker and Baquero, JPDC
-/// 2018, §7.4, after Bieniusa et al., "An Optimized Conflict-free Replicated
+/// An observed-remove set, add-wins (Shapiro et al., INRIA RR-7506, 2011; in
+/// its optimized delta form from Almeida, Shoker and Baquero, JPDC
+/// 2018, after Bieniusa et al., "An Optimized Conflict-free Replicated
 /// Set", 2012).
 ///
 /// Each add tags the element with a fresh dot; a remove drops the dots it has
@@ -177,7 +177,7 @@ public struct ORSet<Element: Hashable & Sendable & CompactCodable>: CausalCRDT {
 }
 
 /// A counter that can live inside an `ORMap` (Almeida, Shoker and Baquero,
-/// JPDC 2018, §7.5, "causal counter"): each replica keeps one dot holding its
+/// JPDC 2018, "causal counter"): each replica keeps one dot holding its
 /// running total, replaced on every change. Unlike `PNCounter` it is a
 /// causal CRDT, so a map can remove it: a removal forgets the totals it saw,
 /// and only increments concurrent with the removal survive.

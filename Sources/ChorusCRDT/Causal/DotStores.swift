@@ -3,7 +3,7 @@ import ChorusCore
 
 /// A dot store: the payload of a causal CRDT, whose every piece of state is
 /// tagged by the dot (event) that created it (Almeida, Shoker and Baquero,
-/// "Delta State Replicated Data Types", JPDC 2018, §6.2).
+/// "Delta State Replicated Data Types", JPDC 2018).
 ///
 /// A causal CRDT is a pair (store, causal context). Its join keeps what both
 /// sides have, plus what one side has and the other has not seen (its dot

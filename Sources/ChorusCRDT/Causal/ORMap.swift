@@ -2,7 +2,7 @@ import ChorusClocks
 import ChorusCore
 
 /// An observed-remove map whose values are causal CRDTs, nested to any depth
-/// (Almeida, Shoker and Baquero, JPDC 2018, §7.6; the design of Riak's maps,
+/// (Almeida, Shoker and Baquero, JPDC 2018; the design of Riak's maps,
 /// Brown et al., "Riak DT Map: a Composable, Convergent Replicated
 /// Dictionary", PaPEC 2014): a field can hold a `CausalCounter`, an
 /// `MVRegister`, an `EWFlag`, an `ORSet` or another `ORMap`.

@@ -27,7 +27,7 @@ public enum TextEditError: Error, Equatable, Sendable, CustomStringConvertible {
 /// replicas edit concurrently and that converges, whatever order the edits
 /// arrive in, to the same text everywhere.
 ///
-/// ## Algorithm: the YATA family, with Fugue's ordering
+/// ## Algorithm: the YATA family, with the YjsMod integration rule
 ///
 /// Every inserted character is an item with a permanent identifier (replica,
 /// sequence number) and two origins: the item that was immediately to its
@@ -35,15 +35,17 @@ public enum TextEditError: Error, Equatable, Sendable, CustomStringConvertible {
 /// marks an item as a tombstone; it keeps its place so later insertions can
 /// still be positioned relative to it. A remote insertion is placed between
 /// its origins; when concurrent insertions compete for the same gap, the
-/// integration rule orders them. We use the rule Gentle calls YjsMod (the
+/// integration rule orders them. We use the rule Gentle calls YjsMod (his
 /// reference-crdts suite), a corrected form of Yjs's YATA rule (Nicolaescu et
 /// al., GROUP 2016): scan the items between the origins; stop before an item
 /// whose left origin is further left; among items with the same left origin
-/// compare right origins, and break full ties by replica identifier. Weidner
-/// and Kleppmann ("The Art of the Fugue: Minimizing Interleaving in
-/// Collaborative Text Editing", IEEE TPDS 2025, §5) show that this rule gives
-/// the same order as FugueMax, so concurrent insertions at the same place
-/// are never interleaved character by character, forwards or backwards.
+/// compare right origins, and break full ties by replica identifier.
+/// Weidner and Kleppmann ("The Art of the Fugue: Minimizing Interleaving in
+/// Collaborative Text Editing", 2023) prove that FugueMax is maximally
+/// non-interleaving (Theorem 9) and conjecture (§6) that YjsMod orders
+/// exactly as FugueMax does; our tests check the consequence that matters,
+/// that concurrent runs typed at one place, forwards or backwards, are never
+/// interleaved.
 ///
 /// Why this family rather than RGA or a tree-walking Fugue:
 /// - Both origins are item identifiers and ordering needs only positions, so
@@ -53,7 +55,7 @@ public enum TextEditError: Error, Equatable, Sendable, CustomStringConvertible {
 ///   past every later sibling subtree.
 /// - It is the design of Yjs, Yrs and diamond types, the implementations we
 ///   are measured against, so sizes and speeds compare like with like.
-/// - RGA interleaves backward-typed concurrent text; YjsMod/FugueMax does not.
+/// - RGA interleaves backward-typed concurrent text; this rule does not.
 ///
 /// ## Representation
 ///
