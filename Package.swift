@@ -10,15 +10,27 @@ let strictSwift: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
 
+/// A library target with the package's Swift settings.
+func library(_ name: String, _ dependencies: [Target.Dependency] = [], exclude: [String] = []) -> Target {
+    .target(name: name, dependencies: dependencies, exclude: exclude, swiftSettings: strictSwift)
+}
+
+/// A test target mirroring `Sources/<name>` in `Tests/<name>Tests`.
+func tests(_ name: String, _ dependencies: [Target.Dependency], exclude: [String] = []) -> Target {
+    .testTarget(name: name + "Tests", dependencies: dependencies, exclude: exclude, swiftSettings: strictSwift)
+}
+
 let package = Package(
     name: "Chorus",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "chorus", targets: ["chorus"]),
         .library(name: "ChorusCore", targets: ["ChorusCore"]),
-        .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
+        .library(name: "ChorusClocks", targets: ["ChorusClocks"]),
+        .library(name: "ChorusCRDT", targets: ["ChorusCRDT"]),
         .library(name: "ChorusRaft", targets: ["ChorusRaft"]),
         .library(name: "ChorusKeyValue", targets: ["ChorusKeyValue"]),
+        .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
         .library(name: "ChorusSimulation", targets: ["ChorusSimulation"]),
     ],
     dependencies: [
@@ -26,52 +38,47 @@ let package = Package(
     ],
     targets: [
         // Foundations: standard library only.
-        .target(name: "ChorusCore", swiftSettings: strictSwift),
+        library("ChorusCore"),
+        library("ChorusClocks", ["ChorusCore"]),
 
-        // Verification: history formats, models, linearizability and sequential-consistency checkers.
-        .target(name: "ChorusCheck", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
+        // Data types: foundations only.
+        library("ChorusCRDT", ["ChorusCore", "ChorusClocks"]),
 
-        // Edges: the write-ahead log, snapshots and files (POSIX I/O; no NIO).
-        .target(name: "ChorusStorage", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
-        // Protocol cores and the state machines they replicate: standard library + ChorusCore.
-        .target(name: "ChorusRaft", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
-        .target(name: "ChorusKeyValue", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
+        // Protocol cores and the state machines they replicate: no Foundation, no NIO.
+        library("ChorusRaft", ["ChorusCore"]),
+        library("ChorusKeyValue", ["ChorusCore"]),
 
-        // Verification: the deterministic simulator.
-        .target(
-            name: "ChorusSimulation", dependencies: ["ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusCheck"],
-            swiftSettings: strictSwift),
+        // Verification: history checkers and the deterministic simulator.
+        library("ChorusCheck", ["ChorusCore"]),
+        library("ChorusSimulation", ["ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusCheck"]),
+
+        // Edges: files and the system zlib.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        library("ChorusTraces", ["ChorusCore", "ChorusCRDT", "CZlib"]),
+        library("ChorusStorage", ["ChorusCore"]),
 
         // The one executable.
         .executableTarget(
             name: "chorus",
             dependencies: [
-                "ChorusCore",
-                "ChorusCheck",
-                "ChorusStorage",
-                "ChorusSimulation",
+                "ChorusCore", "ChorusCRDT", "ChorusTraces", "ChorusCheck", "ChorusStorage", "ChorusSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
         ),
 
-        // Test support: reference-data lookup and data-driven script runner. Tests only.
-        .target(name: "ChorusTestSupport", swiftSettings: strictSwift),
+        // Test support: reference-data lookup and the data-driven script runner. Tests only.
+        library("ChorusTestSupport"),
 
-        .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
-        .testTarget(
-            name: "ChorusCheckTests", dependencies: ["ChorusCheck", "ChorusCore", "ChorusTestSupport"],
-            swiftSettings: strictSwift),
-        .testTarget(name: "ChorusTestSupportTests", dependencies: ["ChorusTestSupport"], swiftSettings: strictSwift),
-        .testTarget(
-            name: "ChorusStorageTests", dependencies: ["ChorusStorage", "ChorusTestSupport"],
-            swiftSettings: strictSwift),
-        .testTarget(
-            name: "ChorusRaftTests", dependencies: ["ChorusRaft", "ChorusTestSupport"], exclude: ["testdata"],
-            swiftSettings: strictSwift),
-        .testTarget(name: "ChorusKeyValueTests", dependencies: ["ChorusKeyValue"], swiftSettings: strictSwift),
-        .testTarget(
-            name: "ChorusSimulationTests", dependencies: ["ChorusSimulation", "ChorusTestSupport"],
-            swiftSettings: strictSwift),
+        tests("ChorusCore", ["ChorusCore"]),
+        tests("ChorusClocks", ["ChorusClocks"]),
+        tests("ChorusCRDT", ["ChorusCRDT"]),
+        tests("ChorusRaft", ["ChorusRaft", "ChorusTestSupport"], exclude: ["testdata"]),
+        tests("ChorusKeyValue", ["ChorusKeyValue"]),
+        tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTestSupport"]),
+        tests("ChorusSimulation", ["ChorusSimulation", "ChorusTestSupport"]),
+        tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTestSupport"]),
+        tests("ChorusStorage", ["ChorusStorage", "ChorusTestSupport"]),
+        tests("ChorusTestSupport", ["ChorusTestSupport"]),
     ]
 )

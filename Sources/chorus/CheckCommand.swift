@@ -72,7 +72,7 @@ struct CheckCommand: AsyncParsableCommand {
             for outcome in outcomes {
                 switch outcome.report.outcome {
                 case .checked(_, let result): print("\(outcome.report.name): \(result.phrase)")
-                case .failed(let message): FileHandle.standardError.write(Data("\(outcome.report.name): error: \(message)\n".utf8))
+                case .failed(let message): printError("\(outcome.report.name): error: \(message)")
                 }
             }
         }
@@ -81,7 +81,7 @@ struct CheckCommand: AsyncParsableCommand {
             do {
                 try Data(page.utf8).write(to: URL(fileURLWithPath: html))
             } catch {
-                FileHandle.standardError.write(Data("error: cannot write \(html): \(error.localizedDescription)\n".utf8))
+                printError("error: cannot write \(html): \(error.localizedDescription)")
                 throw ExitCode(2)
             }
         }

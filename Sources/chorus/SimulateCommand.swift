@@ -56,7 +56,7 @@ struct SimulateRaftCommand: AsyncParsableCommand {
     var unrecognized: [String] = []
 
     func fail(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("chorus simulate raft: \(message)\n".utf8))
+        printError("chorus simulate raft: \(message)")
         return ExitCode(2)
     }
 

@@ -3,15 +3,6 @@ import ChorusStorage
 import Foundation
 import Synchronization
 
-/// `chorus bench …`: benchmarks. Build with `-c release` before quoting figures.
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Run a benchmark (use a release build: swift run -c release chorus bench …).",
-        subcommands: [WALBenchmarkCommand.self]
-    )
-}
-
 /// `chorus bench wal`: group-commit throughput and append-to-ack latency of the
 /// write-ahead log on this machine's disk, beside a one-writer run (one fsync
 /// per record) measured in the same invocation as the baseline.
