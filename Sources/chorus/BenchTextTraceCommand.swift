@@ -52,7 +52,7 @@ struct BenchTextTraceCommand: AsyncParsableCommand {
                 if !result.finalMatches { worst = max(worst, 1) }
                 if json {
                     print(
-                        "{\"trace\": \"\(jsonEscaped(baseName(file)))\", \"ops\": \(result.ops), "
+                        "{\"trace\": \(JSONString.quoted(baseName(file))), \"ops\": \(result.ops), "
                             + "\"applyMilliseconds\": \(rounded(result.applyMilliseconds)), "
                             + "\"encodedBytes\": \(result.encodedBytes), "
                             + "\"loadMilliseconds\": \(rounded(result.loadMilliseconds)), "
@@ -195,16 +195,3 @@ func baseName(_ path: String) -> String {
     path.split(separator: "/").last.map(String.init) ?? path
 }
 
-func jsonEscaped(_ string: String) -> String {
-    var result = ""
-    for scalar in string.unicodeScalars {
-        switch scalar {
-        case "\"": result += "\\\""
-        case "\\": result += "\\\\"
-        case "\n": result += "\\n"
-        case let control where control.value < 0x20: result += "\\u" + String(repeating: "0", count: 4 - String(control.value, radix: 16).count) + String(control.value, radix: 16)
-        default: result.unicodeScalars.append(scalar)
-        }
-    }
-    return result
-}

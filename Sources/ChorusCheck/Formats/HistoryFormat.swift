@@ -1,3 +1,5 @@
+import ChorusCore
+
 /// The text formats a history can be read from.
 ///
 /// - `edn`: Jepsen's history format, one EDN map per line:
@@ -274,23 +276,6 @@ enum JSONText {
     }
 
     static func writeString(_ text: String, to output: inout String) {
-        output += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    output.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        output += "\""
+        JSONString.write(text, to: &output)
     }
 }

@@ -1,3 +1,5 @@
+import ChorusCore
+
 /// A value as it appears in a recorded history: the `:value` of a Jepsen
 /// operation, a key, or a field of one of our JSON-lines events.
 ///
@@ -92,7 +94,7 @@ extension HistoryValue: CustomStringConvertible {
         case .boolean(let value): output += value ? "true" : "false"
         case .integer(let value): output += String(value)
         case .float(let value): output += String(value)
-        case .string(let value): HistoryValue.writeQuoted(value, to: &output)
+        case .string(let value): JSONString.write(value, to: &output)
         case .keyword(let name): output += ":" + name
         case .symbol(let name): output += name
         case .list(let elements): HistoryValue.writeSequence(elements, open: "[", close: "]", to: &output)
@@ -120,20 +122,6 @@ extension HistoryValue: CustomStringConvertible {
         output += close
     }
 
-    private static func writeQuoted(_ text: String, to output: inout String) {
-        output += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\t": output += "\\t"
-            case "\r": output += "\\r"
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
-    }
 }
 
 extension HistoryValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral {
