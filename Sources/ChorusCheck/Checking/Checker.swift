@@ -144,8 +144,12 @@ public enum Checker {
         var counters = SearchCounters()
         let outcome: SearchOutcome
         switch condition {
-        case .linearizable: outcome = LinearizabilitySearch(partition: partition, budget: budget).run(counters: &counters)
-        case .sequential: outcome = SequentialSearch(partition: partition, budget: budget).run(counters: &counters)
+        case .linearizable:
+            var search = DepthFirstSearch(partition: partition, budget: budget, frontier: RealTimeFrontier(partition))
+            outcome = search.run(counters: &counters)
+        case .sequential:
+            var search = DepthFirstSearch(partition: partition, budget: budget, frontier: ProcessOrderFrontier(partition))
+            outcome = search.run(counters: &counters)
         }
         var result = PartitionResult(
             key: partition.key, operationIDs: (partition.operationIDs + partition.droppedOperationIDs).sorted(),
