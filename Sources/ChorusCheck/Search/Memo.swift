@@ -12,9 +12,11 @@ struct Memo<State: Hashable> {
     private let wordCount: Int
     private var words: [UInt64] = []
     private var states: [State] = []
-    private var hashes: [UInt64] = []
-    /// Entry number + 1 per slot; 0 is empty.
-    private var slots: [Int32]
+    /// One word per slot: the upper 32 bits of the entry's hash (its
+    /// fingerprint, which also picks the home slot), and entry number + 1 in
+    /// the lower 32 bits; 0 is empty. Probing compares fingerprints in the slot
+    /// itself, so a miss costs one cache line, not three.
+    private var slots: [UInt64]
     private var mask: Int
 
     private(set) var count = 0
@@ -28,20 +30,22 @@ struct Memo<State: Hashable> {
     /// Inserts the pair unless present; returns whether it was new.
     mutating func insert(_ linearized: BitSet, zobrist: UInt64, state: State) -> Bool {
         precondition(linearized.words.count == wordCount, "memo and search disagree on the bitset size")
-        precondition(count < Int(Int32.max) - 1, "memo entry numbers are 32-bit")
+        precondition(count < Int(UInt32.max) - 1, "memo entry numbers are 32-bit")
         let hash = zobrist ^ (UInt64(bitPattern: Int64(state.hashValue)) &* 0x9E37_79B9_7F4A_7C15)
-        var slot = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
+        let fingerprint = (hash ^ (hash << 29)) & 0xFFFF_FFFF_0000_0000
+        var slot = Int(truncatingIfNeeded: fingerprint >> 32) & mask
         while true {
-            let occupant = Int(slots[slot])
+            let occupant = slots[slot]
             if occupant == 0 { break }
-            let entry = occupant - 1
-            if hashes[entry] == hash && sameWords(entry, linearized) && states[entry] == state { return false }
+            if occupant & 0xFFFF_FFFF_0000_0000 == fingerprint {
+                let entry = Int(occupant & 0xFFFF_FFFF) - 1
+                if sameWords(entry, linearized) && states[entry] == state { return false }
+            }
             slot = (slot + 1) & mask
         }
-        slots[slot] = Int32(count + 1)
+        slots[slot] = fingerprint | UInt64(count + 1)
         words.append(contentsOf: linearized.words)
         states.append(state)
-        hashes.append(hash)
         count += 1
         if count * 2 > slots.count { grow() }
         return true
@@ -54,14 +58,14 @@ struct Memo<State: Hashable> {
     }
 
     private mutating func grow() {
+        let old = slots
         let capacity = slots.count * 2
         slots = Array(repeating: 0, count: capacity)
         mask = capacity - 1
-        for entry in 0..<count {
-            let hash = hashes[entry]
-            var slot = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
+        for occupant in old where occupant != 0 {
+            var slot = Int(truncatingIfNeeded: occupant >> 32) & mask
             while slots[slot] != 0 { slot = (slot + 1) & mask }
-            slots[slot] = Int32(entry + 1)
+            slots[slot] = occupant
         }
     }
 }
