@@ -39,6 +39,8 @@ let package = Package(
         .target(
             name: "ChorusSimulation", dependencies: ["ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusCheck"],
             swiftSettings: strictSwift),
+        // Edges: the write-ahead log, snapshots and files (POSIX I/O; no NIO).
+        .target(name: "ChorusStorage", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
 
         // The one executable.
         .executableTarget(
@@ -47,6 +49,7 @@ let package = Package(
                 "ChorusCore",
                 "ChorusCheck",
                 "ChorusSimulation",
+                "ChorusStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -66,6 +69,9 @@ let package = Package(
         .testTarget(name: "ChorusKeyValueTests", dependencies: ["ChorusKeyValue"], swiftSettings: strictSwift),
         .testTarget(
             name: "ChorusSimulationTests", dependencies: ["ChorusSimulation", "ChorusTestSupport"],
+            swiftSettings: strictSwift),
+        .testTarget(
+            name: "ChorusStorageTests", dependencies: ["ChorusStorage", "ChorusTestSupport"],
             swiftSettings: strictSwift),
     ]
 )

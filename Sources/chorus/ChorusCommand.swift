@@ -8,6 +8,6 @@ struct ChorusCommand: AsyncParsableCommand {
         commandName: "chorus",
         abstract: "Distributed state for Swift: the whole consistency spectrum, verified.",
         version: "0.1.0",
-        subcommands: [CheckCommand.self, SimulateCommand.self]
+        subcommands: [CheckCommand.self, SimulateCommand.self, StorageCommand.self, BenchCommand.self]
     )
 }

@@ -1,0 +1,171 @@
+import Synchronization
+
+/// A node's storage directory: a write-ahead log, its snapshots, and a lock
+/// that keeps a second process out.
+///
+/// ```
+/// DIR/LOCK                                   flock(2): one owner at a time
+/// DIR/wal/segment-<first sequence>.wal       the log (see SegmentFormat)
+/// DIR/snapshots/snapshot-<covered below>.snap
+/// ```
+///
+/// **Start-up** (`open`) loads the newest valid snapshot (coverage `S`), then
+/// recovers the log from `S` on (`LogRecovery`), and hands back both: the
+/// caller restores the snapshot and replays the records in order.
+///
+/// **Compaction** (`saveSnapshot`): the caller snapshots its state as of every
+/// record below `S`; the snapshot is written atomically, old snapshots beyond
+/// `retainedSnapshotCount` are deleted, and log segments below the oldest kept
+/// snapshot are released.
+public final class DurableStorage: Sendable {
+    public let directory: String
+    public let log: WriteAheadLog
+    let snapshots: SnapshotStore
+    /// Serialises snapshot saves, and holds the lock file until `close`.
+    private let exclusive: Mutex<StorageFile?>
+
+    public static let lockFileName = "LOCK"
+    public static let logDirectoryName = "wal"
+    public static let snapshotDirectoryName = "snapshots"
+
+    /// Everything start-up read back.
+    public struct Recovered: Sendable {
+        /// The newest valid snapshot, if any. Restore it first.
+        public var snapshot: Snapshot?
+        /// The log records at or above the snapshot's coverage, in order. Replay them after it.
+        public var records: [WriteAheadLogRecord]
+        public var logReport: LogRecoveryReport
+        public var snapshotReport: SnapshotRecoveryReport
+    }
+
+    private init(directory: String, log: WriteAheadLog, snapshots: SnapshotStore, lockFile: StorageFile) {
+        self.directory = directory
+        self.log = log
+        self.snapshots = snapshots
+        self.exclusive = Mutex(lockFile)
+    }
+
+    /// Opens (creating if needed) and recovers the storage in `directory`.
+    ///
+    /// Blocking; call it off any event loop.
+    /// - Throws: `.directoryLocked` if another process has it open,
+    ///   `.corruption` for damage recovery must not repair, `.io` for failed calls.
+    public static func open(
+        directory: String, configuration: StorageConfiguration = .default,
+        fileSystem: any StorageFileSystem = PosixFileSystem(),
+        batchObserver: (@Sendable (SynchronizedBatch) -> Void)? = nil
+    ) throws(StorageError) -> (storage: DurableStorage, recovered: Recovered) {
+        try configuration.validate()
+        let lockFile: StorageFile
+        do {
+            try fileSystem.createDirectory(atPath: directory)
+            lockFile = try fileSystem.lockExclusively(join(directory, lockFileName))
+        } catch {
+            if error.operation == .lock && (error.errorNumber == EWOULDBLOCK || error.errorNumber == EAGAIN) {
+                throw .directoryLocked(path: directory)
+            }
+            throw .io(error)
+        }
+        do throws(StorageError) {
+            let logDirectory = join(directory, logDirectoryName)
+            let snapshotDirectory = join(directory, snapshotDirectoryName)
+            do {
+                try fileSystem.createDirectory(atPath: logDirectory)
+                try fileSystem.createDirectory(atPath: snapshotDirectory)
+                // Make the directories' own entries durable, whether just created or not.
+                try fileSystem.synchronizeDirectory(atPath: directory)
+                try fileSystem.synchronizeDirectory(atPath: parentDirectory(of: directory))
+            } catch {
+                throw .io(error)
+            }
+            let snapshots = SnapshotStore(
+                directory: snapshotDirectory, fileSystem: fileSystem, configuration: configuration)
+            let (snapshot, snapshotReport) = try snapshots.load(repair: true)
+            let (log, recovered) = try WriteAheadLog.open(
+                directory: logDirectory, configuration: configuration, fileSystem: fileSystem,
+                coveredBelow: snapshot?.coveredBelow ?? .first, batchObserver: batchObserver)
+            let storage = DurableStorage(directory: directory, log: log, snapshots: snapshots, lockFile: lockFile)
+            // A crash between a snapshot save and its segment release leaves
+            // releasable segments behind; release them now.
+            if let oldestKept = try snapshots.prune() {
+                try log.releaseSegments(coveredBelow: oldestKept)
+            }
+            return (
+                storage,
+                Recovered(
+                    snapshot: snapshot, records: recovered.records, logReport: recovered.report,
+                    snapshotReport: snapshotReport)
+            )
+        } catch {
+            fileSystem.close(lockFile)
+            throw error
+        }
+    }
+
+    /// Saves a snapshot standing in for every record below `coveredBelow`, then
+    /// prunes old snapshots and releases the log segments no kept snapshot needs.
+    ///
+    /// `coveredBelow` must not exceed `log.durableNextSequence`: a snapshot may
+    /// only cover records that are already durable, or a crash could leave a
+    /// snapshot ahead of the log. Blocking; call it off any event loop.
+    public func saveSnapshot(_ payload: [UInt8], coveringBelow coveredBelow: SequenceNumber) throws(StorageError) {
+        let durable = log.durableNextSequence
+        precondition(
+            coveredBelow >= .first && coveredBelow <= durable,
+            "a snapshot may cover only durable records (below \(durable)), not below \(coveredBelow)")
+        try exclusive.withLock { (lockFile: inout StorageFile?) throws(StorageError) in
+            precondition(lockFile != nil, "saveSnapshot after close")
+            try snapshots.save(Snapshot(coveredBelow: coveredBelow, payload: payload))
+            if let oldestKept = try snapshots.prune() {
+                try log.releaseSegments(coveredBelow: oldestKept)
+            }
+        }
+    }
+
+    /// Closes the log (draining accepted appends) and releases the directory lock. Idempotent.
+    public func close() async {
+        await log.close()
+        exclusive.withLock { lockFile in
+            if let file = lockFile { log.fileSystem.close(file) }
+            lockFile = nil
+        }
+    }
+
+    /// Reads a storage directory and reports what recovery would find and do,
+    /// changing nothing and taking no lock (for `chorus storage verify`).
+    public static func inspect(
+        directory: String, configuration: StorageConfiguration = .default,
+        fileSystem: any StorageFileSystem = PosixFileSystem()
+    ) throws(StorageError) -> Inspection {
+        let snapshots = SnapshotStore(
+            directory: join(directory, snapshotDirectoryName), fileSystem: fileSystem, configuration: configuration)
+        let (snapshot, snapshotReport) = try snapshots.load(repair: false)
+        let outcome = try LogRecovery.recover(
+            directory: join(directory, logDirectoryName), fileSystem: fileSystem,
+            coveredBelow: snapshot?.coveredBelow ?? .first, mode: .inspect, collectRecords: false)
+        return Inspection(
+            snapshotCoveredBelow: snapshot?.coveredBelow, snapshotPayloadBytes: snapshot?.payload.count,
+            logReport: outcome.report, snapshotReport: snapshotReport)
+    }
+
+    public struct Inspection: Sendable, Equatable {
+        public var snapshotCoveredBelow: SequenceNumber?
+        public var snapshotPayloadBytes: Int?
+        public var logReport: LogRecoveryReport
+        public var snapshotReport: SnapshotRecoveryReport
+    }
+}
+
+/// The directory holding `path`: "/a/b" → "/a", "b" → ".", "/a" → "/".
+func parentDirectory(of path: String) -> String {
+    var trimmed = Substring(path)
+    while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+    guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+    return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
