@@ -23,6 +23,13 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // Edges of the real cluster (issue 5): ChorusNode, ChorusHTTP, ChorusClient.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Foundations: standard library only.
@@ -42,6 +49,42 @@ let package = Package(
         // Edges: the write-ahead log, snapshots and files (POSIX I/O; no NIO).
         .target(name: "ChorusStorage", dependencies: ["ChorusCore"], swiftSettings: strictSwift),
 
+        // Edges: the Raft wire codec (standard library + ChorusCore + ChorusRaft; no NIO, no Foundation).
+        .target(name: "ChorusWire", dependencies: ["ChorusCore", "ChorusRaft"], swiftSettings: strictSwift),
+        // Edges: the node runtime (one RaftNode on one NIO event loop, storage, TCP transport, metrics).
+        .target(
+            name: "ChorusNode",
+            dependencies: [
+                "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusStorage", "ChorusWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift),
+        // Edges: the HTTP API on every node (Hummingbird 2) and its OpenAPI document.
+        .target(
+            name: "ChorusHTTP",
+            dependencies: [
+                "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusNode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: [.copy("openapi.yaml")],
+            swiftSettings: strictSwift),
+        // Edges: the async/await client (a small HTTP/1.1 client on NIOHTTP1).
+        .target(
+            name: "ChorusClient",
+            dependencies: [
+                "ChorusCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift),
+
         // The one executable.
         .executableTarget(
             name: "chorus",
@@ -50,7 +93,14 @@ let package = Package(
                 "ChorusCheck",
                 "ChorusSimulation",
                 "ChorusStorage",
+                "ChorusNode",
+                "ChorusHTTP",
+                "ChorusClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
@@ -72,6 +122,18 @@ let package = Package(
             swiftSettings: strictSwift),
         .testTarget(
             name: "ChorusStorageTests", dependencies: ["ChorusStorage", "ChorusTestSupport"],
+            swiftSettings: strictSwift),
+        .testTarget(
+            name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusRaft", "ChorusCore"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "ChorusNodeTests",
+            dependencies: [
+                "ChorusNode", "ChorusHTTP", "ChorusClient", "ChorusWire", "ChorusRaft", "ChorusKeyValue", "ChorusCheck",
+                "ChorusTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift),
     ]
 )
