@@ -26,6 +26,7 @@ let package = Package(
         // Edges of the real cluster (issue 5): ChorusNode, ChorusHTTP, ChorusClient.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -69,10 +70,11 @@ let package = Package(
             dependencies: [
                 "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusNode",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            resources: [.copy("openapi.yaml")],
+            exclude: ["openapi.yaml"],
             swiftSettings: strictSwift),
         // Edges: the async/await client (a small HTTP/1.1 client on NIOHTTP1).
         .target(
@@ -85,6 +87,10 @@ let package = Package(
             ],
             swiftSettings: strictSwift),
 
+        // Edges: local multi-process clusters (child `chorus node` processes) for
+        // `chorus cluster up`, `chorus demo` and the real-process tests.
+        .target(name: "ChorusLocalCluster", dependencies: ["ChorusClient"], swiftSettings: strictSwift),
+
         // The one executable.
         .executableTarget(
             name: "chorus",
@@ -96,7 +102,13 @@ let package = Package(
                 "ChorusNode",
                 "ChorusHTTP",
                 "ChorusClient",
+                "ChorusLocalCluster",
+                "ChorusKeyValue",
+                "ChorusRaft",
+                "ChorusWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -128,7 +140,8 @@ let package = Package(
         .testTarget(
             name: "ChorusNodeTests",
             dependencies: [
-                "ChorusNode", "ChorusHTTP", "ChorusClient", "ChorusWire", "ChorusRaft", "ChorusKeyValue", "ChorusCheck",
+                "ChorusNode", "ChorusHTTP", "ChorusClient", "ChorusLocalCluster", "ChorusWire", "ChorusRaft", "ChorusKeyValue",
+                "ChorusCheck", "ChorusCore",
                 "ChorusTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -140,7 +140,7 @@ public struct NodeConfiguration: Sendable {
     public var connectTimeoutMilliseconds: Int = 1_000
     /// Bytes a peer connection may buffer while connecting or while the peer
     /// reads slowly; beyond it messages are dropped (Raft retransmits).
-    public var peerOutboundBufferBytesMaximum: Int = 16 << 20
+    public var peerOutboundBufferBytesMaximum: Int = 80 << 20
 
     public init(
         nodeID: NodeID, members: [PeerAddress], peerListenAddress: NetworkAddress, advertisedHTTPURL: String,

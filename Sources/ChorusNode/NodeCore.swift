@@ -544,10 +544,12 @@ final class NodeCore {
         }
         let bound = NIOLoopBound(self, eventLoop: loop)
         let remaining = NIOLoopBoundBox(units.count, eventLoop: loop)
+        let loop = self.loop
         for records in units {
             do {
+                // The completion runs on the log's writer thread: hop back.
                 try storage.log.append(contentsOf: records) { result in
-                    bound.value.loop.execute {
+                    loop.execute {
                         let core = bound.value
                         guard core.stopReason == nil else { return }
                         switch result {
