@@ -204,6 +204,21 @@ public final class ChorusClient: Sendable {
         }
     }
 
+    /// One raw HTTP exchange (no retries, no redirects): for tools and tests
+    /// that look at statuses and headers themselves.
+    public func send(
+        _ method: HTTPMethod, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil
+    ) async throws(ChorusClientError) -> HTTPClientResponse {
+        guard let (origin, path) = HTTPOrigin.parse(url) else { throw .invalidEndpoint(url) }
+        do {
+            return try await transport.execute(
+                method: method, origin: origin, path: path, headers: HTTPHeaders(headers), body: body,
+                timeout: .milliseconds(Int64(configuration.operationTimeoutMilliseconds)))
+        } catch {
+            throw .unavailable("\(error)")
+        }
+    }
+
     // MARK: Writes with sessions
 
     private func write(
