@@ -361,7 +361,7 @@ public final class ChorusClient: Sendable {
     }
 
     /// The string value of `"name":"…"` in the API's flat error JSON.
-    static func jsonField(_ name: String, in text: String) -> String? {
+    public static func jsonField(_ name: String, in text: String) -> String? {
         let needle = Array("\"\(name)\":\"".utf8)
         let bytes = Array(text.utf8)
         guard bytes.count >= needle.count,

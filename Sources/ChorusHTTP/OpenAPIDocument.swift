@@ -1,5 +1,5 @@
 /// The OpenAPI document served at `GET /openapi.yaml`. Its source of truth is
-/// `Sources/ChorusHTTP/openapi.yaml`; `OpenAPIDocumentTests` fails when the two
+/// `Sources/ChorusHTTP/openapi.yaml`; `ConfigurationTests` fails when the two
 /// differ (regenerate this literal from the file).
 enum OpenAPIDocument {
     static let yaml = #"""
@@ -291,5 +291,6 @@ components:
       content:
         application/json:
           schema: { $ref: "#/components/schemas/Error" }
+
 """#
 }

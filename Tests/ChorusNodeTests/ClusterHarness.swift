@@ -85,3 +85,7 @@ struct ClusterHarness {
         return nil
     }
 }
+
+/// Every test that runs `chorus node` processes, one at a time: a 2-core
+/// machine running two clusters at once would turn timing into flakiness.
+@Suite(.serialized) struct RealProcessTests {}

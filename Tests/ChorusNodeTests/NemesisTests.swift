@@ -22,7 +22,8 @@ import Glibc
 /// A failed condition (412) is `:fail`; a write whose outcome the client
 /// could not learn is `:info` (indeterminate), after which the client takes
 /// a new process id, as Jepsen does. Bounded: 10 s of load, 4 nemesis actions.
-@Suite(.serialized) struct NemesisTests {
+extension RealProcessTests {
+@Suite struct NemesisTests {
     static let clientCount = 6
     static let keys = ["a", "b", "c", "d"]
     static let loadSeconds = 10
@@ -205,4 +206,5 @@ import Glibc
         }
         while ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
     }
+}
 }
