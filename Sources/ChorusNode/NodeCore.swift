@@ -77,6 +77,8 @@ final class NodeCore {
     var readQueue: [ReadWaiter] = []
     var readFlushScheduled = false
     var readBatches: [UInt64: ReadBatch] = [:]
+    /// The leader when the outstanding read requests were made.
+    var readBatchesLeader: NodeID = .none
     var readsAwaitingApply: [(index: LogIndex, batch: ReadBatch)] = []
     var sequentialWaiters: [(minimumIndex: LogIndex, waiter: ReadWaiter)] = []
     var pendingReadCount = 0
@@ -594,6 +596,17 @@ final class NodeCore {
                 readsAwaitingApply.append((readState.index, batch))
             }
         }
+        if ready.softState != nil && !readBatches.isEmpty && raft.leaderID != readBatchesLeader {
+            // The leader changed: the core dropped the read requests it had not
+            // confirmed (thesis §6.4). Fail them now rather than at their
+            // deadline; the client retries at once.
+            for context in readBatches.keys.sorted() {
+                let batch = readBatches.removeValue(forKey: context)!
+                pendingReadCount -= batch.waiters.count
+                for waiter in batch.waiters { waiter.continuation.resume(returning: .failure(.readTimeout)) }
+            }
+        }
+        readBatchesLeader = raft.leaderID
         raft.advance(ready)
         readyInFlight = false
         serveAppliedReads()

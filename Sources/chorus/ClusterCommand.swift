@@ -105,3 +105,7 @@ func makeTemporaryDirectory(prefix: String) throws -> String {
     }
     return String(cString: result)
 }
+
+/// Each line goes straight to standard output (not through stdio's buffer),
+/// so a script reading a redirected output sees every line as it is printed.
+private func print(_ line: String = "") { writeLine(line) }

@@ -227,3 +227,7 @@ struct Style {
     func green(_ text: String) -> String { wrap("32", text) }
     func red(_ text: String) -> String { wrap("31", text) }
 }
+
+/// Each line goes straight to standard output (not through stdio's buffer),
+/// so a script reading a redirected output sees every line as it is printed.
+private func print(_ line: String = "") { writeLine(line) }
