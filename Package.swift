@@ -141,7 +141,7 @@ let package = Package(
             name: "ChorusNodeTests",
             dependencies: [
                 "ChorusNode", "ChorusHTTP", "ChorusClient", "ChorusLocalCluster", "ChorusWire", "ChorusRaft", "ChorusKeyValue",
-                "ChorusCheck", "ChorusCore",
+                "ChorusCheck", "ChorusCore", "ChorusStorage",
                 "ChorusTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -132,6 +132,25 @@ public final class LocalCluster: Sendable {
 
     public func isRunning(_ node: Int) -> Bool { processID(node) != nil }
 
+    /// How node i's last process ended: "exit N" or "signal N", nil while it runs or if it never ran.
+    public func termination(_ node: Int) -> String? {
+        processes.withLock { processes in
+            guard let process = processes[node], !process.isRunning else { return nil }
+            switch process.terminationReason {
+            case .exit: return "exit \(process.terminationStatus)"
+            case .uncaughtSignal: return "signal \(process.terminationStatus)"
+            @unknown default: return "ended \(process.terminationStatus)"
+            }
+        }
+    }
+
+    /// SIGTERM only; true if the node exited by itself within the timeout.
+    public func terminate(_ node: Int, timeoutMilliseconds: Int = 5_000) async -> Bool {
+        guard isRunning(node) else { return false }
+        signal(node, SIGTERM)
+        return await waitForExit(node, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
     /// Sends a signal to node i's process, if it runs.
     @discardableResult
     public func signal(_ node: Int, _ signal: Int32) -> Bool {

@@ -58,11 +58,13 @@ public final class ChorusNode: Service, Sendable {
     ///
     /// - Parameters:
     ///   - eventLoop: the loop that will own the Raft core and all peer connections.
+    ///   - fileSystem: the storage's file system (tests inject faults through it).
     ///   - onFatalError: called once if the node stops for good (a failed
     ///     fsync); the executable logs and exits non-zero.
     public static func start(
         configuration: NodeConfiguration, eventLoop: any EventLoop, threadPool: NIOThreadPool = .singleton,
-        logger: Logger, onFatalError: @escaping @Sendable (String) -> Void = { _ in }
+        fileSystem: any StorageFileSystem = PosixFileSystem(), logger: Logger,
+        onFatalError: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(NodeStartupError) -> ChorusNode {
         do { try configuration.validate() } catch { throw .configuration(error) }
         var nodeLogger = logger
@@ -72,7 +74,7 @@ public final class ChorusNode: Service, Sendable {
         let opened: (storage: DurableStorage, recovered: DurableStorage.Recovered)
         do {
             opened = try await threadPool.runIfActive { () throws -> (DurableStorage, DurableStorage.Recovered) in
-                try openStorage(configuration: configuration)
+                try openStorage(configuration: configuration, fileSystem: fileSystem)
             }
         } catch let error as NodeStartupError {
             throw error
@@ -155,13 +157,13 @@ public final class ChorusNode: Service, Sendable {
     }
 
     /// Opens (creating if needed) and recovers the storage directory. Blocking.
-    static func openStorage(configuration: NodeConfiguration) throws(NodeStartupError)
+    static func openStorage(configuration: NodeConfiguration, fileSystem: any StorageFileSystem) throws(NodeStartupError)
         -> (DurableStorage, DurableStorage.Recovered)
     {
         let metrics = NodeMetrics()
         do {
             return try DurableStorage.open(
-                directory: configuration.dataDirectory, configuration: configuration.storage,
+                directory: configuration.dataDirectory, configuration: configuration.storage, fileSystem: fileSystem,
                 batchObserver: { batch in
                     metrics.fsyncs.increment()
                     metrics.fsyncDuration.recordNanoseconds(Int64(batch.fsyncNanoseconds))

@@ -160,8 +160,10 @@ final class NodeCore {
     func fail(_ reason: String) {
         guard stopReason == nil else { return }
         logger.critical("stopping the node: \(reason)")
-        stop(reason: reason)
+        // The handler first: the executable exits there, before any waiting
+        // request could be answered from a node that is no longer trusted.
         onFatalError(reason)
+        stop(reason: reason)
     }
 
     private func failAllWaiters(_ error: NodeError) {

@@ -55,6 +55,12 @@ extension RealProcessTests {
             let installed = try await harness.metric("chorus_snapshots_installed_total", node: lagging) ?? 0
             #expect(installed >= 1, "the follower should have installed the leader's snapshot")
 
+            // SIGTERM is a graceful shutdown: the node drains and exits with status 0.
+            let exited = await cluster.terminate(lagging)
+            #expect(exited, "n\(lagging) did not exit within 5 s of SIGTERM")
+            #expect(cluster.termination(lagging) == "exit 0")
+            try cluster.start(lagging)
+
             // Every node dies at once; on restart everything acknowledged is back.
             for node in cluster.nodes { await cluster.crash(node) }
             try cluster.startAll()
