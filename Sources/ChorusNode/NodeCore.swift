@@ -61,6 +61,10 @@ final class NodeCore {
     var durableLastIndex: LogIndex
     var durableHardState: HardState
     var checkpointsInFlight = 0
+    /// A compaction whose store snapshot is being serialized off the loop.
+    var compactionInProgress = false
+    /// A serialized store snapshot waiting for the gap between two `Ready`s.
+    var preparedSnapshot: (index: LogIndex, data: [UInt8])?
     var checkpointChain: EventLoopFuture<Void>
     var lastLeader: NodeID = .none
     var stopReason: String?
@@ -77,8 +81,6 @@ final class NodeCore {
     var readQueue: [ReadWaiter] = []
     var readFlushScheduled = false
     var readBatches: [UInt64: ReadBatch] = [:]
-    /// The leader when the outstanding read requests were made.
-    var readBatchesLeader: NodeID = .none
     var readsAwaitingApply: [(index: LogIndex, batch: ReadBatch)] = []
     var sequentialWaiters: [(minimumIndex: LogIndex, waiter: ReadWaiter)] = []
     var pendingReadCount = 0
@@ -107,6 +109,8 @@ final class NodeCore {
     struct ReadBatch {
         var deadlineTick: UInt64
         var waiters: [ReadWaiter]
+        /// The leader the request went to (this node, or the one it was forwarded to).
+        var leader: NodeID
     }
 
     init(
@@ -374,7 +378,7 @@ final class NodeCore {
         metrics.readIndexRequests.increment()
         metrics.readIndexBatchSize.record(waiters.count)
         let deadline = waiters.map(\.deadlineTick).max() ?? tickCount
-        readBatches[context] = ReadBatch(deadlineTick: deadline, waiters: waiters)
+        readBatches[context] = ReadBatch(deadlineTick: deadline, waiters: waiters, leader: raft.leaderID)
         schedulePump()
     }
 
@@ -598,17 +602,16 @@ final class NodeCore {
                 readsAwaitingApply.append((readState.index, batch))
             }
         }
-        if ready.softState != nil && !readBatches.isEmpty && raft.leaderID != readBatchesLeader {
+        if ready.softState != nil && !readBatches.isEmpty {
             // The leader changed: the core dropped the read requests it had not
-            // confirmed (thesis §6.4). Fail them now rather than at their
-            // deadline; the client retries at once.
-            for context in readBatches.keys.sorted() {
+            // confirmed under the previous leader (thesis §6.4). Fail them now
+            // rather than at their deadline; the client retries at once.
+            for context in readBatches.keys.sorted() where readBatches[context]!.leader != raft.leaderID {
                 let batch = readBatches.removeValue(forKey: context)!
                 pendingReadCount -= batch.waiters.count
                 for waiter in batch.waiters { waiter.continuation.resume(returning: .failure(.readTimeout)) }
             }
         }
-        readBatchesLeader = raft.leaderID
         raft.advance(ready)
         readyInFlight = false
         serveAppliedReads()
@@ -670,25 +673,55 @@ final class NodeCore {
     // MARK: Snapshots and compaction
 
     /// Takes a snapshot of the store and compacts the log once enough entries
-    /// are applied beyond the previous one (thesis §5.1). The checkpoint
-    /// covers every log record written so far, so the log segments below it
-    /// are released once it is durable.
+    /// are applied beyond the previous one (thesis §5.1), in three steps:
+    ///
+    /// 1. On the loop, between `Ready`s: copy the store (copy-on-write, so
+    ///    the copy is O(1) here and the first later write pays one copy).
+    /// 2. On the thread pool: serialize the copy (sorting and encoding every
+    ///    key would otherwise stall the loop for milliseconds per 10k keys).
+    /// 3. Back on the loop, again between `Ready`s: `compactLog`, then save a
+    ///    checkpoint that covers every log record written so far; the log
+    ///    segments below it are released once it is durable.
     private func maybeCompact() {
-        guard checkpointsInFlight == 0, !readyInFlight, stopReason == nil else { return }
+        guard !readyInFlight, stopReason == nil else { return }
+        if let prepared = preparedSnapshot {
+            preparedSnapshot = nil
+            completeCompaction(through: prepared.index, data: prepared.data)
+            return
+        }
+        guard !compactionInProgress, checkpointsInFlight == 0 else { return }
         let applied = store.appliedIndex
         guard applied == raft.appliedIndex,
             applied.rawValue >= raft.snapshotMetadata.index.rawValue + UInt64(configuration.snapshotThresholdEntries)
         else { return }
-        let data = store.snapshot()
+        compactionInProgress = true
+        let copy = store
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        threadPool.runIfActive(eventLoop: loop) { copy.snapshot() }.whenComplete { result in
+            let core = bound.value
+            switch result {
+            case .success(let data):
+                core.preparedSnapshot = (applied, data)
+                core.maybeCompact()
+            case .failure(let error):
+                core.compactionInProgress = false
+                core.logger.warning("snapshot serialization failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func completeCompaction(through index: LogIndex, data: [UInt8]) {
+        compactionInProgress = false
         do {
-            try raft.compactLog(through: applied, snapshotData: data)
+            try raft.compactLog(through: index, snapshotData: data)
         } catch {
-            logger.warning("compaction refused", metadata: ["error": "\(error)"])
+            // A snapshot from the leader may have overtaken this one.
+            logger.info("compaction skipped", metadata: ["reason": "\(error)"])
             return
         }
         let entries = raft.entries.filter { $0.index <= durableLastIndex }
-        let lastIndex = entries.last?.index ?? applied
-        let commit = min(max(durableHardState.commit, applied), lastIndex)
+        let lastIndex = entries.last?.index ?? index
+        let commit = min(max(durableHardState.commit, index), lastIndex)
         let checkpoint = Checkpoint(
             hardState: HardState(term: durableHardState.term, vote: durableHardState.vote, commit: commit),
             snapshot: ChorusRaft.Snapshot(metadata: raft.snapshotMetadata, data: data), entries: entries)
@@ -697,7 +730,7 @@ final class NodeCore {
             switch result {
             case .success:
                 bound.value.metrics.snapshotsTaken.increment()
-                bound.value.logger.info("snapshot saved", metadata: ["index": "\(applied.rawValue)"])
+                bound.value.logger.info("snapshot saved", metadata: ["index": "\(index.rawValue)"])
             case .failure(let error):
                 bound.value.fail("cannot save a snapshot: \(error)")
             }

@@ -35,6 +35,9 @@ struct ClusterUpCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "The nodes' log level.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("snapshot-entries"), help: "Each node takes a snapshot every this many applied entries.")
+    var snapshotEntries: Int?
+
     func validate() throws {
         guard (1...9).contains(nodes) else { throw ValidationError("--nodes must be 1 to 9") }
         guard (1...(65_535 - 1_009)).contains(basePort) else { throw ValidationError("--base-port must leave room for BASE+1009") }
@@ -44,7 +47,7 @@ struct ClusterUpCommand: AsyncParsableCommand {
         let directory = try dataDirectory ?? makeTemporaryDirectory(prefix: "chorus-cluster")
         var options = LocalCluster.Options(
             nodeCount: nodes, dataDirectory: directory, basePort: basePort, executable: LocalCluster.currentExecutable())
-        options.extraArguments = ["--log-level", logLevel]
+        options.extraArguments = ["--log-level", logLevel] + (snapshotEntries.map { ["--snapshot-entries", "\($0)"] } ?? [])
         let cluster = try LocalCluster(options: options)
         let interrupted = SignalWaiter()
         let client = try ChorusClient(endpoints: cluster.httpURLs)
