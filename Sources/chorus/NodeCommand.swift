@@ -2,6 +2,7 @@ import ArgumentParser
 import ChorusCore
 import ChorusHTTP
 import ChorusNode
+import ChorusRaft
 import Logging
 import Metrics
 import NIOCore
@@ -69,6 +70,11 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("parent-pid"), help: .hidden)
     var parentProcessID: Int32?
 
+    /// Negative controls only: a deliberate Raft bug (`RaftInjectedBug`) that
+    /// the real-process tests must catch. Never set it on a real cluster.
+    @Option(name: .customLong("inject-bug"), help: .hidden)
+    var injectBug: String?
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -90,6 +96,12 @@ struct NodeCommand: AsyncParsableCommand {
             built.raft.heartbeatIntervalTicks = heartbeatTicks
             built.raft.snapshotRetryTicks = max(electionTicks * 3, 10)
             built.snapshotThresholdEntries = snapshotEntries
+            if let injectBug {
+                guard let bug = RaftInjectedBug(rawValue: injectBug) else {
+                    throw NodeConfigurationError.invalid("unknown --inject-bug \(injectBug)")
+                }
+                built.raft.injectedBug = bug
+            }
             try built.validate()
             configuration = built
         } catch {
