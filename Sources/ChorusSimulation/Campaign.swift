@@ -85,4 +85,31 @@ public enum Campaign {
             return total
         }
     }
+
+    /// The first seed in `start..<start+limit` whose run violates a property,
+    /// searching `jobs` seeds at a time (the negative-control tests), or nil.
+    /// Seeds are judged in order, so the answer does not depend on `jobs`.
+    public static func firstViolation(
+        start: UInt64, limit: Int, injectedBug: RaftInjectedBug?, quick: Bool, jobs: Int
+    ) async -> (outcome: SeedOutcome, seedsRun: Int)? {
+        let width = max(1, jobs)
+        var offset = 0
+        while offset < limit {
+            let batch = min(width, limit - offset)
+            let base = offset
+            let outcomes = await withTaskGroup(of: SeedOutcome.self) { group in
+                for index in 0..<batch {
+                    group.addTask { runSeed(start &+ UInt64(base + index), injectedBug: injectedBug, quick: quick) }
+                }
+                var collected: [SeedOutcome] = []
+                for await outcome in group { collected.append(outcome) }
+                return collected.sorted { $0.seed < $1.seed }
+            }
+            if let failing = outcomes.first(where: { $0.violation != nil }) {
+                return (failing, Int(failing.seed - start) + 1)
+            }
+            offset += batch
+        }
+        return nil
+    }
 }

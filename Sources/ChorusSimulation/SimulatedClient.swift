@@ -55,6 +55,7 @@ extension Simulation {
             body = .write(KeyValueCommand(clientID: c.clientID, sequence: c.sequence, operation: operation))
         }
         history.append(ClientOperation(client: client, kind: kind, invokedAt: now, completedAt: nil, outcome: .indeterminate))
+        trace("client \(client) invokes \(kind)")
         c.current = SimulatedClient.InFlight(
             historyIndex: history.count - 1, body: body, requestID: 0, isRead: choice < 4)
         clients[client] = c
@@ -119,6 +120,7 @@ extension Simulation {
             }
         }
         history[current.historyIndex].completedAt = now
+        trace("client \(client) completes \(operation.kind) → \(history[current.historyIndex].outcome)")
         clients[client].current = nil
         let think = parameters.clientThinkMaximumMicroseconds == 0 ? 0 : random.next() % parameters.clientThinkMaximumMicroseconds
         queue.schedule(.clientNext(client: client), at: now + 1 + think)

@@ -9,21 +9,32 @@ struct SimulatedNetwork {
     private(set) var blocked: [[Bool]]
     /// Clogged servers: their traffic is held until they are unclogged.
     private(set) var clogged: [Bool]
+    /// Servers cut off from everyone, independently of `blocked` (several may
+    /// overlap, each with its own end).
+    private(set) var isolated: [Bool]
 
     init(serverCount: Int) {
         self.serverCount = serverCount
         blocked = Array(repeating: Array(repeating: false, count: serverCount), count: serverCount)
         clogged = Array(repeating: false, count: serverCount)
+        isolated = Array(repeating: false, count: serverCount)
     }
 
-    var isHealthy: Bool { !blocked.joined().contains(true) && !clogged.contains(true) }
+    var isHealthy: Bool { !blocked.joined().contains(true) && !clogged.contains(true) && !isolated.contains(true) }
 
-    func isBlocked(from: Int, to: Int) -> Bool { blocked[from - 1][to - 1] }
+    func isBlocked(from: Int, to: Int) -> Bool {
+        blocked[from - 1][to - 1] || isolated[from - 1] || isolated[to - 1]
+    }
+
+    mutating func setIsolated(_ server: Int, _ value: Bool) { isolated[server - 1] = value }
     func isClogged(_ server: Int) -> Bool { clogged[server - 1] }
 
     mutating func heal() {
         for from in 0..<serverCount { for to in 0..<serverCount { blocked[from][to] = false } }
-        for server in 0..<serverCount { clogged[server] = false }
+        for server in 0..<serverCount {
+            clogged[server] = false
+            isolated[server] = false
+        }
     }
 
     mutating func block(from: Int, to: Int) { if from != to { blocked[from - 1][to - 1] = true } }

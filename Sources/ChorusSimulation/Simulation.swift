@@ -31,9 +31,11 @@ public final class Simulation {
         case clientTimeout(client: Int, requestID: UInt64)
         case partition
         case isolate(server: Int)
+        case reconnect(server: Int)
         case heal
         case clog(server: Int, clogged: Bool)
         case crash
+        case crashServer(server: Int, incarnation: UInt64)
         case restart(server: Int)
         case membershipChange
         case leadershipTransfer
@@ -203,12 +205,15 @@ public final class Simulation {
             startPartition()
         case .isolate(let server):
             hash(17, UInt64(server))
-            guard phase == .safety, !partitionActive else { return }
-            partitionActive = true
+            guard phase == .safety else { return }
             statistics.partitions += 1
-            network.partition([server])
-            trace("partition isolate new leader n\(server)")
-            queue.schedule(.heal, at: now + 50_000 + random.next() % 400_000)
+            network.setIsolated(server, true)
+            trace("isolate new leader n\(server)")
+            queue.schedule(.reconnect(server: server), at: now + 30_000 + random.next() % 300_000)
+        case .reconnect(let server):
+            hash(18, UInt64(server))
+            network.setIsolated(server, false)
+            trace("reconnect n\(server)")
         case .heal:
             hash(10)
             guard partitionActive else { return }
@@ -224,6 +229,10 @@ public final class Simulation {
             guard phase == .safety else { return }
             crashSomeServer()
             scheduleNemesis(.crash, mean: parameters.crashMeanIntervalMicroseconds)
+        case .crashServer(let server, let incarnation):
+            hash(19, UInt64(server))
+            guard phase == .safety, servers[server - 1].incarnation == incarnation, servers[server - 1].isUp else { return }
+            crash(server)
         case .restart(let server):
             hash(13, UInt64(server))
             restart(server)
@@ -268,7 +277,13 @@ public final class Simulation {
             if let soft = ready.softState, soft.role == .leader {
                 statistics.leaderElections += 1
                 if faultsActive && random.chance(parameters.newLeaderIsolationProbability) {
-                    queue.schedule(.isolate(server: server), at: now + random.next() % 20_000)
+                    // Often before its first AppendEntries leave, sometimes just after.
+                    let delay = random.chance(0.5) ? 0 : random.next() % 30_000
+                    queue.schedule(.isolate(server: server), at: now + delay)
+                }
+                if faultsActive && random.chance(parameters.newLeaderCrashProbability) {
+                    let delay = random.next() % (4 * parameters.delayMaximumMicroseconds + 1)
+                    queue.schedule(.crashServer(server: server, incarnation: servers[server - 1].incarnation), at: now + delay)
                 }
             }
             if raft.role == .leader, ready.hardState != nil, raft.term(at: raft.commitIndex).map({ $0 < raft.term }) == true {
@@ -396,6 +411,10 @@ public final class Simulation {
         // Leaders are the interesting victims: favour them.
         let leader = currentLeader()
         let victim = leader != nil && random.chance(parameters.leaderCrashBias) ? leader! : up[Int(random.next() % UInt64(up.count))]
+        crash(victim)
+    }
+
+    private func crash(_ victim: Int) {
         statistics.crashes += 1
         trace("crash n\(victim)")
         servers[victim - 1].raft = nil

@@ -46,6 +46,10 @@ public struct SimulationParameters: Sendable, Hashable {
     /// timed to the election): it leaves behind leaders whose first entries
     /// reached nobody, the raw material of the thesis's figure 3.7.
     public var newLeaderIsolationProbability: Double
+    /// Probability that a newly elected leader crashes within a few round
+    /// trips of its election (Jepsen's kill-the-leader nemesis, timed to the
+    /// election): its first entries reach only some followers.
+    public var newLeaderCrashProbability: Double
     /// Probability that a crash hits the leader rather than a random server.
     public var leaderCrashBias: Double
     public var membershipChangeMeanIntervalMicroseconds: UInt64
@@ -138,7 +142,8 @@ public struct SimulationParameters: Sendable, Hashable {
             crashMeanIntervalMicroseconds: meanInterval(
                 never: random.chance(0.2), random.chance(0.5) ? 20_000...300_000 : 300_000...3_000_000),
             restartDelayMaximumMicroseconds: random.chance(0.5) ? uniform(1_000...20_000) : uniform(20_000...800_000),
-            newLeaderIsolationProbability: random.chance(0.5) ? 0 : 0.3 + 0.7 * unit(),
+            newLeaderIsolationProbability: random.chance(0.4) ? 0 : 0.5 + 0.5 * unit(),
+            newLeaderCrashProbability: random.chance(0.5) ? 0 : 0.3 + 0.7 * unit(),
             leaderCrashBias: random.chance(0.4) ? 0.95 : 0.3,
             membershipChangeMeanIntervalMicroseconds: meanInterval(
                 never: bugActive || random.chance(0.4), 300_000...3_000_000),
