@@ -336,10 +336,8 @@ final class NodeCore {
             sequentialWaiters.append(
                 (minimumIndex, ReadWaiter(key: key, deadlineTick: deadline, continuation: continuation)))
         case .linearizable:
-            guard raft.role == .leader || raft.leaderID != .none else {
-                continuation.resume(returning: .failure(.noLeader))
-                return
-            }
+            // Whether a leader is known is the core's call (`readIndex` throws
+            // `notLeader`), made for the whole batch in `flushReads`.
             guard pendingReadCount < configuration.maximumPendingReads else {
                 continuation.resume(returning: .failure(.overloaded("too many pending reads")))
                 return

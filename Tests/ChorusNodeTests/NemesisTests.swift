@@ -211,43 +211,68 @@ extension RealProcessTests {
 
 extension RealProcessTests {
     /// The negative control: with the Raft core's `follower-read` bug injected
-    /// (a follower answers a linearizable read from its own commit index,
+    /// (a follower answers a linearizable read at its own commit index,
     /// without asking the leader), the same recording and checking must find
-    /// the history not linearizable. Writers go to the leader, readers to a
-    /// follower, for 4 s; a follower learns commits a round after the leader,
-    /// so stale reads are plentiful.
+    /// the history not linearizable.
+    ///
+    /// The scenario gives the bug a wide window: writers keep writing one key
+    /// through the leader while a follower is SIGKILLed and restarted, three
+    /// times, and readers hammer that follower. After each restart the
+    /// follower hears a heartbeat (so it knows the leader) well before it has
+    /// caught up with the writes it missed, and the bug answers from its stale
+    /// commit index, for reads invoked after newer writes were acknowledged.
     @Suite struct NegativeControlTests {
         @Test func staleFollowerReadsAreCaught() async throws {
             try await ClusterHarness.withCluster(extraArguments: ["--inject-bug", "follower-read"], name: "negative") { harness in
                 let leader = try await harness.leader()
                 let follower = harness.cluster.nodes.first { $0 != leader.node }!
                 let recorder = NemesisTests.Recorder()
-                let deadline = ContinuousClock.now + .seconds(4)
+                let deadline = ContinuousClock.now + .seconds(5)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for worker in 0..<6 {
                         group.addTask {
-                            let isReader = worker % 2 == 1
-                            let client = try harness.client(for: isReader ? follower : leader.node, timeoutMilliseconds: 2_000)
+                            let isReader = worker >= 2
+                            let client = try harness.client(for: isReader ? follower : leader.node, timeoutMilliseconds: 500)
                             defer { client.shutdown() }
                             var sequence = 0
+                            var process = Int64(worker)
                             while ContinuousClock.now < deadline {
                                 sequence += 1
-                                let key = "k\(sequence % 2)"
-                                let process = ProcessID(Int64(worker))
                                 if isReader {
-                                    recorder.record(HistoryEvent(process: process, type: .invoke, function: "read", key: .string(key)))
-                                    let value = try await client.get(key).map { String(decoding: $0.value, as: UTF8.self) }
-                                    recorder.record(
-                                        HistoryEvent(
-                                            process: process, type: .ok, function: "read", key: .string(key),
-                                            value: value.map(HistoryValue.string) ?? .null))
+                                    recorder.record(HistoryEvent(process: ProcessID(process), type: .invoke, function: "read", key: .string("k")))
+                                    do {
+                                        let value = try await client.get("k").map { String(decoding: $0.value, as: UTF8.self) }
+                                        recorder.record(
+                                            HistoryEvent(
+                                                process: ProcessID(process), type: .ok, function: "read", key: .string("k"),
+                                                value: value.map(HistoryValue.string) ?? .null))
+                                    } catch {
+                                        recorder.record(HistoryEvent(process: ProcessID(process), type: .fail, function: "read", key: .string("k")))
+                                        try await Task.sleep(for: .milliseconds(5))
+                                    }
                                 } else {
                                     let value = HistoryValue.string("w\(worker)-\(sequence)")
-                                    recorder.record(HistoryEvent(process: process, type: .invoke, function: "write", key: .string(key), value: value))
-                                    try await client.put(key, Array("w\(worker)-\(sequence)".utf8))
-                                    recorder.record(HistoryEvent(process: process, type: .ok, function: "write", key: .string(key), value: value))
+                                    recorder.record(
+                                        HistoryEvent(process: ProcessID(process), type: .invoke, function: "write", key: .string("k"), value: value))
+                                    do {
+                                        try await client.put("k", Array("w\(worker)-\(sequence)".utf8))
+                                        recorder.record(
+                                            HistoryEvent(process: ProcessID(process), type: .ok, function: "write", key: .string("k"), value: value))
+                                    } catch {
+                                        recorder.record(
+                                            HistoryEvent(process: ProcessID(process), type: .info, function: "write", key: .string("k"), value: value))
+                                        process += 6
+                                    }
                                 }
                             }
+                        }
+                    }
+                    group.addTask {
+                        for _ in 0..<3 {
+                            try await Task.sleep(for: .milliseconds(700))
+                            await harness.cluster.crash(follower)
+                            try await Task.sleep(for: .milliseconds(500))
+                            try harness.cluster.start(follower)
                         }
                     }
                     try await group.waitForAll()
