@@ -653,6 +653,7 @@ final class NodeCore {
 
     private func observe(_ soft: SoftState) {
         metrics.isLeader.record(soft.role == .leader ? 1 : 0)
+        if soft.role == .candidate { metrics.campaigns.increment() }
         metrics.term.record(Int64(raft.term.rawValue))
         if soft.leader != lastLeader {
             metrics.leaderChanges.increment()

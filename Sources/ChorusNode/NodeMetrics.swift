@@ -18,6 +18,7 @@ struct NodeMetrics: Sendable {
     let entriesPerReady = Recorder(label: "chorus_entries_per_ready", aggregate: true)
     let readies = Counter(label: "chorus_readies_total")
     let elections = Counter(label: "chorus_elections_won_total")
+    let campaigns = Counter(label: "chorus_campaigns_total")
     let leaderChanges = Counter(label: "chorus_leader_changes_total")
     let readIndexRequests = Counter(label: "chorus_read_index_requests_total")
     let readIndexBatchSize = Recorder(label: "chorus_read_index_batch_size", aggregate: true)

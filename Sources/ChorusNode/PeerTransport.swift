@@ -161,29 +161,29 @@ final class PeerTransport {
     private func connectionAttemptFinished(
         linkAt index: Int, generation: UInt64, handshake: [UInt8], result: Result<any Channel, any Error>
     ) {
-            let peer = links[index].peer
-            guard links[index].generation == generation, !isClosed else {
-                if case .success(let channel) = result { channel.close(promise: nil) }
-                return
-            }
-            switch result {
-            case .success(let channel):
-                var frames: [UInt8] = []
-                Frame.append(payload: handshake, to: &frames)
-                frames.append(contentsOf: links[index].pendingBytes)
-                links[index].pendingBytes = []
-                var buffer = channel.allocator.buffer(capacity: frames.count)
-                buffer.writeBytes(frames)
-                channel.writeAndFlush(buffer, promise: nil)
-                links[index].state = .connected(channel)
-                links[index].backoffMilliseconds = 0
-                metrics.peerConnections.increment()
-                logger.info("connected to peer", metadata: ["peer": "\(peer.id)", "address": "\(peer.address)"])
-            case .failure(let error):
-                logger.debug(
-                    "cannot connect to peer", metadata: ["peer": "\(peer.id)", "address": "\(peer.address)", "error": "\(error)"])
-                scheduleReconnect(linkAt: index)
-            }
+        let peer = links[index].peer
+        guard links[index].generation == generation, !isClosed else {
+            if case .success(let channel) = result { channel.close(promise: nil) }
+            return
+        }
+        switch result {
+        case .success(let channel):
+            var frames: [UInt8] = []
+            Frame.append(payload: handshake, to: &frames)
+            frames.append(contentsOf: links[index].pendingBytes)
+            links[index].pendingBytes = []
+            var buffer = channel.allocator.buffer(capacity: frames.count)
+            buffer.writeBytes(frames)
+            channel.writeAndFlush(buffer, promise: nil)
+            links[index].state = .connected(channel)
+            links[index].backoffMilliseconds = 0
+            metrics.peerConnections.increment()
+            logger.info("connected to peer", metadata: ["peer": "\(peer.id)", "address": "\(peer.address)"])
+        case .failure(let error):
+            logger.debug(
+                "cannot connect to peer", metadata: ["peer": "\(peer.id)", "address": "\(peer.address)", "error": "\(error)"])
+            scheduleReconnect(linkAt: index)
+        }
     }
 
     fileprivate func connectionClosed(linkAt index: Int, generation: UInt64) {
