@@ -70,7 +70,19 @@ struct ClusterUpCommand: AsyncParsableCommand {
         }
         print("Try: chorus kv put hello world --endpoint \(cluster.httpURL(leader.node))")
         print("Press Ctrl-C to stop the cluster.")
+        // Report a node that exits on its own (a failed fsync, a crash), once.
+        let monitor = Task {
+            var reported: Set<Int> = []
+            while !Task.isCancelled {
+                for node in cluster.nodes where !reported.contains(node) && !cluster.isRunning(node) {
+                    reported.insert(node)
+                    printError("n\(node) exited (\(cluster.termination(node) ?? "?")); see \(cluster.logFile(node))")
+                }
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
         await interrupted.wait()
+        monitor.cancel()
         print("\nStopping…")
         await cluster.shutdown()
         print("Stopped. Data kept in \(directory)")
