@@ -114,7 +114,9 @@ final class SignalWaiter {
 }
 
 func makeTemporaryDirectory(prefix: String) throws -> String {
-    var template = Array((NSTemporaryDirectory() + "/\(prefix)-XXXXXX").utf8CString)
+    var base = NSTemporaryDirectory()
+    while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+    var template = Array((base + "/\(prefix)-XXXXXX").utf8CString)
     guard let result = mkdtemp(&template) else {
         throw ValidationError("cannot create a temporary directory")
     }

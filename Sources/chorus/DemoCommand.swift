@@ -122,7 +122,8 @@ struct Tour {
         }
         print(
             "    GET  greeting on n\(follower) (a follower), linearizable → \"\(String(decoding: greeting.value, as: UTF8.self))\" "
-                + style.dim("(ReadIndex: the leader confirms it still leads, n\(follower) waits until it has applied that far; \(milliseconds(since: readStart)))"))
+                + style.dim("(\(milliseconds(since: readStart)))"))
+        print(style.dim("      ReadIndex: the leader confirmed it still leads; n\(follower) waited until it had applied that far"))
         let current = try await client.put("counter", Array("1".utf8))
         let swapped = try await client.put("counter", Array("2".utf8), expectedVersion: current)
         print("    compare-and-set counter: version \(current) → \(swapped) " + style.green("✓"))
