@@ -251,7 +251,24 @@ public final class ChorusNode: Service, Sendable {
 
     public func run() async throws {
         try? await gracefulShutdown()
+        await handOffLeadership()
         await shutdown()
+    }
+
+    /// If this node leads, transfers leadership and waits (at most one
+    /// election timeout) until it no longer leads.
+    public func handOffLeadership() async {
+        let core = self.core
+        guard let target = try? await eventLoop.submit({ core.value.startLeadershipTransfer() }).get() else { return }
+        let limit = configuration.raft.electionTimeoutTicks * configuration.tickMilliseconds
+        let deadline = ContinuousClock.now + .milliseconds(limit)
+        while ContinuousClock.now < deadline {
+            if let status = try? await status(), status.role != .leader {
+                logger.info("leadership handed over", metadata: ["leader": "\(status.leader)", "target": "\(target)"])
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     /// Stops the node: idempotent.

@@ -757,6 +757,29 @@ final class NodeCore {
         return saved
     }
 
+    /// Starts handing leadership to the most up-to-date follower (thesis
+    /// §3.10), so a graceful shutdown of the leader costs the cluster a round
+    /// trip instead of an election timeout. Returns the target, or nil when
+    /// this node does not lead or has no follower to hand over to.
+    func startLeadershipTransfer() -> NodeID? {
+        guard stopReason == nil, raft.role == .leader else { return nil }
+        // Prefer a follower the leader is replicating to right now (not one
+        // being probed or sent a snapshot), then the longest log, then the lowest id.
+        let candidates = raft.status.followers.filter { raft.membership.isVoter($0.node) }
+        func rank(_ follower: RaftStatus.FollowerStatus) -> (Int, UInt64, UInt64) {
+            (follower.state == "StateReplicate" ? 1 : 0, follower.matchIndex.rawValue, UInt64.max - follower.node.rawValue)
+        }
+        guard let target = candidates.max(by: { rank($0) < rank($1) })?.node else { return nil }
+        do {
+            try raft.transferLeadership(to: target)
+        } catch {
+            return nil
+        }
+        logger.info("handing leadership over before shutting down", metadata: ["to": "\(target)"])
+        schedulePump()
+        return target
+    }
+
     // MARK: Status
 
     func status() -> NodeStatus {

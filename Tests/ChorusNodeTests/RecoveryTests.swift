@@ -60,6 +60,15 @@ extension RealProcessTests {
                 #expect(exited, "n\(lagging) did not exit within 5 s of SIGTERM")
                 #expect(cluster.termination(lagging) == "exit 0")
                 try cluster.start(lagging)
+                _ = try await laggingClient.get("second-199", consistency: .sequential, minimumIndexOverride: client.sessionIndex)
+
+                // A leader stopped gracefully hands leadership over first.
+                let current = try await harness.leader()
+                #expect(await cluster.terminate(current.node), "the leader did not exit within 5 s of SIGTERM")
+                let log = try String(contentsOfFile: cluster.logFile(current.node), encoding: .utf8)
+                #expect(log.contains("leadership handed over"), "no handover in \(cluster.logFile(current.node))")
+                _ = try await harness.leader(excluding: [current.node])
+                try cluster.start(current.node)
 
                 // Every node dies at once; on restart everything acknowledged is back.
                 for node in cluster.nodes { await cluster.crash(node) }
