@@ -11,8 +11,10 @@ let strictSwift: [SwiftSetting] = [
 ]
 
 /// A library target with the package's Swift settings.
-func library(_ name: String, _ dependencies: [Target.Dependency] = [], exclude: [String] = []) -> Target {
-    .target(name: name, dependencies: dependencies, exclude: exclude, swiftSettings: strictSwift)
+func library(
+    _ name: String, _ dependencies: [Target.Dependency] = [], exclude: [String] = [], resources: [Resource]? = nil
+) -> Target {
+    .target(name: name, dependencies: dependencies, exclude: exclude, resources: resources, swiftSettings: strictSwift)
 }
 
 /// A test target mirroring `Sources/<name>` in `Tests/<name>Tests`.
@@ -32,9 +34,18 @@ let package = Package(
         .library(name: "ChorusKeyValue", targets: ["ChorusKeyValue"]),
         .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
         .library(name: "ChorusSimulation", targets: ["ChorusSimulation"]),
+        .library(name: "ChorusClient", targets: ["ChorusClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // The edges of the real cluster: ChorusNode, ChorusHTTP, ChorusClient.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Foundations: standard library only.
@@ -56,13 +67,50 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         library("ChorusTraces", ["ChorusCore", "ChorusCRDT", "CZlib"]),
         library("ChorusStorage", ["ChorusCore"]),
+        // The Raft wire codec: no NIO, no Foundation.
+        library("ChorusWire", ["ChorusCore", "ChorusRaft"]),
+        // The node runtime: one RaftNode on one NIO event loop, storage, TCP transport, metrics.
+        library("ChorusNode", [
+            "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusStorage", "ChorusWire",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // The HTTP API on every node (Hummingbird 2) and its OpenAPI document.
+        library("ChorusHTTP", [
+            "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusNode",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], resources: [.embedInCode("openapi.yaml")]),
+        // The async/await client: a small HTTP/1.1 client on NIOHTTP1.
+        library("ChorusClient", [
+            "ChorusCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // Local multi-process clusters (child `chorus node` processes) for
+        // `chorus cluster up`, `chorus demo` and the real-process tests.
+        library("ChorusLocalCluster", ["ChorusClient"]),
 
         // The one executable.
         .executableTarget(
             name: "chorus",
             dependencies: [
                 "ChorusCore", "ChorusCRDT", "ChorusTraces", "ChorusCheck", "ChorusStorage", "ChorusSimulation",
+                "ChorusRaft", "ChorusKeyValue", "ChorusWire", "ChorusNode", "ChorusHTTP", "ChorusClient",
+                "ChorusLocalCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
@@ -79,6 +127,14 @@ let package = Package(
         tests("ChorusSimulation", ["ChorusSimulation", "ChorusTestSupport"]),
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTestSupport"]),
         tests("ChorusStorage", ["ChorusStorage", "ChorusTestSupport"]),
+        tests("ChorusWire", ["ChorusWire", "ChorusRaft", "ChorusCore"]),
+        tests("ChorusNode", [
+            "ChorusNode", "ChorusHTTP", "ChorusClient", "ChorusLocalCluster", "ChorusWire", "ChorusRaft", "ChorusKeyValue",
+            "ChorusCheck", "ChorusCore", "ChorusStorage", "ChorusTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         tests("ChorusTestSupport", ["ChorusTestSupport"]),
     ]
 )

@@ -59,6 +59,10 @@ public struct LogIndex: RawRepresentable, Hashable, Comparable, Strideable, Send
     }
 
     public static func < (lhs: LogIndex, rhs: LogIndex) -> Bool { lhs.rawValue < rhs.rawValue }
+    /// Spelled out: without it, `Strideable`'s default `==` (by `distance(to:)`,
+    /// an `Int`) would be chosen and trap for indices of 2^63 or more, which a
+    /// decoder can read from hostile bytes.
+    public static func == (lhs: LogIndex, rhs: LogIndex) -> Bool { lhs.rawValue == rhs.rawValue }
     public func distance(to other: LogIndex) -> Int { Int(other.rawValue) - Int(rawValue) }
     public func advanced(by n: Int) -> LogIndex { LogIndex(UInt64(Int(rawValue) + n)) }
     public var description: String { "i\(rawValue)" }

@@ -105,6 +105,9 @@ public enum KeyValueResult: Sendable, Hashable {
     /// The client's session was evicted (too many sessions); the command was
     /// not applied and the client must start a new session.
     case sessionExpired
+    /// A write that would add a key beyond `KeyValueLimits.maxKeys`; nothing
+    /// was applied. Writes to keys that exist, and deletes, still succeed.
+    case storeFull(maxKeys: Int)
     /// The command was malformed; nothing was applied.
     case rejected(String)
 }
@@ -117,7 +120,8 @@ public struct KeyValueLimits: Sendable, Hashable {
     /// Live client sessions kept for de-duplication; the least recently active
     /// is evicted beyond this.
     public var maxSessions: Int
-    /// Keys accepted when restoring a snapshot.
+    /// The most keys the store holds: a write that would add one more is
+    /// refused (`KeyValueResult.storeFull`), and a snapshot with more is rejected.
     public var maxKeys: Int
 
     public init(maxKeyBytes: Int, maxValueBytes: Int, maxSessions: Int, maxKeys: Int) {

@@ -89,6 +89,9 @@ extension KeyValueStore {
         case .rejected(let reason):
             writer.write(UInt8(5))
             writer.writeString(reason)
+        case .storeFull(let maxKeys):
+            writer.write(UInt8(6))
+            writer.writeVarint(maxKeys)
         }
     }
 
@@ -102,6 +105,7 @@ extension KeyValueStore {
         case 3: return .compareAndSetMismatch(currentVersion: LogIndex(try reader.readVarint()))
         case 4: return .sessionExpired
         case 5: return .rejected(try reader.readString(limit: 4_096))
+        case 6: return .storeFull(maxKeys: try reader.readVarint(limit: Int(Int32.max)))
         default: throw reader.error(.invalidValue("result tag \(tag)"))
         }
     }

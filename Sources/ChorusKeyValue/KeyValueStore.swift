@@ -105,6 +105,12 @@ public struct KeyValueStore: Sendable {
     }
 
     private mutating func execute(_ operation: KeyValueOperation, at index: LogIndex) -> KeyValueResult {
+        if records.count >= limits.maxKeys, records[operation.key] == nil {
+            switch operation {
+            case .put, .compareAndSet: return .storeFull(maxKeys: limits.maxKeys)
+            case .delete: break
+            }
+        }
         switch operation {
         case .put(let key, let value):
             records[key] = Record(value: value, version: index)

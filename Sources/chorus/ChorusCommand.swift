@@ -8,6 +8,9 @@ struct ChorusCommand: AsyncParsableCommand {
         commandName: "chorus",
         abstract: "Distributed state for Swift: the whole consistency spectrum, verified.",
         version: "0.1.0",
-        subcommands: [CRDTCommand.self, CheckCommand.self, SimulateCommand.self, StorageCommand.self, BenchCommand.self]
+        subcommands: [
+            DemoCommand.self, NodeCommand.self, ClusterCommand.self, KeyValueCLICommand.self, CRDTCommand.self,
+            CheckCommand.self, SimulateCommand.self, StorageCommand.self, BenchCommand.self,
+        ]
     )
 }

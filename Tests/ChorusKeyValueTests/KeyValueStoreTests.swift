@@ -166,3 +166,32 @@ import Testing
         #expect(throws: BinaryDecodingError.self) { try KeyValueStore(restoring: bytes + [0]) }
     }
 }
+
+@Suite struct KeyValueKeyLimitTests {
+    func command(_ sequence: UInt64, _ operation: KeyValueOperation) -> [UInt8] {
+        KeyValueCommand(clientID: 1, sequence: sequence, operation: operation).encoded()
+    }
+
+    @Test func writesThatWouldAddAKeyBeyondTheLimitAreRefused() throws {
+        var store = KeyValueStore(limits: KeyValueLimits(maxKeyBytes: 8, maxValueBytes: 8, maxSessions: 4, maxKeys: 2))
+        #expect(store.apply(commandBytes: command(1, .put(key: "a", value: [1])), at: 1).result == .written(version: 1))
+        #expect(store.apply(commandBytes: command(2, .put(key: "b", value: [2])), at: 2).result == .written(version: 2))
+        #expect(store.apply(commandBytes: command(3, .put(key: "c", value: [3])), at: 3).result == .storeFull(maxKeys: 2))
+        #expect(
+            store.apply(commandBytes: command(4, .compareAndSet(key: "c", expectedVersion: .zero, value: [3])), at: 4).result
+                == .storeFull(maxKeys: 2))
+        #expect(store.get("c") == nil)
+        #expect(store.keyCount == 2)
+        // Existing keys still take writes, and a delete makes room.
+        #expect(store.apply(commandBytes: command(5, .put(key: "a", value: [9])), at: 5).result == .written(version: 5))
+        #expect(store.apply(commandBytes: command(6, .delete(key: "b")), at: 6).result == .deleted(existed: true))
+        #expect(store.apply(commandBytes: command(7, .put(key: "c", value: [3])), at: 7).result == .written(version: 7))
+
+        // A session whose last result was storeFull survives a snapshot.
+        _ = store.apply(commandBytes: command(8, .put(key: "d", value: [4])), at: 8)
+        let restored = try KeyValueStore(restoring: store.snapshot(), limits: store.limits)
+        #expect(restored.stateDigest == store.stateDigest)
+        var replay = restored
+        #expect(replay.apply(commandBytes: command(8, .put(key: "d", value: [4])), at: 9).result == .storeFull(maxKeys: 2))
+    }
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Side by side, in one run: etcd 3.4's three-member cluster and Chorus's
+# three-node cluster (release build), one at a time on this machine, under the
+# same wrk load (../shared/bench/kv-load.sh: 10,000 keys, 16-byte values,
+# HTTP/1.1 keep-alive). Prints ops/s, p50 and p99 for writes and linearizable
+# reads, the Chorus/etcd ratios, and Chorus's fsyncs per second and average
+# entries per fsync (from the leader's /metrics during the write run).
+#
+# Usage: Scripts/bench-kv.sh [SECONDS=10] [CONNECTIONS=64]
+#   CHORUS_BENCH_BASE_PORT (default 27000): Chorus nodes use BASE+i (peers), BASE+1000+i (HTTP).
+#   CHORUS_SHARED_BENCH (default ../shared/bench): where etcd-cluster.sh and kv-load.sh live.
+# Needs: swift build -c release --product chorus; Debian's etcd-server, etcd-client, wrk.
+set -euo pipefail
+seconds=${1:-10}
+connections=${2:-64}
+root=$(cd "$(dirname "$0")/.." && pwd)
+bench=${CHORUS_SHARED_BENCH:-$root/../shared/bench}
+base=${CHORUS_BENCH_BASE_PORT:-27000}
+chorus=$root/.build/release/chorus
+[ -x "$chorus" ] || { echo "build Chorus first: swift build -c release --product chorus" >&2; exit 2; }
+[ -x "$bench/kv-load.sh" ] || { echo "missing $bench/kv-load.sh (set CHORUS_SHARED_BENCH)" >&2; exit 2; }
+command -v etcd >/dev/null || { echo "etcd not installed: apt-get install -y etcd-server etcd-client" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "wrk not installed: apt-get install -y wrk" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/chorus-bench-XXXXXX)
+cluster_pid=""
+cleanup() {
+  if [ -n "$cluster_pid" ] && kill -0 "$cluster_pid" 2>/dev/null; then
+    kill -INT "$cluster_pid" 2>/dev/null || true
+    wait "$cluster_pid" 2>/dev/null || true
+  fi
+  "$bench/etcd-cluster.sh" stop "$work/etcd" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+metric() { # metric NAME PORT -> value (0 if absent)
+  curl -s "http://127.0.0.1:$2/metrics" | awk -v name="$1" '$1 == name {print $2; found=1} END {if (!found) print 0}'
+}
+
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)  ($(nproc) cores)"
+
+# etcd 3.4, three members.
+etcd_leader=$("$bench/etcd-cluster.sh" start "$work/etcd" | tail -1)
+etcd_write=$("$bench/kv-load.sh" etcd "$etcd_leader" write "$connections" "$seconds")
+etcd_read=$("$bench/kv-load.sh" etcd "$etcd_leader" read "$connections" "$seconds")
+"$bench/etcd-cluster.sh" stop "$work/etcd"
+
+# Chorus, three nodes.
+"$chorus" cluster up --nodes 3 --data-dir "$work/chorus" --base-port "$base" --log-level warning >"$work/cluster.log" 2>&1 &
+cluster_pid=$!
+leader_port=""
+for _ in $(seq 1 100); do
+  for i in 1 2 3; do
+    port=$((base + 1000 + i))
+    if curl -s "http://127.0.0.1:$port/healthz" 2>/dev/null | grep -q '"role":"leader"'; then leader_port=$port; fi
+  done
+  [ -n "$leader_port" ] && break
+  sleep 0.2
+done
+[ -n "$leader_port" ] || { echo "the Chorus cluster elected no leader; see $work/cluster.log" >&2; cat "$work/cluster.log" >&2; exit 1; }
+fsyncs_before=$(metric chorus_wal_fsyncs_total "$leader_port")
+entries_before=$(metric chorus_entries_persisted_total "$leader_port")
+chorus_write=$("$bench/kv-load.sh" chorus "http://127.0.0.1:$leader_port" write "$connections" "$seconds")
+fsyncs_after=$(metric chorus_wal_fsyncs_total "$leader_port")
+entries_after=$(metric chorus_entries_persisted_total "$leader_port")
+rounds_before=$(metric chorus_read_index_requests_total "$leader_port")
+chorus_read=$("$bench/kv-load.sh" chorus "http://127.0.0.1:$leader_port" read "$connections" "$seconds")
+rounds_after=$(metric chorus_read_index_requests_total "$leader_port")
+kill -INT "$cluster_pid"
+wait "$cluster_pid" 2>/dev/null || true
+cluster_pid=""
+
+echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+printf "%-28s %12s %10s %10s %8s\n" "$connections connections, ${seconds}s" "ops/s" "p50 ms" "p99 ms" "errors"
+for row in "etcd write:$etcd_write" "chorus write:$chorus_write" "etcd linearizable read:$etcd_read" "chorus linearizable read:$chorus_read"; do
+  name=${row%%:*}; line=${row#*:}
+  printf "%-28s %12s %10s %10s %8s\n" "$name" "$(field ops_per_second "$line")" "$(field p50_ms "$line")" \
+    "$(field p99_ms "$line")" "$(field errors "$line")"
+done
+echo
+awk -v ew="$(field ops_per_second "$etcd_write")" -v cw="$(field ops_per_second "$chorus_write")" \
+    -v er="$(field ops_per_second "$etcd_read")" -v cr="$(field ops_per_second "$chorus_read")" \
+    -v ewp="$(field p99_ms "$etcd_write")" -v cwp="$(field p99_ms "$chorus_write")" \
+    -v erp="$(field p99_ms "$etcd_read")" -v crp="$(field p99_ms "$chorus_read")" \
+    -v f0="$fsyncs_before" -v f1="$fsyncs_after" -v e0="$entries_before" -v e1="$entries_after" \
+    -v r0="$rounds_before" -v r1="$rounds_after" -v s="$seconds" 'BEGIN {
+  printf "ratio chorus/etcd   writes %.2fx (p99 %.2fx of etcd)   linearizable reads %.2fx (p99 %.2fx of etcd)\n",
+    cw / ew, cwp / ewp, cr / er, crp / erp
+  fsyncs = f1 - f0; entries = e1 - e0
+  printf "chorus leader during writes: %.0f fsyncs/s, %.1f entries per fsync\n", fsyncs / s, (fsyncs > 0 ? entries / fsyncs : 0)
+  printf "chorus leader during reads: %.0f ReadIndex requests/s (each serves a batch of reads)\n", (r1 - r0) / s
+}'

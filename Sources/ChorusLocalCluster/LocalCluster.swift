@@ -1,0 +1,301 @@
+import ChorusClient
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A cluster of `chorus node` child processes on one machine: what `chorus
+/// cluster up`, `chorus demo` and the real-process tests run.
+///
+/// Each node gets its own storage directory (`DIR/nI`) and log file
+/// (`DIR/nI.log`), a peer port and an HTTP port. Children are started with
+/// `--parent-pid`, so a node whose parent dies (even by SIGKILL, when no
+/// cleanup code runs) notices within a fraction of a second and exits:
+/// no orphaned nodes hold ports or storage locks after a crashed test.
+public final class LocalCluster: Sendable {
+    public struct Options: Sendable {
+        public var nodeCount: Int
+        public var dataDirectory: String
+        public var host: String = "127.0.0.1"
+        /// Node i's peer port is `peerPorts[i-1]`, its HTTP port `httpPorts[i-1]`.
+        public var peerPorts: [Int]
+        public var httpPorts: [Int]
+        /// The `chorus` binary to start (by default this process's own executable).
+        public var executable: String
+        /// Extra arguments for every `chorus node` (timings, log level, …).
+        public var extraArguments: [String] = []
+
+        public init(nodeCount: Int, dataDirectory: String, peerPorts: [Int], httpPorts: [Int], executable: String) {
+            self.nodeCount = nodeCount
+            self.dataDirectory = dataDirectory
+            self.peerPorts = peerPorts
+            self.httpPorts = httpPorts
+            self.executable = executable
+        }
+
+        /// Ports from a base: node i listens for peers on `base + i` and serves HTTP on `base + 1000 + i`.
+        public init(nodeCount: Int, dataDirectory: String, basePort: Int, executable: String) {
+            self.init(
+                nodeCount: nodeCount, dataDirectory: dataDirectory, peerPorts: (1...nodeCount).map { basePort + $0 },
+                httpPorts: (1...nodeCount).map { basePort + 1_000 + $0 }, executable: executable)
+        }
+    }
+
+    public enum ClusterError: Error, CustomStringConvertible {
+        case spawnFailed(node: Int, reason: String)
+        case invalid(String)
+
+        public var description: String {
+            switch self {
+            case .spawnFailed(let node, let reason): "cannot start node \(node): \(reason)"
+            case .invalid(let reason): reason
+            }
+        }
+    }
+
+    public let options: Options
+    let processes = Mutex<[Int: Process]>([:])
+
+    public init(options: Options) throws(ClusterError) {
+        guard (1...9).contains(options.nodeCount) else { throw .invalid("a local cluster has 1 to 9 nodes") }
+        guard options.peerPorts.count == options.nodeCount, options.httpPorts.count == options.nodeCount else {
+            throw .invalid("one peer port and one HTTP port per node")
+        }
+        for port in options.peerPorts + options.httpPorts where !(1...65_535).contains(port) {
+            throw .invalid("port \(port) is out of range")
+        }
+        self.options = options
+    }
+
+    public var nodes: ClosedRange<Int> { 1...options.nodeCount }
+
+    public func httpURL(_ node: Int) -> String { "http://\(options.host):\(options.httpPorts[node - 1])" }
+    public var httpURLs: [String] { nodes.map(httpURL) }
+    public func dataDirectory(_ node: Int) -> String { options.dataDirectory + "/n\(node)" }
+    public func logFile(_ node: Int) -> String { options.dataDirectory + "/n\(node).log" }
+
+    public var peerList: String {
+        nodes.map { "\($0)=\(options.host):\(options.peerPorts[$0 - 1])" }.joined(separator: ",")
+    }
+
+    /// The command line of node i.
+    public func arguments(_ node: Int) -> [String] {
+        [
+            "node", "--id", "\(node)", "--data-dir", dataDirectory(node),
+            "--listen", "\(options.host):\(options.peerPorts[node - 1])",
+            "--http", "\(options.host):\(options.httpPorts[node - 1])", "--peers", peerList,
+            "--parent-pid", "\(getpid())",
+        ] + options.extraArguments
+    }
+
+    // MARK: Processes
+
+    public func startAll() throws(ClusterError) {
+        for node in nodes { try start(node) }
+    }
+
+    /// Starts node i (again, if it ran before: same directory, appending to its log).
+    public func start(_ node: Int) throws(ClusterError) {
+        guard nodes.contains(node) else { throw .invalid("no node \(node)") }
+        if isRunning(node) { return }
+        do {
+            try FileManager.default.createDirectory(atPath: options.dataDirectory, withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: logFile(node)) {
+                _ = FileManager.default.createFile(atPath: logFile(node), contents: nil)
+            }
+            guard let log = FileHandle(forWritingAtPath: logFile(node)) else {
+                throw ClusterError.spawnFailed(node: node, reason: "cannot open \(logFile(node))")
+            }
+            log.seekToEndOfFile()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: options.executable)
+            process.arguments = arguments(node)
+            process.standardOutput = log
+            process.standardError = log
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            processes.withLock { $0[node] = process }
+        } catch let error as ClusterError {
+            throw error
+        } catch {
+            throw .spawnFailed(node: node, reason: "\(error)")
+        }
+    }
+
+    public func processID(_ node: Int) -> Int32? {
+        processes.withLock { $0[node].map { $0.isRunning ? $0.processIdentifier : nil } ?? nil }
+    }
+
+    public func isRunning(_ node: Int) -> Bool { processID(node) != nil }
+
+    /// How node i's last process ended: "exit N" or "signal N", nil while it runs or if it never ran.
+    public func termination(_ node: Int) -> String? {
+        processes.withLock { processes in
+            guard let process = processes[node], !process.isRunning else { return nil }
+            switch process.terminationReason {
+            case .exit: return "exit \(process.terminationStatus)"
+            case .uncaughtSignal: return "signal \(process.terminationStatus)"
+            @unknown default: return "ended \(process.terminationStatus)"
+            }
+        }
+    }
+
+    /// SIGTERM only; true if the node exited by itself within the timeout.
+    public func terminate(_ node: Int, timeoutMilliseconds: Int = 5_000) async -> Bool {
+        guard isRunning(node) else { return false }
+        signal(node, SIGTERM)
+        return await waitForExit(node, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Sends a signal to node i's process, if it runs.
+    @discardableResult
+    public func signal(_ node: Int, _ signal: Int32) -> Bool {
+        guard let pid = processID(node) else { return false }
+        return kill(pid, signal) == 0
+    }
+
+    /// SIGKILL: the node dies at once, mid-write if it was writing.
+    public func crash(_ node: Int) async {
+        signal(node, SIGKILL)
+        await waitForExit(node, timeoutMilliseconds: 5_000)
+    }
+
+    public func pause(_ node: Int) { signal(node, SIGSTOP) }
+    public func resume(_ node: Int) { signal(node, SIGCONT) }
+
+    /// SIGTERM (graceful), then SIGKILL if it has not exited within the timeout.
+    public func stop(_ node: Int, timeoutMilliseconds: Int = 5_000) async {
+        guard isRunning(node) else { return }
+        signal(node, SIGCONT)
+        signal(node, SIGTERM)
+        if await !waitForExit(node, timeoutMilliseconds: timeoutMilliseconds) {
+            signal(node, SIGKILL)
+            await waitForExit(node, timeoutMilliseconds: 5_000)
+        }
+    }
+
+    @discardableResult
+    public func waitForExit(_ node: Int, timeoutMilliseconds: Int) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
+        while ContinuousClock.now < deadline {
+            if !isRunning(node) { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return !isRunning(node)
+    }
+
+    /// Stops every node (gracefully, then forcibly).
+    public func shutdown() async {
+        for node in nodes where isRunning(node) {
+            signal(node, SIGCONT)
+            signal(node, SIGTERM)
+        }
+        for node in nodes { await stop(node, timeoutMilliseconds: 3_000) }
+    }
+
+    /// Kills every node at once, synchronously: for `defer` blocks and signal handlers.
+    public func killAll() {
+        let all = processes.withLock { Array($0.values) }
+        for process in all where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    // MARK: Observing
+
+    /// What one node says about the cluster (`GET /v1/cluster`), or nil if it does not answer.
+    public struct NodeView: Sendable {
+        public var node: Int
+        public var role: String
+        public var term: UInt64
+        public var leader: Int
+        public var commitIndex: UInt64
+        public var appliedIndex: UInt64
+    }
+
+    public func view(of node: Int, client: ChorusClient) async -> NodeView? {
+        guard isRunning(node), let (origin, _) = HTTPOrigin.parse(httpURL(node)),
+            let text = try? await client.clusterJSON(at: origin),
+            let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        else { return nil }
+        func number(_ key: String) -> UInt64 { (object[key] as? NSNumber)?.uint64Value ?? 0 }
+        return NodeView(
+            node: node, role: object["role"] as? String ?? "?", term: number("term"), leader: Int(number("leader")),
+            commitIndex: number("commitIndex"), appliedIndex: number("appliedIndex"))
+    }
+
+    /// Waits until a running node reports itself leader (and is not `excluding`);
+    /// returns it, or nil at the deadline.
+    public func waitForLeader(
+        client: ChorusClient, excluding: Set<Int> = [], timeoutMilliseconds: Int = 10_000
+    ) async -> NodeView? {
+        let deadline = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
+        while ContinuousClock.now < deadline {
+            for node in nodes where !excluding.contains(node) {
+                if let view = await view(of: node, client: client), view.role == "leader" { return view }
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+
+    /// Waits until every started node answers `/v1/cluster`; false at the
+    /// deadline or as soon as a started node has exited.
+    public func waitUntilServing(client: ChorusClient, timeoutMilliseconds: Int = 15_000) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
+        let started = processes.withLock { Array($0.keys) }.sorted()
+        while ContinuousClock.now < deadline {
+            var all = true
+            for node in started {
+                guard isRunning(node) else { return false }
+                if await view(of: node, client: client) == nil { all = false }
+            }
+            if all { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    /// The path of this process's own executable (to re-exec it as `chorus node`).
+    public static func currentExecutable() -> String {
+        #if os(Linux)
+        var buffer = [CChar](repeating: 0, count: 4_096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        if length > 0 {
+            return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        #endif
+        return CommandLine.arguments[0]
+    }
+
+    /// Ports that were free a moment ago (bound to port 0, then released).
+    public static func freePorts(_ count: Int) -> [Int] {
+        var ports: [Int] = []
+        var sockets: [Int32] = []
+        while ports.count < count {
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard descriptor >= 0 else { break }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = 0
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let named = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+            }
+            guard bound == 0, named == 0 else {
+                close(descriptor)
+                break
+            }
+            sockets.append(descriptor)
+            ports.append(Int(UInt16(bigEndian: address.sin_port)))
+        }
+        for descriptor in sockets { close(descriptor) }
+        return ports
+    }
+}

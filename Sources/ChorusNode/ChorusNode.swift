@@ -1,0 +1,293 @@
+import ChorusCore
+import ChorusKeyValue
+import ChorusRaft
+import ChorusStorage
+import ChorusWire
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// Why a node could not start.
+public enum NodeStartupError: Error, Sendable, CustomStringConvertible {
+    case configuration(NodeConfigurationError)
+    case storage(StorageError)
+    /// The storage holds records that do not decode or do not fit together.
+    case recovery(String)
+    case bind(address: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .configuration(let error): "invalid configuration: \(error)"
+        case .storage(let error): "storage: \(error)"
+        case .recovery(let reason): "recovery: \(reason)"
+        case .bind(let address, let reason): "cannot listen for peers on \(address): \(reason)"
+        }
+    }
+}
+
+/// One running Chorus node: the public, thread-safe face of a `NodeCore`
+/// that lives on one event loop. Every request hops to that loop, does its
+/// work there, and resumes the caller when it completes.
+///
+/// It is a swift-service-lifecycle `Service`: `run()` returns after graceful
+/// shutdown (SIGTERM/SIGINT in the executable), having closed peer
+/// connections, failed waiting requests with `NodeError.stopped`, and closed
+/// the write-ahead log (draining what it had accepted).
+public final class ChorusNode: Service, Sendable {
+    public let configuration: NodeConfiguration
+    public let eventLoop: any EventLoop
+    let core: NIOLoopBound<NodeCore>
+    let listener: any Channel
+    let storage: DurableStorage
+    let logger: Logger
+
+    private init(
+        configuration: NodeConfiguration, eventLoop: any EventLoop, core: NIOLoopBound<NodeCore>,
+        listener: any Channel, storage: DurableStorage, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.core = core
+        self.listener = listener
+        self.storage = storage
+        self.logger = logger
+    }
+
+    /// Recovers the node's storage, binds its peer listener and starts it.
+    ///
+    /// - Parameters:
+    ///   - eventLoop: the loop that will own the Raft core and all peer connections.
+    ///   - fileSystem: the storage's file system (tests inject faults through it).
+    ///   - onFatalError: called once if the node stops for good (a failed
+    ///     fsync); the executable logs and exits non-zero.
+    public static func start(
+        configuration: NodeConfiguration, eventLoop: any EventLoop, threadPool: NIOThreadPool = .singleton,
+        fileSystem: any StorageFileSystem = PosixFileSystem(), logger: Logger,
+        onFatalError: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws(NodeStartupError) -> ChorusNode {
+        do { try configuration.validate() } catch { throw .configuration(error) }
+        var nodeLogger = logger
+        nodeLogger[metadataKey: "node"] = "\(configuration.nodeID)"
+        let logger = nodeLogger
+
+        let opened: (storage: DurableStorage, recovered: DurableStorage.Recovered)
+        do {
+            opened = try await threadPool.runIfActive { () throws -> (DurableStorage, DurableStorage.Recovered) in
+                try openStorage(configuration: configuration, fileSystem: fileSystem)
+            }
+        } catch let error as NodeStartupError {
+            throw error
+        } catch {
+            throw .recovery("\(error)")
+        }
+        let storage = opened.storage
+        let recovered: RecoveredRaftState
+        let store: KeyValueStore
+        do {
+            (recovered, store) = try rebuild(from: opened.recovered, configuration: configuration)
+        } catch {
+            await storage.close()
+            throw error
+        }
+        logger.info(
+            "recovered storage",
+            metadata: [
+                "directory": "\(configuration.dataDirectory)", "term": "\(recovered.hardState.term.rawValue)",
+                "snapshot": "\(recovered.snapshot.metadata.index.rawValue)",
+                "last_index": "\(recovered.lastIndex.rawValue)", "commit": "\(recovered.hardState.commit.rawValue)",
+            ])
+
+        // The election timer's randomization only needs to differ between
+        // nodes and restarts; the runtime may read the clock, the core may not.
+        let seed = UInt64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds) ^ (configuration.nodeID.rawValue &* 0x9E37_79B9_7F4A_7C15)
+        let raft: RaftNode
+        do {
+            raft = try RaftNode(
+                configuration: configuration.raft, persistentState: recovered.persistentState, randomSeed: seed)
+        } catch {
+            await storage.close()
+            throw .recovery(error.description)
+        }
+
+        let core: NIOLoopBound<NodeCore>
+        do {
+            core = try await eventLoop.submit {
+                NIOLoopBound(
+                    NodeCore(
+                        configuration: configuration, loop: eventLoop, logger: logger, storage: storage,
+                        threadPool: threadPool, raft: raft, store: store, recovered: recovered, seed: seed ^ 0x5DEE_CE66,
+                        onFatalError: onFatalError),
+                    eventLoop: eventLoop)
+            }.get()
+        } catch {
+            await storage.close()
+            throw .recovery("the event loop refused the node: \(error)")
+        }
+
+        let listener: any Channel
+        do {
+            let limit = configuration.wire.maximumFrameBytes
+            listener = try await ServerBootstrap(group: eventLoop)
+                .serverChannelOption(.backlog, value: 64)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
+                        try channel.pipeline.syncOperations.addHandler(InboundPeerHandler(core: core.value))
+                    }
+                }
+                .bind(host: configuration.peerListenAddress.host, port: configuration.peerListenAddress.port)
+                .get()
+        } catch {
+            await storage.close()
+            throw .bind(address: configuration.peerListenAddress.description, reason: "\(error)")
+        }
+        eventLoop.execute { core.value.start() }
+        logger.info(
+            "node started",
+            metadata: [
+                "peers_listen": "\(configuration.peerListenAddress)", "http": "\(configuration.advertisedHTTPURL)",
+                "members": "\(configuration.members.map { "\($0.id.rawValue)=\($0.address)" }.joined(separator: ","))",
+            ])
+        return ChorusNode(
+            configuration: configuration, eventLoop: eventLoop, core: core, listener: listener, storage: storage,
+            logger: logger)
+    }
+
+    /// Opens (creating if needed) and recovers the storage directory. Blocking.
+    static func openStorage(configuration: NodeConfiguration, fileSystem: any StorageFileSystem) throws(NodeStartupError)
+        -> (DurableStorage, DurableStorage.Recovered)
+    {
+        let metrics = NodeMetrics()
+        do {
+            return try DurableStorage.open(
+                directory: configuration.dataDirectory, configuration: configuration.storage, fileSystem: fileSystem,
+                batchObserver: { batch in
+                    metrics.fsyncs.increment()
+                    metrics.fsyncDuration.recordNanoseconds(Int64(batch.fsyncNanoseconds))
+                    metrics.recordsPerFsync.record(batch.recordCount)
+                })
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    /// Rebuilds the Raft state and the store from the newest checkpoint plus
+    /// the log records after it.
+    static func rebuild(from recovered: DurableStorage.Recovered, configuration: NodeConfiguration)
+        throws(NodeStartupError) -> (RecoveredRaftState, KeyValueStore)
+    {
+        let codingLimits = RaftCoding.Limits(
+            maxCommandBytes: configuration.wire.maximumCommandBytes, maxMembers: configuration.wire.maximumMembers,
+            maxSnapshotBytes: configuration.storage.maximumSnapshotBytes, maxEntriesPerRecord: 1 << 20)
+        var checkpoint: Checkpoint?
+        if let snapshot = recovered.snapshot {
+            do {
+                checkpoint = try Checkpoint(decoding: snapshot.payload, limits: codingLimits)
+            } catch {
+                throw .recovery("the snapshot covering records below \(snapshot.coveredBelow) does not decode: \(error)")
+            }
+        }
+        var state = RecoveredRaftState(
+            checkpoint: checkpoint, initial: RaftPersistentState.bootstrap(voters: configuration.voters))
+        for record in recovered.records {
+            do {
+                try state.apply(PersistenceRecord(decoding: record.payload, limits: codingLimits))
+            } catch {
+                throw .recovery("log record \(record.sequence) does not decode or does not follow: \(error)")
+            }
+        }
+        let store: KeyValueStore
+        if state.snapshot.metadata.index == .zero {
+            store = KeyValueStore(limits: configuration.keyValue)
+        } else {
+            do {
+                store = try KeyValueStore(restoring: state.snapshot.data, limits: configuration.keyValue)
+            } catch {
+                throw .recovery("the key-value snapshot at \(state.snapshot.metadata.index) does not restore: \(error)")
+            }
+        }
+        return (state, store)
+    }
+
+    // MARK: Requests
+
+    /// Proposes an encoded `KeyValueCommand` and returns once it is applied.
+    public func write(command: [UInt8]) async throws(NodeError) -> WriteOutcome {
+        let core = self.core
+        let result = await withCheckedContinuation { (continuation: NodeCore.WriteContinuation) in
+            eventLoop.execute { core.value.submitWrite(command: command, continuation: continuation) }
+        }
+        return try result.get()
+    }
+
+    /// Reads a key at the given consistency. `minimumIndex` applies to
+    /// `sequential`: the replica first waits (bounded) until it has applied that far.
+    public func read(
+        key: String, consistency: ReadConsistency, minimumIndex: LogIndex = .zero
+    ) async throws(NodeError) -> ReadOutcome {
+        let core = self.core
+        let result = await withCheckedContinuation { (continuation: NodeCore.ReadContinuation) in
+            eventLoop.execute {
+                core.value.submitRead(
+                    key: key, consistency: consistency, minimumIndex: minimumIndex, continuation: continuation)
+            }
+        }
+        return try result.get()
+    }
+
+    public func status() async throws(NodeError) -> NodeStatus {
+        let core = self.core
+        do {
+            return try await eventLoop.submit { core.value.status() }.get()
+        } catch {
+            throw .stopped("the node's event loop is gone: \(error)")
+        }
+    }
+
+    // MARK: Lifecycle
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await handOffLeadership()
+        await shutdown()
+    }
+
+    /// If this node leads, transfers leadership and waits until it no longer
+    /// leads. Each attempt gets one election timeout (the core abandons a
+    /// transfer after that); if the target does not take over (its
+    /// `timeoutNow` may have been lost with a connection that just reset), the
+    /// next-best follower is tried, so the wait is bounded by one election
+    /// timeout per follower.
+    public func handOffLeadership() async {
+        let core = self.core
+        let limit = configuration.raft.electionTimeoutTicks * configuration.tickMilliseconds
+        var tried: Set<NodeID> = []
+        while true {
+            let excluded = tried
+            guard let target = try? await eventLoop.submit({ core.value.startLeadershipTransfer(excluding: excluded) }).get()
+            else { return }
+            tried.insert(target)
+            let deadline = ContinuousClock.now + .milliseconds(limit)
+            while ContinuousClock.now < deadline {
+                if let status = try? await status(), status.role != .leader {
+                    logger.info("leadership handed over", metadata: ["leader": "\(status.leader)", "target": "\(target)"])
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            logger.info("leadership transfer timed out; trying another follower", metadata: ["target": "\(target)"])
+        }
+    }
+
+    /// Stops the node: idempotent.
+    public func shutdown() async {
+        let core = self.core
+        try? await eventLoop.submit { core.value.stop(reason: "the node is shutting down") }.get()
+        try? await listener.close()
+        await storage.close()
+        logger.info("node stopped")
+    }
+}

@@ -1,0 +1,248 @@
+import ChorusCore
+import ChorusKeyValue
+import ChorusRaft
+import ChorusStorage
+import ChorusWire
+
+/// A host and port, as given on the command line (`127.0.0.1:7001`).
+public struct NetworkAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `HOST:PORT` (the last colon separates the port, so `[::1]:7001` works).
+    public static func parse(_ text: String) throws(NodeConfigurationError) -> NetworkAddress {
+        guard let colon = text.lastIndex(of: ":") else {
+            throw .invalid("address '\(text)' is not HOST:PORT")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {
+            throw .invalid("address '\(text)' is not HOST:PORT with a port in 1...65535")
+        }
+        return NetworkAddress(host: host, port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// One member of the cluster as every node's configuration lists it.
+public struct PeerAddress: Sendable, Hashable {
+    public var id: NodeID
+    public var address: NetworkAddress
+
+    public init(id: NodeID, address: NetworkAddress) {
+        self.id = id
+        self.address = address
+    }
+
+    /// Parses `id=host:port,id=host:port,…` (ids are positive integers, each listed once).
+    public static func parseList(_ text: String) throws(NodeConfigurationError) -> [PeerAddress] {
+        var peers: [PeerAddress] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: true) {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let raw = UInt64(parts[0].trimmingWhitespace), raw > 0 else {
+                throw .invalid("peer '\(item)' is not ID=HOST:PORT with a positive integer ID")
+            }
+            let address = try NetworkAddress.parse(String(parts[1].trimmingWhitespace))
+            guard !peers.contains(where: { $0.id == NodeID(raw) }) else { throw .invalid("node \(raw) is listed twice") }
+            peers.append(PeerAddress(id: NodeID(raw), address: address))
+        }
+        guard !peers.isEmpty else { throw .invalid("the peer list is empty") }
+        return peers.sorted { $0.id < $1.id }
+    }
+}
+
+extension Substring {
+    var trimmingWhitespace: Substring {
+        var result = self
+        while let first = result.first, first == " " { result = result.dropFirst() }
+        while let last = result.last, last == " " { result = result.dropLast() }
+        return result
+    }
+}
+
+/// A configuration that cannot be used, and why.
+public enum NodeConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let reason): reason
+        }
+    }
+}
+
+/// Everything one node needs to run, with every limit of the runtime named
+/// here and validated together at start-up (STYLE.md habit 5).
+///
+/// **Time.** The runtime calls `RaftNode.tick()` every `tickMilliseconds`
+/// (10 ms). With the defaults below that makes the election timeout E = 30
+/// ticks = 300 ms (a follower campaigns after a random 300–600 ms without a
+/// leader, thesis §3.4), the heartbeat interval 5 ticks = 50 ms (so a healthy
+/// leader is heard six times per minimum election timeout, and CheckQuorum
+/// steps a cut-off leader down within 300 ms), and the snapshot retry 100
+/// ticks = 1 s. Linearizable reads do not wait for the heartbeat timer: the
+/// core starts a read round at once when none is outstanding.
+///
+/// **Sizes.** A value is at most `keyValue.maxValueBytes`; its command (key,
+/// session, framing) must fit in a wire command and in a log record, and an
+/// AppendEntries carries at most `raft.maxMessageBytes` plus one entry, which
+/// must fit in a frame.
+public struct NodeConfiguration: Sendable {
+    public var nodeID: NodeID
+    /// Every voter, this node included, with its peer (Raft) address.
+    public var members: [PeerAddress]
+    /// Where this node accepts peer connections.
+    public var peerListenAddress: NetworkAddress
+    /// The URL clients reach this node's HTTP API at; sent in handshakes so
+    /// that every node can redirect clients to the leader.
+    public var advertisedHTTPURL: String
+    /// The storage directory (created if missing).
+    public var dataDirectory: String
+    /// Identifies the cluster in handshakes; nodes of another cluster are refused.
+    public var clusterID: UInt64
+
+    public var tickMilliseconds: Int = 10
+    public var raft: RaftConfiguration
+    public var storage: StorageConfiguration = StorageConfiguration(
+        maximumRecordBytes: 4 << 20, maximumBatchBytes: 16 << 20, maximumPendingBytes: 128 << 20)
+    public var wire: WireLimits = .default
+    public var keyValue: KeyValueLimits = KeyValueLimits(
+        maxKeyBytes: 1_024, maxValueBytes: 1 << 20, maxSessions: 65_536, maxKeys: 1 << 24)
+
+    /// A snapshot is taken and the log compacted once this many entries are
+    /// applied beyond the previous snapshot.
+    public var snapshotThresholdEntries: Int = 20_000
+    /// Writes waiting to be proposed or applied on this node; beyond it a
+    /// write is refused (`NodeError.overloaded`) rather than queued without bound.
+    public var maximumPendingWrites: Int = 32_768
+    /// Reads waiting for a read index or for the state machine to catch up.
+    public var maximumPendingReads: Int = 32_768
+    /// The most commands one `propose(batch:)` carries.
+    public var maximumProposalBatch: Int = 2_048
+    /// A write not applied within this long is answered "outcome unknown".
+    public var writeTimeoutMilliseconds: Int = 5_000
+    /// A linearizable read not confirmed and applied within this long fails (safe to retry).
+    public var readTimeoutMilliseconds: Int = 3_000
+    /// The longest a sequential read waits for `minimumIndex` to be applied.
+    public var sequentialWaitMilliseconds: Int = 1_000
+
+    /// Peer connection backoff: the first retry after `reconnectInitialMilliseconds`,
+    /// doubling up to `reconnectMaximumMilliseconds`, each drawn uniformly from
+    /// [half, full] of the current step (jitter, so restarting nodes do not dial in lockstep).
+    public var reconnectInitialMilliseconds: Int = 20
+    public var reconnectMaximumMilliseconds: Int = 1_000
+    public var connectTimeoutMilliseconds: Int = 1_000
+    /// Bytes a peer connection may buffer while connecting or while the peer
+    /// reads slowly; beyond it messages are dropped (Raft retransmits).
+    public var peerOutboundBufferBytesMaximum: Int = 80 << 20
+
+    public init(
+        nodeID: NodeID, members: [PeerAddress], peerListenAddress: NetworkAddress, advertisedHTTPURL: String,
+        dataDirectory: String, clusterID: UInt64? = nil
+    ) {
+        self.nodeID = nodeID
+        self.members = members.sorted { $0.id < $1.id }
+        self.peerListenAddress = peerListenAddress
+        self.advertisedHTTPURL = advertisedHTTPURL
+        self.dataDirectory = dataDirectory
+        self.clusterID = clusterID ?? Self.clusterID(of: members)
+        var raft = RaftConfiguration(nodeID: nodeID)
+        raft.electionTimeoutTicks = 30
+        raft.heartbeatIntervalTicks = 5
+        raft.snapshotRetryTicks = 100
+        raft.maxEntriesPerMessage = 1_024
+        raft.maxMessageBytes = 4 << 20
+        raft.maxInflightMessages = 256
+        raft.maxUncommittedEntries = 65_536
+        raft.maxPendingReads = 65_536
+        raft.maxCommittedEntriesPerReady = 4_096
+        raft.leaseDurationTicks = 20
+        self.raft = raft
+    }
+
+    /// The default cluster id: FNV-1a (64-bit) of the sorted member list, so
+    /// nodes started with the same `--peers` agree without another flag.
+    public static func clusterID(of members: [PeerAddress]) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for member in members.sorted(by: { $0.id < $1.id }) {
+            for byte in "\(member.id.rawValue)=\(member.address);".utf8 {
+                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            }
+        }
+        return hash
+    }
+
+    public var peers: [PeerAddress] { members.filter { $0.id != nodeID } }
+    public var voters: [NodeID] { members.map(\.id) }
+
+    /// The largest encoded command: a value, a key, the session varints and framing.
+    public var maximumCommandBytes: Int { keyValue.maxValueBytes + keyValue.maxKeyBytes + 64 }
+
+    /// Throws the first invalid setting or broken relation.
+    public func validate() throws(NodeConfigurationError) {
+        func require(_ condition: Bool, _ message: @autoclosure () -> String) throws(NodeConfigurationError) {
+            if !condition { throw .invalid(message()) }
+        }
+        try require(nodeID != .none, "the node id must be positive")
+        try require(members.contains { $0.id == nodeID }, "node \(nodeID.rawValue) is not in the member list")
+        try require(members.count <= wire.maximumMembers, "at most \(wire.maximumMembers) members")
+        try require(raft.nodeID == nodeID, "the Raft configuration is for another node")
+        do { try raft.validate() } catch { throw .invalid(error.description) }
+        do { try storage.validate() } catch { throw .invalid("storage: \(error)") }
+        do { try wire.validate() } catch { throw .invalid(error.description) }
+        try require((1...1_000).contains(tickMilliseconds), "tickMilliseconds must be in 1...1000")
+        try require(!advertisedHTTPURL.isEmpty, "the advertised HTTP URL is empty")
+        try require(
+            advertisedHTTPURL.utf8.count <= wire.maximumURLBytes,
+            "the advertised HTTP URL is longer than \(wire.maximumURLBytes) bytes")
+        try require(!dataDirectory.isEmpty, "the data directory is empty")
+        try require(keyValue.maxKeyBytes >= 1 && keyValue.maxValueBytes >= 1, "key and value limits must be positive")
+        try require(
+            maximumCommandBytes <= wire.maximumCommandBytes,
+            "a largest command (\(maximumCommandBytes) bytes) must fit the wire's command limit (\(wire.maximumCommandBytes))")
+        try require(
+            maximumCommandBytes + WireLimits.entryFramingBytes + 16 <= storage.maximumRecordBytes,
+            "a largest command must fit in one log record (\(storage.maximumRecordBytes) bytes)")
+        try require(
+            raft.maxEntriesPerMessage <= wire.maximumEntriesPerMessage,
+            "raft.maxEntriesPerMessage exceeds the wire's maximumEntriesPerMessage")
+        try require(
+            raft.maxMessageBytes + maximumCommandBytes + 256 <= wire.maximumFrameBytes,
+            "an AppendEntries of raft.maxMessageBytes plus one largest entry must fit in a frame")
+        try require(
+            maximumProposalBatch <= raft.maxUncommittedEntries,
+            "maximumProposalBatch must not exceed raft.maxUncommittedEntries")
+        try require(maximumProposalBatch <= wire.maximumCommandsPerProposal, "maximumProposalBatch exceeds the wire limit")
+        try require((1...100_000_000).contains(snapshotThresholdEntries), "snapshotThresholdEntries must be in 1...100000000")
+        try require((1...(1 << 24)).contains(maximumPendingWrites), "maximumPendingWrites must be in 1...16777216")
+        try require((1...(1 << 24)).contains(maximumPendingReads), "maximumPendingReads must be in 1...16777216")
+        try require((1...(1 << 16)).contains(maximumProposalBatch), "maximumProposalBatch must be in 1...65536")
+        for (name, value) in [
+            ("writeTimeoutMilliseconds", writeTimeoutMilliseconds), ("readTimeoutMilliseconds", readTimeoutMilliseconds),
+            ("sequentialWaitMilliseconds", sequentialWaitMilliseconds),
+            ("reconnectInitialMilliseconds", reconnectInitialMilliseconds),
+            ("reconnectMaximumMilliseconds", reconnectMaximumMilliseconds),
+            ("connectTimeoutMilliseconds", connectTimeoutMilliseconds),
+        ] {
+            try require((1...3_600_000).contains(value), "\(name) must be in 1...3600000")
+        }
+        try require(
+            reconnectInitialMilliseconds <= reconnectMaximumMilliseconds,
+            "reconnectInitialMilliseconds must not exceed reconnectMaximumMilliseconds")
+        try require(
+            writeTimeoutMilliseconds >= raft.electionTimeoutTicks * tickMilliseconds,
+            "writeTimeoutMilliseconds must cover at least one election timeout")
+        try require(
+            peerOutboundBufferBytesMaximum >= wire.maximumFrameBytes,
+            "peerOutboundBufferBytesMaximum must hold at least one largest frame")
+        try require(
+            wire.maximumSnapshotBytes <= storage.maximumSnapshotBytes,
+            "a snapshot the wire accepts must fit the storage's snapshot limit")
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import ChorusClient
+import ChorusLocalCluster
+import Foundation
+
+/// `chorus cluster up`: a local cluster of `chorus node` processes.
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Run a local cluster of node processes.",
+        subcommands: [ClusterUpCommand.self]
+    )
+}
+
+struct ClusterUpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Start N `chorus node` processes on 127.0.0.1 and keep them running until Ctrl-C.",
+        discussion: """
+            Node i listens for peers on BASE+i and serves HTTP on BASE+1000+i (with the default \
+            base 7000: peers on 7001…, HTTP on 8001…). Each node keeps its storage in DIR/nI and \
+            logs to DIR/nI.log. Ctrl-C or SIGTERM stops them all.
+            """
+    )
+
+    @Option(help: "How many nodes (1 to 9).")
+    var nodes: Int = 3
+
+    @Option(name: .customLong("data-dir"), help: "Where the nodes keep their storage and logs (default: a new temporary directory).")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("base-port"), help: "Node i uses BASE+i for peers and BASE+1000+i for HTTP.")
+    var basePort: Int = 7000
+
+    @Option(name: .customLong("log-level"), help: "The nodes' log level.")
+    var logLevel: String = "info"
+
+    @Option(name: .customLong("snapshot-entries"), help: "Each node takes a snapshot every this many applied entries.")
+    var snapshotEntries: Int?
+
+    func validate() throws {
+        guard (1...9).contains(nodes) else { throw ValidationError("--nodes must be 1 to 9") }
+        guard (1...(65_535 - 1_009)).contains(basePort) else { throw ValidationError("--base-port must leave room for BASE+1009") }
+    }
+
+    func run() async throws {
+        let directory = try dataDirectory ?? makeTemporaryDirectory(prefix: "chorus-cluster")
+        var options = LocalCluster.Options(
+            nodeCount: nodes, dataDirectory: directory, basePort: basePort, executable: LocalCluster.currentExecutable())
+        options.extraArguments = ["--log-level", logLevel] + (snapshotEntries.map { ["--snapshot-entries", "\($0)"] } ?? [])
+        let cluster = try LocalCluster(options: options)
+        let interrupted = SignalWaiter()
+        let client = try ChorusClient(endpoints: cluster.httpURLs)
+        defer { client.shutdown() }
+        do {
+            try cluster.startAll()
+        } catch {
+            cluster.killAll()
+            printError("chorus cluster up: \(error)")
+            throw ExitCode(1)
+        }
+        print("Starting \(nodes) node(s); storage and logs in \(directory)")
+        guard await cluster.waitUntilServing(client: client), let leader = await cluster.waitForLeader(client: client) else {
+            printError("chorus cluster up: the nodes did not come up; see the logs in \(directory)")
+            await cluster.shutdown()
+            throw ExitCode(1)
+        }
+        for node in cluster.nodes {
+            print("  n\(node)  \(cluster.httpURL(node))\(node == leader.node ? "   (leader)" : "")")
+        }
+        print("Try: chorus kv put hello world --endpoint \(cluster.httpURL(leader.node))")
+        print("Press Ctrl-C to stop the cluster.")
+        // Report a node that exits on its own (a failed fsync, a crash), once.
+        let monitor = Task {
+            var reported: Set<Int> = []
+            while !Task.isCancelled {
+                for node in cluster.nodes where !reported.contains(node) && !cluster.isRunning(node) {
+                    reported.insert(node)
+                    printError("n\(node) exited (\(cluster.termination(node) ?? "?")); see \(cluster.logFile(node))")
+                }
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        await interrupted.wait()
+        monitor.cancel()
+        print("\nStopping…")
+        await cluster.shutdown()
+        print("Stopped. Data kept in \(directory)")
+    }
+}
+
+/// Waits for SIGINT or SIGTERM (the process then handles them instead of dying).
+final class SignalWaiter {
+    private let sources: [any DispatchSourceSignal]
+    private let stream: AsyncStream<Void>
+
+    init() {
+        let (stream, continuation) = AsyncStream<Void>.makeStream()
+        self.stream = stream
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { continuation.yield() }
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+
+    func wait() async {
+        for await _ in stream { return }
+    }
+}
+
+func makeTemporaryDirectory(prefix: String) throws -> String {
+    var base = NSTemporaryDirectory()
+    while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+    var template = Array((base + "/\(prefix)-XXXXXX").utf8CString)
+    guard let result = mkdtemp(&template) else {
+        throw ValidationError("cannot create a temporary directory")
+    }
+    return String(cString: result)
+}
+
+/// Each line goes straight to standard output (not through stdio's buffer),
+/// so a script reading a redirected output sees every line as it is printed.
+private func print(_ line: String = "") { writeLine(line) }

@@ -1,0 +1,190 @@
+import ArgumentParser
+import ChorusCore
+import ChorusHTTP
+import ChorusNode
+import ChorusRaft
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `chorus node`: run one node of a cluster (Raft over TCP, storage, HTTP API).
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run one node: Raft over TCP with its peers, durable storage, and the HTTP API.",
+        discussion: """
+            Every node of a cluster is started with the same --peers list (it may include \
+            the node itself). The node recovers DIR on start (a fresh DIR bootstraps a new \
+            cluster of the listed members), listens for its peers on --listen and serves HTTP \
+            on --http. SIGTERM or SIGINT shuts it down gracefully. A failed fsync stops it \
+            with exit status 1: nothing is retried, restart it and it recovers from disk.
+
+            Time: the Raft core ticks every --tick-ms milliseconds; a follower campaigns \
+            after --election-ticks to twice that without a leader, and a leader sends \
+            heartbeats every --heartbeat-ticks.
+            """
+    )
+
+    @Option(help: "This node's id (a positive integer listed in --peers).")
+    var id: UInt64
+
+    @Option(name: .customLong("data-dir"), help: "The storage directory (created if missing).")
+    var dataDirectory: String
+
+    @Option(help: "HOST:PORT to accept peer connections on.")
+    var listen: String
+
+    @Option(help: "HOST:PORT to serve the HTTP API on.")
+    var http: String
+
+    @Option(help: "Every member as ID=HOST:PORT (peer addresses), comma-separated.")
+    var peers: String
+
+    @Option(name: .customLong("advertise-http"), help: "The URL other nodes send clients to (default: http://<--http>).")
+    var advertiseHTTP: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    @Option(name: .customLong("tick-ms"), help: "Milliseconds per Raft tick.")
+    var tickMilliseconds: Int = 10
+
+    @Option(name: .customLong("election-ticks"), help: "The minimum election timeout, in ticks.")
+    var electionTicks: Int = 30
+
+    @Option(name: .customLong("heartbeat-ticks"), help: "The heartbeat interval, in ticks.")
+    var heartbeatTicks: Int = 5
+
+    @Option(name: .customLong("snapshot-entries"), help: "Take a snapshot every this many applied entries.")
+    var snapshotEntries: Int = 20_000
+
+    @Option(name: .customLong("parent-pid"), help: .hidden)
+    var parentProcessID: Int32?
+
+    /// Negative controls only: a deliberate Raft bug (`RaftInjectedBug`) that
+    /// the real-process tests must catch. Never set it on a real cluster.
+    @Option(name: .customLong("inject-bug"), help: .hidden)
+    var injectBug: String?
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let configuration: NodeConfiguration
+        let httpAddress: NetworkAddress
+        do {
+            let listenAddress = try NetworkAddress.parse(listen)
+            httpAddress = try NetworkAddress.parse(http)
+            var members = try PeerAddress.parseList(peers)
+            if !members.contains(where: { $0.id == NodeID(id) }) {
+                members.append(PeerAddress(id: NodeID(id), address: listenAddress))
+            }
+            var built = NodeConfiguration(
+                nodeID: NodeID(id), members: members, peerListenAddress: listenAddress,
+                advertisedHTTPURL: advertiseHTTP ?? "http://\(httpAddress)", dataDirectory: dataDirectory)
+            built.tickMilliseconds = tickMilliseconds
+            built.raft.electionTimeoutTicks = electionTicks
+            built.raft.heartbeatIntervalTicks = heartbeatTicks
+            built.raft.snapshotRetryTicks = max(electionTicks * 3, 10)
+            built.snapshotThresholdEntries = snapshotEntries
+            if let injectBug {
+                guard let bug = RaftInjectedBug(rawValue: injectBug) else {
+                    throw NodeConfigurationError.invalid("unknown --inject-bug \(injectBug)")
+                }
+                built.raft.injectedBug = bug
+            }
+            try built.validate()
+            configuration = built
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let api = HTTPAPIConfiguration(
+            host: httpAddress.host, port: httpAddress.port, maximumKeyBytes: configuration.keyValue.maxKeyBytes,
+            maximumValueBytes: configuration.keyValue.maxValueBytes, metricsRegistry: MetricsBootstrap.registry)
+        do { try api.validate(against: configuration) } catch { throw ValidationError("\(error)") }
+
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        MetricsBootstrap.bootstrapOnce()
+        var logger = Logger(label: "chorus.node")
+        logger.logLevel = level
+        if let parentProcessID { watchParent(parentProcessID, logger: logger) }
+
+        let group = MultiThreadedEventLoopGroup.singleton
+        let node: ChorusNode
+        do {
+            node = try await ChorusNode.start(
+                configuration: configuration, eventLoop: group.next(), logger: logger,
+                onFatalError: { reason in
+                    // A failed fsync (or equivalent): stop with a clear line and a non-zero status.
+                    printError("chorus node \(configuration.nodeID): fatal: \(reason)")
+                    terminateProcess(1)
+                })
+        } catch {
+            printError("chorus node: cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        var httpLogger = Logger(label: "chorus.http")
+        httpLogger.logLevel = level == .trace || level == .debug ? level : .warning
+        let application = ChorusHTTPServer.makeApplication(node: node, configuration: api, logger: httpLogger)
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: node), .init(service: application)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await services.run()
+        } catch {
+            printError("chorus node \(configuration.nodeID): \(error)")
+            await node.shutdown()
+            throw ExitCode(1)
+        }
+    }
+
+    /// Exits when the parent that started this node is gone (reparented), so
+    /// a crashed `cluster up`, demo or test never leaves nodes behind.
+    private func watchParent(_ parent: Int32, logger: Logger) {
+        MultiThreadedEventLoopGroup.singleton.next().scheduleRepeatedTask(
+            initialDelay: .milliseconds(200), delay: .milliseconds(200)
+        ) { _ in
+            if getppid() != parent {
+                logger.warning("the parent process is gone; exiting")
+                terminateProcess(0)
+            }
+        }
+    }
+}
+
+/// swift-metrics → Prometheus, bootstrapped once per process by the executable
+/// (libraries never bootstrap; STYLE.md "Swift specifics").
+enum MetricsBootstrap {
+    static let registry = PrometheusCollectorRegistry()
+
+    static func bootstrapOnce() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+            .milliseconds(250), .seconds(1),
+        ]
+        factory.defaultValueHistogramBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1_024, 4_096]
+        MetricsSystem.bootstrap(factory)
+    }
+}
+
+/// Ends the process at once with `code` (the C library's `exit`, which
+/// ArgumentParser's `ParsableCommand.exit` shadows inside commands).
+func terminateProcess(_ code: Int32) -> Never {
+    exit(code)
+}

@@ -1,0 +1,91 @@
+import ChorusClient
+import ChorusLocalCluster
+import Foundation
+import Testing
+
+/// Starts real `chorus node` processes for a test and always kills them.
+struct ClusterHarness {
+    let cluster: LocalCluster
+    let client: ChorusClient
+    let directory: String
+
+    /// The `chorus` binary built beside the test bundle, or nil (the test then skips).
+    static var executable: String? {
+        let testBinary = LocalCluster.currentExecutable()
+        var directory = (testBinary as NSString).deletingLastPathComponent
+        // On Linux the test bundle is an executable in the build directory; on
+        // macOS it is a bundle whose binary sits three levels deeper.
+        for _ in 0..<4 {
+            let candidate = directory + "/chorus"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+        return nil
+    }
+
+    /// Runs `body` against a fresh cluster; the nodes are killed and the
+    /// directory removed afterwards, whether `body` throws or not.
+    static func withCluster(
+        nodes: Int = 3, extraArguments: [String] = [], name: String,
+        _ body: (ClusterHarness) async throws -> Void
+    ) async throws {
+        guard let executable else {
+            print("skipping \(name): no chorus executable next to the test bundle (build it with `swift build`)")
+            return
+        }
+        let directory = NSTemporaryDirectory() + "chorus-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let ports = LocalCluster.freePorts(nodes * 2)
+        try #require(ports.count == nodes * 2, "could not find free ports")
+        var options = LocalCluster.Options(
+            nodeCount: nodes, dataDirectory: directory, peerPorts: Array(ports[0..<nodes]),
+            httpPorts: Array(ports[nodes...]), executable: executable)
+        options.extraArguments = ["--log-level", "info"] + extraArguments
+        let cluster = try LocalCluster(options: options)
+        var configuration = ChorusClient.Configuration()
+        configuration.operationTimeoutMilliseconds = 8_000
+        let client = try ChorusClient(endpoints: cluster.httpURLs, configuration: configuration)
+        defer {
+            cluster.killAll()
+            client.shutdown()
+        }
+        try cluster.startAll()
+        let serving = await cluster.waitUntilServing(client: client)
+        try #require(serving, "the nodes did not start; logs in \(directory)")
+        let leader = await cluster.waitForLeader(client: client)
+        try #require(leader != nil, "no leader was elected; logs in \(directory)")
+        let harness = ClusterHarness(cluster: cluster, client: client, directory: directory)
+        do {
+            try await body(harness)
+        } catch {
+            await cluster.shutdown()
+            print("cluster logs kept in \(directory)")
+            throw error
+        }
+        await cluster.shutdown()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func leader(excluding: Set<Int> = []) async throws -> LocalCluster.NodeView {
+        let view = await cluster.waitForLeader(client: client, excluding: excluding, timeoutMilliseconds: 15_000)
+        return try #require(view, "no leader; logs in \(directory)")
+    }
+
+    /// A client that talks to one node only.
+    func client(for node: Int, timeoutMilliseconds: Int = 8_000) throws -> ChorusClient {
+        var configuration = ChorusClient.Configuration()
+        configuration.operationTimeoutMilliseconds = timeoutMilliseconds
+        return try ChorusClient(endpoints: [cluster.httpURL(node)], configuration: configuration)
+    }
+
+    func metric(_ name: String, node: Int) async throws -> Double? {
+        let response = try await client.send(.GET, url: cluster.httpURL(node) + "/metrics")
+        for line in response.bodyText.split(separator: "\n") where line.hasPrefix(name + " ") || line.hasPrefix(name + "{") {
+            if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { return value }
+        }
+        return nil
+    }
+}
+
+/// Every test that runs `chorus node` processes, one at a time: a 2-core
+/// machine running two clusters at once would turn timing into flakiness.
+@Suite(.serialized) struct RealProcessTests {}
