@@ -270,6 +270,37 @@ public final class LocalCluster: Sendable {
         return CommandLine.arguments[0]
     }
 
+    /// A base port whose layout (`BASE+i` for peers, `BASE+1000+i` for HTTP,
+    /// i = 1…nodeCount) is free on 127.0.0.1: `preferred` if it is, else one
+    /// drawn from 20000–59000. Nil if none is found in a bounded number of tries.
+    public static func freeBasePort(nodeCount: Int, preferred: Int? = nil) -> Int? {
+        func layoutIsFree(_ base: Int) -> Bool {
+            (1...nodeCount).allSatisfy { isPortFree(base + $0) && isPortFree(base + 1_000 + $0) }
+        }
+        if let preferred, layoutIsFree(preferred) { return preferred }
+        for _ in 0..<64 {
+            let base = Int.random(in: 20_000...59_000)
+            if layoutIsFree(base) { return base }
+        }
+        return nil
+    }
+
+    /// Whether a TCP port on 127.0.0.1 can be bound right now.
+    public static func isPortFree(_ port: Int) -> Bool {
+        guard (1...65_535).contains(port) else { return false }
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return bound == 0
+    }
+
     /// Ports that were free a moment ago (bound to port 0, then released).
     public static func freePorts(_ count: Int) -> [Int] {
         var ports: [Int] = []

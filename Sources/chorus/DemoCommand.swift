@@ -15,8 +15,10 @@ struct DemoCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .customLong("base-port"), help: "Node i uses BASE+i for peers and BASE+1000+i for HTTP.")
-    var basePort: Int = 7000
+    @Option(
+        name: .customLong("base-port"),
+        help: "Node i uses BASE+i for peers and BASE+1000+i for HTTP (default 7000, or free ports if those are taken).")
+    var basePort: Int?
 
     @Option(name: .customLong("data-dir"), help: "Where the nodes keep storage and logs (default: a new temporary directory).")
     var dataDirectory: String?
@@ -28,14 +30,25 @@ struct DemoCommand: AsyncParsableCommand {
     var noColor = false
 
     func validate() throws {
-        guard (1...(65_535 - 1_009)).contains(basePort) else { throw ValidationError("--base-port must leave room for BASE+1009") }
+        if let basePort, !(1...(65_535 - 1_009)).contains(basePort) {
+            throw ValidationError("--base-port must leave room for BASE+1009")
+        }
     }
 
     func run() async throws {
         let style = Style(enabled: !noColor && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
+        let base: Int
+        if let basePort {
+            base = basePort
+        } else if let free = LocalCluster.freeBasePort(nodeCount: 3, preferred: 7_000) {
+            base = free
+        } else {
+            printError("chorus demo: no free ports found for three nodes; pass --base-port")
+            throw ExitCode(2)
+        }
         let directory = try dataDirectory ?? makeTemporaryDirectory(prefix: "chorus-demo")
         var options = LocalCluster.Options(
-            nodeCount: 3, dataDirectory: directory, basePort: basePort, executable: LocalCluster.currentExecutable())
+            nodeCount: 3, dataDirectory: directory, basePort: base, executable: LocalCluster.currentExecutable())
         options.extraArguments = ["--log-level", "info"]
         let cluster = try LocalCluster(options: options)
         let interrupted = SignalWaiter()
