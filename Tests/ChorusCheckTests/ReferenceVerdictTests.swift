@@ -48,6 +48,18 @@ import Testing
         try Self.checkEvidence(history, result)
     }
 
+    /// A linearizable history is sequentially consistent, so the linearizable
+    /// kv histories must be, across all ten keys at once; the etcd ones too.
+    @Test(arguments: cases("porcupine-kv", suffix: ".edn").filter { $0.expected == .satisfied }
+        + cases("jepsen-etcd", suffix: ".log").filter { $0.expected == .satisfied })
+    func linearizableHistoriesAreSequentiallyConsistent(_ testCase: Case) throws {
+        let bytes = try [UInt8](Data(contentsOf: testCase.file))
+        let history = try HistoryFormat.history(from: bytes, format: nil)
+        let model: ModelKind = testCase.file.pathExtension == "edn" ? .keyValue : .casRegister
+        let result = try model.check(history, condition: .sequential, options: CheckOptions(timeout: .seconds(60)))
+        #expect(result.verdict == .satisfied)
+    }
+
     @Test(arguments: cases("porcupine-kv", suffix: ".edn"))
     func keyValue(_ testCase: Case) async throws {
         let (history, result) = try Self.check(testCase, model: .keyValue)

@@ -33,7 +33,9 @@ func verdict(
 struct RandomRegisterHistory {
     var events: [HistoryEvent] = []
 
-    init(seed: UInt64, clients: Int, operations: Int, indeterminateChance: Double = 0.1) {
+    /// With `keys` > 1 every operation names one of that many registers
+    /// (`"k0"`, `"k1"`, …), so the checker must combine per-key orders.
+    init(seed: UInt64, clients: Int, operations: Int, indeterminateChance: Double = 0.1, keys: Int = 1) {
         var random = SeededGenerator(seed: seed)
         enum ClientState { case idle, invoked, applied(HistoryValue, succeeded: Bool) }
         var states = [ClientState](repeating: .idle, count: clients)
@@ -41,7 +43,9 @@ struct RandomRegisterHistory {
         var nextProcess = Int64(clients)
         var functions = [String](repeating: "", count: clients)
         var inputs = [HistoryValue](repeating: .null, count: clients)
-        var register = HistoryValue.null
+        var operationKeys = [Int](repeating: 0, count: clients)
+        var registers = [HistoryValue](repeating: .null, count: keys)
+        func key(_ index: Int) -> HistoryValue? { keys > 1 ? .string("k\(index)") : nil }
         var invoked = 0
         var rounds = 0
         while rounds < operations * 20 {
@@ -61,26 +65,29 @@ struct RandomRegisterHistory {
                 }
                 functions[client] = function
                 inputs[client] = input
-                events.append(e(processes[client], .invoke, function, input))
+                // Only several keys draw one, so single-register seeds keep their histories.
+                operationKeys[client] = keys > 1 ? Int(random.next() % UInt64(keys)) : 0
+                events.append(e(processes[client], .invoke, function, input, key: key(operationKeys[client])))
                 states[client] = .invoked
             case .invoked:
                 if random.chance(indeterminateChance / 2) {
                     // Gives up without the operation ever taking effect.
-                    events.append(e(processes[client], .info, functions[client], .keyword("timed-out")))
+                    events.append(e(processes[client], .info, functions[client], .keyword("timed-out"), key: key(operationKeys[client])))
                     states[client] = .idle
                     processes[client] = nextProcess
                     nextProcess += 1
                     continue
                 }
+                let target = operationKeys[client]
                 switch functions[client] {
-                case "read": states[client] = .applied(register, succeeded: true)
+                case "read": states[client] = .applied(registers[target], succeeded: true)
                 case "write":
-                    register = inputs[client]
+                    registers[target] = inputs[client]
                     states[client] = .applied(inputs[client], succeeded: true)
                 default:
                     let pair = inputs[client].listValue ?? []
-                    if register == pair[0] {
-                        register = pair[1]
+                    if registers[target] == pair[0] {
+                        registers[target] = pair[1]
                         states[client] = .applied(inputs[client], succeeded: true)
                     } else {
                         states[client] = .applied(inputs[client], succeeded: false)
@@ -88,11 +95,11 @@ struct RandomRegisterHistory {
                 }
             case .applied(let value, let succeeded):
                 if random.chance(indeterminateChance / 2) {
-                    events.append(e(processes[client], .info, functions[client], .keyword("timed-out")))
+                    events.append(e(processes[client], .info, functions[client], .keyword("timed-out"), key: key(operationKeys[client])))
                     processes[client] = nextProcess
                     nextProcess += 1
                 } else {
-                    events.append(e(processes[client], succeeded ? .ok : .fail, functions[client], value))
+                    events.append(e(processes[client], succeeded ? .ok : .fail, functions[client], value, key: key(operationKeys[client])))
                 }
                 states[client] = .idle
             }
@@ -119,7 +126,7 @@ struct RandomRegisterHistory {
 
 /// The dumb reference: enumerate every subset of the indeterminate operations
 /// and every order of the chosen operations, and accept if one order respects
-/// the precedence rule and a plain register replays it. Exponential; for
+/// the precedence rule and a plain register per key replays it. Exponential; for
 /// histories of at most seven operations.
 enum BruteForceChecker {
     static func isConsistent(_ history: History, condition: ConsistencyCondition) -> Bool {
@@ -161,24 +168,7 @@ enum BruteForceChecker {
         for (position, operation) in order.enumerated() {
             for later in order[(position + 1)...] where precedes(later, operation, condition) { return false }
         }
-        var register = HistoryValue.null
-        for operation in order {
-            let known = !operation.outcome.isIndeterminate
-            switch operation.function {
-            case "read":
-                if known && (operation.output ?? .null) != register { return false }
-            case "write":
-                register = operation.input
-            default:
-                let pair = operation.input.listValue ?? []
-                if register == pair[0] {
-                    register = pair[1]
-                } else if known {
-                    return false
-                }
-            }
-        }
-        return true
+        return replaysOnRegisters(order, knownOnly: { !$0.outcome.isIndeterminate })
     }
 }
 
@@ -203,15 +193,27 @@ func witnessIsValid(_ witness: [Int], in history: History, condition: Consistenc
             }
         }
     }
-    var register = HistoryValue.null
+    return replaysOnRegisters(order, knownOnly: { $0.outcome == .ok })
+}
+
+/// Replays an order on one plain register per key (nil key: the single
+/// register). Responses are checked only for operations `knownOnly` accepts.
+func replaysOnRegisters(_ order: [Operation], knownOnly known: (Operation) -> Bool) -> Bool {
+    var registers: [HistoryValue?: HistoryValue] = [:]
     for operation in order {
-        let known = operation.outcome == .ok
+        let register = registers[operation.key] ?? .null
         switch operation.function {
-        case "read": if known && (operation.output ?? .null) != register { return false }
-        case "write": register = operation.input
+        case "read":
+            if known(operation) && (operation.output ?? .null) != register { return false }
+        case "write":
+            registers[operation.key] = operation.input
         default:
             let pair = operation.input.listValue ?? []
-            if register == pair[0] { register = pair[1] } else if known { return false }
+            if register == pair[0] {
+                registers[operation.key] = pair[1]
+            } else if known(operation) {
+                return false
+            }
         }
     }
     return true

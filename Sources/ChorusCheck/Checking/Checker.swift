@@ -113,27 +113,112 @@ public enum Checker {
     }
 
     /// Sequential consistency is not a local property (Herlihy & Wing 1990,
-    /// §3.3 give the counterexample), so every key goes into one search; with
-    /// several keys the model is wrapped in `KeyedModel`.
+    /// §3.3 give the counterexample), so in general every key goes into one
+    /// search, with the model wrapped in `KeyedModel`. That search grows with
+    /// the product of the keys' states, so two sound shortcuts come first:
+    ///
+    /// 1. A linearizable history is sequentially consistent: a real-time order
+    ///    keeps each process's order, since a process's operations do not
+    ///    overlap. Linearizability *is* local, so it is checked key by key, and
+    ///    the keys' orders are merged into one witness (`mergeLinearizations`).
+    /// 2. If one key's operations alone are not sequentially consistent, the
+    ///    whole history is not: a witness for the whole, restricted to that
+    ///    key, would be one for the key.
+    ///
+    /// Only when neither settles it does the combined search run.
     private static func checkSequential<M: Model>(
         _ history: History, model: M, options: CheckOptions, start: ContinuousClock.Instant
     ) throws(ModelError) -> CheckResult {
-        let budget = SearchBudget(
-            deadline: options.timeout.map { start + $0 }, memoEntriesMaximum: options.memoEntriesMaximum,
-            signal: nil, partition: 0)
+        let deadline = options.timeout.map { start + $0 }
+        func budget(_ partition: Int) -> SearchBudget {
+            SearchBudget(deadline: deadline, memoEntriesMaximum: options.memoEntriesMaximum, signal: nil, partition: partition)
+        }
         let firstKey = history.operations.first?.key
-        let result: PartitionResult
-        let counterexample: Counterexample?
         if history.operations.allSatisfy({ $0.key == firstKey }) {
             var partition = PreparedPartition(model: model, key: firstKey)
             try partition.add(history.operations)
-            (result, counterexample) = search(partition, condition: .sequential, budget: budget)
-        } else {
-            var partition = PreparedPartition(model: KeyedModel(base: model, operations: history.operations), key: nil)
-            try partition.add(history.operations)
-            (result, counterexample) = search(partition, condition: .sequential, budget: budget)
+            let (result, counterexample) = search(partition, condition: .sequential, budget: budget(0))
+            return finish(.sequential, results: [result], violation: counterexample, duration: ContinuousClock.now - start)
         }
+
+        let keyPartitions = try linearizabilityPartitions(history, model: model)
+        let allOperationIDs = history.operations.map(\.id)
+        var steps = 0
+        var memoEntries = 0
+        var orders: [[Int]] = []
+        for (index, partition) in keyPartitions.enumerated() {
+            let (result, _) = search(partition, condition: .linearizable, budget: budget(index))
+            steps += result.searchSteps
+            memoEntries += result.memoEntries
+            guard result.verdict == .satisfied, let witness = result.witness else { break }
+            orders.append(witness)
+        }
+        if orders.count == keyPartitions.count, let merged = mergeLinearizations(orders, of: history) {
+            let result = PartitionResult(
+                key: nil, operationIDs: allOperationIDs, verdict: .satisfied, witness: merged, unknownReason: nil,
+                searchSteps: steps, memoEntries: memoEntries)
+            return finish(.sequential, results: [result], violation: nil, duration: ContinuousClock.now - start)
+        }
+
+        for (index, partition) in keyPartitions.enumerated() {
+            let (result, counterexample) = search(partition, condition: .sequential, budget: budget(index))
+            steps += result.searchSteps
+            memoEntries += result.memoEntries
+            if let counterexample {
+                let whole = PartitionResult(
+                    key: nil, operationIDs: allOperationIDs, verdict: .violated, witness: nil, unknownReason: nil,
+                    searchSteps: steps, memoEntries: memoEntries)
+                return finish(.sequential, results: [whole], violation: counterexample, duration: ContinuousClock.now - start)
+            }
+        }
+
+        var partition = PreparedPartition(model: KeyedModel(base: model, operations: history.operations), key: nil)
+        try partition.add(history.operations)
+        var (result, counterexample) = search(partition, condition: .sequential, budget: budget(0))
+        result.searchSteps += steps
+        result.memoEntries += memoEntries
         return finish(.sequential, results: [result], violation: counterexample, duration: ContinuousClock.now - start)
+    }
+
+    /// One real-time order of the whole history from the keys' own
+    /// linearizations, or nil if they cannot be merged.
+    ///
+    /// Linearizability is local (Herlihy & Wing 1990, theorem 1), so a merge
+    /// always exists. It is built greedily: the next operation is the head of
+    /// some key's order that no remaining operation must precede, that is,
+    /// one invoked no later than the earliest completion among the operations
+    /// still to place. Placing any such head keeps a merge of the rest
+    /// possible (the rest of the global linearization still is one), so the
+    /// greedy never needs to back up. Ties go to the earliest invocation, then
+    /// the lowest key number, so the witness is deterministic.
+    static func mergeLinearizations(_ orders: [[Int]], of history: History) -> [Int]? {
+        let operations = history.operations
+        var completions: [(instant: Int, id: Int)] = []
+        for order in orders {
+            for id in order { if let deadline = operations[id].deadline { completions.append((deadline, id)) } }
+        }
+        completions.sort { ($0.instant, $0.id) < ($1.instant, $1.id) }
+        var placed = [Bool](repeating: false, count: operations.count)
+        var heads = [Int](repeating: 0, count: orders.count)
+        var nextCompletion = 0
+        var merged: [Int] = []
+        let total = orders.reduce(0) { $0 + $1.count }
+        merged.reserveCapacity(total)
+        while merged.count < total {
+            while nextCompletion < completions.count && placed[completions[nextCompletion].id] { nextCompletion += 1 }
+            let bound = nextCompletion < completions.count ? completions[nextCompletion].instant : Int.max
+            var choice: (key: Int, invokedAt: Int)?
+            for key in orders.indices where heads[key] < orders[key].count {
+                let invokedAt = operations[orders[key][heads[key]]].invokedAt
+                if invokedAt <= bound && (choice == nil || invokedAt < choice!.invokedAt) { choice = (key, invokedAt) }
+            }
+            guard let key = choice?.key else { return nil }
+            let id = orders[key][heads[key]]
+            heads[key] += 1
+            placed[id] = true
+            merged.append(id)
+        }
+        return merged
     }
 
     // MARK: - Searching one partition
