@@ -67,6 +67,8 @@ final class NodeCore {
     var preparedSnapshot: (index: LogIndex, data: [UInt8])?
     var checkpointChain: EventLoopFuture<Void>
     var lastLeader: NodeID = .none
+    /// The core's `readRoundsConfirmed` already exported as a metric.
+    var readRoundsExported: UInt64 = 0
     var stopReason: String?
     var tickTask: RepeatedTask?
     var tickCount: UInt64 = 0
@@ -614,6 +616,10 @@ final class NodeCore {
         readyInFlight = false
         serveAppliedReads()
         metrics.commitIndex.record(Int64(raft.commitIndex.rawValue))
+        if raft.readRoundsConfirmed > readRoundsExported {
+            metrics.readIndexRounds.increment(by: Int64(raft.readRoundsConfirmed - readRoundsExported))
+            readRoundsExported = raft.readRoundsConfirmed
+        }
         maybeCompact()
         if raft.hasReady { schedulePump() }
     }

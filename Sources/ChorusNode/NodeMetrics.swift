@@ -22,6 +22,8 @@ struct NodeMetrics: Sendable {
     let leaderChanges = Counter(label: "chorus_leader_changes_total")
     let readIndexRequests = Counter(label: "chorus_read_index_requests_total")
     let readIndexBatchSize = Recorder(label: "chorus_read_index_batch_size", aggregate: true)
+    /// Leader heartbeat rounds that confirmed at least one read.
+    let readIndexRounds = Counter(label: "chorus_read_index_rounds_total")
     let readStates = Counter(label: "chorus_read_states_total")
     let reads = Counter(label: "chorus_reads_total")
     let messagesSent = Counter(label: "chorus_peer_messages_sent_total")

@@ -131,6 +131,7 @@ extension RaftNode {
             released += 1
         }
         leaderState!.pendingReads.removeFirst(released)
+        if released > 0 { readRoundsConfirmed += 1 }
         // Reads that arrived during the round just confirmed need a new round now,
         // not at the next heartbeat: one round carries all of them.
         if let waiting = leaderState!.pendingReads.first, waiting.requiredRound > leaderState!.heartbeatRound {

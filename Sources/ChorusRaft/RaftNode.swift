@@ -43,6 +43,11 @@ public struct RaftNode: Sendable {
     var persistedHardState: HardState
     var lastSoftState: SoftState
     var readySequence: UInt64 = 0
+    /// Heartbeat rounds that confirmed at least one ReadIndex read (thesis
+    /// §6.4), over this process's life: the runtime's "read-index rounds"
+    /// metric. Reads that arrive while a round is out wait for the next one, so
+    /// under load this grows far slower than the reads it serves.
+    public internal(set) var readRoundsConfirmed: UInt64 = 0
     var readyInFlight: UInt64?
 
     /// Resumes (or starts) a server from the state its runtime recovered.

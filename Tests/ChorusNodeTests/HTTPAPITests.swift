@@ -120,7 +120,7 @@ extension RealProcessTests {
                 for name in [
                     "chorus_proposals_total", "chorus_committed_entries_total", "chorus_wal_fsyncs_total",
                     "chorus_wal_fsync_duration_seconds_bucket", "chorus_entries_per_ready_bucket", "chorus_elections_won_total",
-                    "chorus_leader_changes_total", "chorus_read_index_requests_total", "chorus_applied_index",
+                    "chorus_leader_changes_total", "chorus_read_index_requests_total", "chorus_read_index_rounds_total", "chorus_applied_index",
                 ] {
                     #expect(metrics.bodyText.contains(name), "metric \(name) missing")
                 }
