@@ -65,9 +65,9 @@ entries_before=$(metric chorus_entries_persisted_total "$leader_port")
 chorus_write=$("$bench/kv-load.sh" chorus "http://127.0.0.1:$leader_port" write "$connections" "$seconds")
 fsyncs_after=$(metric chorus_wal_fsyncs_total "$leader_port")
 entries_after=$(metric chorus_entries_persisted_total "$leader_port")
-rounds_before=$(metric chorus_read_index_requests_total "$leader_port")
+rounds_before=$(metric chorus_read_index_rounds_total "$leader_port")
 chorus_read=$("$bench/kv-load.sh" chorus "http://127.0.0.1:$leader_port" read "$connections" "$seconds")
-rounds_after=$(metric chorus_read_index_requests_total "$leader_port")
+rounds_after=$(metric chorus_read_index_rounds_total "$leader_port")
 kill -INT "$cluster_pid"
 wait "$cluster_pid" 2>/dev/null || true
 cluster_pid=""
@@ -91,5 +91,6 @@ awk -v ew="$(field ops_per_second "$etcd_write")" -v cw="$(field ops_per_second 
     cw / ew, cwp / ewp, cr / er, crp / erp
   fsyncs = f1 - f0; entries = e1 - e0
   printf "chorus leader during writes: %.0f fsyncs/s, %.1f entries per fsync\n", fsyncs / s, (fsyncs > 0 ? entries / fsyncs : 0)
-  printf "chorus leader during reads: %.0f ReadIndex requests/s (each serves a batch of reads)\n", (r1 - r0) / s
+  rounds = (r1 - r0) / s
+  printf "chorus leader during reads: %.0f read-index rounds/s, %.1f reads confirmed per round\n", rounds, (rounds > 0 ? cr / rounds : 0)
 }'

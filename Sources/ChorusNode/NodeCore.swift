@@ -471,6 +471,7 @@ final class NodeCore {
         readyInFlight = true
         metrics.readies.increment()
         if let soft = ready.softState { observe(soft) }
+        applyEntriesDurableBefore(ready)
 
         guard ready.mustSync else {
             // Nothing that must be durable first (a commit-index-only change is
@@ -483,6 +484,30 @@ final class NodeCore {
         } else {
             appendRecords(of: ready)
         }
+    }
+
+    /// Applies the committed entries that were already durable here before
+    /// this `Ready` (at or below `durableLastIndex`, and below the first index
+    /// the `Ready` rewrites), while the `Ready`'s own records are written.
+    ///
+    /// The contract orders "apply" after "persist" so that nothing is applied
+    /// before it is durable; these entries are durable here already, and
+    /// committed means durable on a quorum too. Applying them now takes one
+    /// fsync off every write's path: the leader learns an entry is committed
+    /// while it writes the next batch, and would otherwise wait for that
+    /// batch's fsync before answering the client.
+    private func applyEntriesDurableBefore(_ ready: Ready) {
+        guard ready.snapshot == nil else { return }
+        let rewrittenFrom = ready.entries.first?.index ?? durableLastIndex.next
+        var appliedAny = false
+        for entry in ready.committedEntries {
+            guard entry.index <= durableLastIndex, entry.index < rewrittenFrom else { break }
+            apply(entry)
+            appliedAny = true
+        }
+        guard appliedAny else { return }
+        metrics.appliedIndex.record(Int64(store.appliedIndex.rawValue))
+        serveAppliedReads()
     }
 
     /// A snapshot from the leader is saved as a checkpoint (it can be far

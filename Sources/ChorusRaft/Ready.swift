@@ -47,7 +47,11 @@ public struct ReadState: Sendable, Hashable, CustomStringConvertible {
 ///     response must not leave before the vote is durable (thesis §3.8), and an
 ///     AppendEntries acknowledgement must not leave before the entries are.
 ///  3. **Apply** `snapshot` to the state machine, then `committedEntries` in
-///     order. They are durable here after step 1.
+///     order. They are durable here after step 1. A committed entry that was
+///     already durable here before this `Ready` (persisted by an earlier one,
+///     and below the first index this one rewrites) may be applied before
+///     step 1: it is durable locally and, being committed, on a quorum. The
+///     node runtime does so, to answer writes one fsync sooner.
 ///  4. Serve the `readStates` whose index the state machine has applied.
 ///  5. Call `advance(ready)`. Until then `ready()` must not be called again,
 ///     but `step`, `tick`, `propose` and `readIndex` may be.
