@@ -1,0 +1,56 @@
+import ChorusCore
+import ChorusKeyValue
+import ChorusRaft
+
+/// The trace of a run and the hash that pins its determinism.
+extension Simulation {
+    func trace(_ line: @autoclosure () -> String) {
+        guard let traceSink else { return }
+        let seconds = now / 1_000_000
+        let micros = now % 1_000_000
+        let fraction = String(micros).count < 6 ? String(repeating: "0", count: 6 - String(micros).count) + String(micros) : String(micros)
+        traceSink("\(seconds).\(fraction) \(line())")
+    }
+
+    @inline(__always)
+    func hash(_ values: UInt64...) {
+        mix(now)
+        for value in values { mix(value) }
+    }
+
+    @inline(__always)
+    func mix(_ value: UInt64) {
+        var remaining = value
+        for _ in 0..<8 {
+            traceHash ^= remaining & 0xFF
+            traceHash = traceHash &* 0x100_0000_01B3
+            remaining >>= 8
+        }
+    }
+
+    func hashMessage(_ message: RaftMessage) {
+        mix(now)
+        mix(message.from.rawValue << 32 | message.to.rawValue)
+        mix(message.term.rawValue)
+        switch message.payload {
+        case .appendEntries(let append):
+            mix(1)
+            mix(append.previousIndex.rawValue)
+            mix(UInt64(append.entries.count))
+            mix(append.commit.rawValue)
+        case .appendEntriesResponse(let response):
+            mix(2)
+            mix(response.index.rawValue)
+            mix(response.rejected ? 1 : 0)
+        case .requestVote(let request): mix(request.isPreVote ? 3 : 4)
+        case .requestVoteResponse(let response): mix(response.granted ? 5 : 6)
+        case .heartbeat(let heartbeat): mix(7); mix(heartbeat.round)
+        case .heartbeatResponse(let response): mix(8); mix(response.round)
+        case .installSnapshot(let snapshot): mix(9); mix(snapshot.metadata.index.rawValue)
+        case .timeoutNow: mix(10)
+        case .proposal: mix(11)
+        case .readIndex(let context): mix(12); mix(context)
+        case .readIndexResponse(let index, _): mix(13); mix(index.rawValue)
+        }
+    }
+}
