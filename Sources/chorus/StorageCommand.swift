@@ -34,6 +34,11 @@ struct StorageVerifyCommand: AsyncParsableCommand {
     var directory: String
 
     func run() async throws {
+        var information = stat()
+        guard stat(directory, &information) == 0, information.st_mode & S_IFMT == S_IFDIR else {
+            printError("chorus storage verify: \(directory): no such directory")
+            throw ExitCode(2)
+        }
         let inspection: DurableStorage.Inspection
         do {
             inspection = try DurableStorage.inspect(directory: directory)
