@@ -39,6 +39,10 @@ struct StorageVerifyCommand: AsyncParsableCommand {
             printError("chorus storage verify: \(directory): no such directory")
             throw ExitCode(2)
         }
+        guard ["wal", "snapshots"].contains(where: { stat(directory + "/" + $0, &information) == 0 }) else {
+            printError("chorus storage verify: \(directory) holds neither wal/ nor snapshots/: not a Chorus storage directory")
+            throw ExitCode(2)
+        }
         let inspection: DurableStorage.Inspection
         do {
             inspection = try DurableStorage.inspect(directory: directory)
