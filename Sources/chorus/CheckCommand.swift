@@ -46,6 +46,9 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(help: "Give up on a history after this many seconds (its verdict is then unknown).")
     var timeout: Double?
 
+    @Option(help: "Bound each partition's search memo to this many MiB (the verdict is then unknown).")
+    var memoMebibytes: Int = CheckLimits.memoBytesMaximumDefault >> 20
+
     @Flag(help: "Print a JSON report instead of one line per file.")
     var json = false
 
@@ -59,11 +62,16 @@ struct CheckCommand: AsyncParsableCommand {
         if let timeout, !(timeout > 0 && timeout <= 86_400 * 365) {
             throw ValidationError("--timeout must be a positive number of seconds")
         }
+        if !(1...(1 << 24)).contains(memoMebibytes) {
+            throw ValidationError("--memo-mebibytes must be between 1 and \(1 << 24)")
+        }
         if files.isEmpty { throw ValidationError("give at least one history file") }
     }
 
     func run() async throws {
-        let options = CheckOptions(timeout: timeout.map { Duration.milliseconds(Int64(($0 * 1000).rounded(.up))) })
+        let options = CheckOptions(
+            timeout: timeout.map { Duration.milliseconds(Int64(($0 * 1000).rounded(.up))) },
+            memoBytesMaximum: memoMebibytes << 20)
         let outcomes = await checkAll(options: options)
 
         if json {

@@ -218,9 +218,9 @@ import Testing
     @Test func exhaustedMemoGivesUnknownNotAVerdict() throws {
         let history = try History(events: RandomRegisterHistory(seed: 7, clients: 6, operations: 120).events)
         let result = try ModelKind.casRegister.check(
-            history, condition: .linearizable, options: CheckOptions(memoEntriesMaximum: 3))
+            history, condition: .linearizable, options: CheckOptions(memoBytesMaximum: 100))
         #expect(result.verdict == .unknown)
-        #expect(result.unknownReason == .memoLimit(3))
+        #expect(result.unknownReason == .memoLimit(bytes: 100))
         #expect(result.phrase == "unknown")
     }
 

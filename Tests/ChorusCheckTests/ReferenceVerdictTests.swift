@@ -60,6 +60,21 @@ import Testing
         #expect(result.verdict == .satisfied)
     }
 
+    /// The two kv histories that are not linearizable are not sequentially
+    /// consistent either. `c10-bad` needs the combined search over ten keys,
+    /// and it must find the violation within a modest memo: the per-key
+    /// shortcut gives up early instead of spending the budget (68 MB peak in
+    /// a release build, where the whole budget once took 2 GB).
+    @Test(arguments: cases("porcupine-kv", suffix: ".edn").filter { $0.expected == .violated })
+    func nonLinearizableKeyValueHistoriesAreNotSequentiallyConsistent(_ testCase: Case) throws {
+        let bytes = try [UInt8](Data(contentsOf: testCase.file))
+        let history = try HistoryFormat.history(from: bytes, format: nil)
+        let result = try ModelKind.keyValue.check(
+            history, condition: .sequential, options: CheckOptions(timeout: .seconds(120), memoBytesMaximum: 256 << 20))
+        #expect(result.verdict == .violated)
+        #expect(result.counterexample != nil)
+    }
+
     @Test(arguments: cases("porcupine-kv", suffix: ".edn"))
     func keyValue(_ testCase: Case) async throws {
         let (history, result) = try Self.check(testCase, model: .keyValue)

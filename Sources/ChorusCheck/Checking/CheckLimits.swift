@@ -16,12 +16,13 @@ public enum CheckLimits {
     /// this also bounds their stack use.
     public static let valueNestingDepthMaximum = 64
 
-    /// The default bound on memo entries (linearized set, model state) per
-    /// partition. Each entry costs a bitset of one bit per operation plus the
-    /// model state; at 10 million entries a 200-operation partition holds
-    /// about 1 GiB, so this keeps the search bounded on a 24 GiB machine even
-    /// with both cores searching.
-    public static let memoEntriesMaximumDefault = 10_000_000
+    /// The default bound on the memory of one partition's memo, in bytes.
+    /// Each (linearized set, model state) entry is charged its bitset, its
+    /// state with the state's heap buffers, and its share of the hash table.
+    /// Partitions are searched one per core at a time, so a whole check holds
+    /// at most this times the core count, plus the array growth that doubles
+    /// a buffer while the old one is copied.
+    public static let memoBytesMaximumDefault = 2 << 30
 
     /// How many search steps pass between two looks at the clock and at task
     /// cancellation. Reading the clock is ~20 ns; a step is ~100 ns.

@@ -29,13 +29,14 @@ public enum Verdict: String, Hashable, Sendable {
 public struct CheckOptions: Sendable {
     /// The time budget for the whole history; nil searches until it decides.
     public var timeout: Duration?
-    /// The bound on memo entries per partition; reaching it gives `unknown`.
-    public var memoEntriesMaximum: Int
+    /// The bound on the memory of each partition's search memo, in bytes;
+    /// reaching it gives `unknown`.
+    public var memoBytesMaximum: Int
 
-    public init(timeout: Duration? = nil, memoEntriesMaximum: Int = CheckLimits.memoEntriesMaximumDefault) {
-        precondition(memoEntriesMaximum > 0, "the memo must be allowed at least one entry")
+    public init(timeout: Duration? = nil, memoBytesMaximum: Int = CheckLimits.memoBytesMaximumDefault) {
+        precondition(memoBytesMaximum > 0, "the memo must be allowed some memory")
         self.timeout = timeout
-        self.memoEntriesMaximum = memoEntriesMaximum
+        self.memoBytesMaximum = memoBytesMaximum
     }
 }
 

@@ -32,7 +32,7 @@ public enum Checker {
         var violation: Counterexample?
         for (index, partition) in partitions.enumerated() {
             let budget = SearchBudget(
-                deadline: deadline, memoEntriesMaximum: options.memoEntriesMaximum, signal: nil, partition: index)
+                deadline: deadline, memoBytesMaximum: options.memoBytesMaximum, signal: nil, partition: index)
             let (result, counterexample) = search(partition, condition: .linearizable, budget: budget)
             results.append(result)
             if let counterexample {
@@ -59,14 +59,14 @@ public enum Checker {
             return try check(history, model: model, condition: condition, options: options)
         }
         let signal = ViolationSignal()
-        let memoEntriesMaximum = options.memoEntriesMaximum
+        let memoBytesMaximum = options.memoBytesMaximum
         let outcomes = await withTaskGroup(
             of: (Int, PartitionResult, Counterexample?).self,
             returning: [(Int, PartitionResult, Counterexample?)].self
         ) { group in
             for (index, partition) in partitions.enumerated() {
                 let budget = SearchBudget(
-                    deadline: deadline, memoEntriesMaximum: memoEntriesMaximum, signal: signal, partition: index)
+                    deadline: deadline, memoBytesMaximum: memoBytesMaximum, signal: signal, partition: index)
                 group.addTask {
                     let (result, counterexample) = search(partition, condition: .linearizable, budget: budget)
                     if counterexample != nil { signal.report(partition: index) }
@@ -125,13 +125,20 @@ public enum Checker {
     ///    whole history is not: a witness for the whole, restricted to that
     ///    key, would be one for the key.
     ///
-    /// Only when neither settles it does the combined search run.
+    /// Only when neither settles it does the combined search run. The second
+    /// shortcut runs on a sixty-fourth of the memo budget: on one key without
+    /// real-time order the search can wander for long without finding the
+    /// violation the combined search finds at once (`c10-bad.edn` takes 0.8 s
+    /// this way, 28 s with the whole budget), and when it gives up the
+    /// combined search still decides.
     private static func checkSequential<M: Model>(
         _ history: History, model: M, options: CheckOptions, start: ContinuousClock.Instant
     ) throws(ModelError) -> CheckResult {
         let deadline = options.timeout.map { start + $0 }
-        func budget(_ partition: Int) -> SearchBudget {
-            SearchBudget(deadline: deadline, memoEntriesMaximum: options.memoEntriesMaximum, signal: nil, partition: partition)
+        func budget(_ partition: Int, share: Int = 1) -> SearchBudget {
+            SearchBudget(
+                deadline: deadline, memoBytesMaximum: max(1, options.memoBytesMaximum / share), signal: nil,
+                partition: partition)
         }
         let firstKey = history.operations.first?.key
         if history.operations.allSatisfy({ $0.key == firstKey }) {
@@ -161,7 +168,7 @@ public enum Checker {
         }
 
         for (index, partition) in keyPartitions.enumerated() {
-            let (result, counterexample) = search(partition, condition: .sequential, budget: budget(index))
+            let (result, counterexample) = search(partition, condition: .sequential, budget: budget(index, share: 64))
             steps += result.searchSteps
             memoEntries += result.memoEntries
             if let counterexample {

@@ -61,4 +61,11 @@ public struct KeyValueModel: Model {
     public func isReadOnly(_ input: Input) -> Bool { input == .get }
 
     public func describe(_ state: String, values: ValueTable) -> String { HistoryValue.string(state).description }
+
+    /// Strings of up to 15 UTF-8 bytes are stored inline; longer ones own a
+    /// buffer with a 32-byte header.
+    public func heapBytes(_ state: String) -> Int {
+        let length = state.utf8.count
+        return length <= 15 ? 0 : 32 + length
+    }
 }

@@ -45,6 +45,22 @@ public protocol Model: Sendable {
 
     /// A short human-readable rendering of a state, for counterexamples.
     func describe(_ state: State, values: ValueTable) -> String
+
+    /// About how many bytes `state` holds outside its own inline storage
+    /// (string and array buffers), so that the memo's memory bound counts
+    /// what the states really cost. An overestimate is safe; the default, 0,
+    /// suits states that are plain numbers.
+    func heapBytes(_ state: State) -> Int
+}
+
+extension Model {
+    public func heapBytes(_ state: State) -> Int { 0 }
+}
+
+/// The bytes an array's heap buffer holds: its header and its elements.
+@inline(__always)
+func arrayHeapBytes<Element>(_ array: [Element]) -> Int {
+    array.isEmpty ? 0 : 32 + array.count * MemoryLayout<Element>.stride
 }
 
 /// An operation that does not fit the chosen model.
@@ -127,5 +143,9 @@ public struct KeyedModel<Base: Model>: Model {
             parts.append("\(key.map { "\($0)" } ?? "nil"): \(base.describe(state[index], values: values))")
         }
         return "{" + parts.joined(separator: ", ") + "}"
+    }
+
+    public func heapBytes(_ state: State) -> Int {
+        state.reduce(arrayHeapBytes(state)) { $0 + base.heapBytes($1) }
     }
 }

@@ -51,4 +51,6 @@ public struct QueueModel: Model {
     public func describe(_ state: [HistoryValue], values: ValueTable) -> String {
         "[" + state.map(\.description).joined(separator: " ") + "]"
     }
+
+    public func heapBytes(_ state: [HistoryValue]) -> Int { arrayHeapBytes(state) }
 }

@@ -62,4 +62,9 @@ public struct SetModel: Model {
         // Sorted by rendering so that a report reads the same in every process.
         "#{" + state.map(\.description).sorted().joined(separator: " ") + "}"
     }
+
+    /// A set's buffer: a header, one element and one bit of occupancy per bucket.
+    public func heapBytes(_ state: Set<HistoryValue>) -> Int {
+        state.isEmpty ? 0 : 48 + state.capacity * (MemoryLayout<HistoryValue>.stride + 1)
+    }
 }

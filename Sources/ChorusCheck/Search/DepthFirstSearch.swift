@@ -64,6 +64,8 @@ struct DepthFirstSearch<M: Model, Frontier: SearchFrontier> {
         let readOnly = (0..<operationCount).map {
             partition.deadline[$0] != nil && model.isReadOnly(partition.inputs[$0])
         }
+        let memoBytesPerEntry = memo.bytesPerEntry
+        var memoBytes = 0
         defer { counters.memoEntries += memo.count }
 
         while remainingDeterminate > 0 {
@@ -116,8 +118,9 @@ struct DepthFirstSearch<M: Model, Frontier: SearchFrontier> {
                 placed.insert(chosen)
                 if memo.insert(placed, zobrist: placedHash ^ zobrist[chosen], state: accepted) {
                     placedHash ^= zobrist[chosen]
-                    if memo.count > budget.memoEntriesMaximum {
-                        return .unknown(.memoLimit(budget.memoEntriesMaximum))
+                    memoBytes += memoBytesPerEntry + model.heapBytes(accepted)
+                    if memoBytes > budget.memoBytesMaximum {
+                        return .unknown(.memoLimit(bytes: budget.memoBytesMaximum))
                     }
                     stack.append((chosen, state, forced))
                     state = accepted

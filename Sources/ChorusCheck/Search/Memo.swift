@@ -21,6 +21,11 @@ struct Memo<State: Hashable> {
 
     private(set) var count = 0
 
+    /// What one entry costs in the memo's own arrays, states' heap buffers
+    /// aside: its bitset, its inline state, and up to four table slots (the
+    /// table is kept between a quarter and half full).
+    var bytesPerEntry: Int { wordCount * 8 + MemoryLayout<State>.stride + 4 * 8 }
+
     init(operationCount: Int) {
         wordCount = max(1, (operationCount + 63) / 64)
         slots = Array(repeating: 0, count: 1 << 12)

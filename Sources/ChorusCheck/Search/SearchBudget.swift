@@ -5,8 +5,8 @@ import Synchronization
 public enum UnknownReason: Hashable, Sendable, CustomStringConvertible {
     /// The time budget ran out.
     case timeout
-    /// The memo reached its bound (`CheckOptions.memoEntriesMaximum`).
-    case memoLimit(Int)
+    /// The memo reached its bound in bytes (`CheckOptions.memoBytesMaximum`).
+    case memoLimit(bytes: Int)
     /// The search was cancelled (its task was, or another partition already
     /// found a violation).
     case cancelled
@@ -14,7 +14,10 @@ public enum UnknownReason: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .timeout: return "the time budget ran out"
-        case .memoLimit(let limit): return "the search memo reached its bound of \(limit) entries"
+        case .memoLimit(let bytes):
+            let mebibytes = Double(bytes) / Double(1 << 20)
+            let shown = mebibytes >= 10 ? "\(Int(mebibytes.rounded())) MiB" : "\(bytes) bytes"
+            return "the search memo reached its bound of \(shown)"
         case .cancelled: return "the search was cancelled"
         }
     }
@@ -38,7 +41,7 @@ final class ViolationSignal: Sendable {
 /// The limits one search runs under.
 struct SearchBudget: Sendable {
     var deadline: ContinuousClock.Instant?
-    var memoEntriesMaximum: Int
+    var memoBytesMaximum: Int
     var signal: ViolationSignal?
     var partition: Int
 
