@@ -164,6 +164,101 @@ import Testing
         }
     }
 
+    /// The laws hold while changes wait too: receivers that got a random,
+    /// duplicated, out-of-order part of the operations hold some of them
+    /// pending, and merging, redelivering or merging twice changes nothing a
+    /// second time. Waiting changes never pile up: each item waits once.
+    @Test func mergeLawsHoldWithChangesWaiting() throws {
+        for seed: UInt64 in 220...235 {
+            var session = EditingSession(replicaCount: 3, seed: seed)
+            try session.run(steps: 90)
+            var random = SeededGenerator(seed: seed ^ 0x5EED)
+            var receivers: [ReplicatedText] = []
+            var waitingReceivers = 0
+            for _ in 0..<3 {
+                var receiver = ReplicatedText()
+                for index in session.operations.indices where random.chance(0.6) {
+                    for _ in 0..<Int.random(in: 1...3, using: &random) {
+                        receiver.apply(session.operations[Int.random(in: index..<session.operations.count, using: &random)])
+                    }
+                }
+                receiver.checkInvariants()
+                if !receiver.pending.isEmpty { waitingReceivers += 1 }
+                receivers.append(receiver)
+            }
+            let (a, b, c) = (receivers[0], receivers[1], receivers[2])
+            func merged(_ x: ReplicatedText, _ y: ReplicatedText) -> ReplicatedText {
+                var result = x
+                result.merge(y)
+                return result
+            }
+            #expect(merged(a, a) == a, "seed \(seed): idempotence")
+            #expect(merged(a, b) == merged(b, a), "seed \(seed): commutativity")
+            #expect(merged(merged(a, b), c) == merged(a, merged(b, c)), "seed \(seed): associativity")
+            #expect(merged(merged(a, b), b) == merged(a, b), "seed \(seed): idempotence after merge")
+            var again = a
+            for operation in session.operations.suffix(5) {
+                var once = again
+                once.apply(operation)
+                again = once
+                again.apply(operation)
+                #expect(again == once, "seed \(seed): a redelivered delta changed the state")
+            }
+            for receiver in receivers {
+                let waitingItems = receiver.pending.insertions.reduce(0) { $0 + Int($1.length) }
+                let distinctItems = session.operations.reduce(0) { total, operation in
+                    total + operation.insertions.reduce(0) { $0 + Int($1.length) }
+                }
+                #expect(waitingItems <= distinctItems, "seed \(seed): \(waitingItems) waiting items")
+                let decoded = try ReplicatedText(decodingAll: receiver.encoded())
+                #expect(decoded == receiver, "seed \(seed): round trip with changes waiting")
+            }
+            // And once everything arrives, every receiver converges.
+            var complete: [ReplicatedText] = []
+            for var receiver in receivers {
+                for operation in session.operations { receiver.apply(operation) }
+                #expect(receiver.pending.isEmpty, "seed \(seed)")
+                complete.append(receiver)
+            }
+            #expect(complete.allSatisfy { $0 == complete[0] }, "seed \(seed)")
+            #expect(waitingReceivers > 0 || seed != 220, "seed \(seed): the test must exercise waiting changes")
+        }
+    }
+
+    @Test func redeliveredWaitingChangesAreKeptOnce() throws {
+        var typist = ReplicatedText()
+        var first = TextDelta()
+        var second = TextDelta()
+        try typist.insert("a", at: 0, by: 7, recordingInto: &first)
+        try typist.insert("b", at: 1, by: 7, recordingInto: &second)
+        var once = ReplicatedText()
+        once.apply(second)
+        var many = ReplicatedText()
+        for _ in 0..<1_000 { many.apply(second) }
+        #expect(once.pending.insertions.count == 1)
+        #expect(many == once)
+        #expect(many.encoded().count == once.encoded().count)
+        var doubled = once
+        doubled.merge(once)
+        #expect(doubled == once)
+        // A deletion of the waiting item folds into it, whatever the order.
+        var deletion = TextDelta()
+        var deleter = typist
+        try deleter.delete(1..<2, recordingInto: &deletion)
+        var deletionFirst = ReplicatedText()
+        deletionFirst.apply(deletion)
+        deletionFirst.apply(second)
+        var insertionFirst = ReplicatedText()
+        insertionFirst.apply(second)
+        insertionFirst.apply(deletion)
+        #expect(deletionFirst == insertionFirst)
+        #expect(deletionFirst.pending.deletions.isEmpty)
+        #expect(deletionFirst.pending.insertions.first?.isDeleted == true)
+        deletionFirst.apply(first)
+        #expect(deletionFirst.string == "a")
+        #expect(deletionFirst.pending.isEmpty)
+    }
+
     @Test func applyingADeltaSinceACommonVersionEqualsTheFullMerge() throws {
         for seed: UInt64 in 300...311 {
             var session = EditingSession(replicaCount: 3, seed: seed)

@@ -39,7 +39,9 @@ extension ReplicatedText: Equatable, CompactCodable {
         }
         let pending = try TextDelta(decoding: &reader)
         try self.init(documentOrder: body, at: bodyStart)
-        self.pending = pending
+        // Through `apply`, so that pending changes from any encoder end in
+        // the canonical form (see `TextDelta.canonicalPending`).
+        apply(pending)
     }
 
     /// Bulk-builds a document from its runs in document order.

@@ -108,27 +108,17 @@ extension ReplicatedText {
                 }
             }
         }
-        var leftover = TextDelta()
+        var waiting: [(insertion: TextDelta.Insertion, contentStart: Int)] = []
         for queue in order.indices {
             for position in lists[queue][heads[queue]...] {
-                let insertion = work.insertions[position]
-                if insertion.isDeleted {
-                    leftover.appendInsertion(insertion, content: nil)
-                } else {
-                    work.content.withUnsafeBufferPointer { content in
-                        leftover.appendInsertion(
-                            insertion,
-                            content: UnsafeBufferPointer(rebasing: content[contentStart[position]..<(contentStart[position] + Int(insertion.length))]))
-                    }
-                }
+                waiting.append((work.insertions[position], contentStart[position]))
             }
         }
+        var missing: [TextDelta.Deletion] = []
         for deletion in work.deletions {
-            if let missing = applyDeletion(deletion) { leftover.appendDeletion(missing) }
+            if let part = applyDeletion(deletion) { missing.append(part) }
         }
-        // Canonical order, so equal states compare and encode equal.
-        leftover.deletions = TextDelta.normalized(leftover.deletions)
-        pending = leftover
+        pending = TextDelta.canonicalPending(waiting, content: work.content, deletions: missing)
     }
 
     private enum IntegrationOutcome { case integrated, duplicate, waiting }
