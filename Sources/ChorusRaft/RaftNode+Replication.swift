@@ -125,6 +125,9 @@ extension RaftNode {
             }
             return
         }
+        // No follower can hold more than was sent to it, and nothing beyond
+        // our last index ever was: such an answer is not from a correct peer.
+        guard response.index <= log.lastIndex else { return }
         let wasPaused = leaderState!.progress[position].isPaused
         guard leaderState!.progress[position].acknowledge(upTo: response.index) else { return }
         switch leaderState!.progress[position].state {

@@ -42,7 +42,12 @@ extension RaftNode {
         guard message.from != id, message.from != .none else { return }
 
         if message.term == .zero {
-            // Forwarded client requests: no term semantics.
+            // Forwarded client requests have no term semantics; nothing else
+            // may skip the term rules (the codec refuses it too).
+            switch message.payload {
+            case .proposal, .readIndex: break
+            default: return
+            }
         } else if message.term > term {
             if case .requestVote(let request) = message.payload,
                 !request.isLeadershipTransfer && isWithinLeaderStickiness

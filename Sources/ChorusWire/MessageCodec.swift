@@ -267,6 +267,12 @@ public enum MessageCodec {
         guard message.from != message.to else { throw .invalid("a message from \(message.from) to itself") }
         try checkBound(message.term.rawValue, "term")
         switch message.payload {
+        case .proposal, .readIndex:
+            guard message.term == .zero else { throw .invalid("a forwarded request carries term 0, not \(message.term)") }
+        default:
+            guard message.term != .zero else { throw .invalid("a \(message.kindName) at term 0") }
+        }
+        switch message.payload {
         case .appendEntries(let append):
             try checkBound(append.previousIndex.rawValue, "previous index")
             try checkBound(append.commit.rawValue, "commit index")

@@ -94,6 +94,9 @@ struct WireValueGenerator {
         case 9: payload = .readIndex(context: number())
         default: payload = .readIndexResponse(index: LogIndex(number()), context: number())
         }
-        return RaftMessage(from: from, to: to, term: term, payload: payload)
+        switch payload {
+        case .proposal, .readIndex: return RaftMessage(from: from, to: to, term: .zero, payload: payload)
+        default: return RaftMessage(from: from, to: to, term: term, payload: payload)
+        }
     }
 }

@@ -55,7 +55,13 @@ import Testing
         refuses(future, "an entry newer than the message's term")
         refuses(RaftMessage(from: 0, to: 2, term: 1, payload: .timeoutNow), "from node 0")
         refuses(RaftMessage(from: 2, to: 2, term: 1, payload: .timeoutNow), "to itself")
-        refuses(RaftMessage(from: 1, to: 2, term: 1, payload: .proposal([])), "an empty proposal")
+        refuses(RaftMessage(from: 1, to: 2, term: 0, payload: .proposal([])), "an empty proposal")
+        // Only forwarded requests go without a term, and they always do.
+        refuses(RaftMessage(from: 3, to: 2, term: 0, payload: .heartbeat(.init(commit: 0, round: 1))), "a heartbeat at term 0")
+        refuses(
+            RaftMessage(from: 2, to: 1, term: 0, payload: .appendEntriesResponse(.init(index: 1_000, rejected: false))),
+            "an append response at term 0")
+        refuses(RaftMessage(from: 1, to: 2, term: 3, payload: .readIndex(context: 1)), "a forwarded read with a term")
     }
 
     @Test func limitsAreEnforcedOnBothSides() throws {
