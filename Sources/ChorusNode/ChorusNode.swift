@@ -128,13 +128,14 @@ public final class ChorusNode: Service, Sendable {
         let listener: any Channel
         do {
             let limit = configuration.wire.maximumFrameBytes
+            let handshakeLimit = configuration.wire.maximumHandshakeBytes
             listener = try await ServerBootstrap(group: eventLoop)
                 .serverChannelOption(.backlog, value: 64)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(firstFrameLimit: handshakeLimit, limit: limit)))
                         try channel.pipeline.syncOperations.addHandler(InboundPeerHandler(core: core.value))
                     }
                 }

@@ -274,7 +274,15 @@ final class OutboundPeerHandler: ChannelInboundHandler {
 /// their header and corrupt ones by checksum (either closes the connection).
 struct FrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = [UInt8]
-    let limit: Int
+    /// The bound on the next frame's payload: the handshake's size for the
+    /// first frame, then `limitAfterFirstFrame`.
+    private(set) var limit: Int
+    let limitAfterFirstFrame: Int
+
+    init(firstFrameLimit: Int, limit: Int) {
+        self.limit = firstFrameLimit
+        self.limitAfterFirstFrame = limit
+    }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard buffer.readableBytes >= Frame.headerBytes,
@@ -286,6 +294,7 @@ struct FrameDecoder: ByteToMessageDecoder {
         buffer.moveReaderIndex(forwardBy: Frame.headerBytes)
         guard let payload = buffer.readBytes(length: header.payloadLength) else { return .needMoreData }
         try Frame.verify(payload, against: header)
+        limit = limitAfterFirstFrame
         context.fireChannelRead(wrapInboundOut(payload))
         return .continue
     }
@@ -294,12 +303,42 @@ struct FrameDecoder: ByteToMessageDecoder {
 /// The receiving end of a peer's connection: a handshake first, then Raft
 /// messages stepped into the core. Any bad frame or message closes the
 /// connection with a log line; the peer reconnects.
+///
+/// Before its handshake a connection is a stranger's: it may send at most
+/// one handshake-sized frame, must send it within `handshakeTimeout`, and
+/// only `NodeCore.inboundConnectionsMaximum` connections may be open at once.
 final class InboundPeerHandler: ChannelInboundHandler {
     typealias InboundIn = [UInt8]
     let core: NodeCore
     var peer: NodeID?
+    private var counted = false
+    private var handshakeDeadline: Scheduled<Void>?
+    static let handshakeTimeout = TimeAmount.seconds(5)
 
     init(core: NodeCore) { self.core = core }
+
+    func channelActive(context: ChannelHandlerContext) {
+        guard core.inboundConnections < core.inboundConnectionsMaximum else {
+            refuse(context, "too many inbound peer connections (\(core.inboundConnections))")
+            return
+        }
+        core.inboundConnections += 1
+        counted = true
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        handshakeDeadline = context.eventLoop.scheduleTask(in: Self.handshakeTimeout) { [self] in
+            if peer == nil { refuse(loopBound.value, "no handshake within \(Self.handshakeTimeout)") }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        handshakeDeadline?.cancel()
+        if counted {
+            counted = false
+            core.inboundConnections -= 1
+        }
+        context.fireChannelInactive()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let payload = unwrapInboundIn(data)
@@ -310,6 +349,7 @@ final class InboundPeerHandler: ChannelInboundHandler {
                     clusterID: core.configuration.clusterID, localNode: core.configuration.nodeID,
                     knownPeers: core.configuration.peers.map(\.id))
                 self.peer = handshake.from
+                handshakeDeadline?.cancel()
                 core.peerIntroduced(handshake.from, httpURL: handshake.httpURL)
             } catch {
                 refuse(context, "handshake refused: \(error)")

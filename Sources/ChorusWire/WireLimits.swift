@@ -56,6 +56,12 @@ public struct WireLimits: Sendable, Hashable {
     public var snapshotFramingBytes: Int { 64 + 2 * 10 * maximumMembers }
     public static let entryFramingBytes = 32
 
+    /// The largest handshake: magic, version, cluster id and node ids (under
+    /// 64 bytes together) and the advertised URL. The first frame on an
+    /// accepted connection is held to this, so a stranger cannot make a node
+    /// buffer a whole message frame before saying who it is.
+    public var maximumHandshakeBytes: Int { 64 + maximumURLBytes }
+
     /// The bounds the limits themselves must respect.
     public enum Bounds {
         public static let frameBytesMinimum = 4_096
@@ -90,6 +96,9 @@ public struct WireLimits: Sendable, Hashable {
             maximumCommandBytes + Self.entryFramingBytes <= maximumFrameBytes,
             "one largest command (\(maximumCommandBytes) bytes) and its framing must fit in a frame (\(maximumFrameBytes))")
         try require(maximumSnapshotBytes >= 1, "maximumSnapshotBytes must be at least 1")
+        try require(
+            maximumHandshakeBytes <= maximumFrameBytes,
+            "a handshake (\(maximumHandshakeBytes) bytes) must fit in a frame (\(maximumFrameBytes))")
         try require(
             maximumSnapshotBytes + snapshotFramingBytes <= maximumFrameBytes,
             "the largest snapshot (\(maximumSnapshotBytes) bytes) and its metadata must fit in a frame (\(maximumFrameBytes))")

@@ -109,6 +109,69 @@ import Testing
         }
         await node.shutdown()
     }
+
+    /// A stranger on the peer port cannot make the node buffer a message
+    /// frame before its handshake, nor hold more than a few connections open.
+    @Test func strangersOnThePeerPortAreBoundedBeforeTheirHandshake() async throws {
+        let directory = NSTemporaryDirectory() + "chorus-inprocess-peer-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let port = try #require(ChorusNodeTestPorts.free())
+        let node = try await ChorusNode.start(
+            configuration: Self.configuration(directory: directory, port: port),
+            eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
+
+        // A first frame that declares 1 MiB: refused at its header.
+        let large = try #require(RawConnection(port: port))
+        large.send([0, 0, 16, 0, 0, 0, 0, 0])
+        #expect(large.isClosedByPeer(), "a handshake-sized limit holds for the first frame")
+
+        // Silent connections beyond the cap are closed at once (the cap is 4 for a lone node).
+        var silent: [RawConnection] = []
+        for _ in 0..<4 { silent.append(try #require(RawConnection(port: port))) }
+        try await Task.sleep(for: .milliseconds(200))
+        let extra = try #require(RawConnection(port: port))
+        #expect(extra.isClosedByPeer(), "a fifth connection without a handshake")
+        _ = silent
+        await node.shutdown()
+    }
+}
+
+/// A blocking TCP connection to 127.0.0.1 for bytes a peer would never send.
+final class RawConnection {
+    let descriptor: Int32
+
+    init?(port: Int) {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            return nil
+        }
+        var timeout = timeval(tv_sec: 3, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { Foundation.send(descriptor, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// Whether the other end closes within the receive timeout (3 s).
+    func isClosedByPeer() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        return count == 0 || (count < 0 && errno == ECONNRESET)
+    }
 }
 
 enum ChorusNodeTestPorts {
