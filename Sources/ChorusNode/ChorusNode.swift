@@ -90,6 +90,7 @@ public final class ChorusNode: Service, Sendable {
             await storage.close()
             throw error
         }
+        logRepairs(opened.recovered, directory: configuration.dataDirectory, logger: logger)
         logger.info(
             "recovered storage",
             metadata: [
@@ -155,6 +156,37 @@ public final class ChorusNode: Service, Sendable {
         return ChorusNode(
             configuration: configuration, eventLoop: eventLoop, core: core, listener: listener, storage: storage,
             logger: logger)
+    }
+
+    /// Says what recovery repaired: every truncation, removed file and
+    /// snapshot set aside is a warning naming the file, never silent.
+    static func logRepairs(_ recovered: DurableStorage.Recovered, directory: String, logger: Logger) {
+        let log = recovered.logReport
+        let lastSegment = log.segments.last?.fileName ?? "?"
+        switch log.tail {
+        case .clean:
+            break
+        case .zeroFilled(let offset, let count):
+            logger.warning(
+                "storage repair: truncated a zero-filled tail",
+                metadata: ["file": "\(directory)/wal/\(lastSegment)", "offset": "\(offset)", "bytes": "\(count)"])
+        case .tornRecord(let offset, let count, let reason):
+            logger.warning(
+                "storage repair: truncated a torn final record, never acknowledged",
+                metadata: [
+                    "file": "\(directory)/wal/\(lastSegment)", "offset": "\(offset)", "bytes": "\(count)",
+                    "reason": "\(reason)",
+                ])
+        }
+        if let torn = log.tornSegmentFile {
+            logger.warning("storage repair: removed a segment whose header was never completed", metadata: ["file": "\(directory)/wal/\(torn)"])
+        }
+        for corruption in recovered.snapshotReport.corruptFiles {
+            logger.warning("storage repair: set aside an invalid snapshot (renamed .corrupt)", metadata: ["problem": "\(corruption)"])
+        }
+        for name in recovered.snapshotReport.temporaryFiles {
+            logger.warning("storage repair: removed an unfinished snapshot file", metadata: ["file": "\(directory)/snapshots/\(name)"])
+        }
     }
 
     /// Opens (creating if needed) and recovers the storage directory. Blocking.

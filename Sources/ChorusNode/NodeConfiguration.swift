@@ -20,8 +20,12 @@ public struct NetworkAddress: Sendable, Hashable, CustomStringConvertible {
             throw .invalid("address '\(text)' is not HOST:PORT")
         }
         var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {
+        if host.hasPrefix("[") && host.hasSuffix("]") {
+            host = String(host.dropFirst().dropLast())
+        } else if host.contains(where: { $0 == "[" || $0 == "]" || $0 == ":" }) {
+            throw .invalid("address '\(text)' is not HOST:PORT (write an IPv6 host in brackets: [::1]:7001)")
+        }
+        guard !host.isEmpty, !host.contains(where: { $0 == "[" || $0 == "]" }), let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {
             throw .invalid("address '\(text)' is not HOST:PORT with a port in 1...65535")
         }
         return NetworkAddress(host: host, port: port)

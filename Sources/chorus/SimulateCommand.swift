@@ -88,6 +88,8 @@ struct SimulateRaftCommand: AsyncParsableCommand {
         if trace && single == nil { throw fail("--trace replays one seed; use it with --seed") }
         if start != nil && single != nil { throw fail("--start goes with --seeds, not --seed") }
         guard jobCount <= 64 else { throw fail("--jobs is at most 64") }
+        if let count, count > 1 << 40 { throw fail("--seeds is at most \(1 << 40)") }
+        if let count, first > UInt64.max - count { throw fail("--start + --seeds runs past the largest seed") }
 
         let clock = ContinuousClock()
         let began = clock.now

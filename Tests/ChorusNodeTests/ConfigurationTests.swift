@@ -40,7 +40,7 @@ import Testing
         let peers = try PeerAddress.parseList("3=10.0.0.3:7003, 1=localhost:7001,2=[::1]:7002")
         #expect(peers.map(\.id) == [1, 2, 3])
         #expect(peers[1].address == NetworkAddress(host: "::1", port: 7002))
-        for bad in ["", "1=host", "x=host:1", "0=h:1", "1=h:1,1=h:2", "1=h:70000", "1=:80"] {
+        for bad in ["", "1=host", "x=host:1", "0=h:1", "1=h:1,1=h:2", "1=h:70000", "1=:80", "1=[::1:80", "1=::1:80", "1=[a]b]:80"] {
             #expect(throws: NodeConfigurationError.self, "\(bad)") { try PeerAddress.parseList(bad) }
         }
         #expect(NodeConfiguration.clusterID(of: peers) == NodeConfiguration.clusterID(of: peers.reversed()))
