@@ -69,13 +69,17 @@ enum HistoryCheck {
         return operations
     }
 
+    /// The checker's budget: memory, not time, so that a seed's verdict never
+    /// depends on how busy the machine is (one seed, one outcome).
+    static let memoBytesMaximum = 256 << 20
+
     static func check(_ history: [ClientOperation]) -> Verdict {
         guard !history.isEmpty else { return .linearizable }
         do {
             let checked = try History(operations: operations(from: history))
             let result = try Checker.check(
                 checked, model: CASRegisterModel(), condition: .linearizable,
-                options: CheckOptions(timeout: .seconds(20)))
+                options: CheckOptions(memoBytesMaximum: Self.memoBytesMaximum))
             switch result.verdict {
             case .satisfied:
                 return .linearizable

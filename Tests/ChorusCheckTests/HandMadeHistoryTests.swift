@@ -33,6 +33,19 @@ import Testing
         }
     }
 
+    @Test func aCompletionForAnotherKeyIsAnError() throws {
+        #expect(throws: HistoryError.self) {
+            try History(events: [e(0, .invoke, "put", 1, key: "a"), e(0, .ok, "put", 1, key: "b")])
+        }
+        // Leaving the key out of the completion is fine.
+        _ = try History(events: [e(0, .invoke, "put", 1, key: "a"), e(0, .ok, "put", 1)])
+    }
+
+    @Test func aSetReadWithARepeatedElementIsNeverConsistent() throws {
+        #expect(try verdict([e(0, .invoke, "add", 1), e(0, .ok, "add", 1), e(1, .invoke, "read"), e(1, .ok, "read", [1, 1])], model: .set) == .violated)
+        #expect(try verdict([e(0, .invoke, "add", 1), e(0, .ok, "add", 1), e(1, .invoke, "read"), e(1, .ok, "read", [1])], model: .set) == .satisfied)
+    }
+
     // MARK: Failed operations did not happen
 
     @Test func failedCasIsDropped() throws {

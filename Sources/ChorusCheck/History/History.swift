@@ -10,6 +10,8 @@ public struct HistoryError: Error, Hashable, Sendable, CustomStringConvertible {
         case completionWithoutInvocation(process: ProcessID)
         /// A completion names another function than its invocation.
         case functionMismatch(invoked: String, completed: String)
+        /// A completion names another key than its invocation.
+        case keyMismatch(invoked: HistoryValue?, completed: HistoryValue)
         /// The history is larger than `CheckLimits.operationCountMaximum`.
         case tooManyOperations(limit: Int)
         /// The input has no events at all.
@@ -37,6 +39,8 @@ public struct HistoryError: Error, Hashable, Sendable, CustomStringConvertible {
             return location + "process \(process) completes an operation it never invoked"
         case .functionMismatch(let invoked, let completed):
             return location + "completion :\(completed) does not match the invocation :\(invoked)"
+        case .keyMismatch(let invoked, let completed):
+            return location + "completion for key \(completed) does not match the invocation's key \(invoked.map { "\($0)" } ?? "nil")"
         case .tooManyOperations(let limit):
             return location + "more than \(limit) operations"
         case .empty:
@@ -96,6 +100,10 @@ public struct History: Sendable {
                 throw HistoryError(
                     .functionMismatch(invoked: operations[open].function, completed: event.function),
                     line: event.line)
+            }
+            // A completion may leave the key out; if it names one, it must be the invocation's.
+            if let key = event.key, key != operations[open].key {
+                throw HistoryError(.keyMismatch(invoked: operations[open].key, completed: key), line: event.line)
             }
             operations[open].output = event.value
             operations[open].completedAt = instant

@@ -10,6 +10,8 @@ public struct SetModel: Model {
 
     public enum Output: Hashable, Sendable {
         case elements(Set<HistoryValue>)
+        /// A read that listed some element twice: no state of a set explains it.
+        case repeatedElement(HistoryValue)
         case acknowledged
     }
 
@@ -31,7 +33,14 @@ public struct SetModel: Model {
             guard determinate else { return (.read, nil) }
             switch operation.output ?? .null {
             case .null: return (.read, .elements([]))
-            case .list(let elements), .set(let elements): return (.read, .elements(Set(elements)))
+            case .list(let elements), .set(let elements):
+                let distinct = Set(elements)
+                if distinct.count != elements.count {
+                    var seen = Set<HistoryValue>()
+                    let repeated = elements.first { !seen.insert($0).inserted } ?? elements[0]
+                    return (.read, .repeatedElement(repeated))
+                }
+                return (.read, .elements(distinct))
             default:
                 throw ModelError("read must return a list or set, not \(operation.output ?? .null)", operation: operation)
             }
