@@ -39,6 +39,7 @@ struct TraceParser: ~Copyable {
             case "numAgents":
                 parser.agentCount = try parser.parseInteger(limit: TraceLimits.maximumAgentCount, field: "numAgents")
             case "txns":
+                guard !parser.sawTransactions else { throw parser.syntax("repeated \"txns\"") }
                 parser.sawTransactions = true
                 try parser.parseTransactions()
             default: try parser.skipValue()
@@ -58,6 +59,7 @@ struct TraceParser: ~Copyable {
         var agents = 1
         if kind == .concurrent {
             guard let agentCount else { throw TraceError.missingField("numAgents") }
+            guard agentCount >= 1 else { throw TraceError.invalidValue("a concurrent trace needs at least one agent") }
             agents = agentCount
             for (index, transaction) in transactions.enumerated() {
                 guard transaction.agent < UInt32(agents) else {

@@ -20,7 +20,8 @@ struct BenchTextTraceCommand: AsyncParsableCommand {
         abstract: "Benchmark the text CRDT on sequential editing traces (build with -c release).",
         discussion: """
             Per file: ops, apply time (ms), encoded bytes, load (decode) time (ms), the peak RSS of \
-            this process (getrusage ru_maxrss), and whether the final text equals endContent, both \
+            this process so far (getrusage ru_maxrss: with several files, a running maximum; \
+            give one file per run to measure each alone), and whether the final text equals endContent, both \
             after applying and after loading. Trace loading is not timed.
             """
     )

@@ -72,6 +72,8 @@ import Testing
             (#"{"endContent": ""}"#, "no txns"),
             (#"{"kind": "weird", "endContent": "", "txns": []}"#, "unknown kind"),
             (#"{"kind": "concurrent", "endContent": "", "txns": []}"#, "no numAgents"),
+            (#"{"kind": "concurrent", "endContent": "ab", "numAgents": 0, "txns": []}"#, "no agents"),
+            (#"{"endContent": "a", "txns": [{"patches": [[0, 0, "a"]]}], "txns": []}"#, "repeated txns"),
             (#"{"kind": "concurrent", "numAgents": 1, "endContent": "", "txns": [{"parents": [0], "agent": 0, "patches": []}]}"#, "self parent"),
             (#"{"kind": "concurrent", "numAgents": 1, "endContent": "", "txns": [{"parents": [], "agent": 3, "patches": []}]}"#, "agent out of range"),
             (#"{"endContent": "", "txns": [], "x": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"#, "too deep"),
