@@ -197,7 +197,7 @@ public final class ChorusNode: Service, Sendable {
         do {
             return try DurableStorage.open(
                 directory: configuration.dataDirectory, configuration: configuration.storage, fileSystem: fileSystem,
-                batchObserver: { batch in
+                owner: "node \(configuration.nodeID.rawValue)", batchObserver: { batch in
                     metrics.fsyncs.increment()
                     metrics.fsyncDuration.recordNanoseconds(Int64(batch.fsyncNanoseconds))
                     metrics.recordsPerFsync.record(batch.recordCount)

@@ -5,6 +5,7 @@ import Synchronization
 ///
 /// ```
 /// DIR/LOCK                                   flock(2): one owner at a time
+/// DIR/OWNER                                  who the directory belongs to (such as `node 2`)
 /// DIR/wal/segment-<first sequence>.wal       the log (see SegmentFormat)
 /// DIR/snapshots/snapshot-<covered below>.snap
 /// ```
@@ -25,6 +26,8 @@ public final class DurableStorage: Sendable {
     private let exclusive: Mutex<StorageFile?>
 
     public static let lockFileName = "LOCK"
+    public static let ownerFileName = "OWNER"
+    static let ownerBytesMaximum = 256
     public static let logDirectoryName = "wal"
     public static let snapshotDirectoryName = "snapshots"
 
@@ -48,11 +51,16 @@ public final class DurableStorage: Sendable {
     /// Opens (creating if needed) and recovers the storage in `directory`.
     ///
     /// Blocking; call it off any event loop.
+    /// - Parameter owner: who the directory belongs to, such as `node 2`.
+    ///   The first open records it (atomically, in `OWNER`); later opens
+    ///   refuse a directory recorded for another owner, so two nodes' data
+    ///   directories swapped by mistake cannot replay each other's votes.
     /// - Throws: `.directoryLocked` if another process has it open,
+    ///   `.ownerMismatch` for another owner's directory,
     ///   `.corruption` for damage recovery must not repair, `.io` for failed calls.
     public static func open(
         directory: String, configuration: StorageConfiguration = .default,
-        fileSystem: any StorageFileSystem = PosixFileSystem(),
+        fileSystem: any StorageFileSystem = PosixFileSystem(), owner: String? = nil,
         batchObserver: (@Sendable (SynchronizedBatch) -> Void)? = nil
     ) throws(StorageError) -> (storage: DurableStorage, recovered: Recovered) {
         try configuration.validate()
@@ -67,6 +75,7 @@ public final class DurableStorage: Sendable {
             throw .io(error)
         }
         do throws(StorageError) {
+            if let owner { try claim(directory, for: owner, fileSystem: fileSystem) }
             let logDirectory = join(directory, logDirectoryName)
             let snapshotDirectory = join(directory, snapshotDirectoryName)
             do {
@@ -99,6 +108,36 @@ public final class DurableStorage: Sendable {
         } catch {
             fileSystem.close(lockFile)
             throw error
+        }
+    }
+
+    /// Records `owner` in a fresh directory, or checks the one recorded.
+    /// The file is written like a snapshot: temporary file, fsync, rename,
+    /// fsync of the directory, so it is either absent or whole.
+    private static func claim(_ directory: String, for owner: String, fileSystem: any StorageFileSystem) throws(StorageError) {
+        let path = join(directory, ownerFileName)
+        let names: [String]
+        do { names = try fileSystem.contentsOfDirectory(atPath: directory) } catch { throw .io(error) }
+        if names.contains(ownerFileName) {
+            let recorded = String(decoding: try fileSystem.readWholeFile(path, limit: ownerBytesMaximum), as: UTF8.self)
+            guard recorded == owner else { throw .ownerMismatch(path: directory, recorded: recorded, expected: owner) }
+            return
+        }
+        let temporary = path + ".tmp"
+        do throws(StorageIOError) {
+            let file = try fileSystem.open(temporary, mode: .createOrTruncate)
+            do throws(StorageIOError) {
+                try fileSystem.write(file, Array(owner.utf8), at: 0)
+                try fileSystem.synchronize(file)
+            } catch {
+                fileSystem.close(file)
+                throw error
+            }
+            fileSystem.close(file)
+            try fileSystem.rename(temporary, to: path)
+            try fileSystem.synchronizeDirectory(atPath: directory)
+        } catch {
+            throw .io(error)
         }
     }
 

@@ -121,6 +121,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case directoryLocked(path: String)
     /// A snapshot payload is larger than `StorageConfiguration.maximumSnapshotBytes`.
     case snapshotTooLarge(bytes: Int, limit: Int)
+    /// The directory was created for another owner (`DurableStorage.open`'s `owner`).
+    case ownerMismatch(path: String, recorded: String, expected: String)
 
     public var description: String {
         switch self {
@@ -129,6 +131,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidConfiguration(let detail): "invalid storage configuration: \(detail)"
         case .directoryLocked(let path): "storage directory \(path) is locked by another process"
         case .snapshotTooLarge(let bytes, let limit): "snapshot of \(bytes) bytes exceeds the limit of \(limit)"
+        case .ownerMismatch(let path, let recorded, let expected):
+            "storage directory \(path) belongs to \(recorded), not \(expected); refusing to start on another's log and votes"
         }
     }
 }

@@ -12,10 +12,10 @@ import Testing
 /// One node in this process (a single-voter cluster), driven through its
 /// public API, with storage faults injected.
 @Suite struct InProcessNodeTests {
-    static func configuration(directory: String, port: Int) -> NodeConfiguration {
+    static func configuration(directory: String, port: Int, nodeID: NodeID = 1) -> NodeConfiguration {
         let address = NetworkAddress(host: "127.0.0.1", port: port)
         var configuration = NodeConfiguration(
-            nodeID: 1, members: [PeerAddress(id: 1, address: address)], peerListenAddress: address,
+            nodeID: nodeID, members: [PeerAddress(id: nodeID, address: address)], peerListenAddress: address,
             advertisedHTTPURL: "http://127.0.0.1:1", dataDirectory: directory)
         configuration.raft.electionTimeoutTicks = 5
         configuration.raft.heartbeatIntervalTicks = 1
@@ -108,6 +108,16 @@ import Testing
                 eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
         }
         await node.shutdown()
+        // Node 1's directory is node 1's: another node id must not replay its votes.
+        await #expect(throws: NodeStartupError.self, "node 5 on node 1's directory") {
+            _ = try await ChorusNode.start(
+                configuration: Self.configuration(directory: directory, port: otherPort, nodeID: 5),
+                eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
+        }
+        let again = try await ChorusNode.start(
+            configuration: Self.configuration(directory: directory, port: otherPort),
+            eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
+        await again.shutdown()
     }
 
     /// A stranger on the peer port cannot make the node buffer a message
