@@ -324,9 +324,10 @@ final class InboundPeerHandler: ChannelInboundHandler {
         }
         core.inboundConnections += 1
         counted = true
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        handshakeDeadline = context.eventLoop.scheduleTask(in: Self.handshakeTimeout) { [self] in
-            if peer == nil { refuse(loopBound.value, "no handshake within \(Self.handshakeTimeout)") }
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        handshakeDeadline = context.eventLoop.scheduleTask(in: Self.handshakeTimeout) {
+            let (handler, context) = bound.value
+            if handler.peer == nil { handler.refuse(context, "no handshake within \(Self.handshakeTimeout)") }
         }
         context.fireChannelActive()
     }

@@ -88,6 +88,7 @@ extension ReplicatedText: Equatable, CompactCodable {
                 runs.append(run)
             }
         }
+        try Self.checkCausalOrder(runs, agentCount: table.count, at: offset)
         tree = RunTree(bulk: runs, agentCount: table.count)
         text = GapBuffer(scalars: body.content)
     }
