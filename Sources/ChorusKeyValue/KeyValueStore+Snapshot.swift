@@ -4,7 +4,7 @@ import ChorusCore
 /// state handed to `RaftNode.compactLog` and shipped to lagging followers.
 ///
 ///     format(1) appliedIndex(varint)
-///     keyCount(varint)     { key(len+utf8) version(varint) value(len+bytes) }   ascending keys
+///     keyCount(varint)     { key(len+utf8) version(varint) value(len+bytes) }   keys ascending by bytes
 ///     sessionCount(varint) { clientID sequence lastActivity result }           ascending client ids
 extension KeyValueStore {
     static let snapshotFormat: UInt8 = 1
@@ -16,7 +16,7 @@ extension KeyValueStore {
         writer.writeVarint(records.count)
         for key in records.keys.sorted() {
             let record = records[key]!
-            writer.writeString(key)
+            writer.writeString(key.text)
             writer.writeVarint(record.version.rawValue)
             writer.writeLengthPrefixed(record.value)
         }
@@ -41,11 +41,11 @@ extension KeyValueStore {
         }
         appliedIndex = LogIndex(try reader.readVarint())
         let keyCount = try reader.readCount(limit: limits.maxKeys, minimumElementBytes: 3)
-        var records: [String: Record] = [:]
+        var records: [StoreKey: Record] = [:]
         records.reserveCapacity(keyCount)
-        var previousKey: String?
+        var previousKey: StoreKey?
         for _ in 0..<keyCount {
-            let key = try reader.readString(limit: limits.maxKeyBytes)
+            let key = StoreKey(try reader.readString(limit: limits.maxKeyBytes))
             if let previousKey, !(previousKey < key) {
                 throw reader.error(.invalidValue("snapshot keys not strictly ascending"))
             }

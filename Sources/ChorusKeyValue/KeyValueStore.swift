@@ -33,7 +33,7 @@ public struct KeyValueStore: Sendable {
     }
 
     public let limits: KeyValueLimits
-    var records: [String: Record] = [:]
+    var records: [StoreKey: Record] = [:]
     var sessions: [UInt64: Session] = [:]
     /// The index of the last entry applied.
     public internal(set) var appliedIndex: LogIndex = .zero
@@ -45,7 +45,7 @@ public struct KeyValueStore: Sendable {
     public var keyCount: Int { records.count }
 
     /// The value and version of `key`, or nil if absent.
-    public func get(_ key: String) -> Record? { records[key] }
+    public func get(_ key: String) -> Record? { records[StoreKey(key)] }
 
     /// Notes that a non-command entry (an empty or configuration entry) at
     /// `index` was applied, so `appliedIndex` follows the log.
@@ -105,7 +105,7 @@ public struct KeyValueStore: Sendable {
     }
 
     private mutating func execute(_ operation: KeyValueOperation, at index: LogIndex) -> KeyValueResult {
-        if records.count >= limits.maxKeys, records[operation.key] == nil {
+        if records.count >= limits.maxKeys, records[StoreKey(operation.key)] == nil {
             switch operation {
             case .put, .compareAndSet: return .storeFull(maxKeys: limits.maxKeys)
             case .delete: break
@@ -113,14 +113,14 @@ public struct KeyValueStore: Sendable {
         }
         switch operation {
         case .put(let key, let value):
-            records[key] = Record(value: value, version: index)
+            records[StoreKey(key)] = Record(value: value, version: index)
             return .written(version: index)
         case .delete(let key):
-            return .deleted(existed: records.removeValue(forKey: key) != nil)
+            return .deleted(existed: records.removeValue(forKey: StoreKey(key)) != nil)
         case .compareAndSet(let key, let expectedVersion, let value):
-            let current = records[key]?.version ?? .zero
+            let current = records[StoreKey(key)]?.version ?? .zero
             guard current == expectedVersion else { return .compareAndSetMismatch(currentVersion: current) }
-            records[key] = Record(value: value, version: index)
+            records[StoreKey(key)] = Record(value: value, version: index)
             return .written(version: index)
         }
     }

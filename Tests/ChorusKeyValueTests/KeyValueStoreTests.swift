@@ -68,6 +68,24 @@ import Testing
         #expect(store.appliedIndex == 7)
     }
 
+    /// Keys are their bytes: canonically equivalent spellings are two keys,
+    /// and a snapshot keeps both.
+    @Test func keysThatDifferInBytesAreDifferentKeys() throws {
+        let precomposed = "\u{E9}"
+        let decomposed = "e\u{301}"
+        #expect(precomposed == decomposed, "Swift's String equality is canonical equivalence")
+        var store = KeyValueStore()
+        _ = store.apply(commandBytes: command(0, 0, .put(key: precomposed, value: [1])), at: 1)
+        _ = store.apply(commandBytes: command(0, 0, .put(key: decomposed, value: [2])), at: 2)
+        #expect(store.keyCount == 2)
+        #expect(store.get(precomposed)?.value == [1])
+        #expect(store.get(decomposed)?.value == [2])
+        let restored = try KeyValueStore(restoring: store.snapshot())
+        #expect(restored.get(precomposed)?.value == [1])
+        #expect(restored.get(decomposed)?.value == [2])
+        #expect(restored.snapshot() == store.snapshot())
+    }
+
     @Test func compareAndSetByVersion() {
         var store = KeyValueStore()
         // Version 0 means "absent": create-if-absent.
