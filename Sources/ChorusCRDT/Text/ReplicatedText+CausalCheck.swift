@@ -14,20 +14,23 @@ import ChorusCore
 /// does. Kahn's topological sort decides it in O(runs · log runs).
 extension ReplicatedText {
     static func checkCausalOrder(_ runs: [Run], agentCount: Int, at offset: Int) throws(BinaryDecodingError) {
-        // Per agent, its runs' first sequence numbers in order, to find the run holding an item.
-        var runsByAgent = [[(sequence: UInt32, run: Int)]](repeating: [], count: agentCount)
-        for (index, run) in runs.enumerated() { runsByAgent[Int(run.agent)].append((run.sequence, index)) }
-        for agent in runsByAgent.indices { runsByAgent[agent].sort { $0.sequence < $1.sequence } }
+        // The runs ordered by (agent, sequence), flat, with where each agent's begin.
+        let order = runs.indices.sorted { (runs[$0].agent, runs[$0].sequence) < (runs[$1].agent, runs[$1].sequence) }
+        let firstSequences = order.map { runs[$0].sequence }
+        var agentStarts = [Int](repeating: order.count, count: agentCount + 1)
+        for position in order.indices.reversed() { agentStarts[Int(runs[order[position]].agent)] = position }
+        for agent in stride(from: agentCount - 1, through: 0, by: -1) where agentStarts[agent] > agentStarts[agent + 1] {
+            agentStarts[agent] = agentStarts[agent + 1]
+        }
         func runHolding(_ item: PackedItemID) -> Int {
-            let list = runsByAgent[Int(item.agent)]
-            var low = 0
-            var high = list.count - 1
             // Decoding already checked that each agent's runs cover 0..<n exactly.
+            var low = agentStarts[Int(item.agent)]
+            var high = agentStarts[Int(item.agent) + 1] - 1
             while low < high {
                 let middle = (low + high + 1) / 2
-                if list[middle].sequence <= item.sequence { low = middle } else { high = middle - 1 }
+                if firstSequences[middle] <= item.sequence { low = middle } else { high = middle - 1 }
             }
-            return list[low].run
+            return order[low]
         }
 
         var remaining = [UInt8](repeating: 0, count: runs.count)
@@ -35,21 +38,24 @@ extension ReplicatedText {
         var dependencies: [(dependent: Int, on: Int)] = []
         dependencies.reserveCapacity(runs.count * 2)
         for (index, run) in runs.enumerated() {
-            var seen: [Int] = []
-            var candidates: [PackedItemID] = [run.originLeft, run.originRight]
-            if run.sequence > 0 { candidates.append(PackedItemID(agent: run.agent, sequence: run.sequence - 1)) }
-            for item in candidates where item != .none {
+            var first = -1
+            var second = -1
+            func depend(on item: PackedItemID) throws(BinaryDecodingError) {
+                guard item != .none else { return }
                 let holder = runHolding(item)
                 guard holder != index else {
                     throw BinaryDecodingError(
                         .invalidValue("item \(run.sequence) of replica #\(run.agent) refers to an item typed after it"), at: offset)
                 }
-                if seen.contains(holder) { continue }
-                seen.append(holder)
+                if holder == first || holder == second { return }
+                if first < 0 { first = holder } else { second = holder }
                 dependencies.append((index, holder))
                 dependentCounts[holder + 1] += 1
+                remaining[index] += 1
             }
-            remaining[index] = UInt8(seen.count)
+            try depend(on: run.originLeft)
+            try depend(on: run.originRight)
+            if run.sequence > 0 { try depend(on: PackedItemID(agent: run.agent, sequence: run.sequence - 1)) }
         }
         // Dependents of each run, in one flat array (compressed rows).
         for index in 0..<runs.count { dependentCounts[index + 1] += dependentCounts[index] }
