@@ -71,6 +71,7 @@ extension KeyValueStore {
         try reader.expectEnd()
         self.records = records
         self.sessions = sessions
+        rebuildActivityOrder()
     }
 
     private static func write(_ result: KeyValueResult, to writer: inout ByteWriter) {

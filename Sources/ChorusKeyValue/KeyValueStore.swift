@@ -35,6 +35,12 @@ public struct KeyValueStore: Sendable {
     public let limits: KeyValueLimits
     var records: [StoreKey: Record] = [:]
     var sessions: [UInt64: Session] = [:]
+    /// Sessions in order of activity, oldest first, for eviction in O(1)
+    /// amortized: every activity appends (client, index); an entry whose
+    /// index is no longer its session's latest is stale and skipped. Indexes
+    /// are unique, so this is exactly the order of `lastActivity`.
+    var activityOrder: [(client: UInt64, activity: LogIndex)] = []
+    var activityHead = 0
     /// The index of the last entry applied.
     public internal(set) var appliedIndex: LogIndex = .zero
 
@@ -83,6 +89,7 @@ public struct KeyValueStore: Sendable {
             if let session = sessions[client] {
                 if command.sequence == session.lastSequence {
                     sessions[client]!.lastActivity = index
+                    noteActivity(of: client, at: index)
                     return Applied(clientID: client, sequence: command.sequence, result: session.lastResult, duplicate: true)
                 }
                 if command.sequence < session.lastSequence {
@@ -99,6 +106,7 @@ public struct KeyValueStore: Sendable {
         let result = execute(command.operation, at: index)
         if client != 0 {
             sessions[client] = Session(lastSequence: command.sequence, lastResult: result, lastActivity: index)
+            noteActivity(of: client, at: index)
             evictSessionsBeyondLimit()
         }
         return Applied(clientID: client, sequence: command.sequence, result: result, duplicate: false)
@@ -125,13 +133,30 @@ public struct KeyValueStore: Sendable {
         }
     }
 
+    private mutating func noteActivity(of client: UInt64, at index: LogIndex) {
+        activityOrder.append((client, index))
+        // Keep stale entries to a constant factor of the live ones.
+        if activityOrder.count - activityHead > 2 * sessions.count + 64 { rebuildActivityOrder() }
+    }
+
+    /// The sessions in activity order, oldest first (also after a restore).
+    mutating func rebuildActivityOrder() {
+        activityOrder = sessions.map { (client: $0.key, activity: $0.value.lastActivity) }
+            .sorted { ($0.activity, $0.client) < ($1.activity, $1.client) }
+        activityHead = 0
+    }
+
+    /// Deterministic: the session with the least recent activity goes first.
     private mutating func evictSessionsBeyondLimit() {
-        guard sessions.count > limits.maxSessions else { return }
-        // Deterministic: the least recent activity, ties broken by client id.
-        let victim = sessions.min { left, right in
-            (left.value.lastActivity, left.key) < (right.value.lastActivity, right.key)
-        }!.key
-        sessions.removeValue(forKey: victim)
+        while sessions.count > limits.maxSessions, activityHead < activityOrder.count {
+            let oldest = activityOrder[activityHead]
+            activityHead += 1
+            if sessions[oldest.client]?.lastActivity == oldest.activity { sessions.removeValue(forKey: oldest.client) }
+        }
+        if activityHead > 1_024 && activityHead * 2 > activityOrder.count {
+            activityOrder.removeFirst(activityHead)
+            activityHead = 0
+        }
     }
 
     /// A digest of the whole state (records, sessions, applied index), equal on
