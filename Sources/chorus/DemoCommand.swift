@@ -149,7 +149,7 @@ struct Tour {
         print("")
 
         // 2. Kill the leader.
-        heading("2. Kill the leader (SIGKILL) while writes are acknowledged")
+        heading("2. Acknowledge 100 writes, then kill the leader (SIGKILL)")
         let acknowledged = try await writeBatch(prefix: "ack", count: 100)
         print("    100 writes acknowledged (\(acknowledged.elapsed), 16 at a time)")
         let killedAt = ContinuousClock.now
