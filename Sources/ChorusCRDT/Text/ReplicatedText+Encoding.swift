@@ -5,11 +5,10 @@ import ChorusCore
 /// `TextDelta` body in document order (see `TextDelta+Encoding.swift`), then
 /// the pending changes as a second delta.
 ///
-/// Loading does not re-run integration: the runs arrive in document order,
-/// so the tree is bulk-built bottom-up in O(n). Decoding still checks
-/// everything the tree relies on (each replica's items are exactly 0..<n,
-/// every origin names an item that exists, the content matches the live
-/// items), so a malformed encoding is an error, never a trap.
+/// Loading integrates the runs as a remote replica would and then requires
+/// the result to list exactly the encoded runs, in the same order (see
+/// `init(documentOrder:at:)`), so a malformed or impossible encoding is an
+/// error, never a trap and never a copy that cannot converge.
 extension ReplicatedText: Equatable, CompactCodable {
     static let formatVersion: UInt8 = 1
 
@@ -44,53 +43,49 @@ extension ReplicatedText: Equatable, CompactCodable {
         apply(pending)
     }
 
-    /// Bulk-builds a document from its runs in document order.
+    /// Loads a document from its runs in document order by integrating them
+    /// as a remote replica would, then requires the result to be exactly the
+    /// body. So a loaded document is always one that merging its own items
+    /// rebuilds: bytes whose items depend on each other in a cycle, or that
+    /// list items in an order their origins do not give, are refused rather
+    /// than loaded into a copy that other replicas could never converge with.
     init(documentOrder body: TextDelta, at offset: Int) throws(BinaryDecodingError) {
-        self.init()
-        let table = body.replicaTable
-        for replica in table {
-            replicas.append(replica)
-            agents[replica] = UInt32(replicas.count - 1)
-            knownCounts.append(0)
+        // Each replica's items must be exactly 0..<n, each once, and every
+        // origin must name one of them: checked first for a precise error.
+        var ranges: [(replica: ReplicaID, sequence: UInt32, length: UInt32)] = body.insertions.map {
+            ($0.replica, $0.sequence, $0.length)
         }
-        // Each replica's items must be exactly 0..<n, each once.
-        var ranges: [(agent: UInt32, sequence: UInt32, length: UInt32)] = []
-        ranges.reserveCapacity(body.insertions.count)
-        for insertion in body.insertions {
-            ranges.append((agents[insertion.replica]!, insertion.sequence, insertion.length))
-        }
-        ranges.sort { ($0.agent, $0.sequence) < ($1.agent, $1.sequence) }
+        ranges.sort { ($0.replica, $0.sequence) < ($1.replica, $1.sequence) }
+        var counts: [ReplicaID: UInt32] = [:]
         for range in ranges {
-            guard knownCounts[Int(range.agent)] == range.sequence else {
+            guard counts[range.replica, default: 0] == range.sequence else {
                 throw BinaryDecodingError(
-                    .invalidValue("items of \(table[Int(range.agent)]) missing or repeated at sequence \(range.sequence)"),
-                    at: offset)
+                    .invalidValue("items of \(range.replica) missing or repeated at sequence \(range.sequence)"), at: offset)
             }
-            knownCounts[Int(range.agent)] = range.sequence + range.length
+            counts[range.replica] = range.sequence + range.length
         }
-        func packed(_ id: TextItemID?) throws(BinaryDecodingError) -> PackedItemID {
-            guard let id else { return .none }
-            guard let agent = agents[id.replica], id.sequence < knownCounts[Int(agent)] else {
-                throw BinaryDecodingError(.invalidValue("origin \(id) names no item of the document"), at: offset)
-            }
-            return PackedItemID(agent: agent, sequence: id.sequence)
+        func checkExists(_ origin: TextItemID?) throws(BinaryDecodingError) {
+            guard let origin, origin.sequence >= counts[origin.replica, default: 0] else { return }
+            throw BinaryDecodingError(.invalidValue("origin \(origin) names no item of the document"), at: offset)
         }
-        var runs: [Run] = []
-        runs.reserveCapacity(body.insertions.count)
         for insertion in body.insertions {
-            let run = Run(
-                agent: agents[insertion.replica]!, sequence: insertion.sequence, length: insertion.length,
-                isDeleted: insertion.isDeleted, originLeft: try packed(insertion.originLeft),
-                originRight: try packed(insertion.originRight))
-            if let last = runs.last, last.isContinued(by: run, sameDeletion: true) {
-                runs[runs.count - 1].length += run.length
-            } else {
-                runs.append(run)
-            }
+            try checkExists(insertion.originLeft)
+            try checkExists(insertion.originRight)
         }
-        try Self.checkCausalOrder(runs, agentCount: table.count, at: offset)
-        tree = RunTree(bulk: runs, agentCount: table.count)
+        self.init()
+        // The structure only: the content is in document order already, so
+        // the text is set at once below instead of scalar run by scalar run.
+        integrate(body, placingText: false)
+        guard pending.isEmpty else {
+            throw BinaryDecodingError(
+                .invalidValue("the items' origins form a cycle: no replica could have typed this document"), at: offset)
+        }
         text = GapBuffer(scalars: body.content)
+        guard integratedDelta(since: VersionVector(), includingDeletions: false) == body else {
+            throw BinaryDecodingError(
+                .invalidValue("the items are not in the order their origins give: no replica could have built this document"),
+                at: offset)
+        }
     }
 
     public static func == (lhs: ReplicatedText, rhs: ReplicatedText) -> Bool {

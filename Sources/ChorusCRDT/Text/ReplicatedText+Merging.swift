@@ -66,11 +66,13 @@ extension ReplicatedText {
         var work = pending
         work.append(delta)
         pending = TextDelta()
-        integrate(work)
+        integrate(work, placingText: true)
     }
 
     /// Integrates what it can of `work` and leaves the rest in `pending`.
-    private mutating func integrate(_ work: TextDelta) {
+    /// Without `placingText` only the structure is built and `text` is left
+    /// behind (for loading, which then sets the whole text at once).
+    mutating func integrate(_ work: TextDelta, placingText: Bool) {
         // Content offsets of the live insertions.
         var contentStart: [Int] = []
         contentStart.reserveCapacity(work.insertions.count)
@@ -96,7 +98,9 @@ extension ReplicatedText {
             for queue in order.indices {
                 while heads[queue] < lists[queue].count {
                     let position = lists[queue][heads[queue]]
-                    switch integrateInsertion(work.insertions[position], content: work.content, from: contentStart[position]) {
+                    switch integrateInsertion(
+                        work.insertions[position], content: work.content, from: contentStart[position], placingText: placingText)
+                    {
                     case .integrated, .duplicate:
                         heads[queue] += 1
                         progress = true
@@ -124,7 +128,9 @@ extension ReplicatedText {
     private enum IntegrationOutcome { case integrated, duplicate, waiting }
 
     /// Integrates one insertion if its predecessor items and origins are here.
-    private mutating func integrateInsertion(_ insertion: TextDelta.Insertion, content: [UInt32], from contentOffset: Int) -> IntegrationOutcome {
+    private mutating func integrateInsertion(
+        _ insertion: TextDelta.Insertion, content: [UInt32], from contentOffset: Int, placingText: Bool
+    ) -> IntegrationOutcome {
         // A malformed insertion (only constructible by hand) is dropped.
         guard insertion.length > 0,
             UInt64(insertion.sequence) + UInt64(insertion.length) <= UInt64(TextLimits.maximumItemsPerReplica)
@@ -159,14 +165,14 @@ extension ReplicatedText {
             let scalars = insertion.isDeleted
                 ? UnsafeBufferPointer<UInt32>(start: nil, count: 0)
                 : UnsafeBufferPointer(rebasing: buffer[(contentOffset + skip)..<(contentOffset + Int(insertion.length))])
-            integrateRemote(run, content: scalars)
+            integrateRemote(run, content: scalars, placingText: placingText)
         }
         return .integrated
     }
 
     /// Places a remote run by the YjsMod rule (see the type's documentation)
     /// and inserts its content.
-    mutating func integrateRemote(_ run: Run, content: UnsafeBufferPointer<UInt32>) {
+    mutating func integrateRemote(_ run: Run, content: UnsafeBufferPointer<UInt32>, placingText: Bool = true) {
         let leftPosition = run.originLeft == .none ? -1 : tree.totalPosition(of: tree.cursor(of: run.originLeft))
         let rightPosition = run.originRight == .none ? tree.totalCount : tree.totalPosition(of: tree.cursor(of: run.originRight))
         var destination = leftPosition + 1
@@ -177,7 +183,7 @@ extension ReplicatedText {
         let liveOffset = tree.positions(of: cursor).live
         place(run, at: cursor)
         knownCounts[Int(run.agent)] = run.sequence + run.length
-        if !run.isDeleted { text.insert(content, at: liveOffset) }
+        if placingText && !run.isDeleted { text.insert(content, at: liveOffset) }
     }
 
     /// The YjsMod scan over the items between the origins, for a new item by
