@@ -112,8 +112,7 @@ public final class DurableStorage: Sendable {
     }
 
     /// Records `owner` in a fresh directory, or checks the one recorded.
-    /// The file is written like a snapshot: temporary file, fsync, rename,
-    /// fsync of the directory, so it is either absent or whole.
+    /// The file is written atomically, so it is either absent or whole.
     private static func claim(_ directory: String, for owner: String, fileSystem: any StorageFileSystem) throws(StorageError) {
         let path = join(directory, ownerFileName)
         let names: [String]
@@ -123,19 +122,8 @@ public final class DurableStorage: Sendable {
             guard recorded == owner else { throw .ownerMismatch(path: directory, recorded: recorded, expected: owner) }
             return
         }
-        let temporary = path + ".tmp"
-        do throws(StorageIOError) {
-            let file = try fileSystem.open(temporary, mode: .createOrTruncate)
-            do throws(StorageIOError) {
-                try fileSystem.write(file, Array(owner.utf8), at: 0)
-                try fileSystem.synchronize(file)
-            } catch {
-                fileSystem.close(file)
-                throw error
-            }
-            fileSystem.close(file)
-            try fileSystem.rename(temporary, to: path)
-            try fileSystem.synchronizeDirectory(atPath: directory)
+        do {
+            try fileSystem.writeAtomically(Array(owner.utf8), to: path, through: path + ".tmp", in: directory)
         } catch {
             throw .io(error)
         }

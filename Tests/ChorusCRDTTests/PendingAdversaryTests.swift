@@ -397,17 +397,6 @@ import Testing
         #expect(refused.isEmpty, "\(documents) documents, \(refused.count) refused: \(refused.prefix(8))")
     }
 
-    static func document(_ insertions: [TextDelta.Insertion], content: [UInt32], pending: TextDelta = TextDelta()) -> [UInt8] {
-        var body = TextDelta()
-        body.insertions = insertions
-        body.content = content
-        var writer = ByteWriter(capacity: 64)
-        writer.write(ReplicatedText.formatVersion)
-        body.encode(into: &writer)
-        pending.encode(into: &writer)
-        return writer.bytes
-    }
-
     /// Random cycles among single-item and multi-item runs are refused;
     /// the same shapes without the back edge load.
     @Test func cyclicDocumentsAreRefused() throws {
@@ -434,7 +423,7 @@ import Testing
                 if random.chance(0.5) { insertions[i].originLeft = item } else { insertions[i].originRight = item }
             }
             let content = insertions.flatMap { $0.isDeleted ? [] : [UInt32](repeating: 0x61, count: Int($0.length)) }
-            let bytes = Self.document(Self.shuffled(insertions, using: &random), content: content)
+            let bytes = TextDecodingValidationTests.document(Self.shuffled(insertions, using: &random), content: content)
             let decoded = try? ReplicatedText(decodingAll: bytes)
             if trial % 2 == 0 {
                 #expect(decoded == nil, "trial \(trial): a cycle of \(k) runs was accepted")
@@ -466,13 +455,13 @@ import Testing
         let b = TextDelta.Insertion(
             replica: ReplicaID(2), sequence: 0, length: 1, isDeleted: false, originLeft: TextItemID(replica: ReplicaID(1), sequence: 0),
             originRight: nil)
-        #expect(throws: BinaryDecodingError.self) { try ReplicatedText(decodingAll: Self.document([b, a], content: [0x62, 0x61])) }
+        #expect(throws: BinaryDecodingError.self) { try ReplicatedText(decodingAll: TextDecodingValidationTests.document([b, a], content: [0x62, 0x61])) }
         let sibling = TextDelta.Insertion(replica: ReplicaID(2), sequence: 0, length: 1, isDeleted: false, originLeft: nil, originRight: nil)
-        let first = try? ReplicatedText(decodingAll: Self.document([a, sibling], content: [0x61, 0x62]))
-        let second = try? ReplicatedText(decodingAll: Self.document([sibling, a], content: [0x62, 0x61]))
+        let first = try? ReplicatedText(decodingAll: TextDecodingValidationTests.document([a, sibling], content: [0x61, 0x62]))
+        let second = try? ReplicatedText(decodingAll: TextDecodingValidationTests.document([sibling, a], content: [0x62, 0x61]))
         #expect((first == nil) != (second == nil), "exactly one order of two siblings is the integrated one")
         // The right order loads and a fresh merge rebuilds it exactly.
-        let decoded = try ReplicatedText(decodingAll: Self.document([a, b], content: [0x61, 0x62]))
+        let decoded = try ReplicatedText(decodingAll: TextDecodingValidationTests.document([a, b], content: [0x61, 0x62]))
         var fresh = ReplicatedText()
         fresh.merge(decoded)
         #expect(fresh == decoded)

@@ -7,15 +7,21 @@ import Testing
 /// Encodings no replica could have produced are refused, not loaded into a
 /// document that a fresh replica could never merge.
 @Suite struct TextDecodingValidationTests {
-    static func document(_ insertions: [TextDelta.Insertion], content: String) -> [UInt8] {
+    /// The encoding of a document with exactly these runs, in this order,
+    /// whether or not a replica could have built it.
+    static func document(_ insertions: [TextDelta.Insertion], content: [UInt32], pending: TextDelta = TextDelta()) -> [UInt8] {
         var body = TextDelta()
         body.insertions = insertions
-        body.content = content.unicodeScalars.map(\.value)
+        body.content = content
         var writer = ByteWriter(capacity: 64)
         writer.write(ReplicatedText.formatVersion)
         body.encode(into: &writer)
-        TextDelta().encode(into: &writer)
+        pending.encode(into: &writer)
         return writer.bytes
+    }
+
+    static func document(_ insertions: [TextDelta.Insertion], content: String) -> [UInt8] {
+        document(insertions, content: content.unicodeScalars.map(\.value))
     }
 
     static func item(_ replica: UInt64, _ sequence: UInt32, left: TextItemID? = nil, right: TextItemID? = nil) -> TextDelta.Insertion {

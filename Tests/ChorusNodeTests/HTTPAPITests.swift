@@ -135,24 +135,9 @@ extension RealProcessTests {
         /// Sends raw bytes to the HTTP port and returns what comes back (for
         /// requests a well-behaved client cannot send).
         func rawRequest(_ port: Int, _ text: String) async throws -> String {
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            #expect(descriptor >= 0)
-            defer { close(descriptor) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            try #require(connected == 0)
-            var timeout = timeval(tv_sec: 3, tv_usec: 0)
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let bytes = Array(text.utf8)
-            _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
-            var buffer = [UInt8](repeating: 0, count: 4_096)
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+            let connection = try #require(RawConnection(port: port))
+            connection.send(Array(text.utf8))
+            return String(decoding: connection.receive(), as: UTF8.self)
         }
     }
 }

@@ -176,6 +176,13 @@ final class RawConnection {
         _ = bytes.withUnsafeBytes { Foundation.send(descriptor, $0.baseAddress, $0.count, 0) }
     }
 
+    /// Up to 4 KiB that arrive within the receive timeout (3 s); empty if none.
+    func receive() -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 4_096)
+        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        return count > 0 ? Array(buffer[0..<count]) : []
+    }
+
     /// Whether the other end closes within the receive timeout (3 s).
     func isClosedByPeer() -> Bool {
         var buffer = [UInt8](repeating: 0, count: 64)

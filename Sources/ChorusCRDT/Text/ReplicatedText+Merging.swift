@@ -172,7 +172,7 @@ extension ReplicatedText {
 
     /// Places a remote run by the YjsMod rule (see the type's documentation)
     /// and inserts its content.
-    mutating func integrateRemote(_ run: Run, content: UnsafeBufferPointer<UInt32>, placingText: Bool = true) {
+    mutating func integrateRemote(_ run: Run, content: UnsafeBufferPointer<UInt32>, placingText: Bool) {
         let leftPosition = run.originLeft == .none ? -1 : tree.totalPosition(of: tree.cursor(of: run.originLeft))
         let rightPosition = run.originRight == .none ? tree.totalCount : tree.totalPosition(of: tree.cursor(of: run.originRight))
         var destination = leftPosition + 1

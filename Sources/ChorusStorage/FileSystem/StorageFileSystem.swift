@@ -66,6 +66,26 @@ extension StorageFileSystem {
         }
         do { return try read(file, offset: 0, count: size) } catch { throw .io(error) }
     }
+
+    /// Replaces `path` with `bytes` atomically: write `temporaryPath`, fsync
+    /// it, rename it over `path`, fsync `directory`. After a crash the file
+    /// is either its old self or whole, never partial, and once this returns
+    /// the rename itself is durable (Pillai et al., OSDI 2014).
+    func writeAtomically(_ bytes: [UInt8], to path: String, through temporaryPath: String, in directory: String)
+        throws(StorageIOError)
+    {
+        let file = try open(temporaryPath, mode: .createOrTruncate)
+        do throws(StorageIOError) {
+            try write(file, bytes, at: 0)
+            try synchronize(file)
+        } catch {
+            close(file)
+            throw error
+        }
+        close(file)
+        try rename(temporaryPath, to: path)
+        try synchronizeDirectory(atPath: directory)
+    }
 }
 
 /// `directory/name`, without doubling a trailing slash.

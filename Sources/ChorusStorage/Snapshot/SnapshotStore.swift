@@ -93,18 +93,9 @@ struct SnapshotStore: Sendable {
         }
         let finalPath = join(directory, SnapshotFormat.fileName(coveredBelow: snapshot.coveredBelow))
         let temporaryPath = finalPath + SnapshotFormat.temporarySuffix
-        do throws(StorageIOError) {
-            let file = try fileSystem.open(temporaryPath, mode: .createOrTruncate)
-            do throws(StorageIOError) {
-                try fileSystem.write(file, SnapshotFormat.encode(snapshot), at: 0)
-                try fileSystem.synchronize(file)
-            } catch {
-                fileSystem.close(file)
-                throw error
-            }
-            fileSystem.close(file)
-            try fileSystem.rename(temporaryPath, to: finalPath)
-            try fileSystem.synchronizeDirectory(atPath: directory)
+        do {
+            try fileSystem.writeAtomically(
+                SnapshotFormat.encode(snapshot), to: finalPath, through: temporaryPath, in: directory)
         } catch {
             throw .io(error)
         }
