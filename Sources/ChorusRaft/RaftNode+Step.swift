@@ -77,10 +77,18 @@ extension RaftNode {
                         from: id, to: message.from, term: term,
                         payload: .appendEntriesResponse(.init(index: .zero, rejected: false))))
                 }
-            case .requestVote(let request) where request.isPreVote:
+            case .requestVote(let request):
+                // Refuse with our term, as every Raft answer carries it (thesis
+                // figure 3.1), so a candidate behind us steps up to it. Ignoring
+                // the request instead (etcd raft does, for real votes) can
+                // deadlock: a server with a stale configuration that campaigns
+                // only among the voters it believes in races its term ahead of
+                // the one server that could win, whose requests then always
+                // arrive at a passed term and never learn it (seed 7093945;
+                // testdata/stale_configuration_liveness.txt).
                 send(RaftMessage(
                     from: id, to: message.from, term: term,
-                    payload: .requestVoteResponse(.init(isPreVote: true, granted: false))))
+                    payload: .requestVoteResponse(.init(isPreVote: request.isPreVote, granted: false))))
             default:
                 break
             }

@@ -39,23 +39,39 @@ public enum Campaign {
         }
     }
 
+    /// What a campaign holds fixed across its seeds; everything else each
+    /// seed draws for itself.
+    public struct Options: Sendable, Hashable {
+        public var injectedBug: RaftInjectedBug?
+        /// Shorter safety phases (as in `swift test`).
+        public var quick: Bool
+        /// PreVote on or off for every seed; nil lets each seed draw it.
+        public var preVote: Bool?
+
+        public init(injectedBug: RaftInjectedBug? = nil, quick: Bool = false, preVote: Bool? = nil) {
+            self.injectedBug = injectedBug
+            self.quick = quick
+            self.preVote = preVote
+        }
+    }
+
     /// Runs one seed.
-    public static func runSeed(
-        _ seed: UInt64, injectedBug: RaftInjectedBug? = nil, quick: Bool = false, trace: ((String) -> Void)? = nil
-    ) -> SeedOutcome {
-        let parameters = SimulationParameters.draw(seed: seed, injectedBug: injectedBug, quick: quick)
+    public static func runSeed(_ seed: UInt64, options: Options = Options(), trace: ((String) -> Void)? = nil)
+        -> SeedOutcome
+    {
+        var parameters = SimulationParameters.draw(seed: seed, injectedBug: options.injectedBug, quick: options.quick)
+        if let preVote = options.preVote { parameters.preVoteEnabled = preVote }
         return Simulation(seed: seed, parameters: parameters, trace: trace).run()
     }
 
     /// Runs `count` seeds from `start`, in order. Stops after the first failing
     /// seed when `stopAtFirstViolation` is set (the negative-control tests).
     public static func run(
-        start: UInt64, count: Int, injectedBug: RaftInjectedBug? = nil, quick: Bool = false,
-        stopAtFirstViolation: Bool = false
+        start: UInt64, count: Int, options: Options = Options(), stopAtFirstViolation: Bool = false
     ) -> Summary {
         var summary = Summary()
         for offset in 0..<count {
-            let outcome = runSeed(start &+ UInt64(offset), injectedBug: injectedBug, quick: quick)
+            let outcome = runSeed(start &+ UInt64(offset), options: options)
             summary.add(outcome)
             if stopAtFirstViolation && outcome.violation != nil { break }
         }
@@ -64,7 +80,7 @@ public enum Campaign {
 
     /// Runs `count` seeds from `start` on `jobs` concurrent tasks.
     public static func runConcurrently(
-        start: UInt64, count: Int, jobs: Int, injectedBug: RaftInjectedBug? = nil, quick: Bool = false
+        start: UInt64, count: Int, jobs: Int, options: Options = Options()
     ) async -> Summary {
         let jobCount = max(1, min(jobs, count))
         return await withTaskGroup(of: Summary.self) { group in
@@ -73,7 +89,7 @@ public enum Campaign {
                     var summary = Summary()
                     var offset = job
                     while offset < count {
-                        summary.add(runSeed(start &+ UInt64(offset), injectedBug: injectedBug, quick: quick))
+                        summary.add(runSeed(start &+ UInt64(offset), options: options))
                         offset += jobCount
                     }
                     return summary
@@ -90,7 +106,7 @@ public enum Campaign {
     /// searching `jobs` seeds at a time (the negative-control tests), or nil.
     /// Seeds are judged in order, so the answer does not depend on `jobs`.
     public static func firstViolation(
-        start: UInt64, limit: Int, injectedBug: RaftInjectedBug?, quick: Bool, jobs: Int
+        start: UInt64, limit: Int, options: Options, jobs: Int
     ) async -> (outcome: SeedOutcome, seedsRun: Int)? {
         let width = max(1, jobs)
         var offset = 0
@@ -99,7 +115,7 @@ public enum Campaign {
             let base = offset
             let outcomes = await withTaskGroup(of: SeedOutcome.self) { group in
                 for index in 0..<batch {
-                    group.addTask { runSeed(start &+ UInt64(base + index), injectedBug: injectedBug, quick: quick) }
+                    group.addTask { runSeed(start &+ UInt64(base + index), options: options) }
                 }
                 var collected: [SeedOutcome] = []
                 for await outcome in group { collected.append(outcome) }

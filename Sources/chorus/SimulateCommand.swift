@@ -52,6 +52,9 @@ struct SimulateRaftCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Shorter safety phases (as in `swift test`).")
     var quick = false
 
+    @Option(name: .customLong("pre-vote"), help: "PreVote on or off for every seed (default: each seed draws it).")
+    var preVote: String?
+
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var unrecognized: [String] = []
 
@@ -91,12 +94,19 @@ struct SimulateRaftCommand: AsyncParsableCommand {
         if let count, count > 1 << 40 { throw fail("--seeds is at most \(1 << 40)") }
         if let count, first > UInt64.max - count { throw fail("--start + --seeds runs past the largest seed") }
 
+        var options = Campaign.Options(injectedBug: bug, quick: quick)
+        switch preVote {
+        case nil: break
+        case "on": options.preVote = true
+        case "off": options.preVote = false
+        case let other?: throw fail("--pre-vote takes on or off, not '\(other)'")
+        }
+
         let clock = ContinuousClock()
         let began = clock.now
         var summary: Campaign.Summary
         if let single {
-            let outcome = Campaign.runSeed(
-                single, injectedBug: bug, quick: quick, trace: trace ? { print($0) } : nil)
+            let outcome = Campaign.runSeed(single, options: options, trace: trace ? { print($0) } : nil)
             summary = Campaign.Summary()
             summary.add(outcome)
             if !trace || outcome.violation != nil {
@@ -105,7 +115,7 @@ struct SimulateRaftCommand: AsyncParsableCommand {
             }
         } else {
             summary = await Campaign.runConcurrently(
-                start: first, count: Int(count!), jobs: Int(jobCount), injectedBug: bug, quick: quick)
+                start: first, count: Int(count!), jobs: Int(jobCount), options: options)
         }
         let wall = clock.now - began
         let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
@@ -118,7 +128,7 @@ struct SimulateRaftCommand: AsyncParsableCommand {
         for failure in summary.failures {
             guard let violation = failure.violation else { continue }
             let bugFlag = bug.map { " --inject-bug \($0.rawValue)" } ?? ""
-            let quickFlag = quick ? " --quick" : ""
+            let quickFlag = (quick ? " --quick" : "") + (preVote.map { " --pre-vote \($0)" } ?? "")
             print("seed=\(failure.seed) property=\(violation.property.rawValue) \(violation)")
             print("  rerun: chorus simulate raft --seed \(failure.seed)\(bugFlag)\(quickFlag) --trace")
         }

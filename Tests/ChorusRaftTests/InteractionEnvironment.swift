@@ -29,10 +29,27 @@ struct InteractionEnvironment {
     var configurations: [NodeID: RaftConfiguration] = [:]
     var mailbox: [RaftMessage] = []
     var restarts: [NodeID: UInt64] = [:]
+    /// `log-level none` hides the output of the commands that follow (their
+    /// blocks read `ok`) until `log-level all`, as etcd raft's directive does:
+    /// a script's setup stays out of the way of its point.
+    var quiet = false
 
     var sortedIDs: [NodeID] { nodes.keys.sorted() }
 
     mutating func handle(_ command: DataDrivenScript.Command) throws -> String {
+        if command.name == "log-level" {
+            switch command.positional.first {
+            case "none": quiet = true
+            case "all": quiet = false
+            default: throw failure(command, "log-level none|all")
+            }
+            return ""
+        }
+        let output = try perform(command)
+        return quiet && !output.hasPrefix("error:") ? "" : output
+    }
+
+    private mutating func perform(_ command: DataDrivenScript.Command) throws -> String {
         switch command.name {
         case "add-nodes": return try addNodes(command)
         case "campaign":

@@ -7,20 +7,20 @@ import Testing
     /// event count and history, and a different seed gives another run.
     @Test(arguments: [UInt64(3), 41, 977])
     func sameSeedSameTrace(seed: UInt64) {
-        let first = Campaign.runSeed(seed, quick: true)
-        let second = Campaign.runSeed(seed, quick: true)
+        let first = Campaign.runSeed(seed, options: .init(quick: true))
+        let second = Campaign.runSeed(seed, options: .init(quick: true))
         #expect(first.traceHash == second.traceHash, "seed \(seed) did not replay")
         #expect(first.events == second.events, "seed \(seed)")
         #expect(first.operations == second.operations, "seed \(seed)")
         #expect(first.simulatedMicroseconds == second.simulatedMicroseconds, "seed \(seed)")
-        let other = Campaign.runSeed(seed + 1, quick: true)
+        let other = Campaign.runSeed(seed + 1, options: .init(quick: true))
         #expect(other.traceHash != first.traceHash, "seeds \(seed) and \(seed + 1) ran identically")
     }
 
     @Test func traceSinkDoesNotChangeTheRun() {
         var lines = 0
-        let traced = Campaign.runSeed(12, quick: true, trace: { _ in lines += 1 })
-        let untraced = Campaign.runSeed(12, quick: true)
+        let traced = Campaign.runSeed(12, options: .init(quick: true), trace: { _ in lines += 1 })
+        let untraced = Campaign.runSeed(12, options: .init(quick: true))
         #expect(traced.traceHash == untraced.traceHash)
         #expect(lines > 100)
     }
@@ -30,7 +30,7 @@ import Testing
     /// The `swift test` campaign: a few hundred short seeds, every Raft safety
     /// property, linearizability of every history, and convergence after healing.
     @Test func campaignHasNoViolations() async {
-        let summary = await Campaign.runConcurrently(start: 1, count: 300, jobs: 2, quick: true)
+        let summary = await Campaign.runConcurrently(start: 1, count: 300, jobs: 2, options: .init(quick: true))
         for failure in summary.failures {
             Issue.record("seed \(failure.seed): \(failure.violation!) — rerun: chorus simulate raft --seed \(failure.seed) --quick --trace")
         }
@@ -49,7 +49,7 @@ import Testing
 
     @Test func followerReadIsCaught() async throws {
         let found = try #require(
-            await Campaign.firstViolation(start: 1, limit: Self.seedLimit, injectedBug: .followerRead, quick: true, jobs: 2),
+            await Campaign.firstViolation(start: 1, limit: Self.seedLimit, options: .init(injectedBug: .followerRead, quick: true), jobs: 2),
             "follower-read went unnoticed for \(Self.seedLimit) seeds")
         #expect(found.outcome.violation?.property == .linearizability, "seed \(found.outcome.seed): \(found.outcome.violation!)")
         print("follower-read caught at seed \(found.outcome.seed) after \(found.seedsRun) seeds: \(found.outcome.violation!)")
@@ -58,7 +58,7 @@ import Testing
     @Test func unpersistedVoteIsCaught() async throws {
         let found = try #require(
             await Campaign.firstViolation(
-                start: 1, limit: Self.seedLimit, injectedBug: .unpersistedVote, quick: true, jobs: 2),
+                start: 1, limit: Self.seedLimit, options: .init(injectedBug: .unpersistedVote, quick: true), jobs: 2),
             "unpersisted-vote went unnoticed for \(Self.seedLimit) seeds")
         #expect(found.outcome.violation?.property == .electionSafety, "seed \(found.outcome.seed): \(found.outcome.violation!)")
         print("unpersisted-vote caught at seed \(found.outcome.seed) after \(found.seedsRun) seeds: \(found.outcome.violation!)")
@@ -67,7 +67,7 @@ import Testing
     @Test func oldTermCommitIsCaught() async throws {
         let found = try #require(
             await Campaign.firstViolation(
-                start: 1, limit: Self.seedLimit, injectedBug: .oldTermCommit, quick: false, jobs: 2),
+                start: 1, limit: Self.seedLimit, options: .init(injectedBug: .oldTermCommit), jobs: 2),
             "old-term-commit went unnoticed for \(Self.seedLimit) seeds")
         let property = found.outcome.violation!.property
         #expect(
