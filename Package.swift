@@ -58,10 +58,16 @@ let package = Package(
         // Protocol cores and the state machines they replicate: no Foundation, no NIO.
         library("ChorusRaft", ["ChorusCore"]),
         library("ChorusKeyValue", ["ChorusCore"]),
+        // The machines one Raft group hosts, behind one ReplicatedStateMachine.
+        library("ChorusMachines", ["ChorusCore", "ChorusKeyValue"]),
+        // The replica driver: one Ready loop for the node and the simulator.
+        library("ChorusReplica", ["ChorusCore", "ChorusRaft"]),
 
         // Verification: history checkers and the deterministic simulator.
         library("ChorusCheck", ["ChorusCore"]),
-        library("ChorusSimulation", ["ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusCheck"]),
+        library("ChorusSimulation", [
+            "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusMachines", "ChorusReplica", "ChorusCheck",
+        ]),
 
         // Edges: files and the system zlib.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),

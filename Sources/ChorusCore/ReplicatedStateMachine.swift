@@ -71,8 +71,9 @@ public protocol ReplicatedStateMachine: Sendable {
     /// The whole state at `appliedIndex`.
     func snapshot() -> [UInt8]
 
-    /// Replaces the state with a `snapshot()`'s. An empty `snapshot` at
-    /// `LogIndex.zero` means the empty machine.
+    /// Replaces the state with a `snapshot()`'s taken at `index`. An empty
+    /// `snapshot` means the empty machine at `index` (a machine that did not
+    /// exist when the snapshot was taken).
     mutating func restore(from snapshot: [UInt8], at index: LogIndex) throws(BinaryDecodingError)
 }
 

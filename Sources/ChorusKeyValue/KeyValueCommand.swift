@@ -45,6 +45,11 @@ public struct KeyValueCommand: Sendable, Hashable {
 
     /// Decodes `encoded()`'s output, bounding every length by `limits`.
     public init(decoding bytes: [UInt8], limits: KeyValueLimits = .default) throws(BinaryDecodingError) {
+        try self.init(decoding: bytes[...], limits: limits)
+    }
+
+    /// Decodes `encoded()`'s output from a slice (a log entry's bytes after the machine tag).
+    public init(decoding bytes: ArraySlice<UInt8>, limits: KeyValueLimits = .default) throws(BinaryDecodingError) {
         var reader = ByteReader(bytes)
         let tag = try reader.readByte()
         clientID = try reader.readVarint()

@@ -69,9 +69,11 @@ public struct KeyValueStore: Sendable {
         public var duplicate: Bool
     }
 
-    /// Applies the command bytes committed at `index`.
+    /// Applies the command bytes committed at `index` (the entry's bytes after
+    /// the machine tag). A command that does not decode is `rejected` here,
+    /// deterministically on every replica; the service layer never proposes one.
     @discardableResult
-    public mutating func apply(commandBytes: [UInt8], at index: LogIndex) -> Applied {
+    public mutating func apply(_ commandBytes: ArraySlice<UInt8>, at index: LogIndex) -> Applied {
         precondition(index > appliedIndex, "entries are applied in log order: \(index) after \(appliedIndex)")
         appliedIndex = index
         let command: KeyValueCommand

@@ -205,7 +205,7 @@ extension NodeCore {
         guard entry.index > store.appliedIndex else { return }
         switch entry.payload {
         case .command(let bytes):
-            let applied = store.apply(commandBytes: bytes, at: entry.index)
+            let applied = store.apply(bytes[...], at: entry.index)
             metrics.appliedCommands.increment()
             completeWrite(at: entry.index, term: entry.term, result: applied.result)
         case .empty, .configuration:

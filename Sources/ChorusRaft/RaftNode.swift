@@ -97,6 +97,14 @@ public struct RaftNode: Sendable {
     public func term(at index: LogIndex) -> Term? { log.term(at: index) }
     /// Whether this server counts as a voter in its own configuration.
     public var isVoter: Bool { log.configuration.isVoter(id) }
+    /// A snapshot received from the leader that the runtime has not yet taken
+    /// in a `Ready`: the core already counts it as applied.
+    public var pendingSnapshotIndex: LogIndex? {
+        // Not inlined: Swift 6.3's release optimizer miscompiles (an ownership
+        // verifier failure) the borrow of the optional snapshot when this is
+        // inlined into a caller in another module.
+        @inline(never) get { pendingSnapshot.map(\.metadata.index) }
+    }
     /// Whether a leadership transfer is under way (leader only).
     public var leadershipTransferTarget: NodeID? { leaderState?.transferTarget }
 
@@ -263,12 +271,14 @@ public struct RaftNode: Sendable {
         let reads = pendingReadStates
         pendingReadStates.removeAll(keepingCapacity: true)
 
-        let mustSync = !unstable.isEmpty || snapshot != nil
-            || (hardState.map { $0.term != persistedHardState.term || $0.vote != persistedHardState.vote } ?? false)
+        let termOrVoteChanged =
+            hardState.map { $0.term != persistedHardState.term || $0.vote != persistedHardState.vote } ?? false
+        let mustSync = !unstable.isEmpty || snapshot != nil || termOrVoteChanged
 
         return Ready(
             softState: softState, hardState: hardState, entries: unstable, snapshot: snapshot,
             committedEntries: committed, messages: messages, readStates: reads, mustSync: mustSync,
+            messagesMayPrecedePersistence: role == .leader && !termOrVoteChanged && snapshot == nil,
             sequence: readySequence, lastEntry: unstable.last.map { ($0.index, $0.term) },
             lastCommittedIndex: committed.last?.index)
     }

@@ -46,6 +46,12 @@ public struct ReadState: Sendable, Hashable, CustomStringConvertible {
 ///     the state persisted in step 1 of the same or an earlier `Ready`: a vote
 ///     response must not leave before the vote is durable (thesis §3.8), and an
 ///     AppendEntries acknowledgement must not leave before the entries are.
+///     The one exception is `messagesMayPrecedePersistence`: a leader's
+///     messages may leave *before* step 1, so that followers write the entries
+///     to their disks while the leader writes them to its own (thesis
+///     §10.2.1). The leader counts itself toward a commit only once its own
+///     entries are durable (`advance`), so nothing is acknowledged that is not
+///     on a majority of disks.
 ///  3. **Apply** `snapshot` to the state machine, then `committedEntries` in
 ///     order. They are durable here after step 1. A committed entry that was
 ///     already durable here before this `Ready` (persisted by an earlier one,
@@ -74,8 +80,18 @@ public struct Ready: Sendable {
     /// Whether step 1 must fsync (a new term, vote, entry or snapshot); a
     /// commit-index-only change may be written lazily.
     public var mustSync: Bool
+    /// Whether `messages` may be sent before step 1 (rather than after it):
+    /// true when the `Ready` was taken by a leader whose term and vote are
+    /// already durable. A leader's messages (AppendEntries, snapshots,
+    /// heartbeats, read-index answers, refusals) never claim that anything of
+    /// this `Ready` is on its disk; its term and vote were made durable when it
+    /// campaigned, before its vote requests left. Any `Ready` that changes the
+    /// term or the vote, or that was taken by a server that is not leading, has
+    /// this false: its messages may acknowledge what step 1 writes.
+    public var messagesMayPrecedePersistence: Bool
 
-    let sequence: UInt64
+    /// This `Ready`'s number in the server's sequence of them (names it in acknowledgements).
+    public let sequence: UInt64
     let lastEntry: (index: LogIndex, term: Term)?
     let lastCommittedIndex: LogIndex?
 

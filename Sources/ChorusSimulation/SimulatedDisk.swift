@@ -107,19 +107,18 @@ struct SimulatedDisk {
         return RaftPersistentState(hardState: hardState, snapshot: snapshot, entries: entries)
     }
 
-    /// Rewrites the disk as snapshot + hard state + the entries after the
-    /// snapshot (the write-ahead log deleting segments a snapshot covers). Done
-    /// atomically, as a real store does with write-temp, fsync, rename.
-    mutating func checkpoint(snapshot: Snapshot) {
-        sync()
-        let state = recover()
+    /// Rewrites the disk as a checkpoint: snapshot + hard state + the durable
+    /// entries after the snapshot (the write-ahead log deleting segments a
+    /// snapshot covers). Done atomically, as a real store does with
+    /// write-temp, fsync, rename. It is taken between `Ready`s, when the only
+    /// unsynced records are lazily written hard states, which the
+    /// checkpoint's hard state supersedes.
+    mutating func checkpoint(snapshot: Snapshot, hardState: HardState, entries: [LogEntry]) {
+        unsynced.removeAll(keepingCapacity: true)
         durable.removeAll(keepingCapacity: true)
         append(snapshot: snapshot)
-        append(hardState: state.hardState)
-        let remaining = state.entries.filter { $0.index > snapshot.metadata.index }
-        if !remaining.isEmpty && remaining.first!.index == snapshot.metadata.index.next {
-            append(entries: remaining)
-        }
+        append(hardState: hardState)
+        if !entries.isEmpty && entries.first!.index == snapshot.metadata.index.next { append(entries: entries) }
         sync()
     }
 

@@ -1,43 +1,37 @@
 import ChorusCore
-import ChorusKeyValue
+import ChorusMachines
 import ChorusRaft
+import ChorusReplica
 
-/// One simulated server: the Raft core, the key-value state machine it
-/// drives, its disk, and the client requests it is working on. `raft` is nil
-/// while the server is crashed.
+/// One simulated server: the replica driver (the Raft core and the machines
+/// it hosts, exactly as a node runs them), its disk, and the client requests
+/// it is working on. `replica` is nil while the server is crashed.
 struct SimulatedServer {
     let number: Int
     var node: NodeID { NodeID(UInt64(number)) }
-    var raft: RaftNode?
-    var store = KeyValueStore()
+    var replica: RaftReplica<ReplicatedMachines>?
     var disk: SimulatedDisk
     /// Bumped at every crash, so timers and fsyncs of an earlier run are ignored.
     var incarnation: UInt64 = 0
     /// This server's tick interval: the nominal one, drifted by its clock.
     let tickMicroseconds: UInt64
-    /// A `Ready` whose writes wait for an fsync before its messages may leave.
-    var readyAwaitingSync: Ready?
-    var pendingWrites: [PendingWrite] = []
-    var pendingReads: [PendingRead] = []
-    var nextReadContext: UInt64 = 0
+    /// The persist request whose records wait for an fsync.
+    var persistAwaitingSync: UInt64?
+    /// The client requests the replica is working on, by token.
+    var requests: [RequestToken: (client: Int, requestID: UInt64)] = [:]
+    var nextToken: UInt64 = 0
+    /// Leading, and the commit index has not moved yet in this term.
+    var awaitingFirstCommit = false
 
-    struct PendingWrite {
-        var clientID: UInt64
-        var sequence: UInt64
-        var client: Int
-        var requestID: UInt64
-        var receivedAt: UInt64
+    var raft: RaftNode? { replica?.raft }
+    var machines: ReplicatedMachines? { replica?.machine }
+    var isUp: Bool { replica != nil }
+
+    /// A token for a request from `client`, remembered until its answer.
+    mutating func token(for client: Int, requestID: UInt64) -> RequestToken {
+        nextToken += 1
+        let token = RequestToken(nextToken)
+        requests[token] = (client, requestID)
+        return token
     }
-
-    struct PendingRead {
-        var context: UInt64
-        var client: Int
-        var requestID: UInt64
-        var key: String
-        /// Set once the read is confirmed: serve when the store has applied it.
-        var readIndex: LogIndex?
-        var receivedAt: UInt64
-    }
-
-    var isUp: Bool { raft != nil }
 }

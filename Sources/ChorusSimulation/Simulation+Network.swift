@@ -39,8 +39,8 @@ extension Simulation {
         hashMessage(message)
         guard servers[to - 1].isUp else { return }
         if traceSink != nil { trace(message.description) }
-        servers[to - 1].raft!.step(message)
-        pump(to)
+        servers[to - 1].replica!.receive(message)
+        drive(to)
     }
 
     func releaseHeldMessages() {

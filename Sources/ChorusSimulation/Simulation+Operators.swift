@@ -18,11 +18,11 @@ extension Simulation {
         options += outsiders.map { .addLearner($0) }
         guard !options.isEmpty else { return }
         let change = options[Int(random.next() % UInt64(options.count))]
-        if (try? servers[leader - 1].raft!.proposeMembershipChange(change)) != nil {
+        if (try? servers[leader - 1].replica!.proposeMembershipChange(change)) != nil {
             statistics.membershipChanges += 1
             trace("n\(leader) proposes \(change)")
         }
-        pump(leader)
+        drive(leader)
     }
 
     func transferLeadership() {
@@ -30,9 +30,9 @@ extension Simulation {
         let voters = servers[leader - 1].raft!.membership.voters.filter { $0.rawValue != UInt64(leader) }
         guard !voters.isEmpty else { return }
         let target = voters[Int(random.next() % UInt64(voters.count))]
-        if (try? servers[leader - 1].raft!.transferLeadership(to: target)) != nil {
+        if (try? servers[leader - 1].replica!.transferLeadership(to: target)) != nil {
             trace("n\(leader) transfers leadership to \(target)")
         }
-        pump(leader)
+        drive(leader)
     }
 }

@@ -23,13 +23,13 @@ extension Simulation {
         guard let leader = currentLeader(), let leaderRaft = servers[leader - 1].raft else { return false }
         guard leaderRaft.commitIndex == leaderRaft.lastIndex, leaderRaft.term(at: leaderRaft.commitIndex) == leaderRaft.term
         else { return false }
-        let digest = servers[leader - 1].store.stateDigest
+        let digest = servers[leader - 1].machines!.stateDigest
         for member in leaderRaft.membership.members {
             let server = servers[Int(member.rawValue) - 1]
-            guard let raft = server.raft, server.readyAwaitingSync == nil, raft.lastIndex == leaderRaft.lastIndex,
-                raft.appliedIndex == leaderRaft.lastIndex, server.store.appliedIndex == leaderRaft.lastIndex
+            guard let raft = server.raft, server.persistAwaitingSync == nil, server.replica?.isPersisting == false, raft.lastIndex == leaderRaft.lastIndex,
+                raft.appliedIndex == leaderRaft.lastIndex, server.machines!.appliedIndex == leaderRaft.lastIndex
             else { return false }
-            if server.store.stateDigest != digest {
+            if server.machines!.stateDigest != digest {
                 checker.recordConvergenceFailure(
                     "n\(member.rawValue) and n\(leader) applied through \(leaderRaft.lastIndex.rawValue) but hold different state",
                     at: now)

@@ -1,149 +1,147 @@
 import ChorusCore
 import ChorusKeyValue
+import ChorusMachines
 import ChorusRaft
+import ChorusReplica
 
-/// The simulated servers' runtime: the `Ready` loop on a simulated disk,
-/// applying entries, serving reads, compaction, crashes and restarts.
+/// The simulated servers' runtime: an interpreter of the replica driver's
+/// effects on a simulated disk and network, plus crashes and restarts. The
+/// Ready loop itself is `RaftReplica`'s, the same one the node runs.
 extension Simulation {
-    /// Hands every available `Ready` to the "runtime": persist, then (after an
-    /// fsync when required) send, apply and advance.
-    func pump(_ server: Int) {
+    /// Pumps the replica until it settles or waits for an fsync, carrying out
+    /// every effect in order.
+    func drive(_ server: Int) {
         var rounds = 0
         while rounds < 64 {
             rounds += 1
-            guard servers[server - 1].readyAwaitingSync == nil, let raft = servers[server - 1].raft, raft.hasReady else {
-                return
+            guard servers[server - 1].replica != nil, checker.violation == nil else { return }
+            servers[server - 1].replica!.pump()
+            let effects = servers[server - 1].replica!.takeEffects()
+            if effects.isEmpty { return }
+            for effect in effects {
+                carryOut(effect, on: server)
+                guard servers[server - 1].replica != nil, checker.violation == nil else { return }
             }
-            let ready = servers[server - 1].raft!.ready()
-            if let soft = ready.softState, soft.role == .leader {
-                statistics.leaderElections += 1
-                if faultsActive && random.chance(parameters.newLeaderIsolationProbability) {
-                    // Often before its first AppendEntries leave, sometimes just after.
-                    let delay = random.chance(0.5) ? 0 : random.next() % 30_000
-                    queue.schedule(.isolate(server: server), at: now + delay)
-                }
-                if faultsActive && random.chance(parameters.newLeaderCrashProbability) {
-                    let delay = random.next() % (4 * parameters.delayMaximumMicroseconds + 1)
-                    queue.schedule(.crashServer(server: server, incarnation: servers[server - 1].incarnation), at: now + delay)
-                }
-            }
-            if raft.role == .leader, ready.hardState != nil, raft.term(at: raft.commitIndex).map({ $0 < raft.term }) == true {
-                statistics.oldTermCommits += 1
-            }
-            checker.observe(ready: ready, server: server, raft: servers[server - 1].raft!, time: now)
-            if checker.violation != nil { return }
-            if let soft = ready.softState { trace("n\(server) \(soft) term=\(servers[server - 1].raft!.term.rawValue)") }
-            if let snapshot = ready.snapshot { servers[server - 1].disk.append(snapshot: snapshot) }
-            if !ready.entries.isEmpty { servers[server - 1].disk.append(entries: ready.entries) }
-            if let hardState = ready.hardState { servers[server - 1].disk.append(hardState: hardState) }
-            if ready.mustSync {
-                servers[server - 1].readyAwaitingSync = ready
+        }
+        preconditionFailure("n\(server) produced 64 rounds of effects without settling")
+    }
+
+    func carryOut(_ effect: ReplicaEffect<ReplicatedMachines>, on server: Int) {
+        switch effect {
+        case .readyTaken(let ready):
+            observe(ready, on: server)
+        case .roleChanged(let soft, let term):
+            trace("n\(server) \(soft) term=\(term.rawValue)")
+        case .send(let messages):
+            checker.observeSent(messages, server: server, time: now)
+            for message in messages { send(message) }
+        case .persist(let request):
+            if let snapshot = request.snapshot { servers[server - 1].disk.append(snapshot: snapshot) }
+            if !request.entries.isEmpty { servers[server - 1].disk.append(entries: request.entries) }
+            if let hardState = request.hardState { servers[server - 1].disk.append(hardState: hardState) }
+            if request.mustSync {
+                servers[server - 1].persistAwaitingSync = request.ticket
                 let latency = 1 + random.next() % parameters.fsyncLatencyMaximumMicroseconds
                 queue.schedule(.fsyncDone(server: server, incarnation: servers[server - 1].incarnation), at: now + latency)
-                return
-            }
-            complete(ready, on: server)
-        }
-        preconditionFailure("n\(server) produced 64 Readies without settling")
-    }
-
-    func complete(_ ready: Ready, on server: Int) {
-        checker.observeSent(ready.messages, server: server, time: now)
-        for message in ready.messages { send(message) }
-        if let snapshot = ready.snapshot {
-            statistics.snapshotsInstalled += 1
-            if let store = try? KeyValueStore(restoring: snapshot.data) {
-                servers[server - 1].store = store
-            } else if snapshot.metadata.index == .zero {
-                servers[server - 1].store = KeyValueStore()
             } else {
-                preconditionFailure("a snapshot produced by KeyValueStore failed to restore")
+                servers[server - 1].replica!.persisted(request.ticket)
             }
-        }
-        for entry in ready.committedEntries { apply(entry, on: server) }
-        for readState in ready.readStates {
-            if let position = servers[server - 1].pendingReads.firstIndex(where: { $0.context == readState.context }) {
-                servers[server - 1].pendingReads[position].readIndex = readState.index
+        case .prepareSnapshot(let machines, let index):
+            servers[server - 1].replica!.snapshotPrepared(index: index, data: machines.snapshot())
+        case .saveCheckpoint(let checkpoint):
+            statistics.compactions += 1
+            servers[server - 1].disk.checkpoint(
+                snapshot: checkpoint.snapshot, hardState: checkpoint.hardState, entries: checkpoint.entries)
+            servers[server - 1].replica!.checkpointSaved()
+        case .snapshotInstalled:
+            statistics.snapshotsInstalled += 1
+        case .proposed, .readIndexRequested:
+            break
+        case .writeCompleted(let token, let result):
+            guard let request = servers[server - 1].requests.removeValue(forKey: token) else { return }
+            respond(to: request.client, ClientResponse(requestID: request.requestID, body: Self.response(to: result)))
+        case .readCompleted(let token, let result):
+            guard let request = servers[server - 1].requests.removeValue(forKey: token) else { return }
+            let body: ClientResponse.Body
+            switch result {
+            case .success(let read):
+                switch read.value {
+                case .keyValue(.record(let record)): body = .read(record)
+                }
+            case .failure(let error): body = Self.response(to: error)
             }
+            respond(to: request.client, ClientResponse(requestID: request.requestID, body: body))
+        case .fatal(let reason):
+            checker.recordRecoveryFailure("n\(server): \(reason)", at: now)
         }
-        servers[server - 1].raft!.advance(ready)
-        serveConfirmedReads(on: server)
-        maybeCompact(server)
     }
 
-    func apply(_ entry: LogEntry, on server: Int) {
-        guard entry.index > servers[server - 1].store.appliedIndex else { return }
-        switch entry.payload {
-        case .command(let bytes):
-            let applied = servers[server - 1].store.apply(commandBytes: bytes, at: entry.index)
-            let matching = servers[server - 1].pendingWrites.filter {
-                $0.clientID == applied.clientID && $0.sequence == applied.sequence
+    static func response(to result: Result<WriteResult<ReplicatedMachines.Output>, ReplicaError>) -> ClientResponse.Body {
+        switch result {
+        case .success(let write):
+            switch write.output {
+            case .keyValue(let applied): .written(applied.result)
+            case .rejected: .retry
             }
-            guard !matching.isEmpty else { return }
-            servers[server - 1].pendingWrites.removeAll { $0.clientID == applied.clientID && $0.sequence == applied.sequence }
-            for write in matching {
-                respond(to: write.client, ClientResponse(requestID: write.requestID, body: .written(applied.result)))
-            }
-        case .empty, .configuration:
-            servers[server - 1].store.skip(index: entry.index)
+        case .failure(let error): response(to: error)
         }
     }
 
-    func serveConfirmedReads(on server: Int) {
-        let applied = servers[server - 1].store.appliedIndex
-        var remaining: [SimulatedServer.PendingRead] = []
-        for read in servers[server - 1].pendingReads {
-            if let index = read.readIndex, index <= applied {
-                respond(to: read.client, ClientResponse(requestID: read.requestID, body: .read(servers[server - 1].store.get(read.key))))
-            } else if now - read.receivedAt < 5_000_000 {
-                remaining.append(read)
-            }
+    static func response(to error: ReplicaError) -> ClientResponse.Body {
+        switch error {
+        case .notLeader(let leader): .redirect(leader)
+        case .noLeader: .redirect(nil)
+        case .overloaded, .proposalLost, .outcomeUnknown, .readTimeout, .notCaughtUp, .stopped: .retry
         }
-        servers[server - 1].pendingReads = remaining
     }
 
-    func maybeCompact(_ server: Int) {
-        guard let raft = servers[server - 1].raft else { return }
-        let applied = servers[server - 1].store.appliedIndex
-        guard applied == raft.appliedIndex,
-            applied.rawValue >= raft.snapshotMetadata.index.rawValue + UInt64(parameters.compactionThresholdEntries)
-        else { return }
-        let data = servers[server - 1].store.snapshot()
-        guard (try? servers[server - 1].raft!.compactLog(through: applied, snapshotData: data)) != nil else { return }
-        statistics.compactions += 1
-        servers[server - 1].disk.checkpoint(snapshot: Snapshot(metadata: servers[server - 1].raft!.snapshotMetadata, data: data))
+    /// What the simulator watches on every `Ready`: elections (and the
+    /// nemeses timed to them), commits of older terms, and the safety checker.
+    func observe(_ ready: Ready, on server: Int) {
+        let raft = servers[server - 1].raft!
+        if let soft = ready.softState, soft.role == .leader {
+            statistics.leaderElections += 1
+            if faultsActive && random.chance(parameters.newLeaderIsolationProbability) {
+                // Often before its first AppendEntries leave (at once: a leader's
+                // messages may leave before its own fsync, within this very
+                // Ready), sometimes just after.
+                if random.chance(0.5) {
+                    handle(.isolate(server: server))
+                } else {
+                    queue.schedule(.isolate(server: server), at: now + random.next() % 30_000)
+                }
+            }
+            if faultsActive && random.chance(parameters.newLeaderCrashProbability) {
+                let delay = random.next() % (4 * parameters.delayMaximumMicroseconds + 1)
+                queue.schedule(.crashServer(server: server, incarnation: servers[server - 1].incarnation), at: now + delay)
+            }
+        }
+        if let soft = ready.softState { servers[server - 1].awaitingFirstCommit = soft.role == .leader }
+        if raft.role == .leader, ready.hardState != nil, raft.term(at: raft.commitIndex).map({ $0 < raft.term }) == true {
+            statistics.oldTermCommits += 1
+        }
+        if raft.role == .leader, servers[server - 1].awaitingFirstCommit, !ready.committedEntries.isEmpty {
+            servers[server - 1].awaitingFirstCommit = false
+            if faultsActive && random.chance(parameters.firstCommitCrashProbability) {
+                // Before this Ready's messages carry the new commit index anywhere.
+                crash(server)
+            }
+        }
+        checker.observe(ready: ready, server: server, raft: raft, time: now)
     }
 
     func serve(_ request: ClientRequest, on server: Int) {
         guard servers[server - 1].isUp else { return }
+        let token = servers[server - 1].token(for: request.client, requestID: request.requestID)
         switch request.body {
         case .write(let command):
-            do {
-                _ = try servers[server - 1].raft!.propose(command.encoded())
-                servers[server - 1].pendingWrites.removeAll { now - $0.receivedAt > 5_000_000 }
-                servers[server - 1].pendingWrites.append(
-                    .init(
-                        clientID: command.clientID, sequence: command.sequence, client: request.client,
-                        requestID: request.requestID, receivedAt: now))
-            } catch .notLeader(let hint) {
-                respond(to: request.client, ClientResponse(requestID: request.requestID, body: .redirect(hint)))
-            } catch {
-                respond(to: request.client, ClientResponse(requestID: request.requestID, body: .retry))
-            }
+            let key = command.clientID == 0 ? nil : IdempotencyKey(client: command.clientID, sequence: command.sequence)
+            servers[server - 1].replica!.submitWrite(
+                ReplicatedMachines.Command.keyValue(command).encoded(), key: key, token: token)
         case .read(let key):
-            servers[server - 1].nextReadContext += 1
-            let context = servers[server - 1].nextReadContext
-            do {
-                try servers[server - 1].raft!.readIndex(context: context)
-                servers[server - 1].pendingReads.append(
-                    .init(context: context, client: request.client, requestID: request.requestID, key: key, receivedAt: now))
-            } catch .notLeader(let hint) {
-                respond(to: request.client, ClientResponse(requestID: request.requestID, body: .redirect(hint)))
-            } catch {
-                respond(to: request.client, ClientResponse(requestID: request.requestID, body: .retry))
-            }
+            servers[server - 1].replica!.submitRead(.keyValue(.get(key: key)), requirement: .linearizable, token: token)
         }
-        pump(server)
+        drive(server)
     }
 
     func crashSomeServer() {
@@ -158,10 +156,9 @@ extension Simulation {
     func crash(_ victim: Int) {
         statistics.crashes += 1
         trace("crash n\(victim)")
-        servers[victim - 1].raft = nil
-        servers[victim - 1].readyAwaitingSync = nil
-        servers[victim - 1].pendingWrites = []
-        servers[victim - 1].pendingReads = []
+        servers[victim - 1].replica = nil
+        servers[victim - 1].persistAwaitingSync = nil
+        servers[victim - 1].requests = [:]
         servers[victim - 1].incarnation += 1
         servers[victim - 1].disk.crash(random: &random, tornWriteProbability: parameters.tornWriteProbability)
         queue.schedule(.restart(server: victim), at: now + 1 + random.next() % parameters.restartDelayMaximumMicroseconds)
@@ -170,30 +167,30 @@ extension Simulation {
     func restart(_ server: Int) {
         guard !servers[server - 1].isUp else { return }
         let state = servers[server - 1].disk.recover()
-        let store: KeyValueStore
-        if state.snapshot.metadata.index == .zero {
-            store = KeyValueStore()
-        } else if let restored = try? KeyValueStore(restoring: state.snapshot.data) {
-            store = restored
-        } else {
-            checker.recordRecoveryFailure("n\(server) cannot restore its snapshot", at: now)
-            return
-        }
         do {
-            servers[server - 1].raft = try RaftNode(
-                configuration: parameters.raftConfiguration(for: NodeID(UInt64(server))), persistentState: state,
-                randomSeed: random.next())
+            servers[server - 1].replica = try makeReplica(number: server, state: state, seed: random.next())
         } catch {
             checker.recordRecoveryFailure("n\(server): \(error)", at: now)
             return
         }
         trace("restart n\(server) term=\(state.hardState.term.rawValue) last=\(state.entries.last?.index.rawValue ?? state.snapshot.metadata.index.rawValue)")
-        servers[server - 1].store = store
         checker.serverRestarted(server)
         queue.schedule(
             .tick(server: server, incarnation: servers[server - 1].incarnation),
             at: now + random.next() % parameters.tickMicroseconds)
-        pump(server)
+        drive(server)
+    }
+
+    /// A replica recovered from `state`, as a node builds it at start-up.
+    func makeReplica(number: Int, state: RaftPersistentState, seed: UInt64) throws -> RaftReplica<ReplicatedMachines> {
+        var machines = ReplicatedMachines()
+        try machines.restore(
+            from: state.snapshot.metadata.index == .zero ? [] : state.snapshot.data, at: state.snapshot.metadata.index)
+        let raft = try RaftNode(
+            configuration: parameters.raftConfiguration(for: NodeID(UInt64(number))), persistentState: state,
+            randomSeed: seed)
+        return try RaftReplica(
+            configuration: parameters.replicaConfiguration, raft: raft, machine: machines, durable: state)
     }
 
     func currentLeader() -> Int? {

@@ -1,6 +1,8 @@
 import ChorusCore
 import ChorusKeyValue
+import ChorusMachines
 import ChorusRaft
+import ChorusReplica
 
 /// A whole Raft cluster, its network, disks, clocks and clients, in one
 /// process on virtual time, driven by one `UInt64` seed. The same seed replays
@@ -94,21 +96,12 @@ public final class Simulation {
             let drift = Int64(random.next() % UInt64(2 * parameters.clockDriftPartsPerThousand + 1))
                 - Int64(parameters.clockDriftPartsPerThousand)
             let interval = UInt64(Int64(parameters.tickMicroseconds) + Int64(parameters.tickMicroseconds) * drift / 1_000)
-            var server = SimulatedServer(number: number, disk: SimulatedDisk(initial: state), tickMicroseconds: interval)
-            server.raft = Self.makeRaft(parameters: parameters, number: number, state: state, seed: random.next())
-            servers.append(server)
+            servers.append(SimulatedServer(number: number, disk: SimulatedDisk(initial: state), tickMicroseconds: interval))
+            servers[number - 1].replica = try? makeReplica(number: number, state: state, seed: random.next())
         }
         for index in 0..<parameters.clientCount {
             clients.append(SimulatedClient(index: index, believedLeader: 1 + Int(random.next() % UInt64(parameters.serverCount))))
         }
-    }
-
-    private static func makeRaft(parameters: SimulationParameters, number: Int, state: RaftPersistentState, seed: UInt64)
-        -> RaftNode?
-    {
-        try? RaftNode(
-            configuration: parameters.raftConfiguration(for: NodeID(UInt64(number))), persistentState: state,
-            randomSeed: seed)
     }
 
     // MARK: Running
@@ -167,20 +160,20 @@ public final class Simulation {
         case .tick(let server, let incarnation):
             hash(1, UInt64(server))
             guard servers[server - 1].incarnation == incarnation, servers[server - 1].isUp else { return }
-            servers[server - 1].raft!.tick()
-            pump(server)
+            servers[server - 1].replica!.tick()
+            drive(server)
             queue.schedule(.tick(server: server, incarnation: incarnation), at: now + servers[server - 1].tickMicroseconds)
         case .deliver(let message):
             deliver(message)
         case .fsyncDone(let server, let incarnation):
             hash(3, UInt64(server))
-            guard servers[server - 1].incarnation == incarnation, let ready = servers[server - 1].readyAwaitingSync else {
+            guard servers[server - 1].incarnation == incarnation, let ticket = servers[server - 1].persistAwaitingSync else {
                 return
             }
-            servers[server - 1].readyAwaitingSync = nil
+            servers[server - 1].persistAwaitingSync = nil
             servers[server - 1].disk.sync()
-            complete(ready, on: server)
-            pump(server)
+            servers[server - 1].replica!.persisted(ticket)
+            drive(server)
         case .request(let server, let request):
             hash(4, UInt64(server), request.requestID)
             serve(request, on: server)

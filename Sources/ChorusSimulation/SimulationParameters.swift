@@ -1,5 +1,6 @@
 import ChorusCore
 import ChorusRaft
+import ChorusReplica
 
 /// Everything one seed's world is made of, drawn from the seed itself (swarm
 /// testing: each seed gets its own mix and intensity of faults, so a campaign
@@ -70,6 +71,12 @@ public struct SimulationParameters: Sendable, Hashable {
 
     public var injectedBug: RaftInjectedBug?
 
+    /// Probability that a new leader crashes at the instant its commit index
+    /// first moves in its term (Jepsen's kill-the-leader nemesis, timed to the
+    /// commit point): the followers may have learned the commit, the clients
+    /// not, and the next election decides what survives (thesis figure 3.7).
+    public var firstCommitCrashProbability: Double
+
     /// The Raft limits every server runs with.
     public func raftConfiguration(for node: NodeID) -> RaftConfiguration {
         var configuration = RaftConfiguration(nodeID: node)
@@ -90,6 +97,14 @@ public struct SimulationParameters: Sendable, Hashable {
         configuration.learnerCatchUpMarginEntries = 8
         configuration.injectedBug = injectedBug
         return configuration
+    }
+
+    /// The replica driver's limits: the node's, with timeouts in simulated ticks.
+    public var replicaConfiguration: ReplicaConfiguration {
+        ReplicaConfiguration(
+            maximumPendingWrites: 4_096, maximumPendingReads: 4_096, maximumProposalBatch: 256,
+            writeTimeoutTicks: 500, readTimeoutTicks: 500, catchUpWaitTicks: 100, expiryIntervalTicks: 10,
+            snapshotThresholdEntries: compactionThresholdEntries)
     }
 
     public static let electionTimeoutTicks = 20
@@ -155,6 +170,7 @@ public struct SimulationParameters: Sendable, Hashable {
             readAnywhereProbability: random.chance(0.5) ? unit() : 0.05,
             safetyPhaseMicroseconds: quick ? uniform(1_000_000...2_500_000) : uniform(3_000_000...10_000_000),
             livenessBoundMicroseconds: 30_000_000,
-            injectedBug: injectedBug)
+            injectedBug: injectedBug,
+            firstCommitCrashProbability: random.chance(0.5) ? 0 : 0.2 + 0.8 * unit())
     }
 }

@@ -213,3 +213,9 @@ import Testing
         #expect(replay.apply(commandBytes: command(8, .put(key: "d", value: [4])), at: 9).result == .storeFull(maxKeys: 2))
     }
 }
+
+extension KeyValueStore {
+    /// The tests' spelling: a whole command's bytes.
+    @discardableResult
+    mutating func apply(commandBytes: [UInt8], at index: LogIndex) -> Applied { apply(commandBytes[...], at: index) }
+}

@@ -1,0 +1,137 @@
+import ChorusCore
+import ChorusRaft
+
+/// Reads: linearizable reads batched into one ReadIndex request per pump, and
+/// reads of the applied state once it has reached a minimum index.
+extension RaftReplica {
+    /// Queues a read; its answer comes as a `readCompleted` effect (at once
+    /// when the replica can already serve it).
+    public mutating func submitRead(_ query: Machine.Query, requirement: ReadRequirement, token: RequestToken) {
+        defer { checkInvariants() }
+        if let stopReason {
+            effects.append(.readCompleted(token, .failure(.stopped(stopReason))))
+            return
+        }
+        switch requirement {
+        case .appliedAtLeast(let minimumIndex):
+            if machine.appliedIndex >= minimumIndex {
+                effects.append(.readCompleted(token, .success(answer(query))))
+                return
+            }
+            guard admitRead(token) else { return }
+            let waiter = ReadWaiter(query: query, deadlineTick: tickCount + configuration.catchUpWaitTicks, token: token)
+            catchUpWaiters.append((minimumIndex, waiter))
+        case .linearizable:
+            // Whether a leader is known is the core's call (`readIndex` throws
+            // `notLeader`), made for the whole batch in `flushReads`.
+            guard admitRead(token) else { return }
+            readQueue.append(ReadWaiter(query: query, deadlineTick: tickCount + configuration.readTimeoutTicks, token: token))
+        }
+    }
+
+    private mutating func admitRead(_ token: RequestToken) -> Bool {
+        guard pendingReadCount < configuration.maximumPendingReads else {
+            effects.append(.readCompleted(
+                token, .failure(.overloaded(.pendingReads(limit: configuration.maximumPendingReads)))))
+            return false
+        }
+        pendingReadCount += 1
+        return true
+    }
+
+    func answer(_ query: Machine.Query) -> ReadResult<Machine.QueryResult> {
+        ReadResult(value: machine.read(query), appliedIndex: machine.appliedIndex)
+    }
+
+    /// One ReadIndex request for every linearizable read queued since the last pump.
+    mutating func flushReads() {
+        guard !readQueue.isEmpty else { return }
+        let waiters = readQueue
+        readQueue = []
+        nextReadContext += 1
+        let context = nextReadContext
+        do {
+            try raft.readIndex(context: context)
+        } catch {
+            let failure: ReplicaError
+            switch error {
+            case .notLeader: failure = .noLeader
+            default: failure = .overloaded(.raft(error.description))
+            }
+            pendingReadCount -= waiters.count
+            for waiter in waiters { effects.append(.readCompleted(waiter.token, .failure(failure))) }
+            return
+        }
+        effects.append(.readIndexRequested(reads: waiters.count))
+        let deadline = waiters.map(\.deadlineTick).max() ?? tickCount
+        readBatches[context] = ReadBatch(deadlineTick: deadline, waiters: waiters, leader: raft.leaderID)
+    }
+
+    mutating func serve(_ batch: ReadBatch) {
+        pendingReadCount -= batch.waiters.count
+        for waiter in batch.waiters { effects.append(.readCompleted(waiter.token, .success(answer(waiter.query)))) }
+    }
+
+    mutating func fail(_ batch: ReadBatch, _ error: ReplicaError) {
+        pendingReadCount -= batch.waiters.count
+        for waiter in batch.waiters { effects.append(.readCompleted(waiter.token, .failure(error))) }
+    }
+
+    /// Serves every read whose index is now applied.
+    mutating func serveAppliedReads() {
+        let applied = machine.appliedIndex
+        if !readsAwaitingApply.isEmpty {
+            var remaining: [(index: LogIndex, batch: ReadBatch)] = []
+            for entry in readsAwaitingApply {
+                if entry.index <= applied { serve(entry.batch) } else { remaining.append(entry) }
+            }
+            readsAwaitingApply = remaining
+        }
+        if !catchUpWaiters.isEmpty {
+            var remaining: [(minimumIndex: LogIndex, waiter: ReadWaiter)] = []
+            for entry in catchUpWaiters {
+                if entry.minimumIndex <= applied {
+                    pendingReadCount -= 1
+                    effects.append(.readCompleted(entry.waiter.token, .success(answer(entry.waiter.query))))
+                } else {
+                    remaining.append(entry)
+                }
+            }
+            catchUpWaiters = remaining
+        }
+    }
+
+    /// Answers every request whose deadline has passed.
+    mutating func expireWaiters() {
+        let now = tickCount
+        let expiredWrites = writeWaiters.filter { $0.value.deadlineTick <= now }.keys.sorted()
+        for index in expiredWrites {
+            let waiter = removeWriteWaiter(at: index)!
+            answer(waiter.tokens, .failure(.outcomeUnknown(.timedOut(ticks: configuration.writeTimeoutTicks))))
+        }
+        for context in readBatches.keys.sorted() where readBatches[context]!.deadlineTick <= now {
+            fail(readBatches.removeValue(forKey: context)!, .readTimeout)
+        }
+        if readsAwaitingApply.contains(where: { $0.batch.deadlineTick <= now }) {
+            var remaining: [(index: LogIndex, batch: ReadBatch)] = []
+            for entry in readsAwaitingApply {
+                if entry.batch.deadlineTick <= now { fail(entry.batch, .readTimeout) } else { remaining.append(entry) }
+            }
+            readsAwaitingApply = remaining
+        }
+        if catchUpWaiters.contains(where: { $0.waiter.deadlineTick <= now }) {
+            var remaining: [(minimumIndex: LogIndex, waiter: ReadWaiter)] = []
+            for entry in catchUpWaiters {
+                guard entry.waiter.deadlineTick <= now else {
+                    remaining.append(entry)
+                    continue
+                }
+                pendingReadCount -= 1
+                effects.append(.readCompleted(
+                    entry.waiter.token,
+                    .failure(.notCaughtUp(applied: machine.appliedIndex, wanted: entry.minimumIndex))))
+            }
+            catchUpWaiters = remaining
+        }
+    }
+}
