@@ -77,7 +77,7 @@ let package = Package(
         library("ChorusWire", ["ChorusCore", "ChorusRaft"]),
         // The node runtime: one RaftNode on one NIO event loop, storage, TCP transport, metrics.
         library("ChorusNode", [
-            "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusStorage", "ChorusWire",
+            "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusMachines", "ChorusReplica", "ChorusStorage", "ChorusWire",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import ChorusCore
-import ChorusKeyValue
+import ChorusMachines
 import ChorusRaft
+import ChorusReplica
 import ChorusStorage
 import ChorusWire
 import Logging
@@ -57,7 +58,7 @@ public final class ChorusNode: Service, Sendable {
     /// Recovers the node's storage, binds its peer listener and starts it.
     ///
     /// - Parameters:
-    ///   - eventLoop: the loop that will own the Raft core and all peer connections.
+    ///   - eventLoop: the loop that will own the replica and all peer connections.
     ///   - fileSystem: the storage's file system (tests inject faults through it).
     ///   - onFatalError: called once if the node stops for good (a failed
     ///     fsync); the executable logs and exits non-zero.
@@ -82,33 +83,15 @@ public final class ChorusNode: Service, Sendable {
             throw .recovery("\(error)")
         }
         let storage = opened.storage
-        let recovered: RecoveredRaftState
-        let store: KeyValueStore
-        do {
-            (recovered, store) = try rebuild(from: opened.recovered, configuration: configuration)
-        } catch {
-            await storage.close()
-            throw error
-        }
-        logRepairs(opened.recovered, directory: configuration.dataDirectory, logger: logger)
-        logger.info(
-            "recovered storage",
-            metadata: [
-                "directory": "\(configuration.dataDirectory)", "term": "\(recovered.hardState.term.rawValue)",
-                "snapshot": "\(recovered.snapshot.metadata.index.rawValue)",
-                "last_index": "\(recovered.lastIndex.rawValue)", "commit": "\(recovered.hardState.commit.rawValue)",
-            ])
-
         // The election timer's randomization only needs to differ between
         // nodes and restarts; the runtime may read the clock, the core may not.
         let seed = UInt64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds) ^ (configuration.nodeID.rawValue &* 0x9E37_79B9_7F4A_7C15)
-        let raft: RaftNode
+        let replica: RaftReplica<ReplicatedMachines>
         do {
-            raft = try RaftNode(
-                configuration: configuration.raft, persistentState: recovered.persistentState, randomSeed: seed)
+            replica = try recoverReplica(from: opened.recovered, configuration: configuration, seed: seed, logger: logger)
         } catch {
             await storage.close()
-            throw .recovery(error.description)
+            throw error
         }
 
         let core: NIOLoopBound<NodeCore>
@@ -117,8 +100,7 @@ public final class ChorusNode: Service, Sendable {
                 NIOLoopBound(
                     NodeCore(
                         configuration: configuration, loop: eventLoop, logger: logger, storage: storage,
-                        threadPool: threadPool, raft: raft, store: store, recovered: recovered, seed: seed ^ 0x5DEE_CE66,
-                        onFatalError: onFatalError),
+                        threadPool: threadPool, replica: replica, seed: seed ^ 0x5DEE_CE66, onFatalError: onFatalError),
                     eventLoop: eventLoop)
             }.get()
         } catch {
@@ -128,20 +110,7 @@ public final class ChorusNode: Service, Sendable {
 
         let listener: any Channel
         do {
-            let limit = configuration.wire.maximumFrameBytes
-            let handshakeLimit = configuration.wire.maximumHandshakeBytes
-            listener = try await ServerBootstrap(group: eventLoop)
-                .serverChannelOption(.backlog, value: 64)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(firstFrameLimit: handshakeLimit, limit: limit)))
-                        try channel.pipeline.syncOperations.addHandler(InboundPeerHandler(core: core.value))
-                    }
-                }
-                .bind(host: configuration.peerListenAddress.host, port: configuration.peerListenAddress.port)
-                .get()
+            listener = try await PeerBootstrap.listen(configuration: configuration, eventLoop: eventLoop, core: core)
         } catch {
             await storage.close()
             throw .bind(address: configuration.peerListenAddress.description, reason: "\(error)")
@@ -156,6 +125,32 @@ public final class ChorusNode: Service, Sendable {
         return ChorusNode(
             configuration: configuration, eventLoop: eventLoop, core: core, listener: listener, storage: storage,
             logger: logger)
+    }
+
+    /// The replica as it was before the node stopped: the Raft state and the
+    /// machines rebuilt from the newest checkpoint plus the log after it.
+    static func recoverReplica(
+        from recovered: DurableStorage.Recovered, configuration: NodeConfiguration, seed: UInt64, logger: Logger
+    ) throws(NodeStartupError) -> RaftReplica<ReplicatedMachines> {
+        let (state, machines) = try rebuild(from: recovered, configuration: configuration)
+        logRepairs(recovered, directory: configuration.dataDirectory, logger: logger)
+        logger.info(
+            "recovered storage",
+            metadata: [
+                "directory": "\(configuration.dataDirectory)", "term": "\(state.hardState.term.rawValue)",
+                "snapshot": "\(state.snapshot.metadata.index.rawValue)",
+                "last_index": "\(state.lastIndex.rawValue)", "commit": "\(state.hardState.commit.rawValue)",
+            ])
+        do {
+            let raft = try RaftNode(
+                configuration: configuration.raft, persistentState: state.persistentState, randomSeed: seed)
+            return try RaftReplica(
+                configuration: configuration.replica, raft: raft, machine: machines, durable: state.persistentState)
+        } catch let error as RaftRecoveryError {
+            throw .recovery(error.description)
+        } catch {
+            throw .configuration(.invalid("\(error)"))
+        }
     }
 
     /// Says what recovery repaired: every truncation, removed file and
@@ -210,7 +205,7 @@ public final class ChorusNode: Service, Sendable {
     /// Rebuilds the Raft state and the store from the newest checkpoint plus
     /// the log records after it.
     static func rebuild(from recovered: DurableStorage.Recovered, configuration: NodeConfiguration)
-        throws(NodeStartupError) -> (RecoveredRaftState, KeyValueStore)
+        throws(NodeStartupError) -> (RecoveredRaftState, ReplicatedMachines)
     {
         let codingLimits = RaftCoding.Limits(
             maxCommandBytes: configuration.wire.maximumCommandBytes, maxMembers: configuration.wire.maximumMembers,
@@ -232,41 +227,37 @@ public final class ChorusNode: Service, Sendable {
                 throw .recovery("log record \(record.sequence) does not decode or does not follow: \(error)")
             }
         }
-        let store: KeyValueStore
-        if state.snapshot.metadata.index == .zero {
-            store = KeyValueStore(limits: configuration.keyValue)
-        } else {
-            do {
-                store = try KeyValueStore(restoring: state.snapshot.data, limits: configuration.keyValue)
-            } catch {
-                throw .recovery("the key-value snapshot at \(state.snapshot.metadata.index) does not restore: \(error)")
-            }
+        var machines = ReplicatedMachines(keyValueLimits: configuration.keyValue)
+        do {
+            try machines.restore(
+                from: state.snapshot.metadata.index == .zero ? [] : state.snapshot.data, at: state.snapshot.metadata.index)
+        } catch {
+            throw .recovery("the state-machine snapshot at \(state.snapshot.metadata.index) does not restore: \(error)")
         }
-        return (state, store)
+        return (state, machines)
     }
 
     // MARK: Requests
 
-    /// Proposes an encoded `KeyValueCommand` and returns once it is applied.
-    public func write(command: [UInt8]) async throws(NodeError) -> WriteOutcome {
+    /// Proposes a command and returns once it is applied. A write with an
+    /// idempotency key that is already in flight on this node joins it.
+    public func write(_ command: ReplicatedMachines.Command, idempotencyKey: IdempotencyKey? = nil) async throws(NodeError)
+        -> WriteResult<ReplicatedMachines.Output>
+    {
         let core = self.core
         let result = await withCheckedContinuation { (continuation: NodeCore.WriteContinuation) in
-            eventLoop.execute { core.value.submitWrite(command: command, continuation: continuation) }
+            eventLoop.execute { core.value.submitWrite(command, key: idempotencyKey, continuation: continuation) }
         }
         return try result.get()
     }
 
-    /// Reads a key at the given consistency. `minimumIndex` applies to
-    /// `sequential`: the replica first waits (bounded) until it has applied that far.
-    public func read(
-        key: String, consistency: ReadConsistency, minimumIndex: LogIndex = .zero
-    ) async throws(NodeError) -> ReadOutcome {
+    /// Reads once the node may answer as `requirement` asks.
+    public func read(_ query: ReplicatedMachines.Query, requirement: ReadRequirement) async throws(NodeError)
+        -> ReadResult<ReplicatedMachines.Answer>
+    {
         let core = self.core
         let result = await withCheckedContinuation { (continuation: NodeCore.ReadContinuation) in
-            eventLoop.execute {
-                core.value.submitRead(
-                    key: key, consistency: consistency, minimumIndex: minimumIndex, continuation: continuation)
-            }
+            eventLoop.execute { core.value.submitRead(query, requirement: requirement, continuation: continuation) }
         }
         return try result.get()
     }

@@ -1,6 +1,7 @@
 import ChorusCore
 import ChorusKeyValue
 import ChorusRaft
+import ChorusReplica
 import ChorusStorage
 import ChorusWire
 
@@ -182,6 +183,23 @@ public struct NodeConfiguration: Sendable {
         return hash
     }
 
+    /// The replica driver's limits, with this node's milliseconds in ticks.
+    public var replica: ReplicaConfiguration {
+        ReplicaConfiguration(
+            maximumPendingWrites: maximumPendingWrites, maximumPendingReads: maximumPendingReads,
+            maximumProposalBatch: maximumProposalBatch, writeTimeoutTicks: ticks(writeTimeoutMilliseconds),
+            readTimeoutTicks: ticks(readTimeoutMilliseconds), catchUpWaitTicks: ticks(sequentialWaitMilliseconds),
+            // Deadlines are swept ten times a second.
+            expiryIntervalTicks: min(
+                ticks(100), ticks(min(writeTimeoutMilliseconds, readTimeoutMilliseconds, sequentialWaitMilliseconds))),
+            snapshotThresholdEntries: snapshotThresholdEntries)
+    }
+
+    /// Milliseconds as whole ticks, rounded up, at least one.
+    func ticks(_ milliseconds: Int) -> UInt64 {
+        UInt64(max(1, (milliseconds + tickMilliseconds - 1) / tickMilliseconds))
+    }
+
     public var peers: [PeerAddress] { members.filter { $0.id != nodeID } }
     public var voters: [NodeID] { members.map(\.id) }
 
@@ -248,5 +266,6 @@ public struct NodeConfiguration: Sendable {
         try require(
             wire.maximumSnapshotBytes <= storage.maximumSnapshotBytes,
             "a snapshot the wire accepts must fit the storage's snapshot limit")
+        do { try replica.validate() } catch { throw .invalid("replica: \(error)") }
     }
 }

@@ -1,5 +1,4 @@
 import ChorusCore
-import ChorusKeyValue
 import ChorusRaft
 import ChorusStorage
 import ChorusWire
@@ -16,14 +15,14 @@ extension NodeCore {
         let leaderURL = leader == configuration.nodeID ? configuration.advertisedHTTPURL : peerHTTPURLs[leader]
         return NodeStatus(
             node: configuration.nodeID, role: raft.role, term: raft.term, leader: leader, leaderURL: leaderURL,
-            commitIndex: raft.commitIndex, appliedIndex: store.appliedIndex, lastIndex: raft.lastIndex,
+            commitIndex: raft.commitIndex, appliedIndex: replica.machine.appliedIndex, lastIndex: raft.lastIndex,
             snapshotIndex: raft.snapshotMetadata.index,
             members: configuration.members.map {
                 NodeStatus.Member(
                     id: $0.id, peerAddress: $0.address.description,
                     httpURL: $0.id == configuration.nodeID ? configuration.advertisedHTTPURL : peerHTTPURLs[$0.id])
             },
-            followers: raftStatus.followers, keyCount: store.keyCount,
+            followers: raftStatus.followers, keyCount: replica.machine.keyValue.keyCount,
             storage: NodeStatus.StorageStatus(
                 fsyncCount: statistics.fsyncCount, acknowledgedRecords: statistics.acknowledgedRecords,
                 recordsPerFsync: statistics.recordsPerFsync,

@@ -64,7 +64,7 @@ final class PeerTransport {
             let peer = links[index].peer.id
             var any = false
             for message in messages where message.to == peer {
-                appendFrame(message)
+                appendRaftFrame(message)
                 any = true
             }
             guard any else { continue }
@@ -74,10 +74,33 @@ final class PeerTransport {
         }
     }
 
-    /// Encodes one message as a frame at the end of `scratch`.
-    private func appendFrame(_ message: RaftMessage) {
+    /// Sends one message of another protocol to `peer` (dropped, and counted,
+    /// if the peer is unknown or its link cannot take it now).
+    func send(_ body: [UInt8], protocol protocolTag: PeerProtocol, to peer: NodeID) {
+        guard !isClosed, let index = links.firstIndex(where: { $0.peer.id == peer }) else {
+            metrics.messagesDropped.increment()
+            return
+        }
+        guard body.count + 1 <= configuration.wire.maximumFrameBytes else {
+            metrics.messagesDropped.increment()
+            logger.warning("dropping an oversized \(protocolTag) message", metadata: ["bytes": "\(body.count)"])
+            return
+        }
         let start = scratch.count
         scratch.writeFixed(UInt64(0))  // header placeholder: length and checksum
+        scratch.write(protocolTag.rawValue)
+        scratch.writeRaw(body)
+        sealFrame(at: start)
+        let bytes = scratch.bytes
+        scratch.bytes.removeAll(keepingCapacity: true)
+        deliver(bytes, toLinkAt: index)
+    }
+
+    /// Encodes one Raft message as a frame at the end of `scratch`.
+    private func appendRaftFrame(_ message: RaftMessage) {
+        let start = scratch.count
+        scratch.writeFixed(UInt64(0))  // header placeholder: length and checksum
+        scratch.write(PeerProtocol.raft.rawValue)
         do {
             try MessageCodec.encode(message, into: &scratch, limits: configuration.wire)
         } catch {
@@ -86,6 +109,11 @@ final class PeerTransport {
             logger.warning("dropping an unencodable message", metadata: ["kind": "\(message.kindName)", "error": "\(error)"])
             return
         }
+        sealFrame(at: start)
+    }
+
+    /// Fills in the header of the frame that starts at `start` in `scratch`.
+    private func sealFrame(at start: Int) {
         let payloadStart = start + Frame.headerBytes
         let length = UInt32(scratch.count - payloadStart)
         let checksum = scratch.bytes.withUnsafeBufferPointer {
@@ -138,20 +166,10 @@ final class PeerTransport {
         } catch {
             preconditionFailure("the validated configuration produced an unencodable handshake: \(error)")
         }
-        let highWater = configuration.peerOutboundBufferBytesMaximum
         let bound = NIOLoopBound(self, eventLoop: loop)
-        let bootstrap = ClientBootstrap(group: loop)
-            .connectTimeout(.milliseconds(Int64(configuration.connectTimeoutMilliseconds)))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
-            .channelInitializer { channel in
-                // Runs on `loop` (the bootstrap's only loop).
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        OutboundPeerHandler(onClose: { bound.value.connectionClosed(linkAt: index, generation: generation) }))
-                }
-            }
-        let connection = bootstrap.connect(host: peer.address.host, port: peer.address.port)
+        let connection = PeerBootstrap.dial(peer, configuration: configuration, eventLoop: loop) {
+            bound.value.connectionClosed(linkAt: index, generation: generation)
+        }
         connection.whenComplete { result in
             bound.value.connectionAttemptFinished(
                 linkAt: index, generation: generation, handshake: handshake, result: result)
@@ -248,135 +266,3 @@ struct PeerLink {
     }
 }
 
-/// Watches a dialled connection: nothing is expected back on it, and its
-/// closing triggers a reconnect.
-final class OutboundPeerHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    let onClose: () -> Void
-
-    init(onClose: @escaping () -> Void) { self.onClose = onClose }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // The acceptor never writes on this connection; ignore anything that arrives.
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        onClose()
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
-    }
-}
-
-/// Splits a byte stream into frame payloads, refusing oversized frames from
-/// their header and corrupt ones by checksum (either closes the connection).
-struct FrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = [UInt8]
-    /// The bound on the next frame's payload: the handshake's size for the
-    /// first frame, then `limitAfterFirstFrame`.
-    private(set) var limit: Int
-    let limitAfterFirstFrame: Int
-
-    init(firstFrameLimit: Int, limit: Int) {
-        self.limit = firstFrameLimit
-        self.limitAfterFirstFrame = limit
-    }
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard buffer.readableBytes >= Frame.headerBytes,
-            let length = buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: UInt32.self),
-            let checksum = buffer.getInteger(at: buffer.readerIndex + 4, endianness: .little, as: UInt32.self)
-        else { return .needMoreData }
-        let header = try Frame.parseHeader(lengthField: length, checksumField: checksum, limit: limit)
-        guard buffer.readableBytes >= Frame.headerBytes + header.payloadLength else { return .needMoreData }
-        buffer.moveReaderIndex(forwardBy: Frame.headerBytes)
-        guard let payload = buffer.readBytes(length: header.payloadLength) else { return .needMoreData }
-        try Frame.verify(payload, against: header)
-        limit = limitAfterFirstFrame
-        context.fireChannelRead(wrapInboundOut(payload))
-        return .continue
-    }
-}
-
-/// The receiving end of a peer's connection: a handshake first, then Raft
-/// messages stepped into the core. Any bad frame or message closes the
-/// connection with a log line; the peer reconnects.
-///
-/// Before its handshake a connection is a stranger's: it may send at most
-/// one handshake-sized frame, must send it within `handshakeTimeout`, and
-/// only `NodeCore.inboundConnectionsMaximum` connections may be open at once.
-final class InboundPeerHandler: ChannelInboundHandler {
-    typealias InboundIn = [UInt8]
-    let core: NodeCore
-    var peer: NodeID?
-    private var counted = false
-    private var handshakeDeadline: Scheduled<Void>?
-    static let handshakeTimeout = TimeAmount.seconds(5)
-
-    init(core: NodeCore) { self.core = core }
-
-    func channelActive(context: ChannelHandlerContext) {
-        guard core.inboundConnections < core.inboundConnectionsMaximum else {
-            refuse(context, "too many inbound peer connections (\(core.inboundConnections))")
-            return
-        }
-        core.inboundConnections += 1
-        counted = true
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        handshakeDeadline = context.eventLoop.scheduleTask(in: Self.handshakeTimeout) {
-            let (handler, context) = bound.value
-            if handler.peer == nil { handler.refuse(context, "no handshake within \(Self.handshakeTimeout)") }
-        }
-        context.fireChannelActive()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        handshakeDeadline?.cancel()
-        if counted {
-            counted = false
-            core.inboundConnections -= 1
-        }
-        context.fireChannelInactive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let payload = unwrapInboundIn(data)
-        guard let peer else {
-            do {
-                let handshake = try Handshake(decoding: payload, limits: core.configuration.wire)
-                try handshake.validate(
-                    clusterID: core.configuration.clusterID, localNode: core.configuration.nodeID,
-                    knownPeers: core.configuration.peers.map(\.id))
-                self.peer = handshake.from
-                handshakeDeadline?.cancel()
-                core.peerIntroduced(handshake.from, httpURL: handshake.httpURL)
-            } catch {
-                refuse(context, "handshake refused: \(error)")
-            }
-            return
-        }
-        do {
-            let message = try MessageCodec.decode(payload, limits: core.configuration.wire)
-            guard message.from == peer, message.to == core.configuration.nodeID else {
-                refuse(context, "message from \(message.from) to \(message.to) on \(peer)'s connection")
-                return
-            }
-            core.receive(message)
-        } catch {
-            refuse(context, "undecodable message from \(peer): \(error)")
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        refuse(context, "connection error: \(error)")
-    }
-
-    private func refuse(_ context: ChannelHandlerContext, _ reason: String) {
-        core.logger.warning(
-            "closing a peer connection",
-            metadata: ["remote": "\(context.remoteAddress.map { "\($0)" } ?? "?")", "reason": "\(reason)"])
-        context.close(promise: nil)
-    }
-}

@@ -10,7 +10,7 @@ public enum RaftError: Error, Sendable, Hashable, CustomStringConvertible {
     /// transfer completes or times out (thesis §3.10).
     case leadershipTransferInProgress(target: NodeID)
     /// Too many entries are uncommitted or too many reads are pending; retry later.
-    case proposalDropped(reason: String)
+    case proposalDropped(DropReason)
     /// A membership change is already appended but not yet committed; only one
     /// may be in flight at a time (thesis §4.1).
     case membershipChangeInProgress(pendingIndex: LogIndex)
@@ -40,6 +40,24 @@ public enum RaftError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidTransferTarget(let node): "cannot transfer leadership to \(node)"
         case .compactionOutOfRange(let requested, let snapshot, let applied):
             "cannot compact through \(requested): snapshot is at \(snapshot), applied is \(applied)"
+        }
+    }
+}
+
+/// Why the core refused a proposal or a read for now.
+public enum DropReason: Sendable, Hashable, CustomStringConvertible {
+    /// `maxUncommittedEntries` would be exceeded.
+    case uncommittedEntries(uncommitted: Int, limit: Int)
+    /// Reads waiting for a new leader's first commit in its term are at the limit.
+    case readsAwaitingFirstCommit(limit: Int)
+    /// `maxPendingReads` reads are waiting for a heartbeat round.
+    case pendingReads(limit: Int)
+
+    public var description: String {
+        switch self {
+        case .uncommittedEntries(let uncommitted, let limit): "\(uncommitted) entries are uncommitted (limit \(limit))"
+        case .readsAwaitingFirstCommit(let limit): "\(limit) reads are waiting for the leader's first commit"
+        case .pendingReads(let limit): "too many pending reads (limit \(limit))"
         }
     }
 }

@@ -153,7 +153,7 @@ extension RaftNode {
         guard leaderState != nil else { throw .notLeader(leaderHint: nil) }
         guard log.term(at: log.committed) == term else {
             guard leaderState!.readsAwaitingCommit.count < configuration.maxPendingReads else {
-                throw .proposalDropped(reason: "too many reads waiting for the leader's first commit")
+                throw .proposalDropped(.readsAwaitingFirstCommit(limit: configuration.maxPendingReads))
             }
             leaderState!.readsAwaitingCommit.append((context, requester))
             return
@@ -163,7 +163,7 @@ extension RaftNode {
             return
         }
         guard leaderState!.pendingReads.count < configuration.maxPendingReads else {
-            throw .proposalDropped(reason: "too many pending reads (limit \(configuration.maxPendingReads))")
+            throw .proposalDropped(.pendingReads(limit: configuration.maxPendingReads))
         }
         let state = leaderState!
         // The first round whose heartbeats leave after this read arrived.

@@ -14,7 +14,7 @@ extension RaftNode {
         if let target = leaderState?.transferTarget { throw .leadershipTransferInProgress(target: target) }
         let uncommitted = Int(log.lastIndex.rawValue - log.committed.rawValue)
         guard uncommitted + payloads.count <= configuration.maxUncommittedEntries else {
-            throw .proposalDropped(reason: "\(uncommitted) entries are uncommitted (limit \(configuration.maxUncommittedEntries))")
+            throw .proposalDropped(.uncommittedEntries(uncommitted: uncommitted, limit: configuration.maxUncommittedEntries))
         }
         return appendAsLeaderUnchecked(payloads)
     }

@@ -55,8 +55,9 @@ extension RaftReplica {
         } catch {
             let failure: ReplicaError
             switch error {
-            case .notLeader: failure = .noLeader
-            default: failure = .overloaded(.raft(error.description))
+            case .notLeader(let hint): failure = hint.map { .notLeader(leader: $0) } ?? .noLeader
+            case .proposalDropped(let reason): failure = .overloaded(.raft(reason))
+            default: preconditionFailure("readIndex threw \(error)")
             }
             pendingReadCount -= waiters.count
             for waiter in waiters { effects.append(.readCompleted(waiter.token, .failure(failure))) }

@@ -81,6 +81,7 @@ extension RaftReplica {
         }
         for entry in ready.committedEntries { apply(entry) }
         for readState in ready.readStates {
+            statistics.readStates += 1
             guard let batch = readBatches.removeValue(forKey: readState.context) else { continue }
             if readState.index <= machine.appliedIndex {
                 serve(batch)
@@ -105,9 +106,11 @@ extension RaftReplica {
 
     mutating func apply(_ entry: LogEntry) {
         guard entry.index > machine.appliedIndex else { return }
+        statistics.committedEntries += 1
         switch entry.payload {
         case .command(let bytes):
             let output = machine.apply(bytes[...], at: entry.index)
+            statistics.appliedCommands += 1
             completeWrite(at: entry.index, term: entry.term, output: output)
         case .empty, .configuration:
             machine.skip(index: entry.index)

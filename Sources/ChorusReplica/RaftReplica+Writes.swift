@@ -70,8 +70,10 @@ extension RaftReplica {
                 failWrites(batch, notLeaderError(hint: hint))
             } catch .leadershipTransferInProgress(let target) {
                 failWrites(batch, notLeaderError(hint: target))
+            } catch .proposalDropped(let reason) {
+                failWrites(batch, .overloaded(.raft(reason)))
             } catch {
-                failWrites(batch, .overloaded(.raft(error.description)))
+                preconditionFailure("propose(batch:) threw \(error)")
             }
         }
         proposalQueue.removeAll(keepingCapacity: true)
@@ -104,6 +106,7 @@ extension RaftReplica {
         if waiter.term == term, let output {
             answer(waiter.tokens, .success(WriteResult(index: index, output: output, appliedIndex: machine.appliedIndex)))
         } else {
+            statistics.writesLost += 1
             answer(waiter.tokens, .failure(.proposalLost))
         }
     }

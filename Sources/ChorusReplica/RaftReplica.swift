@@ -53,6 +53,8 @@ public struct RaftReplica<Machine: ReplicatedStateMachine>: Sendable {
     public internal(set) var tickCount: UInt64 = 0
     /// Why the replica stopped, once it has.
     public internal(set) var stopReason: String?
+    /// Monotonic counters for the runtime's metrics.
+    public internal(set) var statistics = ReplicaStatistics()
 
     // The Ready pipeline.
     var readyInFlight: Ready?
@@ -233,4 +235,18 @@ public struct RaftReplica<Machine: ReplicatedStateMachine>: Sendable {
             writeWaiters.keys.allSatisfy { $0 > machine.appliedIndex.rawValue },
             "a write waits for an index already applied")
     }
+}
+
+/// What a replica has done over its life, as counters a runtime exports.
+public struct ReplicaStatistics: Sendable, Hashable {
+    /// Committed entries applied (commands, empty and configuration entries).
+    public var committedEntries: UInt64 = 0
+    /// Commands applied to the machines.
+    public var appliedCommands: UInt64 = 0
+    /// Writes whose log position another leader's entry took.
+    public var writesLost: UInt64 = 0
+    /// Linearizable read batches confirmed by the core.
+    public var readStates: UInt64 = 0
+
+    public init() {}
 }

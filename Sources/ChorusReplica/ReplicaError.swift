@@ -1,4 +1,5 @@
 import ChorusCore
+import ChorusRaft
 
 /// Why the replica could not do what was asked: the expected failures of a
 /// write or a read, typed, so every front end maps them to its own wire form
@@ -28,13 +29,13 @@ public enum ReplicaError: Error, Sendable, Hashable, CustomStringConvertible {
         case pendingReads(limit: Int)
         /// The Raft core refused the proposal (too many uncommitted entries,
         /// too many reads waiting for a round).
-        case raft(String)
+        case raft(DropReason)
 
         public var description: String {
             switch self {
             case .pendingWrites(let limit): "\(limit) writes are pending (the limit)"
             case .pendingReads(let limit): "\(limit) reads are pending (the limit)"
-            case .raft(let reason): reason
+            case .raft(let reason): reason.description
             }
         }
     }

@@ -14,8 +14,9 @@ import ChorusCore
 /// points at the wrong port never gets a message into the Raft core.
 public struct Handshake: Sendable, Hashable {
     public static let magic: [UInt8] = Array("CHRW".utf8)
-    /// Bumped whenever the message encoding changes incompatibly.
-    public static let protocolVersion: UInt64 = 1
+    /// Bumped whenever the message encoding changes incompatibly. Version 2:
+    /// every frame after the handshake starts with its `PeerProtocol` byte.
+    public static let protocolVersion: UInt64 = 2
 
     public var protocolVersion: UInt64
     public var clusterID: UInt64
