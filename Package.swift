@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "ChorusCRDT", targets: ["ChorusCRDT"]),
         .library(name: "ChorusRaft", targets: ["ChorusRaft"]),
         .library(name: "ChorusKeyValue", targets: ["ChorusKeyValue"]),
+        .library(name: "ChorusSagas", targets: ["ChorusSagas"]),
         .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
         .library(name: "ChorusSimulation", targets: ["ChorusSimulation"]),
         .library(name: "ChorusClient", targets: ["ChorusClient"]),
@@ -58,6 +59,8 @@ let package = Package(
         // Protocol cores and the state machines they replicate: no Foundation, no NIO.
         library("ChorusRaft", ["ChorusCore"]),
         library("ChorusKeyValue", ["ChorusCore"]),
+        // The saga orchestrator, its lock table and its checker (README in Sources/ChorusSagas).
+        library("ChorusSagas", ["ChorusCore"], exclude: ["README.md"]),
 
         // Verification: history checkers and the deterministic simulator.
         library("ChorusCheck", ["ChorusCore"]),
@@ -123,6 +126,7 @@ let package = Package(
         tests("ChorusCRDT", ["ChorusCRDT"]),
         tests("ChorusRaft", ["ChorusRaft", "ChorusTestSupport"], exclude: ["testdata"]),
         tests("ChorusKeyValue", ["ChorusKeyValue"]),
+        tests("ChorusSagas", ["ChorusSagas", "ChorusCore"]),
         tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTestSupport"]),
         tests("ChorusSimulation", ["ChorusSimulation", "ChorusTestSupport"]),
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTestSupport"]),

@@ -335,8 +335,8 @@ public struct JSONLimits: Sendable, Hashable {
 }
 
 /// Why a text is not acceptable JSON, and the byte offset where that was found.
-public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Reason: Equatable, Sendable {
+public struct JSONParseError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Reason: Hashable, Sendable {
         /// The input ended where `expected` was needed.
         case unexpectedEnd(expected: String)
         /// A byte that cannot start or continue what was expected there.
