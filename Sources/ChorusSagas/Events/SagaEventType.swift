@@ -1,5 +1,3 @@
-import ChorusCore
-
 /// The event-store type name of each saga event (README "Events"). A step's
 /// action and its compensation have separate names, so a subscription can
 /// filter on `SagaCompensation` by prefix.

@@ -271,8 +271,9 @@ extension SagaState {
     }
 
     private mutating func finish(_ final: SagaStatus, at: UInt64) throws(SagaFoldError) {
-        if let held = locks.first(where: { if case .held = $0.value.state { true } else { false } }) {
-            throw SagaFoldError(revision: eventCount, message: "the saga finished holding lock \(held.key)")
+        let held = locks.filter { if case .held = $0.value.state { true } else { false } }.keys
+        if let name = held.min(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            throw SagaFoldError(revision: eventCount, message: "the saga finished holding lock \(name)")
         }
         status = final
         finishedAt = at
