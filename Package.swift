@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "ChorusCRDT", targets: ["ChorusCRDT"]),
         .library(name: "ChorusRaft", targets: ["ChorusRaft"]),
         .library(name: "ChorusKeyValue", targets: ["ChorusKeyValue"]),
+        .library(name: "ChorusSagas", targets: ["ChorusSagas"]),
         .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
         .library(name: "ChorusSimulation", targets: ["ChorusSimulation"]),
         .library(name: "ChorusClient", targets: ["ChorusClient"]),
@@ -62,6 +63,8 @@ let package = Package(
         library("ChorusMachines", ["ChorusCore", "ChorusKeyValue"]),
         // The replica driver: one Ready loop for the node and the simulator.
         library("ChorusReplica", ["ChorusCore", "ChorusRaft"]),
+        // The saga orchestrator, its lock table and its checker (README in Sources/ChorusSagas).
+        library("ChorusSagas", ["ChorusCore"], exclude: ["README.md"]),
 
         // Verification: history checkers and the deterministic simulator.
         library("ChorusCheck", ["ChorusCore"]),
@@ -129,6 +132,7 @@ let package = Package(
         tests("ChorusCRDT", ["ChorusCRDT"]),
         tests("ChorusRaft", ["ChorusRaft", "ChorusTestSupport"], exclude: ["testdata"]),
         tests("ChorusKeyValue", ["ChorusKeyValue"]),
+        tests("ChorusSagas", ["ChorusSagas", "ChorusCore"]),
         tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTestSupport"]),
         tests("ChorusSimulation", ["ChorusSimulation", "ChorusTestSupport"]),
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTestSupport"]),
