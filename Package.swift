@@ -87,9 +87,15 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The API's vocabulary shared by servers and clients: error codes, header names, levels.
+        library("ChorusAPI", ["ChorusCore"]),
+        // The protocol-neutral service layer between front ends and the node.
+        library("ChorusService", [
+            "ChorusAPI", "ChorusCore", "ChorusKeyValue", "ChorusMachines", "ChorusNode", "ChorusReplica",
+        ]),
         // The HTTP API on every node (Hummingbird 2) and its OpenAPI document.
         library("ChorusHTTP", [
-            "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusNode",
+            "ChorusAPI", "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusNode", "ChorusService",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
@@ -112,7 +118,7 @@ let package = Package(
             dependencies: [
                 "ChorusCore", "ChorusCRDT", "ChorusTraces", "ChorusCheck", "ChorusStorage", "ChorusSimulation",
                 "ChorusRaft", "ChorusKeyValue", "ChorusWire", "ChorusNode", "ChorusHTTP", "ChorusClient",
-                "ChorusLocalCluster",
+                "ChorusLocalCluster", "ChorusTesting", "ChorusMachines", "ChorusReplica", "ChorusService", "ChorusAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -124,27 +130,48 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
-        // Test support: reference-data lookup and the data-driven script runner. Tests only.
-        library("ChorusTestSupport"),
+        // The testing world, as NIO's NIOTestUtils and TigerBeetle's src/testing: the
+        // fault-injecting file system, the storage stress workload, reference-data
+        // lookup and the data-driven script runner. Tests and `chorus storage stress` only.
+        library("ChorusTesting", ["ChorusCore", "ChorusStorage"]),
 
         tests("ChorusCore", ["ChorusCore"]),
         tests("ChorusClocks", ["ChorusClocks"]),
         tests("ChorusCRDT", ["ChorusCRDT"]),
-        tests("ChorusRaft", ["ChorusRaft", "ChorusTestSupport"], exclude: ["testdata"]),
+        tests("ChorusRaft", ["ChorusRaft", "ChorusTesting"], exclude: ["testdata"]),
         tests("ChorusKeyValue", ["ChorusKeyValue"]),
         tests("ChorusSagas", ["ChorusSagas", "ChorusCore"]),
-        tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTestSupport"]),
-        tests("ChorusSimulation", ["ChorusSimulation", "ChorusTestSupport"]),
-        tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTestSupport"]),
-        tests("ChorusStorage", ["ChorusStorage", "ChorusTestSupport"]),
+        tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTesting"]),
+        tests("ChorusSimulation", ["ChorusSimulation", "ChorusTesting"]),
+        tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTesting"]),
+        tests("ChorusStorage", ["ChorusStorage", "ChorusTesting"]),
         tests("ChorusWire", ["ChorusWire", "ChorusRaft", "ChorusCore"]),
         tests("ChorusNode", [
-            "ChorusNode", "ChorusHTTP", "ChorusClient", "ChorusLocalCluster", "ChorusWire", "ChorusRaft", "ChorusKeyValue",
-            "ChorusCheck", "ChorusCore", "ChorusStorage", "ChorusTestSupport",
+            "ChorusNode", "ChorusLocalCluster", "ChorusMachines", "ChorusReplica", "ChorusWire", "ChorusRaft", "ChorusKeyValue",
+            "ChorusCore", "ChorusStorage", "ChorusTesting",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        tests("ChorusReplica", ["ChorusReplica", "ChorusRaft", "ChorusCore", "ChorusMachines", "ChorusKeyValue"]),
+        tests("ChorusMachines", ["ChorusMachines", "ChorusKeyValue", "ChorusCore"]),
+        tests("ChorusAPI", ["ChorusAPI", "ChorusCore"]),
+        tests("ChorusHTTP", [
+            "ChorusHTTP", "ChorusNode", "ChorusService", "ChorusAPI", "ChorusCore", "ChorusLocalCluster",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        tests("ChorusTestSupport", ["ChorusTestSupport"]),
+        // Real `chorus node` processes: the HTTP API end to end, nemeses, recovery, the demo.
+        .testTarget(
+            name: "ChorusIntegrationTests",
+            dependencies: [
+                "ChorusClient", "ChorusLocalCluster", "ChorusCheck", "ChorusCore", "ChorusTesting",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift),
+        tests("ChorusTesting", ["ChorusTesting"]),
     ]
 )

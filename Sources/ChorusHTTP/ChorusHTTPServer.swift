@@ -1,6 +1,7 @@
 import ChorusCore
-import ChorusKeyValue
+import ChorusAPI
 import ChorusNode
+import ChorusService
 import ChorusRaft
 import HTTPTypes
 import Hummingbird
@@ -12,31 +13,22 @@ import Prometheus
 public struct HTTPAPIConfiguration: Sendable {
     public var host: String
     public var port: Int
-    /// The longest key, in UTF-8 bytes after percent-decoding.
-    public var maximumKeyBytes: Int
-    /// The largest value (request body) of a PUT.
+    /// The largest request body of a PUT, checked before it is buffered.
     public var maximumValueBytes: Int
     /// Where `GET /metrics` reads from; nil serves an empty exposition.
     public var metricsRegistry: PrometheusCollectorRegistry?
 
-    public init(
-        host: String, port: Int, maximumKeyBytes: Int = 1_024, maximumValueBytes: Int = 1 << 20,
-        metricsRegistry: PrometheusCollectorRegistry? = nil
-    ) {
+    public init(host: String, port: Int, maximumValueBytes: Int = 1 << 20, metricsRegistry: PrometheusCollectorRegistry? = nil) {
         self.host = host
         self.port = port
-        self.maximumKeyBytes = maximumKeyBytes
         self.maximumValueBytes = maximumValueBytes
         self.metricsRegistry = metricsRegistry
     }
 
-    /// Checks the limits against the node's (a key or value the API accepts
-    /// must be one the state machine accepts).
+    /// Checks the limits against the node's (a value the API accepts must be
+    /// one the state machine accepts).
     public func validate(against node: NodeConfiguration) throws(NodeConfigurationError) {
         guard (1...65_535).contains(port) else { throw .invalid("the HTTP port must be in 1...65535") }
-        guard (1...node.keyValue.maxKeyBytes).contains(maximumKeyBytes) else {
-            throw .invalid("maximumKeyBytes must be in 1...\(node.keyValue.maxKeyBytes) (the store's key limit)")
-        }
         guard (1...node.keyValue.maxValueBytes).contains(maximumValueBytes) else {
             throw .invalid("maximumValueBytes must be in 1...\(node.keyValue.maxValueBytes) (the store's value limit)")
         }
@@ -66,14 +58,14 @@ public enum ChorusHTTPServer {
     ) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
-        let api = KeyValueAPI(node: node, configuration: configuration)
+        let api = KeyValueAPI(service: ChorusService(node: node), configuration: configuration)
         router.put("/v1/kv/:key") { request, context in try await api.put(request, context: context) }
         router.get("/v1/kv/:key") { request, context in try await api.get(request, context: context) }
         router.delete("/v1/kv/:key") { request, context in try await api.delete(request, context: context) }
         for method in [HTTPRequest.Method.post, .patch] {
             router.on("/v1/kv/:key", method: method) { request, _ -> Response in
                 throw APIError(
-                    .methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on a key; use GET, PUT or DELETE",
+                    .methodNotAllowed, "\(request.method) is not allowed on a key; use GET, PUT or DELETE",
                     headers: [.allow: "GET, PUT, DELETE"])
             }
         }
@@ -93,17 +85,17 @@ public enum ChorusHTTPServer {
     }
 }
 
-/// The handlers. Per-request work is small: parse, encode the command once,
-/// hop to the node's loop, and render a short response by hand.
+/// The key-value handlers: a thin adapter that parses HTTP into the service
+/// layer's typed requests and renders its answers and `ServiceError`s.
 struct KeyValueAPI: Sendable {
-    let node: ChorusNode
+    let service: ChorusService
     let configuration: HTTPAPIConfiguration
     let nodeHeaderValue: String
 
-    init(node: ChorusNode, configuration: HTTPAPIConfiguration) {
-        self.node = node
+    init(service: ChorusService, configuration: HTTPAPIConfiguration) {
+        self.service = service
         self.configuration = configuration
-        self.nodeHeaderValue = "\(node.configuration.nodeID.rawValue)"
+        self.nodeHeaderValue = "\(service.nodeID.rawValue)"
     }
 
     // MARK: Requests
@@ -111,108 +103,84 @@ struct KeyValueAPI: Sendable {
     func put(_ request: Request, context: some RequestContext) async throws -> Response {
         let key = try self.key(context)
         if request.headers[.contentLength] == nil && request.headers[.transferEncoding] == nil {
-            throw APIError(.lengthRequired, "length_required", "a PUT needs a Content-Length (or a chunked body)")
+            throw APIError(.lengthRequired, "a PUT needs a Content-Length (or a chunked body)")
         }
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > configuration.maximumValueBytes {
-            throw APIError(
-                .contentTooLarge, "payload_too_large", "a value may be at most \(configuration.maximumValueBytes) bytes")
+            throw APIError(.payloadTooLarge, "a value may be at most \(configuration.maximumValueBytes) bytes")
         }
         var request = request
         let body = try await request.collectBody(upTo: configuration.maximumValueBytes)
         let value = Array(body.readableBytesView)
-        let operation: KeyValueOperation
+        let condition: WriteCondition
         if let ifMatch = request.headers[.ifMatch] {
             guard let expected = Self.parseVersion(ifMatch) else {
-                throw APIError.badRequest("invalid_header", "If-Match must be a version in quotes, like \"42\"")
+                throw APIError(.invalidHeader, "If-Match must be a version in quotes, like \"42\"")
             }
-            operation = .compareAndSet(key: key, expectedVersion: expected, value: value)
+            condition = .version(expected)
         } else if let ifNoneMatch = request.headers[.ifNoneMatch] {
             guard ifNoneMatch.trimmingSpaces == "*" else {
-                throw APIError.badRequest("invalid_header", "only If-None-Match: * (create only) is supported")
+                throw APIError(.invalidHeader, "only If-None-Match: * (create only) is supported")
             }
-            operation = .compareAndSet(key: key, expectedVersion: .zero, value: value)
+            condition = .absent
         } else {
-            operation = .put(key: key, value: value)
+            condition = .always
         }
-        return try await write(operation, request: request)
+        return try await write(.put(key: key, value: value, condition: condition, session: try session(request)), request: request)
     }
 
     func delete(_ request: Request, context: some RequestContext) async throws -> Response {
         let key = try self.key(context)
         if request.headers[.ifMatch] != nil || request.headers[.ifNoneMatch] != nil {
-            throw APIError.badRequest("invalid_header", "conditional deletes are not supported")
+            throw APIError(.invalidHeader, "conditional deletes are not supported")
         }
-        return try await write(.delete(key: key), request: request)
+        return try await write(.delete(key: key, session: try session(request)), request: request)
     }
 
-    private func write(_ operation: KeyValueOperation, request: Request) async throws -> Response {
-        let (clientID, sequence) = try session(request)
-        let command = KeyValueCommand(clientID: clientID, sequence: sequence, operation: operation).encoded()
-        let outcome: WriteOutcome
-        do {
-            outcome = try await node.write(command: command)
-        } catch {
-            throw APIError.from(error, requestURI: request.uri.description)
-        }
+    private func write(_ operation: KeyValueRequest, request: Request) async throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
-        headers[ChorusHeaders.index] = String(outcome.appliedIndex.rawValue)
         headers[ChorusHeaders.node] = nodeHeaderValue
+        let written: KeyValueWriteResponse
+        do {
+            written = try await service.write(operation, caller: .anonymous)
+        } catch {
+            throw APIError(error, requestURI: request.uri.description, headers: headers)
+        }
+        headers[ChorusHeaders.index] = String(written.appliedIndex.rawValue)
         let body: String
-        switch outcome.result {
-        case .written(let version):
+        if let version = written.version {
             headers[.eTag] = "\"\(version.rawValue)\""
             headers[ChorusHeaders.version] = String(version.rawValue)
-            body = "{\"version\":\(version.rawValue),\"index\":\(outcome.index.rawValue)}\n"
-        case .deleted(let existed):
-            body = "{\"deleted\":\(existed),\"index\":\(outcome.index.rawValue)}\n"
-        case .compareAndSetMismatch(let current):
-            var errorHeaders = headers
-            errorHeaders[ChorusHeaders.currentVersion] = String(current.rawValue)
-            if current != .zero { errorHeaders[.eTag] = "\"\(current.rawValue)\"" }
-            throw APIError(
-                .preconditionFailed, "version_mismatch",
-                current == .zero ? "the key is absent" : "the key's version is \(current.rawValue)", headers: errorHeaders)
-        case .sessionExpired:
-            throw APIError(
-                .conflict, "session_expired",
-                "the client session is unknown or was evicted, or this sequence number is older than its latest; start a new session")
-        case .storeFull(let maxKeys):
-            throw APIError(
-                .init(code: 507, reasonPhrase: "Insufficient Storage"), "store_full",
-                "the store holds its maximum of \(maxKeys) keys; delete keys or raise the limit")
-        case .rejected(let reason):
-            throw APIError.badRequest("rejected", reason)
+            body = "{\"version\":\(version.rawValue),\"index\":\(written.index.rawValue)}\n"
+        } else {
+            body = "{\"deleted\":\(written.deleted ?? false),\"index\":\(written.index.rawValue)}\n"
         }
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 
     func get(_ request: Request, context: some RequestContext) async throws -> Response {
         let key = try self.key(context)
-        let consistency: ReadConsistency
-        switch request.uri.queryParameters["consistency"].map(String.init) {
-        case nil, "linearizable": consistency = .linearizable
-        case "sequential": consistency = .sequential
-        case let other?:
-            throw APIError.badRequest("invalid_consistency", "consistency must be linearizable or sequential, not '\(other)'")
+        var consistency = ConsistencyLevel.default
+        if let text = request.uri.queryParameters["consistency"] {
+            do { consistency = try ConsistencyLevel.parse(String(text)) } catch { throw APIError(error) }
         }
         var minimumIndex = LogIndex.zero
         if let text = request.headers[ChorusHeaders.minimumIndex] {
             guard let value = UInt64(text.trimmingSpaces) else {
-                throw APIError.badRequest("invalid_header", "X-Chorus-Min-Index must be a non-negative integer")
+                throw APIError(.invalidHeader, "X-Chorus-Min-Index must be a non-negative integer")
             }
             minimumIndex = LogIndex(value)
         }
-        let outcome: ReadOutcome
-        do {
-            outcome = try await node.read(key: key, consistency: consistency, minimumIndex: minimumIndex)
-        } catch {
-            throw APIError.from(error, requestURI: request.uri.description)
-        }
         var headers: HTTPFields = [:]
-        headers[ChorusHeaders.index] = String(outcome.appliedIndex.rawValue)
         headers[ChorusHeaders.node] = nodeHeaderValue
-        guard let record = outcome.record else {
-            throw APIError(.notFound, "key_not_found", "no value for this key", headers: headers)
+        let read: KeyValueReadResponse
+        do {
+            read = try await service.read(.get(key: key, consistency: consistency, minimumIndex: minimumIndex), caller: .anonymous)
+        } catch {
+            throw APIError(error, requestURI: request.uri.description, headers: headers)
+        }
+        headers[ChorusHeaders.index] = String(read.appliedIndex.rawValue)
+        guard let record = read.record else {
+            throw APIError(.keyNotFound, "no value for this key", headers: headers)
         }
         headers[.contentType] = "application/octet-stream"
         headers[.eTag] = "\"\(record.version.rawValue)\""
@@ -224,15 +192,15 @@ struct KeyValueAPI: Sendable {
 
     func cluster() async throws -> Response {
         let status: NodeStatus
-        do { status = try await node.status() } catch { throw APIError.from(error, requestURI: "/v1/cluster") }
+        do { status = try await service.status() } catch { throw APIError(error, requestURI: "/v1/cluster") }
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: ClusterJSON.render(status))))
     }
 
     func health() async -> Response {
-        guard let status = try? await node.status() else {
-            return APIError(.serviceUnavailable, "stopped", "the node has stopped").response()
+        guard let status = try? await service.status() else {
+            return APIError(.stopped, "the node has stopped").response()
         }
         let body =
             "{\"status\":\"ok\",\"node\":\(status.node.rawValue),\"role\":\"\(ClusterJSON.roleName(status.role))\",\"leader\":\(status.leader.rawValue),\"term\":\(status.term.rawValue)}\n"
@@ -251,38 +219,31 @@ struct KeyValueAPI: Sendable {
 
     // MARK: Parsing
 
-    /// The key from the path, percent-decoded, non-empty, valid UTF-8 and within the limit.
+    /// The key from the path, percent-decoded into UTF-8 (the service checks the rest).
     func key(_ context: some RequestContext) throws -> String {
-        guard let raw = context.parameters.get("key") else {
-            throw APIError.badRequest("invalid_key", "the key is missing")
-        }
+        guard let raw = context.parameters.get("key") else { throw APIError(.invalidKey, "the key is missing") }
         guard let key = PercentDecoding.decode(raw) else {
-            throw APIError.badRequest("invalid_key", "the key is not valid percent-encoded UTF-8")
-        }
-        guard !key.isEmpty else { throw APIError.badRequest("invalid_key", "the key is empty") }
-        guard key.utf8.count <= configuration.maximumKeyBytes else {
-            throw APIError.badRequest("invalid_key", "a key may be at most \(configuration.maximumKeyBytes) bytes")
+            throw APIError(.invalidKey, "the key is not valid percent-encoded UTF-8")
         }
         return key
     }
 
     /// The idempotency session: both headers or neither.
-    func session(_ request: Request) throws -> (clientID: UInt64, sequence: UInt64) {
+    func session(_ request: Request) throws -> WriteSession? {
         let client = request.headers[ChorusHeaders.clientID]
         let sequence = request.headers[ChorusHeaders.sequence]
         switch (client, sequence) {
         case (nil, nil):
-            return (0, 0)
+            return nil
         case (let client?, let sequence?):
             guard let clientID = UInt64(client.trimmingSpaces), clientID > 0,
                 let number = UInt64(sequence.trimmingSpaces), number > 0
             else {
-                throw APIError.badRequest(
-                    "invalid_header", "X-Chorus-Client-ID and X-Chorus-Sequence must be positive integers")
+                throw APIError(.invalidHeader, "X-Chorus-Client-ID and X-Chorus-Sequence must be positive integers")
             }
-            return (clientID, number)
+            return WriteSession(clientID: clientID, sequence: number)
         default:
-            throw APIError.badRequest("invalid_header", "X-Chorus-Client-ID and X-Chorus-Sequence go together")
+            throw APIError(.invalidHeader, "X-Chorus-Client-ID and X-Chorus-Sequence go together")
         }
     }
 

@@ -108,7 +108,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         let api = HTTPAPIConfiguration(
-            host: httpAddress.host, port: httpAddress.port, maximumKeyBytes: configuration.keyValue.maxKeyBytes,
+            host: httpAddress.host, port: httpAddress.port,
             maximumValueBytes: configuration.keyValue.maxValueBytes, metricsRegistry: MetricsBootstrap.registry)
         do { try api.validate(against: configuration) } catch { throw ValidationError("\(error)") }
 

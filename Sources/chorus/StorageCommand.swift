@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChorusCore
 import ChorusStorage
+import ChorusTesting
 import Synchronization
 
 #if canImport(Glibc)

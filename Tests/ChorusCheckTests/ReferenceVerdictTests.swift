@@ -1,5 +1,5 @@
 import ChorusCheck
-import ChorusTestSupport
+import ChorusTesting
 import Foundation
 import Testing
 

@@ -2,7 +2,6 @@ import ChorusCore
 import Foundation
 import Testing
 
-@testable import ChorusHTTP
 @testable import ChorusNode
 
 @Suite struct ConfigurationTests {
@@ -44,24 +43,5 @@ import Testing
             #expect(throws: NodeConfigurationError.self, "\(bad)") { try PeerAddress.parseList(bad) }
         }
         #expect(NodeConfiguration.clusterID(of: peers) == NodeConfiguration.clusterID(of: peers.reversed()))
-    }
-
-    @Test func httpLimitsMustFitTheStore() throws {
-        let node = Self.configuration()
-        try HTTPAPIConfiguration(host: "127.0.0.1", port: 8001).validate(against: node)
-        #expect(throws: NodeConfigurationError.self) {
-            try HTTPAPIConfiguration(host: "127.0.0.1", port: 8001, maximumValueBytes: node.keyValue.maxValueBytes + 1)
-                .validate(against: node)
-        }
-    }
-
-    @Test func percentDecodingAndVersions() {
-        #expect(PercentDecoding.decode("a%2Fb") == "a/b")
-        #expect(PercentDecoding.decode("%E2%9C%93") == "✓")
-        #expect(PercentDecoding.decode("%FF") == nil)
-        #expect(PercentDecoding.decode("%4") == nil)
-        #expect(KeyValueAPI.parseVersion("\"42\"") == LogIndex(42))
-        #expect(KeyValueAPI.parseVersion("W/\"7\"") == LogIndex(7))
-        #expect(KeyValueAPI.parseVersion("x") == nil)
     }
 }

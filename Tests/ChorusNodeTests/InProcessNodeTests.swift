@@ -1,6 +1,10 @@
 import ChorusCore
 import ChorusKeyValue
+import ChorusLocalCluster
+import ChorusMachines
+import ChorusReplica
 import ChorusStorage
+import ChorusTesting
 import Foundation
 import Logging
 import NIOPosix
@@ -23,8 +27,16 @@ import Testing
         return configuration
     }
 
-    static func put(_ key: String, _ value: String) -> [UInt8] {
-        KeyValueCommand(clientID: 0, sequence: 0, operation: .put(key: key, value: Array(value.utf8))).encoded()
+    static func put(_ key: String, _ value: String) -> ReplicatedMachines.Command {
+        .keyValue(KeyValueCommand(clientID: 0, sequence: 0, operation: .put(key: key, value: Array(value.utf8))))
+    }
+
+    static func value(of key: String, on node: ChorusNode, requirement: ReadRequirement = .linearizable) async throws
+        -> [UInt8]?
+    {
+        let read = try await node.read(.keyValue(.get(key: key)), requirement: requirement)
+        guard case .keyValue(.record(let record)) = read.value else { return nil }
+        return record?.value
     }
 
     static func waitForLeadership(_ node: ChorusNode) async throws {
@@ -39,7 +51,7 @@ import Testing
     @Test func aFailedFsyncStopsTheNodeAndAcknowledgedWritesSurvive() async throws {
         let directory = NSTemporaryDirectory() + "chorus-inprocess-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = try #require(ChorusNodeTestPorts.free())
+        let port = try #require(LocalCluster.freePorts(1).first)
         let fileSystem = FaultInjectingFileSystem()
         let fatal = Mutex<String?>(nil)
         var logger = Logger(label: "test")
@@ -50,19 +62,18 @@ import Testing
             onFatalError: { reason in fatal.withLock { $0 = reason } })
         try await Self.waitForLeadership(node)
         for index in 0..<20 {
-            let outcome = try await node.write(command: Self.put("k\(index)", "v\(index)"))
-            guard case .written = outcome.result else {
-                Issue.record("unexpected result \(outcome.result)")
+            let outcome = try await node.write(Self.put("k\(index)", "v\(index)"))
+            guard case .keyValue(let applied) = outcome.output, case .written = applied.result else {
+                Issue.record("unexpected result \(outcome.output)")
                 return
             }
         }
-        let read = try await node.read(key: "k7", consistency: .linearizable)
-        #expect(read.record?.value == Array("v7".utf8))
+        #expect(try await Self.value(of: "k7", on: node) == Array("v7".utf8))
 
         // The next fdatasync fails: the write is not acknowledged and the node stops for good.
         fileSystem.inject(.init(.synchronizeData, isPersistent: true))
         do {
-            _ = try await node.write(command: Self.put("doomed", "x"))
+            _ = try await node.write(Self.put("doomed", "x"))
             Issue.record("a write was acknowledged although its fsync failed")
         } catch {
             guard case .stopped = error else {
@@ -71,7 +82,9 @@ import Testing
             }
         }
         #expect(fatal.withLock { $0 }?.contains("write-ahead log failed") == true)
-        await #expect(throws: NodeError.self) { try await node.read(key: "k1", consistency: .sequential) }
+        await #expect(throws: NodeError.self) {
+            try await node.read(.keyValue(.get(key: "k1")), requirement: .appliedAtLeast(.zero))
+        }
         await node.shutdown()
 
         // A restart recovers every acknowledged write from disk.
@@ -80,8 +93,7 @@ import Testing
             eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
         try await Self.waitForLeadership(restarted)
         for index in 0..<20 {
-            let value = try await restarted.read(key: "k\(index)", consistency: .linearizable)
-            #expect(value.record?.value == Array("v\(index)".utf8), "k\(index) lost")
+            #expect(try await Self.value(of: "k\(index)", on: restarted) == Array("v\(index)".utf8), "k\(index) lost")
         }
         await restarted.shutdown()
     }
@@ -97,11 +109,11 @@ import Testing
             _ = try await ChorusNode.start(
                 configuration: invalid, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
         }
-        let port = try #require(ChorusNodeTestPorts.free())
+        let port = try #require(LocalCluster.freePorts(1).first)
         let node = try await ChorusNode.start(
             configuration: Self.configuration(directory: directory, port: port),
             eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
-        let otherPort = try #require(ChorusNodeTestPorts.free())
+        let otherPort = try #require(LocalCluster.freePorts(1).first)
         await #expect(throws: NodeStartupError.self, "a second node on the same directory") {
             _ = try await ChorusNode.start(
                 configuration: Self.configuration(directory: directory, port: otherPort),
@@ -127,7 +139,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let port = try #require(ChorusNodeTestPorts.free())
+        let port = try #require(LocalCluster.freePorts(1).first)
         let node = try await ChorusNode.start(
             configuration: Self.configuration(directory: directory, port: port),
             eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
@@ -148,63 +160,3 @@ import Testing
     }
 }
 
-/// A blocking TCP connection to 127.0.0.1 for bytes a peer would never send.
-final class RawConnection {
-    let descriptor: Int32
-
-    init?(port: Int) {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(descriptor)
-            return nil
-        }
-        var timeout = timeval(tv_sec: 3, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    deinit { close(descriptor) }
-
-    func send(_ bytes: [UInt8]) {
-        _ = bytes.withUnsafeBytes { Foundation.send(descriptor, $0.baseAddress, $0.count, 0) }
-    }
-
-    /// Up to 4 KiB that arrive within the receive timeout (3 s); empty if none.
-    func receive() -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: 4_096)
-        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-        return count > 0 ? Array(buffer[0..<count]) : []
-    }
-
-    /// Whether the other end closes within the receive timeout (3 s).
-    func isClosedByPeer() -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-        return count == 0 || (count < 0 && errno == ECONNRESET)
-    }
-}
-
-enum ChorusNodeTestPorts {
-    static func free() -> Int? {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
-    }
-}

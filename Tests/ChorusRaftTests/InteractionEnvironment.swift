@@ -1,5 +1,5 @@
 import ChorusCore
-import ChorusTestSupport
+import ChorusTesting
 import Foundation
 
 @testable import ChorusRaft

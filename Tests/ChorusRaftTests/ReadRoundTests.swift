@@ -1,5 +1,5 @@
 import ChorusCore
-import ChorusTestSupport
+import ChorusTesting
 import Testing
 
 @testable import ChorusRaft

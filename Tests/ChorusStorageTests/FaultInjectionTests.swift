@@ -1,3 +1,4 @@
+import ChorusTesting
 import ChorusCore
 import Foundation
 import Synchronization

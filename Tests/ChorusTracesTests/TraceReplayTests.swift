@@ -1,7 +1,7 @@
 import ChorusCRDT
 import ChorusClocks
 import ChorusCore
-import ChorusTestSupport
+import ChorusTesting
 import ChorusTraces
 import Foundation
 import Testing

@@ -1,4 +1,4 @@
-import ChorusTestSupport
+import ChorusTesting
 import Foundation
 import Testing
 

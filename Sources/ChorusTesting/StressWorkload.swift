@@ -1,4 +1,5 @@
 import ChorusCore
+import ChorusStorage
 
 /// The workload of `chorus storage stress`, shared with the crash tests that
 /// kill it: self-checking records and a tiny replicated-state-machine stand-in

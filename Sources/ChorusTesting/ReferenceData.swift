@@ -15,7 +15,7 @@ public enum ReferenceData {
             let url = URL(fileURLWithPath: override, isDirectory: true)
             return fileManager.fileExists(atPath: url.path) ? url : nil
         }
-        // Sources/ChorusTestSupport/ReferenceData.swift → the package root → ../shared/data
+        // Sources/ChorusTesting/ReferenceData.swift → the package root → ../shared/data
         let packageRoot = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let candidate = packageRoot.deletingLastPathComponent()

@@ -2,7 +2,7 @@ import ChorusClient
 import ChorusLocalCluster
 import Foundation
 import NIOHTTP1
-import ChorusTestSupport
+import ChorusTesting
 import Testing
 
 extension RealProcessTests {

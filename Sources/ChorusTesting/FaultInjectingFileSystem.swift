@@ -1,4 +1,5 @@
 import ChorusCore
+import ChorusStorage
 import Synchronization
 
 #if canImport(Glibc)

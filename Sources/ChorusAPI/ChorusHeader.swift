@@ -1,0 +1,19 @@
+/// The custom HTTP header names of the Chorus API, shared by the server and
+/// the Swift client so neither spells them twice.
+public enum ChorusHeader {
+    /// On every key-value response: the replica's applied index.
+    public static let index = "X-Chorus-Index"
+    /// Sent by a client: serve a `sequential` read only from a state at least this new.
+    public static let minimumIndex = "X-Chorus-Min-Index"
+    /// The key's version (also in `ETag`).
+    public static let version = "X-Chorus-Version"
+    /// On a 412: the key's current version (0 if absent).
+    public static let currentVersion = "X-Chorus-Current-Version"
+    /// Idempotency: the client's session id and this request's sequence number.
+    public static let clientID = "X-Chorus-Client-ID"
+    public static let sequence = "X-Chorus-Sequence"
+    /// On a redirect: the leader's node id.
+    public static let leader = "X-Chorus-Leader"
+    /// Which node answered.
+    public static let node = "X-Chorus-Node"
+}

@@ -1,0 +1,68 @@
+/// The stable, machine-readable error codes of the Chorus API, shared by every
+/// front end (HTTP, the Redis protocol) and the Swift client. A client
+/// branches on the code, never on a message; a code, once published, keeps its
+/// meaning.
+///
+/// The HTTP status of each code is part of the contract (`openapi.yaml` lists
+/// them), so it lives here, once.
+public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// The request is malformed in a way no more specific code names.
+    case badRequest = "bad_request"
+    case invalidKey = "invalid_key"
+    case invalidHeader = "invalid_header"
+    case invalidConsistency = "invalid_consistency"
+    /// The state machine refused the command as malformed; nothing was applied.
+    case rejected
+    case notFound = "not_found"
+    case keyNotFound = "key_not_found"
+    case methodNotAllowed = "method_not_allowed"
+    /// The client's idempotency session is unknown, evicted, or older than its latest request.
+    case sessionExpired = "session_expired"
+    case lengthRequired = "length_required"
+    /// A compare-and-set's expected version did not hold.
+    case versionMismatch = "version_mismatch"
+    case payloadTooLarge = "payload_too_large"
+    /// This node does not lead; the request belongs on the leader (a redirect).
+    case notLeader = "not_leader"
+    case noLeader = "no_leader"
+    case overloaded
+    /// The write lost its log position to another leader: definitely not applied.
+    case proposalLost = "proposal_lost"
+    case readTimeout = "read_timeout"
+    case notCaughtUp = "not_caught_up"
+    case stopped
+    /// The write may or may not have been applied; retry it with its session.
+    case outcomeUnknown = "outcome_unknown"
+    case storeFull = "store_full"
+    case `internal`
+
+    /// The HTTP status this code is answered with.
+    public var httpStatus: Int {
+        switch self {
+        case .badRequest, .invalidKey, .invalidHeader, .invalidConsistency, .rejected: 400
+        case .notFound, .keyNotFound: 404
+        case .methodNotAllowed: 405
+        case .sessionExpired: 409
+        case .lengthRequired: 411
+        case .versionMismatch: 412
+        case .payloadTooLarge: 413
+        case .notLeader: 307
+        case .noLeader, .overloaded, .proposalLost, .readTimeout, .notCaughtUp, .stopped: 503
+        case .outcomeUnknown: 504
+        case .storeFull: 507
+        case .internal: 500
+        }
+    }
+
+    /// Whether the same request may simply be sent again: nothing happened,
+    /// and trying later (or elsewhere) can succeed. `outcomeUnknown` is not
+    /// here: a write retried without its session could apply twice.
+    public var isRetryable: Bool {
+        switch self {
+        case .notLeader, .noLeader, .overloaded, .proposalLost, .readTimeout, .notCaughtUp: true
+        default: false
+        }
+    }
+
+    public var description: String { rawValue }
+}
