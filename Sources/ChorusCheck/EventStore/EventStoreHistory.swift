@@ -1,0 +1,289 @@
+/// The expected state an append names (issue 10): the append happens only
+/// if the stream is in that state.
+public enum ExpectedState: Hashable, Sendable, CustomStringConvertible {
+    case any
+    case noStream
+    case streamExists
+    /// The stream's last revision must be exactly this.
+    case exact(Int64)
+
+    /// Whether a stream whose last revision is `revision` (-1: no stream) is in this state.
+    public func isSatisfied(byRevision revision: Int64) -> Bool {
+        switch self {
+        case .any: return true
+        case .noStream: return revision < 0
+        case .streamExists: return revision >= 0
+        case .exact(let expected): return revision == expected
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .any: return "any"
+        case .noStream: return "no_stream"
+        case .streamExists: return "stream_exists"
+        case .exact(let revision): return "revision \(revision)"
+        }
+    }
+}
+
+/// Where an event sits: its stream, its revision in the stream, its global position.
+public struct EventPlace: Hashable, Sendable {
+    public var stream: String
+    public var revision: Int64
+    public var position: Int64
+
+    public init(stream: String, revision: Int64, position: Int64) {
+        self.stream = stream
+        self.revision = revision
+        self.position = position
+    }
+}
+
+/// An event as a read or a subscription returned it. `stream` is nil when
+/// the reader did not say (a read of one stream names it once).
+public struct ObservedEvent: Hashable, Sendable {
+    public var id: String
+    public var stream: String?
+    public var revision: Int64?
+    public var position: Int64
+
+    public init(id: String, stream: String? = nil, revision: Int64? = nil, position: Int64) {
+        self.id = id
+        self.stream = stream
+        self.revision = revision
+        self.position = position
+    }
+}
+
+/// The name of the stream of all events.
+public let allStreamName = "$all"
+
+/// What an append returned.
+public enum AppendResult: Hashable, Sendable {
+    /// Appended (or an idempotent retry answered with the original places).
+    case appended(revisions: [Int64], positions: [Int64])
+    /// Refused: the stream's last revision was `actual` (-1: no stream).
+    case wrongExpectedVersion(actual: Int64)
+    /// Another definite refusal (`stream_deleted`, `append_too_large`, …): nothing was written.
+    case refused(String)
+    /// No answer: it may or may not have taken effect.
+    case indeterminate
+}
+
+/// Which way a read goes.
+public enum ReadDirection: String, Hashable, Sendable {
+    case forwards
+    case backwards
+}
+
+/// One operation of an event-store history: an append or a read.
+public struct EventStoreOperation: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable {
+        case append(expected: ExpectedState, eventIDs: [String], result: AppendResult)
+        /// A read of `stream` (or `$all`) from a revision (a position for
+        /// `$all`; nil: the start, or the end going backwards), at most
+        /// `limit` events; `events` is what it returned, nil unless `:ok`.
+        /// `linearizable` reads must reflect every append acknowledged before they began.
+        case read(direction: ReadDirection, from: Int64?, limit: Int?, linearizable: Bool, events: [ObservedEvent]?)
+    }
+
+    /// The index in `EventStoreHistory.operations`, and the id in its display history.
+    public var id: Int
+    public var process: ProcessID
+    /// The stream, or `$all` for a read of every stream.
+    public var stream: String
+    public var kind: Kind
+    public var invokedAt: Int
+    public var completedAt: Int?
+    public var invokeTime: Int64?
+    public var completeTime: Int64?
+    public var invokeLine: Int?
+    public var completeLine: Int?
+
+    public init(
+        id: Int = 0, process: ProcessID, stream: String, kind: Kind, invokedAt: Int, completedAt: Int?,
+        invokeTime: Int64? = nil, completeTime: Int64? = nil, invokeLine: Int? = nil, completeLine: Int? = nil
+    ) {
+        self.id = id
+        self.process = process
+        self.stream = stream
+        self.kind = kind
+        self.invokedAt = invokedAt
+        self.completedAt = completedAt
+        self.invokeTime = invokeTime
+        self.completeTime = completeTime
+        self.invokeLine = invokeLine
+        self.completeLine = completeLine
+    }
+
+    /// How the operation ended, in the terms of the generic history.
+    public var outcome: Outcome {
+        switch kind {
+        case .append(_, _, let result):
+            switch result {
+            case .appended, .wrongExpectedVersion: return .ok
+            case .refused: return .fail
+            case .indeterminate: return completedAt == nil ? .pending : .info
+            }
+        case .read(_, _, _, _, let events):
+            if events != nil { return .ok }
+            return completedAt == nil ? .pending : .info
+        }
+    }
+
+    var location: String { invokeLine.map { "line \($0)" } ?? "operation \(id)" }
+}
+
+/// What a subscriber did or was given.
+public enum SubscriptionEvent: Hashable, Sendable {
+    /// A catch-up subscription (exclusive: one subscriber sees every event)
+    /// or one consumer of a persistent group (competing consumers), on
+    /// `stream` or `$all`, starting at revision (position for `$all`) `from`.
+    case subscribe(stream: String, group: String?, from: Int64)
+    /// The subscriber was given this event.
+    case deliver(ObservedEvent)
+    /// A persistent consumer acknowledged the event: it must not come again.
+    case acknowledge(eventID: String)
+    /// A persistent consumer refused it: `retry` asks for it again; `park`
+    /// and `skip` end it for the group, like an ack.
+    case negativeAcknowledge(eventID: String, action: String)
+    /// The subscriber claims to have caught up: every event of its scope
+    /// acknowledged before this point was delivered before it.
+    case caughtUp
+}
+
+/// One line of a subscriber's record.
+public struct SubscriptionRecord: Hashable, Sendable {
+    /// The id in the display history (after the operations).
+    public var id: Int
+    public var subscriber: String
+    public var event: SubscriptionEvent
+    /// As `HistoryRecord.instant`: the number of operation events before it.
+    public var instant: Int
+    public var line: Int?
+
+    public init(id: Int = 0, subscriber: String, event: SubscriptionEvent, instant: Int, line: Int? = nil) {
+        self.id = id
+        self.subscriber = subscriber
+        self.event = event
+        self.instant = instant
+        self.line = line
+    }
+
+    var location: String { line.map { "line \($0)" } ?? "record \(id)" }
+}
+
+/// An event-store history: appends and reads by clients, and what
+/// subscribers were delivered.
+///
+/// Invariants: `operations[i].id == i`; `records[j].id == operations.count + j`.
+public struct EventStoreHistory: Sendable {
+    public private(set) var operations: [EventStoreOperation]
+    public private(set) var records: [SubscriptionRecord]
+    public private(set) var endInstant: Int
+
+    public init(operations: [EventStoreOperation], records: [SubscriptionRecord] = []) throws(HistoryError) {
+        guard operations.count + records.count <= CheckLimits.operationCountMaximum else {
+            throw HistoryError(.tooManyOperations(limit: CheckLimits.operationCountMaximum), line: nil)
+        }
+        guard !operations.isEmpty || !records.isEmpty else { throw HistoryError(.empty, line: nil) }
+        var renumbered = operations
+        var endInstant = 0
+        for index in renumbered.indices {
+            renumbered[index].id = index
+            let operation = renumbered[index]
+            if let completedAt = operation.completedAt, completedAt < operation.invokedAt {
+                throw HistoryError(
+                    .malformed("operation \(index) completes at \(completedAt), before its invocation at \(operation.invokedAt)"),
+                    line: operation.completeLine)
+            }
+            endInstant = max(endInstant, (operation.completedAt ?? operation.invokedAt) + 1)
+        }
+        var numbered = records
+        for index in numbered.indices {
+            numbered[index].id = renumbered.count + index
+            endInstant = max(endInstant, numbered[index].instant + 1)
+        }
+        self.operations = renumbered
+        self.records = numbered
+        self.endInstant = endInstant
+    }
+
+    /// The history as the generic timeline draws it: operations on their
+    /// processes' lanes, each subscriber's records on a lane of its own
+    /// (numbered after the largest process), as instants.
+    public var displayHistory: History {
+        var display: [Operation] = []
+        display.reserveCapacity(operations.count + records.count)
+        for operation in operations {
+            var input = HistoryValue.null
+            var output: HistoryValue?
+            var function = "append"
+            switch operation.kind {
+            case .append(let expected, let ids, let result):
+                input = .list([.symbol(expected.description)] + ids.map { .string($0) })
+                switch result {
+                case .appended(let revisions, let positions):
+                    output = .symbol(zip(revisions, positions).map { "r\($0)@\($1)" }.joined(separator: " "))
+                case .wrongExpectedVersion(let actual): output = .symbol("wrong_expected_version (actual \(actual))")
+                case .refused(let error): output = .symbol(error)
+                case .indeterminate: output = nil
+                }
+            case .read(let direction, let from, _, _, let events):
+                function = "read"
+                input = .symbol(direction.rawValue + (from.map { " from \($0)" } ?? ""))
+                output = events.map { .symbol($0.map { "\($0.id) r\($0.revision.map(String.init) ?? "?")@\($0.position)" }.joined(separator: ", ")) }
+            }
+            display.append(
+                Operation(
+                    id: operation.id, process: operation.process, function: function, key: .string(operation.stream),
+                    input: input, output: output, outcome: operation.outcome, invokedAt: operation.invokedAt,
+                    completedAt: operation.completedAt, invokeTime: operation.invokeTime,
+                    completeTime: operation.completeTime, invokeLine: operation.invokeLine,
+                    completeLine: operation.completeLine))
+        }
+        let firstLane = (operations.map(\.process.rawValue).max() ?? -1) + 1
+        var lanes: [String: Int64] = [:]
+        for record in records {
+            let lane = lanes[record.subscriber] ?? firstLane + Int64(lanes.count)
+            lanes[record.subscriber] = lane
+            let (function, input): (String, HistoryValue)
+            switch record.event {
+            case .subscribe(let stream, let group, let from):
+                function = "subscribe"
+                input = .symbol("\(stream) from \(from)" + (group.map { " group \($0)" } ?? ""))
+            case .deliver(let event):
+                function = "deliver"
+                input = .symbol("\(event.id) r\(event.revision.map(String.init) ?? "?")@\(event.position)")
+            case .acknowledge(let id):
+                function = "ack"
+                input = .string(id)
+            case .negativeAcknowledge(let id, let action):
+                function = "nack"
+                input = .symbol("\(id) \(action)")
+            case .caughtUp:
+                function = "caught-up"
+                input = .null
+            }
+            display.append(
+                Operation(
+                    id: record.id, process: ProcessID(lane), function: function, key: .string(record.subscriber),
+                    input: input, output: .null, outcome: .ok, invokedAt: record.instant, completedAt: record.instant,
+                    invokeLine: record.line, completeLine: record.line))
+        }
+        do {
+            return try History(operations: display)
+        } catch {
+            preconditionFailure("a valid event-store history always makes a valid display history: \(error)")
+        }
+    }
+
+    /// The display lane of each subscriber, for report lane names.
+    public var subscriberLanes: [(ProcessID, String)] {
+        let firstLane = (operations.map(\.process.rawValue).max() ?? -1) + 1
+        var seen: [String] = []
+        for record in records where !seen.contains(record.subscriber) { seen.append(record.subscriber) }
+        return seen.enumerated().map { (ProcessID(firstLane + Int64($0.offset)), $0.element) }
+    }
+}
