@@ -88,17 +88,18 @@ public enum CausalChecker {
     /// Records one cycle per strongly connected component of several nodes;
     /// returns whether there was any. Conflict edges bring the read that justifies them.
     static func reportCycles(
-        _ graph: DirectedGraph, _ components: (component: [Int], order: [[Int]]), input: CausalGraphInput,
+        _ graph: DirectedGraph, _ components: StronglyConnectedComponents, input: CausalGraphInput,
         justification: [DirectedGraph.Edge: Int], into tally: inout PropertyTally, what: String
     ) -> Bool {
         var found = false
-        for (number, members) in components.order.enumerated() where members.count > 1 {
+        for number in components.cyclic {
             found = true
             guard tally.wantsExample else {
                 tally.count()
                 continue
             }
-            guard let cycle = graph.shortestPath(from: members[0], to: members[0], allowed: { components.component[$0] == number })
+            let start = components.members(number).first!
+            guard let cycle = graph.shortestPath(from: start, to: start, allowed: { components.component[$0] == number })
             else { preconditionFailure("a strongly connected component of several nodes has a cycle") }
             var nodes = Array(cycle.nodes.dropLast())
             var reasons: [String] = []

@@ -57,7 +57,7 @@ struct CausalMemoryRun {
                     low = middle + 1
                 }
             }
-            let viewpoint = "in the view of \(input.describe(chain[low]))'s session up to it"
+            let viewpoint = "in the view of session \(input.operation(chain[low]).session) up to \(input.describe(chain[low]))"
             if let cycle = first.cycle {
                 let explanation = "\(viewpoint), these writes are seen in a cycle: " + input.chain(cycle.nodes, cycle.kinds)
                     + reasonText(cycle.reasons)
@@ -116,8 +116,9 @@ struct CausalMemoryRun {
         while true {
             let localGraph = DirectedGraph(nodeCount: past.count, edges: baseEdges + added)
             let components = localGraph.stronglyConnectedComponents()
-            if let (number, members) = components.order.enumerated().first(where: { $0.element.count > 1 }) {
-                guard let cycle = localGraph.shortestPath(from: members[0], to: members[0], allowed: { components.component[$0] == number })
+            if let number = components.cyclic.first {
+                let start = components.members(number).first!
+                guard let cycle = localGraph.shortestPath(from: start, to: start, allowed: { components.component[$0] == number })
                 else { preconditionFailure("a strongly connected component of several nodes has a cycle") }
                 return Outcome(cycle: translate(cycle, past: past, reasonOf: reasonOf))
             }

@@ -76,18 +76,21 @@ struct DirectedGraph: Sendable {
     func predecessorKind(_ slot: Int) -> UInt8 { predecessorKind[slot] }
 
     /// The strongly connected components (Tarjan, iteratively, so a long
-    /// chain cannot overflow the stack): `component[node]`, and the
-    /// components in topological order (every edge goes from a component
-    /// to itself or to a later one). Edges whose kind is in `excluded` are ignored.
-    func stronglyConnectedComponents(excluding excluded: Set<UInt8> = []) -> (component: [Int], order: [[Int]]) {
+    /// chain cannot overflow the stack), numbered in topological order:
+    /// every edge goes from a component to itself or to a later one. Edges
+    /// whose kind is in `excluded` are ignored.
+    func stronglyConnectedComponents(excluding excluded: Set<UInt8> = []) -> StronglyConnectedComponents {
         var index = [Int](repeating: -1, count: nodeCount)
         var lowLink = [Int](repeating: 0, count: nodeCount)
         var onStack = [Bool](repeating: false, count: nodeCount)
-        var component = [Int](repeating: -1, count: nodeCount)
+        var emittedOf = [Int](repeating: -1, count: nodeCount)
         var stack: [Int] = []
-        var emitted: [[Int]] = []
+        var emittedMembers: [Int] = []
+        emittedMembers.reserveCapacity(nodeCount)
+        var emittedStart: [Int] = [0]
         var nextIndex = 0
         var callStack: [(node: Int, slot: Int)] = []
+        let filtering = !excluded.isEmpty
         for root in 0..<nodeCount where index[root] < 0 {
             callStack.append((root, successorStart[root]))
             index[root] = nextIndex
@@ -99,7 +102,7 @@ struct DirectedGraph: Sendable {
                 let node = frame.node
                 if frame.slot < successorStart[node + 1] {
                     callStack[callStack.count - 1].slot += 1
-                    if excluded.contains(successorKind[frame.slot]) { continue }
+                    if filtering && excluded.contains(successorKind[frame.slot]) { continue }
                     let next = successorTarget[frame.slot]
                     if index[next] < 0 {
                         index[next] = nextIndex
@@ -118,24 +121,32 @@ struct DirectedGraph: Sendable {
                     lowLink[parent.node] = min(lowLink[parent.node], lowLink[node])
                 }
                 if lowLink[node] == index[node] {
-                    var members: [Int] = []
+                    let number = emittedStart.count - 1
                     while true {
                         let member = stack.removeLast()
                         onStack[member] = false
-                        component[member] = emitted.count
-                        members.append(member)
+                        emittedOf[member] = number
+                        emittedMembers.append(member)
                         if member == node { break }
                     }
-                    emitted.append(members.sorted())
+                    emittedStart.append(emittedMembers.count)
                 }
             }
         }
         // Tarjan emits a component after every component it reaches: reverse topological order.
-        let count = emitted.count
-        var renumber = [Int](repeating: 0, count: count)
-        for old in 0..<count { renumber[old] = count - 1 - old }
-        for node in 0..<nodeCount { component[node] = renumber[component[node]] }
-        return (component, emitted.reversed())
+        let count = emittedStart.count - 1
+        var component = [Int](repeating: 0, count: nodeCount)
+        for node in 0..<nodeCount { component[node] = count - 1 - emittedOf[node] }
+        var members: [Int] = []
+        members.reserveCapacity(nodeCount)
+        var memberStart: [Int] = [0]
+        memberStart.reserveCapacity(count + 1)
+        for emitted in stride(from: count - 1, through: 0, by: -1) {
+            let slice = emittedMembers[emittedStart[emitted]..<emittedStart[emitted + 1]]
+            if slice.count == 1 { members.append(slice.first!) } else { members.append(contentsOf: slice.sorted()) }
+            memberStart.append(members.count)
+        }
+        return StronglyConnectedComponents(component: component, memberStart: memberStart, members: members)
     }
 
     /// A shortest path from `source` to `target` (breadth first), as the
@@ -179,4 +190,22 @@ struct DirectedGraph: Sendable {
         }
         return nil
     }
+}
+
+/// A graph's strongly connected components in topological order, flat:
+/// component `c` holds `members[memberStart[c]..<memberStart[c + 1]]`, in
+/// increasing node order.
+struct StronglyConnectedComponents: Sendable {
+    /// The component of every node.
+    let component: [Int]
+    let memberStart: [Int]
+    let members: [Int]
+
+    var count: Int { memberStart.count - 1 }
+
+    @inline(__always)
+    func members(_ component: Int) -> ArraySlice<Int> { members[memberStart[component]..<memberStart[component + 1]] }
+
+    /// The components with more than one node: the graph's cycles.
+    var cyclic: [Int] { (0..<count).filter { memberStart[$0 + 1] - memberStart[$0] > 1 } }
 }

@@ -9,13 +9,13 @@ struct ReachabilityRows: Sendable {
     /// The component of every node.
     let component: [Int]
 
-    /// Nil when `components.order.count × bitCount` exceeds
+    /// Nil when `components.count × bitCount` exceeds
     /// `CheckLimits.reachabilityBitsMaximum`: the caller reports `unknown`.
     init?(
-        graph: DirectedGraph, components: (component: [Int], order: [[Int]]), bitOfNode: [Int], bitCount: Int,
+        graph: DirectedGraph, components: StronglyConnectedComponents, bitOfNode: [Int], bitCount: Int,
         excluding excluded: Set<UInt8> = []
     ) {
-        let rows = components.order.count
+        let rows = components.count
         guard rows.multipliedReportingOverflow(by: max(bitCount, 1)).partialValue <= CheckLimits.reachabilityBitsMaximum,
             !rows.multipliedReportingOverflow(by: max(bitCount, 1)).overflow
         else { return nil }
@@ -24,9 +24,9 @@ struct ReachabilityRows: Sendable {
         words = [UInt64](repeating: 0, count: rows * wordsPerRow)
         guard wordsPerRow > 0 else { return }
         words.withUnsafeMutableBufferPointer { buffer in
-            for (row, members) in components.order.enumerated() {
+            for row in 0..<rows {
                 let base = row * wordsPerRow
-                for member in members {
+                for member in components.members(row) {
                     let bit = bitOfNode[member]
                     if bit >= 0 { buffer[base + (bit >> 6)] |= 1 << UInt64(bit & 63) }
                     for slot in graph.predecessors(member) {

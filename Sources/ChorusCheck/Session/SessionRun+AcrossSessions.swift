@@ -60,10 +60,12 @@ extension SessionRun {
     /// A cycle of dependencies: no order of applying the writes satisfies
     /// every session. Cycles through operations already reported by the
     /// same-key checks are not reported again.
-    private mutating func reportCycles(_ graph: DirectedGraph, _ components: (component: [Int], order: [[Int]])) {
-        for (index, members) in components.order.enumerated() where members.count > 1 {
+    private mutating func reportCycles(_ graph: DirectedGraph, _ components: StronglyConnectedComponents) {
+        for index in components.cyclic {
+            let members = components.members(index)
             if members.contains(where: { reportedLocally[$0] }) { continue }
-            guard let cycle = graph.shortestPath(from: members[0], to: members[0], allowed: { components.component[$0] == index })
+            let start = members.first!
+            guard let cycle = graph.shortestPath(from: start, to: start, allowed: { components.component[$0] == index })
             else { preconditionFailure("a strongly connected component of several nodes has a cycle") }
             let guarantee: SessionGuarantee = cycle.kinds.contains(EdgeKind.readsFrom) ? .writesFollowReads : .monotonicWrites
             let nodes = Array(cycle.nodes.dropLast())

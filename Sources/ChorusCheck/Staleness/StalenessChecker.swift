@@ -165,8 +165,9 @@ public enum StalenessChecker {
                     && resolution.knownOrder(id) > resolution.observedOrder[read.operationID]
             }
             let shown = Array(newer.prefix(bound + 1))
-            let explanation = "\(describe(operation)), but \(read.versionsBehind) newer writes of the key had been acknowledged "
-                + "before it began (the first \(shown.count) shown); the bound is \(bound)"
+            let writes = read.versionsBehind == 1 ? "1 newer write of the key had" : "\(read.versionsBehind) newer writes of the key had"
+            let explanation = "\(describe(operation)), but \(writes) been acknowledged before it began; the bound is \(bound)"
+                + (shown.count < read.versionsBehind ? " (the oldest \(shown.count) shown)" : "")
             tally.record(PropertyViolation(operationIDs: shown + [read.operationID], explanation: explanation))
         }
         return tally.result
