@@ -361,6 +361,9 @@ struct CheckStalenessCommand: ParsableCommand {
     @Option(help: "The unit of the histories' time fields: ns (Jepsen), us or ms.")
     var timeUnit: TimeUnit = .ns
 
+    @Flag(help: "With --json, list every read's staleness: [operation id, versions behind, lag in ms].")
+    var perRead = false
+
     func validate() throws {
         if let maxVersions, !(0...1_000_000_000).contains(maxVersions) {
             throw ValidationError("--max-versions must be between 0 and 1000000000")
@@ -382,7 +385,7 @@ struct CheckStalenessCommand: ParsableCommand {
         if let maxLagMs { described.append(.init(key: "maxLagMs", value: .float(maxLagMs))) }
         try options.run(checker: "staleness", title: "bounded staleness", options: .map(described)) { document in
             let history = try KeyValueHistory(document: document)
-            return (history.displayHistory, try StalenessChecker.check(history, options: bounds), [:])
+            return (history.displayHistory, try StalenessChecker.check(history, options: bounds, perRead: perRead), [:])
         } summary: { result in
             let statistics = result.statistics
             let versions = statistics.field("versions")

@@ -100,6 +100,9 @@ import Testing
         let lag = try #require(result.statistics.field("milliseconds"))
         #expect(lag.field("max") == .float(97))
         #expect(lag.field("histogram") == [["<=0", 2], ["<=100", 1]])
+        #expect(result.statistics.field("perRead") == nil)
+        let detailed = try StalenessChecker.check(history.history(), options: StalenessOptions(timeUnitsPerMillisecond: 1), perRead: true)
+        #expect(detailed.statistics.field("perRead") == [[3, 2, .float(97)], [4, 0, .float(0)], [5, 0, .float(0)]])
     }
 
     @Test func eachReadOfALargeHistoryIsMeasured() throws {

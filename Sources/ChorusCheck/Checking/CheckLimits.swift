@@ -38,6 +38,11 @@ public enum CheckLimits {
     /// properties that need the matrix, never a guess.
     public static let reachabilityBitsMaximum = 1 << 31
 
+    /// The largest version, revision or position a history may give. Far
+    /// beyond any log index, and low enough that the checkers' arithmetic on
+    /// them (next revision, last event of a batch) can never overflow.
+    public static let versionMaximum: Int64 = 1 << 62
+
     static func validate() {
         precondition(lineLengthMaximum >= 1 << 10, "a line limit under 1 KiB rejects ordinary histories")
         precondition(valueNestingDepthMaximum >= 4, "histories nest values at least three deep ([key [from to]])")

@@ -31,8 +31,8 @@ extension EventStoreHistory {
 
     private static func integer(_ value: HistoryValue?, _ name: String, minimum: Int64, line: Int?) throws(HistoryError) -> Int64? {
         guard let value, !value.isNull else { return nil }
-        guard let number = value.integerValue, number >= minimum else {
-            throw malformed("\(name) must be an integer of at least \(minimum), not \(value)", line)
+        guard let number = value.integerValue, number >= minimum, number <= CheckLimits.versionMaximum else {
+            throw malformed("\(name) must be an integer from \(minimum) to 2^62, not \(value)", line)
         }
         return number
     }
@@ -100,7 +100,7 @@ extension EventStoreHistory {
     private static func expectedState(_ value: HistoryValue?, line: Int?) throws(HistoryError) -> ExpectedState {
         guard let value, !value.isNull else { return .any }
         if let revision = value.integerValue {
-            guard revision >= 0 else { throw malformed("an expected revision is at least 0 (no_stream is its own state)", line) }
+            guard revision >= 0, revision <= CheckLimits.versionMaximum else { throw malformed("an expected revision is at least 0 (no_stream is its own state)", line) }
             return .exact(revision)
         }
         switch value.identifierValue {
@@ -132,7 +132,7 @@ extension EventStoreHistory {
             guard error == "wrong_expected_version" || error == "wrong-expected-version" else { return .refused(error) }
             let actual = value.field("actual")
             if actual == nil || actual!.isNull { return .wrongExpectedVersion(actual: -1) }
-            guard let revision = actual!.integerValue, revision >= -1 else {
+            guard let revision = actual!.integerValue, revision >= -1, revision <= CheckLimits.versionMaximum else {
                 throw malformed("actual must be the stream's revision (or null or -1 for no stream), not \(actual!)", line)
             }
             return .wrongExpectedVersion(actual: revision)

@@ -199,15 +199,46 @@ public struct EventStoreHistory: Sendable {
                     line: operation.completeLine)
             }
             endInstant = max(endInstant, (operation.completedAt ?? operation.invokedAt) + 1)
+            try Self.validate(operation)
         }
         var numbered = records
         for index in numbered.indices {
             numbered[index].id = renumbered.count + index
             endInstant = max(endInstant, numbered[index].instant + 1)
+            var numbers: [Int64] = []
+            switch numbered[index].event {
+            case .subscribe(_, _, let from): numbers = [from]
+            case .deliver(let event): numbers = [event.revision ?? 0, event.position]
+            default: break
+            }
+            if numbered[index].instant < 0 || numbers.contains(where: { $0 < 0 || $0 > CheckLimits.versionMaximum }) {
+                throw HistoryError(.malformed("record \(index): a number outside 0…2^62"), line: numbered[index].line)
+            }
         }
         self.operations = renumbered
         self.records = numbered
         self.endInstant = endInstant
+    }
+
+    /// Appends carry events; every number stays within `CheckLimits.versionMaximum`.
+    private static func validate(_ operation: EventStoreOperation) throws(HistoryError) {
+        var numbers: [Int64] = []
+        switch operation.kind {
+        case .append(let expected, let ids, let result):
+            guard !ids.isEmpty else { throw HistoryError(.malformed("operation \(operation.id): an append carries events"), line: operation.invokeLine) }
+            if case .exact(let revision) = expected { numbers.append(revision) }
+            switch result {
+            case .appended(let revisions, let positions): numbers += revisions + positions
+            case .wrongExpectedVersion(let actual): numbers.append(max(actual, 0))
+            case .refused, .indeterminate: break
+            }
+        case .read(_, let from, let limit, _, let events):
+            numbers += [from].compactMap { $0 } + [limit.map { Int64($0) }].compactMap { $0 }
+            for event in events ?? [] { numbers += [event.revision].compactMap { $0 } + [event.position] }
+        }
+        if let bad = numbers.first(where: { $0 < 0 || $0 > CheckLimits.versionMaximum }) {
+            throw HistoryError(.malformed("operation \(operation.id): \(bad) is not between 0 and 2^62"), line: operation.invokeLine)
+        }
     }
 
     /// The history as the generic timeline draws it: operations on their

@@ -54,9 +54,9 @@ extension KeyValueHistory {
         let session = document.field("session", of: operation) ?? KeyValueOperation.defaultSession(operation.process)
         var version: Int64?
         if operation.outcome == .ok || function != .read, let value = document.completionFields(operation)?.field("version"), !value.isNull {
-            guard let number = value.integerValue, number > 0 else {
+            guard let number = value.integerValue, number > 0, number <= CheckLimits.versionMaximum else {
                 throw HistoryError(
-                    .malformed("version must be a positive integer (0 is the initial state), not \(value)"),
+                    .malformed("version must be a positive integer up to 2^62 (0 is the initial state), not \(value)"),
                     line: operation.completeLine)
             }
             version = number
@@ -138,7 +138,7 @@ extension KeyValueHistory {
                 key = nil
                 version = nil
             }
-            guard let name = key?.stringValue, let number = version?.integerValue, number > 0 else {
+            guard let name = key?.stringValue, let number = version?.integerValue, number > 0, number <= CheckLimits.versionMaximum else {
                 throw HistoryError(
                     .malformed("a range entry is [key, version] with a string key and a positive version, not \(element)"),
                     line: line)

@@ -162,6 +162,11 @@ public struct KeyValueHistory: Sendable {
                     .malformed("operation \(index) completes at \(completedAt), before its invocation at \(operation.invokedAt)"),
                     line: operation.completeLine)
             }
+            let versions = [operation.version].compactMap { $0 } + (operation.range?.entries.map(\.version) ?? [])
+            if let bad = versions.first(where: { $0 <= 0 || $0 > CheckLimits.versionMaximum }) {
+                throw HistoryError(
+                    .malformed("operation \(index): version \(bad) is not between 1 and 2^62"), line: operation.completeLine)
+            }
             if operation.function == .rangeRead, operation.key.stringValue == nil {
                 throw HistoryError(.malformed("a range read's key must be a string prefix, not \(operation.key)"), line: operation.invokeLine)
             }

@@ -67,7 +67,10 @@ public enum StalenessChecker {
         try measure(WriteOrderResolution(history), options: options)
     }
 
-    public static func check(_ history: KeyValueHistory, options: StalenessOptions) throws(HistoryError) -> PropertyCheckResult {
+    /// Checks the bounds in `options` (none given: measures only). The
+    /// statistics hold the distribution, and with `perRead` every read's
+    /// staleness as `[operation id, versions behind, lag in ms or null]`.
+    public static func check(_ history: KeyValueHistory, options: StalenessOptions, perRead: Bool = false) throws(HistoryError) -> PropertyCheckResult {
         let start = ContinuousClock.now
         let resolution = try WriteOrderResolution(history)
         let measured = measure(resolution, options: options)
@@ -79,9 +82,19 @@ public enum StalenessChecker {
             properties.append(timeBound(bound, options: options, measured, resolution))
         }
         properties.append(resolution.integrity.result)
+        var figures = statistics(measured, options: options)
+        if perRead, case .map(var entries) = figures {
+            let reads = measured.map { read in
+                HistoryValue.list([
+                    .integer(Int64(read.operationID)), .integer(Int64(read.versionsBehind)),
+                    read.lagMilliseconds.map { .float($0) } ?? .null,
+                ])
+            }
+            entries.append(.init(key: "perRead", value: .list(reads)))
+            figures = .map(entries)
+        }
         return PropertyCheckResult(
-            checker: "staleness", properties: properties, statistics: statistics(measured, options: options),
-            duration: ContinuousClock.now - start)
+            checker: "staleness", properties: properties, statistics: figures, duration: ContinuousClock.now - start)
     }
 
     static func measure(_ resolution: WriteOrderResolution, options: StalenessOptions) -> [ReadStaleness] {
@@ -123,7 +136,7 @@ public enum StalenessChecker {
                 let first = earliest[key].earliest(from: newer)
                 supersededBy = first.id
                 if let time = first.time, let readTime = operation.invokeTime {
-                    lag = max(0, Double(readTime - time) / options.timeUnitsPerMillisecond)
+                    lag = max(0, (Double(readTime) - Double(time)) / options.timeUnitsPerMillisecond)
                 } else {
                     lag = nil
                 }
