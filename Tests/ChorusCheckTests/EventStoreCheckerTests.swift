@@ -335,6 +335,20 @@ struct EventStoreHistoryBuilder {
         #expect(history.subscriberLanes.map(\.1) == ["s1"])
     }
 
+    @Test func jsonLinesRoundTrip() throws {
+        var builder = cleanHistory()
+        builder.append(4, "orders", ["e5"], .refused("stream_deleted"))
+        builder.append(4, "orders", ["e6"], .indeterminate)
+        builder.read(5, "orders", [], linearizable: false)
+        let original = try builder.history()
+        let read = try EventStoreHistory(document: HistoryDocument.read(from: Array(original.jsonLines().utf8)))
+        #expect(read.operations.map(\.kind) == original.operations.map(\.kind))
+        #expect(read.operations.map(\.stream) == original.operations.map(\.stream))
+        #expect(read.records.map(\.event) == original.records.map(\.event))
+        #expect(read.records.map(\.subscriber) == original.records.map(\.subscriber))
+        #expect(try verdicts(EventStoreChecker.check(read)) == verdicts(EventStoreChecker.check(original)))
+    }
+
     @Test func badLinesNameTheirLine() throws {
         let read = "{\"process\": 0, \"type\": \"invoke\", \"f\": \"read\", \"key\": \"s\"}"
         let cases: [(String, Int)] = [

@@ -88,6 +88,28 @@ import Testing
         #expect(errorLine("INFO  jepsen.util - 3\t:invoke\t:write\t4") == 1)
     }
 
+    @Test func jsonLinesRoundTrip() throws {
+        var store = ReplicatedStoreSimulation(seed: 3, replicas: 3)
+        store.run(sessions: 3, keys: 2, operations: 60, sessionConsistent: false)
+        store.builder.range("r", "k", [("k0", 1)], truncated: true, after: "j")
+        store.builder.write("w", "k1", 99, outcome: .info)
+        store.builder.delete("w", "k0", v: 1_000)
+        store.builder.order("z", [1])
+        store.builder.write("w", "z", 1)
+        let original = try store.builder.history()
+        let text = original.jsonLines()
+        let read = try KeyValueHistory(document: document(text))
+        #expect(read.operations.count == original.operations.count)
+        for (before, after) in zip(original.operations, read.operations) {
+            #expect(before.session == after.session && before.function == after.function && before.key == after.key)
+            #expect(before.value == after.value && before.version == after.version && before.outcome == after.outcome)
+            #expect(before.range == after.range && before.rangeStartAfter == after.rangeStartAfter)
+            #expect(before.invokeTime == after.invokeTime)
+        }
+        #expect(read.writeOrders.map(\.values) == [[1]])
+        #expect(try verdicts(SessionChecker.check(read)) == verdicts(SessionChecker.check(original)))
+    }
+
     @Test func writeOrdersMustFitTheWrites() throws {
         var duplicate = KeyValueHistoryBuilder()
         duplicate.write("a", "x", 1)

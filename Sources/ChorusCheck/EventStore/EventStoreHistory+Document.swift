@@ -147,7 +147,13 @@ extension EventStoreHistory {
         }
         var events: [ObservedEvent] = []
         events.reserveCapacity(entries.count)
-        for entry in entries { events.append(try observedEvent(entry, stream: stream == allStreamName ? nil : stream, line: line)) }
+        for entry in entries {
+            let event = try observedEvent(entry, stream: stream == allStreamName ? nil : stream, line: line)
+            guard stream == allStreamName || event.revision != nil else {
+                throw malformed("every event a stream read returns needs its revision", line)
+            }
+            events.append(event)
+        }
         return events
     }
 
