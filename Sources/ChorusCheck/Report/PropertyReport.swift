@@ -147,7 +147,7 @@ public enum PropertyReport {
             examples += "</h3><ol class=\"examples\">"
             for violation in property.violations {
                 for id in violation.operationIDs where role[id] == nil || first {
-                    role[id] = first ? "unplaceable" : "candidate"
+                    role[id] = first ? "offending" : "offending other"
                 }
                 let ids = violation.operationIDs.map(String.init).joined(separator: " ")
                 examples += "<li class=\"example\(first ? " selected" : "")\" data-ops=\"\(ids)\">\(escape(violation.explanation))</li>"
@@ -163,8 +163,8 @@ public enum PropertyReport {
     }
 
     private static let legend = """
-        <p class="legend"><span class="op sample unplaceable">offending</span> the first example's operations \
-        <span class="op sample candidate">offending</span> the other examples' operations \
+        <p class="legend"><span class="op sample offending">offending</span> the first example's operations \
+        <span class="op sample offending other">offending</span> the other examples' operations \
         <span class="op sample failed">failed</span> did not happen \
         <span class="op sample indeterminate">indeterminate</span> may or may not have taken effect. \
         Click an example to outline its operations; hover a bar for details.</p>
@@ -177,6 +177,8 @@ public enum PropertyReport {
         li.example{cursor:pointer;margin:.2em 0}
         li.example.selected{font-weight:600}
         table.properties{margin:.6em 0}
+        .op.offending{background:#ef9a9a;border-color:#c62828;font-weight:600}
+        .op.offending.other{background:#ffe082;border-color:#ffa000;font-weight:normal}
         .op.focus{outline:3px solid #1565c0;outline-offset:1px;z-index:2}
         """
 
