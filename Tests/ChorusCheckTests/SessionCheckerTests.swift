@@ -211,6 +211,27 @@ import Testing
         #expect(violation.explanation.contains("cycle"))
     }
 
+    @Test func anAbsentReadWithoutAVersionMaySeeADelete() throws {
+        // Chorus's store forgets a deleted key: a read says absent, version 0.
+        var history = KeyValueHistoryBuilder()
+        history.write("a", "x", 0, v: 1)
+        history.read("a", "x", 0, v: 1)
+        history.delete("a", "x", v: 2)
+        history.read("a", "x", .null, v: 0)
+        // It may have seen the initial state too, so it does not raise the bar for later reads.
+        history.read("a", "x", 0, v: 1)
+        #expect(violated(try check(history)) == ["read-your-writes"])
+        #expect(try check(history).property("read-your-writes")?.violations.first?.operationIDs == [2, 4])
+        var clean = KeyValueHistoryBuilder()
+        clean.write("a", "x", 0, v: 1)
+        clean.delete("a", "x", v: 2)
+        clean.read("a", "x", .null)
+        clean.read("b", "x", 0, v: 1)
+        clean.read("b", "x", .null)
+        clean.read("b", "x", .null)
+        #expect(try check(clean).verdict == .satisfied)
+    }
+
     // MARK: Integrity and input
 
     @Test func aReadOfAnUnwrittenVersionIsAnIntegrityViolation() throws {

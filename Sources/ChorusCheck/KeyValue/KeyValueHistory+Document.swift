@@ -54,12 +54,14 @@ extension KeyValueHistory {
         let session = document.field("session", of: operation) ?? KeyValueOperation.defaultSession(operation.process)
         var version: Int64?
         if operation.outcome == .ok || function != .read, let value = document.completionFields(operation)?.field("version"), !value.isNull {
-            guard let number = value.integerValue, number > 0, number <= CheckLimits.versionMaximum else {
+            // A read of an absent key may say version 0, as Chorus's store does: no version.
+            let absent = function == .read && (operation.output ?? .null).isNull
+            guard let number = value.integerValue, number > 0 || (absent && number == 0), number <= CheckLimits.versionMaximum else {
                 throw HistoryError(
                     .malformed("version must be a positive integer up to 2^62 (0 is the initial state), not \(value)"),
                     line: operation.completeLine)
             }
-            version = number
+            version = number == 0 ? nil : number
         }
         var result = KeyValueOperation(
             id: operation.id, process: operation.process, session: session, function: function, key: key,

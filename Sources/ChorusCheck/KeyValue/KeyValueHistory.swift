@@ -156,6 +156,10 @@ public struct KeyValueHistory: Sendable {
         var endInstant = 0
         for index in renumbered.indices {
             renumbered[index].id = index
+            // Version 0 of an absent key (Chorus's store returns it) says nothing.
+            if renumbered[index].function == .read && renumbered[index].value.isNull && renumbered[index].version == 0 {
+                renumbered[index].version = nil
+            }
             let operation = renumbered[index]
             if let completedAt = operation.completedAt, completedAt < operation.invokedAt {
                 throw HistoryError(

@@ -23,8 +23,17 @@ struct WriteOrderResolution: Sendable {
     private(set) var order: [Int64?]
     /// For a read tied to a write: that write's id; nil for the initial state.
     private(set) var observedWrite: [Int?]
-    /// For a usable read: the order it returned (0: the initial state).
+    /// For a usable read: the order it returned (0: the initial state). For
+    /// a read of an absent key that gives no version while the key has
+    /// deletes, the read may have seen any of them or the initial state:
+    /// this is then the latest delete it could have seen, the reading most
+    /// favourable to the read when it is judged, and `requirementOrder` is
+    /// 0, the reading most favourable to the operations after it. So an
+    /// ambiguous read never causes a violation on its own.
     private(set) var observedOrder: [Int64]
+    /// For a usable read: the order later operations of its session must
+    /// respect; `observedOrder` except for ambiguous absent reads (0).
+    private(set) var requirementOrder: [Int64]
     /// True for the reads the checkers judge: completed `:ok` and tied to a write or the initial state.
     private(set) var isUsableRead: [Bool]
     /// Per key, the ids of its writes with a known order, in that order.
@@ -39,6 +48,7 @@ struct WriteOrderResolution: Sendable {
         order = Array(repeating: nil, count: count)
         observedWrite = Array(repeating: nil, count: count)
         observedOrder = Array(repeating: 0, count: count)
+        requirementOrder = Array(repeating: 0, count: count)
         isUsableRead = Array(repeating: false, count: count)
         var keyNumbers: [HistoryValue: Int] = [:]
         var sessionNumbers: [HistoryValue: Int] = [:]
@@ -143,8 +153,20 @@ struct WriteOrderResolution: Sendable {
                 unplacedByValue[key][operation.writtenValue, default: []].append(operation.id)
             }
         }
+        // Per key, the deletes with a known order: what an absent read without a version may have seen.
+        var deletes = [[(order: Int64, invokedAt: Int)]](repeating: [], count: keys.count)
+        for operation in history.operations where operation.function == .delete {
+            if let position = order[operation.id] { deletes[keyIndex[operation.id]].append((position, operation.invokedAt)) }
+        }
         for operation in history.operations where operation.function == .read && operation.outcome == .ok {
             let key = keyIndex[operation.id]
+            if operation.value.isNull && (operation.version ?? 0) == 0 && explicitOrders[key] == nil {
+                let completedAt = operation.completedAt ?? Int.max
+                let latest = deletes[key].filter { $0.invokedAt < completedAt }.map(\.order).max()
+                observedOrder[operation.id] = latest ?? 0
+                isUsableRead[operation.id] = true
+                continue
+            }
             if let positions = explicitOrders[key] {
                 if operation.value.isNull {
                     isUsableRead[operation.id] = true
@@ -220,6 +242,7 @@ struct WriteOrderResolution: Sendable {
     private mutating func tie(_ read: Int, to writer: Int, at position: Int64) {
         observedWrite[read] = writer
         observedOrder[read] = position
+        requirementOrder[read] = position
         isUsableRead[read] = true
     }
 

@@ -153,10 +153,10 @@ struct SessionRun {
             frontier[session].removeAll { predecessors.contains($0) }
             frontier[session].append(id)
             if operation.function == .read {
-                let observed = resolution.observedOrder[id]
-                checkRead(id, observed: observed)
-                if observed >= latestRead[session][key]?.order ?? 0 {
-                    latestRead[session][key] = Requirement(order: observed, operation: id)
+                checkRead(id, observed: resolution.observedOrder[id])
+                let required = resolution.requirementOrder[id]
+                if required >= latestRead[session][key]?.order ?? 0 {
+                    latestRead[session][key] = Requirement(order: required, operation: id)
                 }
             } else {
                 let order = resolution.knownOrder(id)
