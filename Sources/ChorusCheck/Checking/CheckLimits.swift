@@ -28,9 +28,26 @@ public enum CheckLimits {
     /// cancellation. Reading the clock is ~20 ns; a step is ~100 ns.
     public static let searchStepsPerDeadlineCheck = 4_096
 
+    /// How many violations of one property a report spells out; the rest
+    /// are counted. Ten are enough to see a pattern and keep reports small.
+    public static let violationExamplesMaximum = 10
+
+    /// The bound on the reachability bit matrices of the session and causal
+    /// checkers (operations × writes bits, 256 MiB). They are polynomial but
+    /// quadratic in memory; a history past this bound gets `unknown` for the
+    /// properties that need the matrix, never a guess.
+    public static let reachabilityBitsMaximum = 1 << 31
+
+    /// The largest version, revision or position a history may give. Far
+    /// beyond any log index, and low enough that the checkers' arithmetic on
+    /// them (next revision, last event of a batch) can never overflow.
+    public static let versionMaximum: Int64 = 1 << 62
+
     static func validate() {
         precondition(lineLengthMaximum >= 1 << 10, "a line limit under 1 KiB rejects ordinary histories")
         precondition(valueNestingDepthMaximum >= 4, "histories nest values at least three deep ([key [from to]])")
         precondition(searchStepsPerDeadlineCheck > 0)
+        precondition(violationExamplesMaximum >= 1, "a violation report needs at least one example")
+        precondition(reachabilityBitsMaximum >= 10_000 * 10_000, "the checkers promise 10,000-operation histories")
     }
 }

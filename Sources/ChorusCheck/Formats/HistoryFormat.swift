@@ -97,6 +97,15 @@ public enum HistoryFormat: String, CaseIterable, Sendable {
     // MARK: - EDN and JSON lines
 
     private static func ednEvent(_ bytes: [UInt8], _ line: Line) throws -> HistoryEvent? {
+        try event(from: ednMap(bytes, line), line: line.number, format: "an EDN map")
+    }
+
+    private static func jsonEvent(_ bytes: [UInt8], _ line: Line) throws -> HistoryEvent? {
+        try event(from: jsonObject(bytes, line), line: line.number, format: "a JSON object")
+    }
+
+    /// The EDN map on one line, whole.
+    static func ednMap(_ bytes: [UInt8], _ line: Line) throws(ValueSyntaxError) -> HistoryValue {
         var parser = ValueParser(bytes: bytes, start: line.start, end: line.end)
         parser.skipWhitespace(edn: true)
         guard !parser.isAtEnd, bytes[parser.position] == UInt8(ascii: "{") else {
@@ -105,10 +114,11 @@ public enum HistoryFormat: String, CaseIterable, Sendable {
         let value = try parser.parseEDN()
         parser.skipWhitespace(edn: true)
         guard parser.isAtEnd else { throw parser.error("text after the map") }
-        return try event(from: value, line: line.number, format: "an EDN map")
+        return value
     }
 
-    private static func jsonEvent(_ bytes: [UInt8], _ line: Line) throws -> HistoryEvent? {
+    /// The JSON object on one line, whole.
+    static func jsonObject(_ bytes: [UInt8], _ line: Line) throws(ValueSyntaxError) -> HistoryValue {
         var parser = ValueParser(bytes: bytes, start: line.start, end: line.end)
         parser.skipWhitespace(edn: false)
         guard !parser.isAtEnd, bytes[parser.position] == UInt8(ascii: "{") else {
@@ -117,13 +127,13 @@ public enum HistoryFormat: String, CaseIterable, Sendable {
         let value = try parser.parseJSON()
         parser.skipWhitespace(edn: false)
         guard parser.isAtEnd else { throw parser.error("text after the object") }
-        return try event(from: value, line: line.number, format: "a JSON object")
+        return value
     }
 
     /// The fields are the same in EDN and JSON: `process`, `type`, `f`, and
     /// optionally `key`, `value` and `time`. Other fields are ignored, as
     /// Jepsen adds its own (`:index`, `:error`, …).
-    private static func event(from value: HistoryValue, line: Int, format: String) throws(HistoryError) -> HistoryEvent? {
+    static func event(from value: HistoryValue, line: Int, format: String) throws(HistoryError) -> HistoryEvent? {
         guard case .map = value else { throw HistoryError(.malformed("expected \(format)"), line: line) }
         guard let processValue = value.field("process") else {
             throw HistoryError(.malformed("missing process"), line: line)

@@ -127,9 +127,9 @@ public enum HTMLReport {
         html += "</div>\n"
     }
 
-    private static func timeline(
+    static func timeline(
         _ history: History, order: [Int: Int], stateAfter: [Int: String], role: [Int: String], focus: Set<Int>?,
-        to html: inout String
+        laneNames: [ProcessID: String] = [:], to html: inout String
     ) {
         let unit = 16
         let laneHeight = 24
@@ -141,7 +141,7 @@ public enum HTMLReport {
         html += "<div class=\"scroll\"><div class=\"timeline\" style=\"width:\(width + 60)px;height:\(height)px\">"
         for (index, process) in processes.enumerated() {
             html += "<div class=\"lane\" style=\"top:\(index * laneHeight + 20)px;width:\(width + 60)px\">"
-            html += "<span class=\"lanename\">p\(escape(process.description))</span></div>"
+            html += "<span class=\"lanename\">\(escape(laneNames[process] ?? "p" + process.description))</span></div>"
         }
         var tick = 0
         while tick <= history.endInstant {
@@ -172,7 +172,7 @@ public enum HTMLReport {
             if let state = stateAfter[operation.id] { details += "\nstate after: \(state)" }
             if role[operation.id]?.hasPrefix("unplaceable") == true { details += "\ncannot be placed after the prefix" }
             if role[operation.id]?.hasSuffix("blocking") == true { details += "\nmust take effect before it completes" }
-            html += "<div class=\"\(classes.joined(separator: " "))\" style=\"left:\(left)px;top:\(laneIndex * laneHeight + 22)px;"
+            html += "<div class=\"\(classes.joined(separator: " "))\" data-id=\"\(operation.id)\" style=\"left:\(left)px;top:\(laneIndex * laneHeight + 22)px;"
             html += "width:\(barWidth)px\" data-tip=\"\(escape(details))\">\(escape(label))</div>"
         }
         html += "</div></div>\n"
@@ -189,7 +189,7 @@ public enum HTMLReport {
         return text
     }
 
-    private static func milliseconds(_ duration: Duration) -> String {
+    static func milliseconds(_ duration: Duration) -> String {
         let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) * 1e-15
         if value < 10 { return String(Double(Int(value * 10)) / 10) + " ms" }
         return String(Int(value.rounded())) + " ms"
@@ -225,7 +225,7 @@ public enum HTMLReport {
 
         """
 
-    private static let style = """
+    static let style = """
         body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
         h1{font-size:1.3em}h2{font-size:1.05em;display:inline}
         code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
@@ -262,7 +262,7 @@ public enum HTMLReport {
           white-space:pre;font:12px/1.35 ui-monospace,monospace;pointer-events:none;z-index:10;max-width:60em}
         """
 
-    private static let script = """
+    static let script = """
         (function(){var tip=document.getElementById('tip');
         document.addEventListener('mouseover',function(e){var t=e.target.closest('[data-tip]');
         if(!t){tip.style.display='none';return}tip.textContent=t.getAttribute('data-tip');tip.style.display='block'});
