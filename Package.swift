@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "ChorusCRDT", targets: ["ChorusCRDT"]),
         .library(name: "ChorusRaft", targets: ["ChorusRaft"]),
         .library(name: "ChorusKeyValue", targets: ["ChorusKeyValue"]),
+        .library(name: "ChorusEventStore", targets: ["ChorusEventStore"]),
         .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
         .library(name: "ChorusSimulation", targets: ["ChorusSimulation"]),
         .library(name: "ChorusClient", targets: ["ChorusClient"]),
@@ -58,6 +59,7 @@ let package = Package(
         // Protocol cores and the state machines they replicate: no Foundation, no NIO.
         library("ChorusRaft", ["ChorusCore"]),
         library("ChorusKeyValue", ["ChorusCore"]),
+        library("ChorusEventStore", ["ChorusCore"], exclude: ["README.md"]),
 
         // Verification: history checkers and the deterministic simulator.
         library("ChorusCheck", ["ChorusCore"]),
@@ -123,6 +125,7 @@ let package = Package(
         tests("ChorusCRDT", ["ChorusCRDT"]),
         tests("ChorusRaft", ["ChorusRaft", "ChorusTestSupport"], exclude: ["testdata"]),
         tests("ChorusKeyValue", ["ChorusKeyValue"]),
+        tests("ChorusEventStore", ["ChorusEventStore", "ChorusCore"]),
         tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTestSupport"]),
         tests("ChorusSimulation", ["ChorusSimulation", "ChorusTestSupport"]),
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTestSupport"]),
