@@ -206,7 +206,9 @@ public struct EventStoreLimits: Sendable, Hashable {
         require(maxAppendBytes <= maxRetainedPayloadBytes, "one append's payload must fit in the store")
         require(payloadChunkBytes <= Int(UInt32.max), "payloadChunkBytes must fit 32-bit chunk offsets")
         require(maxEventTypeBytes <= Int(UInt16.max), "maxEventTypeBytes must fit 16-bit type lengths")
-        require(maxCommandBytes <= Int(UInt32.max), "maxCommandBytes must fit 32-bit payload lengths (system events)")
+        require(
+            maxCommandBytes <= Int(UInt32.max) - Int(UInt16.max),
+            "maxCommandBytes must fit 32-bit payload offsets (system events are bounded by it)")
         require(keyValueChangeFeedMaxCount <= maxRetainedEvents, "the change feed's retention must fit in the store")
         require(maxReadCount <= maxScannedEventsPerRead, "a filtered read must be able to scan at least one full page")
         return problems

@@ -25,7 +25,7 @@ extension EventStore {
         let stream = streams[Int(number)]
         if stream.status == .tombstoned { return .streamDeleted(request.stream) }
         let range: Range<UInt64>
-        if let asOf = request.asOf, asOf.rawValue + 1 < nextPosition {
+        if let asOf = request.asOf, nextPosition > 0, asOf.rawValue < nextPosition - 1 {
             switch asOfRange(of: stream, asOf: asOf.rawValue) {
             case .notFound: return .streamNotFound(request.stream)
             case .notRetained(let reason): return .asOfNotRetained(request.stream, reason: reason)

@@ -101,6 +101,8 @@ extension EventStore {
         appliedIndex = LogIndex(try reader.readVarint())
         clock = RecordedTime(rawValue: try reader.readSignedVarint())
         nextPosition = try reader.readVarint()
+        // Positions (and so revisions) stay far from overflowing a UInt64.
+        guard nextPosition <= UInt64(Int64.max) else { throw reader.error(.invalidValue("head position \(nextPosition)")) }
         try restoreStreams(&reader)
         try restoreEvents(&reader)
         try restoreWindow(&reader)
