@@ -13,7 +13,7 @@ import ChorusCore
 ///     5 setMetadata       stream metadata          6 kvChanges   count {keyspace key version hasValue [value]}
 ///     7 createGroup       key hasFilter [filter] settings start
 ///     8 deleteGroup key   9 advanceCheckpoint key cursor   10 parkEvent key position reason
-///     11 replayParked key 12 advanceReplay key revision   13 scavenge
+///     11 replayParked key 12 advanceReplay key revision   13 scavenge   14 advanceClock
 ///
 ///     stream-append = stream expected count { id(16) contentType(1) schemaVersion type data metadata }
 ///     expected      = 0 any | 1 no_stream | 2 stream_exists | 3 revision
@@ -27,7 +27,7 @@ extension EventStoreCommand {
 
     enum Tag: UInt8 {
         case append = 1, appendMultiple, softDelete, hardDelete, setMetadata, recordKeyValueChanges
-        case createGroup, deleteGroup, advanceCheckpoint, parkEvent, replayParked, advanceReplay, scavenge
+        case createGroup, deleteGroup, advanceCheckpoint, parkEvent, replayParked, advanceReplay, scavenge, advanceClock
     }
 
     public func encoded() -> [UInt8] {
@@ -87,6 +87,8 @@ extension EventStoreCommand {
             writer.writeVarint(through.rawValue)
         case .scavenge:
             writer.write(Tag.scavenge.rawValue)
+        case .advanceClock:
+            writer.write(Tag.advanceClock.rawValue)
         }
         return writer.bytes
     }
@@ -158,6 +160,8 @@ extension EventStoreCommand {
             operation = .advanceReplay(key: key, through: StreamRevision(try reader.readVarint()))
         case .scavenge:
             operation = .scavenge
+        case .advanceClock:
+            operation = .advanceClock
         }
         try reader.expectEnd()
     }

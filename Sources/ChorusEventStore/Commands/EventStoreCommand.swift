@@ -46,6 +46,10 @@ public enum EventStoreOperation: Hashable, Sendable {
     case replayParked(key: PersistentGroupKey)
     /// Records that parked-stream revisions below `through` were replayed and are done.
     case advanceReplay(key: PersistentGroupKey, through: StreamRevision)
+    /// Only advances the store's clock to the command's time: an idle leader
+    /// proposes it now and then so that `maxAge` and the id window's age move
+    /// on when nothing else is written.
+    case advanceClock
     /// Physically removes every event that deletes and retention rules made
     /// unreachable (at this command's time, for `maxAge`).
     case scavenge

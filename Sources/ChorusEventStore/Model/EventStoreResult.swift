@@ -22,6 +22,8 @@ public enum EventStoreResult: Hashable, Sendable, CustomStringConvertible {
     /// Parked-stream revisions below `through` are replayed and done.
     case replayAdvanced(key: PersistentGroupKey, through: StreamRevision)
     case scavenged(ScavengeReport)
+    /// The store's clock now (it never goes back).
+    case clockAdvanced(RecordedTime)
 
     // MARK: Refusals (nothing was changed)
 
@@ -59,6 +61,7 @@ public enum EventStoreResult: Hashable, Sendable, CustomStringConvertible {
         case .replayRequested: "replay_requested"
         case .replayAdvanced: "replay_advanced"
         case .scavenged: "scavenged"
+        case .clockAdvanced: "clock_advanced"
         case .wrongExpectedVersion: "wrong_expected_version"
         case .multiStreamConditionsFailed: "wrong_expected_version"
         case .streamDeleted: "stream_deleted"
@@ -77,7 +80,7 @@ public enum EventStoreResult: Hashable, Sendable, CustomStringConvertible {
     public var isSuccess: Bool {
         switch self {
         case .appended, .appendedMultiple, .deleted, .metadataSet, .keyValueChangesRecorded, .groupCreated, .groupDeleted,
-            .checkpointAdvanced, .eventParked, .replayRequested, .replayAdvanced, .scavenged:
+            .checkpointAdvanced, .eventParked, .replayRequested, .replayAdvanced, .scavenged, .clockAdvanced:
             true
         default: false
         }

@@ -212,3 +212,19 @@ extension EventStore {
         return .entries(ParkedPage(entries: entries, nextRevision: page.nextRevision))
     }
 }
+
+extension EventStore {
+    /// The position of the last retained event recorded at or before `time`, or
+    /// nil if there is none: recorded times never decrease along `$all`, so this
+    /// is a binary search, and it turns an "as of time" question into an "as
+    /// of position" one.
+    public func lastPosition(recordedAtOrBefore time: RecordedTime) -> GlobalPosition? {
+        var low = 0
+        var high = log.count
+        while low < high {
+            let middle = (low + high) / 2
+            if log[middle].recordedTime <= time.rawValue { low = middle + 1 } else { high = middle }
+        }
+        return low == 0 ? nil : GlobalPosition(log[low - 1].position)
+    }
+}

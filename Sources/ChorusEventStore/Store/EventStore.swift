@@ -117,6 +117,7 @@ public struct EventStore: Sendable {
         case .replayParked(let key): result = executeReplayParked(key)
         case .advanceReplay(let key, let through): result = executeAdvanceReplay(key, through: through)
         case .scavenge: result = .scavenged(scavenge(automatic: false))
+        case .advanceClock: result = .clockAdvanced(clock)
         }
         scavengeIfWorthwhile()
         return result

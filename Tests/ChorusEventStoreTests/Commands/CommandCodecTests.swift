@@ -44,6 +44,7 @@ let everyKindOfCommand: [EventStoreCommand] = {
         .replayParked(key: key),
         .advanceReplay(key: key, through: 4),
         .scavenge,
+        .advanceClock,
     ]
     return operations.enumerated().map {
         EventStoreCommand(recordedTime: RecordedTime(microsecondsSinceEpoch: $0.offset % 2 == 0 ? 1_700_000_000_000_000 : -5), operation: $0.element)
@@ -96,7 +97,7 @@ let everyKindOfCommand: [EventStoreCommand] = {
         }
         #expect(reason([2, 0, 13]) == .invalidValue("event-store command format 2"))
         #expect(reason([1, 0, 0]) == .invalidValue("event-store operation tag 0"))
-        #expect(reason([1, 0, 14]) == .invalidValue("event-store operation tag 14"))
+        #expect(reason([1, 0, 15]) == .invalidValue("event-store operation tag 15"))
         // softDelete "s" with expected-state tag 4.
         #expect(reason([1, 0, 3, 1, 0x73, 4]) == .invalidValue("expected-state tag 4"))
         // setMetadata "s" with an unknown metadata flag.

@@ -105,6 +105,18 @@ import Testing
         harness.append("t", .any, [7])  // 6
         #expect(asOf(6) == .streamNotFound("s"), "soft-deleted then")
     }
+
+    @Test func positionByRecordedTime() {
+        var harness = Harness()
+        let start = harness.time
+        harness.append("s", .any, [1, 2])
+        harness.run(.advanceClock, advancing: 10)
+        harness.append("s", .any, [3])
+        #expect(harness.store.lastPosition(recordedAtOrBefore: RecordedTime(microsecondsSinceEpoch: start)) == nil)
+        #expect(harness.store.lastPosition(recordedAtOrBefore: RecordedTime(microsecondsSinceEpoch: start + 1)) == 1)
+        #expect(harness.store.lastPosition(recordedAtOrBefore: RecordedTime(microsecondsSinceEpoch: start + 11)) == 1)
+        #expect(harness.store.lastPosition(recordedAtOrBefore: RecordedTime(microsecondsSinceEpoch: start + 12)) == 2)
+    }
 }
 
 @Suite struct AllReadTests {

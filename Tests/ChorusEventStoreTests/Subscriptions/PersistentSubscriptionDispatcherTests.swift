@@ -16,9 +16,12 @@ struct GroupDriver {
     /// Every command the dispatcher proposed, in order.
     var proposals: [EventStoreOperation] = []
 
-    init(stream: StreamName = "orders", events: UInt64, settings: PersistentGroupSettings = smallSettings, filter: EventFilter? = nil) {
+    init(
+        stream: StreamName = "orders", events: UInt64, settings: PersistentGroupSettings = smallSettings, filter: EventFilter? = nil,
+        limits: EventStoreLimits = smallLimits
+    ) {
         key = PersistentGroupKey(stream: stream, group: "workers")
-        var harness = Harness()
+        var harness = Harness(limits: limits)
         if events > 0 {
             for id in 1...events { harness.append(stream == .all ? "orders" : stream, .any, [id]) }
         }
@@ -252,6 +255,23 @@ func source(_ position: UInt64) -> Dispatcher.DeliveryKey { .source(GlobalPositi
         driver.ack([source(1)])
         driver.tick(4)
         #expect(driver.group.checkpoint == .after(2))
+    }
+
+    /// A park the store refuses (it is full) puts the event back in circulation.
+    @Test func refusedParkKeepsTheEvent() {
+        var limits = smallLimits
+        limits.maxRetainedEvents = 4
+        limits.keyValueChangeFeedMaxCount = 4
+        var driver = GroupDriver(events: 4, limits: limits)
+        driver.connect(1)
+        driver.nack([source(0)], .park)
+        #expect(driver.proposals == [.parkEvent(key: driver.key, position: 0, reason: "handler failed")])
+        #expect(driver.trace() == ["1:1/0", "1:2/0", "1:3/0"])
+        #expect(driver.dispatcher.outstandingCount == 4, "the refused park left event 0 outstanding")
+        driver.ack([source(1)])
+        #expect(driver.trace(from: 3) == ["1:1/0"], "delivered again (retries first), retry count unchanged")
+        driver.ack([source(0)])
+        #expect(driver.proposals.last == .advanceCheckpoint(key: driver.key, checkpoint: .after(1)))
     }
 
     @Test func staleBatchesAreIgnored() {
