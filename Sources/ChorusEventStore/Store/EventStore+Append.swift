@@ -35,7 +35,6 @@ extension EventStore {
     /// What is known about the event at one revision of a stream: from its
     /// retained record, or from the id window once it was scavenged.
     struct StoredEventInfo {
-        var id: EventID
         var position: UInt64
         var flags: EventFlags
     }
@@ -241,12 +240,12 @@ extension EventStore {
     func storedEventInfo(stream number: UInt32, revision: UInt64, id: EventID) -> StoredEventInfo? {
         if let slot = streams[Int(number)].slot(ofRevision: revision) {
             let record = log[slot]
-            return record.id == id ? StoredEventInfo(id: id, position: record.position, flags: record.flags) : nil
+            return record.id == id ? StoredEventInfo(position: record.position, flags: record.flags) : nil
         }
         guard let entry = window.lookup(IdempotencyWindow.Key(stream: number, id: id)), entry.revision == revision else {
             return nil
         }
-        return StoredEventInfo(id: id, position: entry.position, flags: entry.flags)
+        return StoredEventInfo(position: entry.position, flags: entry.flags)
     }
 
     /// Writes one stream's batch. Precondition: the decision was `.write` and there is room.
@@ -261,7 +260,6 @@ extension EventStore {
         let firstRevision = streams[index].nextRevision
         let firstPosition = nextPosition
         let recordInWindow = !append.stream.isSystem
-        streams[index].entries.reserveCapacity(streams[index].entries.count + append.events.count)
         for (offset, event) in append.events.enumerated() {
             var flags: EventFlags = []
             if offset == 0 { flags.insert(.batchStart) }

@@ -37,7 +37,9 @@ public struct EventStore: Sendable {
     /// free, not counting `maxAge`. Maintained incrementally (the sum of the
     /// streams' `reclaimable`), for the automatic scavenge.
     var reclaimableEvents: UInt64 = 0
-    /// Scavenges run so far (requested and automatic), and the latest one's report.
+    /// Scavenges run so far (requested and automatic), and the latest one's
+    /// report: counters of this process for metrics, not replicated state (a
+    /// snapshot does not carry them).
     public internal(set) var scavengeCount = 0
     public internal(set) var lastScavenge: ScavengeReport?
 

@@ -299,6 +299,35 @@ import Testing
         #expect(harness.revisionsAndIDs("s") == [Pair(0, 1), Pair(1, 2), Pair(2, 3)])
     }
 
+    /// Past the window, after a soft delete: `no_stream` holds again, so its
+    /// retry is written again; `revision r` is recognised while the events are
+    /// retained and refused once they are scavenged (README, "Past the window").
+    @Test func retriesPastTheWindowAfterASoftDelete() {
+        var harness = Harness()
+        harness.append("s", .noStream, [10])
+        harness.append("t", .noStream, [1])
+        harness.append("t", .revision(0), [20])
+        harness.run(.softDelete(stream: "s", expected: .any))
+        harness.run(.softDelete(stream: "t", expected: .any))
+        harness.append("other", .any, [100, 101, 102, 103])
+        harness.append("other", .any, [104, 105, 106, 107])
+        guard case .appended(let again) = harness.append("s", .noStream, [10]),
+            case .appended(let recognised) = harness.append("t", .revision(0), [20])
+        else {
+            Issue.record("expected two successes")
+            return
+        }
+        #expect(Placement(again) == Placement(1...1, at: 11...11))
+        #expect(Placement(recognised) == Placement(1...1, at: 2...2, .alreadyWritten))
+        harness.append("other", .any, [108, 109, 110, 111])
+        harness.append("other", .any, [112, 113, 114, 115])
+        harness.run(.scavenge)
+        #expect(
+            harness.append("t", .revision(0), [20])
+                == .wrongExpectedVersion(
+                    WrongExpectedVersion(stream: "t", expected: .revision(0), actual: .softDeleted(lastRevision: 1), cause: .stateMismatch)))
+    }
+
     /// Ids are scoped by stream: the same ids in another stream are a new write.
     @Test func idsAreScopedByStream() {
         var harness = Harness()
