@@ -33,6 +33,7 @@ let package = Package(
         .library(name: "ChorusRaft", targets: ["ChorusRaft"]),
         .library(name: "ChorusKeyValue", targets: ["ChorusKeyValue"]),
         .library(name: "ChorusSagas", targets: ["ChorusSagas"]),
+        .library(name: "ChorusEventStore", targets: ["ChorusEventStore"]),
         .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
         .library(name: "ChorusSimulation", targets: ["ChorusSimulation"]),
         .library(name: "ChorusClient", targets: ["ChorusClient"]),
@@ -65,6 +66,7 @@ let package = Package(
         library("ChorusReplica", ["ChorusCore", "ChorusRaft"]),
         // The saga orchestrator, its lock table and its checker (README in Sources/ChorusSagas).
         library("ChorusSagas", ["ChorusCore"], exclude: ["README.md"]),
+        library("ChorusEventStore", ["ChorusCore"], exclude: ["README.md"]),
 
         // Verification: history checkers and the deterministic simulator.
         library("ChorusCheck", ["ChorusCore"]),
@@ -145,6 +147,7 @@ let package = Package(
         tests("ChorusSimulation", ["ChorusSimulation", "ChorusTesting"]),
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTesting"]),
         tests("ChorusStorage", ["ChorusStorage", "ChorusTesting"]),
+        tests("ChorusEventStore", ["ChorusEventStore", "ChorusCore"]),
         tests("ChorusWire", ["ChorusWire", "ChorusRaft", "ChorusCore"]),
         tests("ChorusNode", [
             "ChorusNode", "ChorusLocalCluster", "ChorusMachines", "ChorusReplica", "ChorusWire", "ChorusRaft", "ChorusKeyValue",

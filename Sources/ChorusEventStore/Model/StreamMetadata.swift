@@ -1,0 +1,21 @@
+/// A stream's retention rules, applied when it is read (KurrentDB's `$maxCount`,
+/// `$maxAge` and `$tb`): each rule hides a prefix of the stream, and the
+/// strictest wins. Hidden events stay in `$all` and in memory until a scavenge
+/// removes them; loosening a rule before that scavenge shows them again.
+public struct StreamMetadata: Hashable, Sendable {
+    /// Only the latest `maxCount` events are visible.
+    public var maxCount: UInt64?
+    /// Only events recorded within `maxAge` of the store's clock (the latest
+    /// recorded time applied, see `EventStore.clock`) are visible.
+    public var maxAge: Microseconds?
+    /// Events before this revision are hidden.
+    public var truncateBefore: StreamRevision?
+
+    public init(maxCount: UInt64? = nil, maxAge: Microseconds? = nil, truncateBefore: StreamRevision? = nil) {
+        self.maxCount = maxCount
+        self.maxAge = maxAge
+        self.truncateBefore = truncateBefore
+    }
+
+    public static let none = StreamMetadata()
+}
