@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "ChorusCRDT", targets: ["ChorusCRDT"]),
         .library(name: "ChorusRaft", targets: ["ChorusRaft"]),
         .library(name: "ChorusKeyValue", targets: ["ChorusKeyValue"]),
+        .library(name: "ChorusReplication", targets: ["ChorusReplication"]),
         .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
         .library(name: "ChorusSimulation", targets: ["ChorusSimulation"]),
         .library(name: "ChorusClient", targets: ["ChorusClient"]),
@@ -58,6 +59,8 @@ let package = Package(
         // Protocol cores and the state machines they replicate: no Foundation, no NIO.
         library("ChorusRaft", ["ChorusCore"]),
         library("ChorusKeyValue", ["ChorusCore"]),
+        // Leaderless keyspaces: ring, SWIM, quorums, hints, anti-entropy, causal+.
+        library("ChorusReplication", ["ChorusCore", "ChorusClocks", "ChorusCRDT"], exclude: ["README.md"]),
 
         // Verification: history checkers and the deterministic simulator.
         library("ChorusCheck", ["ChorusCore"]),
@@ -123,6 +126,7 @@ let package = Package(
         tests("ChorusCRDT", ["ChorusCRDT"]),
         tests("ChorusRaft", ["ChorusRaft", "ChorusTestSupport"], exclude: ["testdata"]),
         tests("ChorusKeyValue", ["ChorusKeyValue"]),
+        tests("ChorusReplication", ["ChorusReplication", "ChorusCRDT", "ChorusClocks", "ChorusCore"]),
         tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTestSupport"]),
         tests("ChorusSimulation", ["ChorusSimulation", "ChorusTestSupport"]),
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTestSupport"]),
