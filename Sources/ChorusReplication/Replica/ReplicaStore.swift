@@ -13,11 +13,14 @@ public struct TreeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var description: String { "\(keyspace)/\(range)" }
 }
 
-/// A write not yet visible here: its value (a whole object or a delta) and
-/// the dependencies that must be visible first (COPS's delayed visibility).
+/// A write not yet visible here: its value (a whole object or a delta),
+/// the dependencies that must be visible first (COPS's delayed visibility),
+/// and what it adds to the key's dependency summary once joined (its
+/// dependencies and its own causal stamp).
 public struct PendingUnit: Equatable, Sendable {
     public var value: ReplicatedValue
-    public var dependencies: VersionVector
+    public var condition: VersionVector
+    public var summary: VersionVector
 }
 
 /// What a replica holds for one key: the visible value (what reads see),
@@ -67,7 +70,7 @@ public struct ReplicaStore: Sendable {
     /// Joins `value` into the visible value of `key`; returns whether the
     /// visible value changed.
     @discardableResult
-    public mutating func join(_ key: ObjectKey, _ value: ReplicatedValue, dependencies: VersionVector = VersionVector()) -> Bool {
+    public mutating func join(_ key: ObjectKey, _ value: ReplicatedValue, summary dependencies: VersionVector = VersionVector()) -> Bool {
         precondition(value.kind == key.kind, "a \(value.kind) value for a \(key.kind) key")
         var entry = entries[key] ?? ReplicaEntry(visible: .empty(key.kind), dependencies: VersionVector(), pending: [])
         let before = entry.visible
@@ -79,12 +82,13 @@ public struct ReplicaStore: Sendable {
         return changed
     }
 
-    /// Keeps `value` aside until `dependencies` are visible here.
-    public mutating func addPending(_ key: ObjectKey, _ value: ReplicatedValue, dependencies: VersionVector) {
+    /// Keeps `value` aside until `condition` is visible here.
+    public mutating func addPending(_ key: ObjectKey, _ value: ReplicatedValue, condition: VersionVector, summary: VersionVector) {
         precondition(value.kind == key.kind, "a \(value.kind) value for a \(key.kind) key")
         var entry = entries[key] ?? ReplicaEntry(visible: .empty(key.kind), dependencies: VersionVector(), pending: [])
-        if entry.pending.contains(PendingUnit(value: value, dependencies: dependencies)) { return }
-        entry.pending.append(PendingUnit(value: value, dependencies: dependencies))
+        let unit = PendingUnit(value: value, condition: condition, summary: summary)
+        if entry.pending.contains(unit) { return }
+        entry.pending.append(unit)
         entries[key] = entry
         pendingKeys.insert(key)
         pendingUnitCount += 1
@@ -96,26 +100,17 @@ public struct ReplicaStore: Sendable {
         var changed: [ObjectKey] = []
         for key in pendingKeys.sorted() {
             guard var entry = entries[key] else { continue }
-            let ready = entry.pending.filter { frontier.dominates($0.dependencies) }
+            let ready = entry.pending.filter { frontier.dominates($0.condition) }
             if ready.isEmpty { continue }
-            entry.pending.removeAll { frontier.dominates($0.dependencies) }
+            entry.pending.removeAll { frontier.dominates($0.condition) }
             pendingUnitCount -= ready.count
             if entry.pending.isEmpty { pendingKeys.remove(key) }
             entries[key] = entry
             var visibleChanged = false
-            for unit in ready where join(key, unit.value, dependencies: unit.dependencies) { visibleChanged = true }
+            for unit in ready where join(key, unit.value, summary: unit.summary) { visibleChanged = true }
             if visibleChanged { changed.append(key) }
         }
         return changed
-    }
-
-    /// Replaces the visible value of `key` by a smaller one: only for
-    /// collecting a stable tombstone, which the join would never do.
-    mutating func replaceVisible(_ key: ObjectKey, with value: ReplicatedValue) {
-        guard var entry = entries[key] else { return }
-        entry.visible = value
-        entries[key] = entry
-        updateTree(key, value)
     }
 
     private mutating func updateTree(_ key: ObjectKey, _ value: ReplicatedValue) {

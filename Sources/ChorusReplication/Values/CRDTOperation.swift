@@ -87,6 +87,9 @@ public enum OperationError: Error, Hashable, Sendable, CustomStringConvertible {
     case tooManySiblings(count: Int, limit: Int)
     /// A map operation nests deeper than `CRDTLimits.maximumNestingDepth`.
     case nestingTooDeep
+    /// A causal keyspace's coordinating replica has too many writes not yet
+    /// stored everywhere (`maximumOriginLogCount`): back-pressure.
+    case backlogFull
 
     public var description: String {
         switch self {
@@ -95,6 +98,7 @@ public enum OperationError: Error, Hashable, Sendable, CustomStringConvertible {
         case .counterOverflow: "counter overflow"
         case .tooManySiblings(let count, let limit): "\(count) siblings exceed the limit of \(limit)"
         case .nestingTooDeep: "map operations nested too deep"
+        case .backlogFull: "causal backlog full"
         }
     }
 }
