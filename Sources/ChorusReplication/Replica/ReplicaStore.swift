@@ -77,8 +77,8 @@ public struct ReplicaStore: Sendable {
         entry.visible.merge(value)
         entry.dependencies.merge(dependencies)
         let changed = entry.visible != before
-        entries[key] = entry
-        if changed || trees[treeID(for: key)]?.entryHash(of: key) == nil { updateTree(key, entry.visible) }
+        let isNew = entries.updateValue(entry, forKey: key) == nil
+        if changed || isNew { updateTree(key, entry.visible) }
         return changed
     }
 
@@ -114,26 +114,20 @@ public struct ReplicaStore: Sendable {
     }
 
     private mutating func updateTree(_ key: ObjectKey, _ value: ReplicatedValue) {
-        let id = treeID(for: key)
-        var tree = trees[id] ?? MerkleTree(branching: merkleBranching, depth: merkleDepth)
-        tree.update(key, entryHash: MerkleTree.entryHash(key: key, digest: value.digest))
-        trees[id] = tree
+        let entryHash = MerkleTree.entryHash(key: key, digest: value.digest)
+        // Mutated in place: a copy of the tree per write would cost a scan.
+        trees[treeID(for: key), default: MerkleTree(branching: merkleBranching, depth: merkleDepth)]
+            .update(key, entryHash: entryHash)
     }
 
     public mutating func rootHash(of tree: TreeID) -> UInt64 {
-        guard var found = trees[tree] else { return 0 }
-        let hash = found.rootHash()
-        trees[tree] = found
-        return hash
+        guard trees[tree] != nil else { return 0 }
+        return trees[tree]!.rootHash()
     }
 
     mutating func childHashes(of tree: TreeID, level: Int, index: Int) -> [UInt64] {
-        guard var found = trees[tree] else {
-            return Array(repeating: 0, count: merkleBranching)
-        }
-        let hashes = found.childHashes(level: level, index: index) ?? Array(repeating: 0, count: merkleBranching)
-        trees[tree] = found
-        return hashes
+        guard trees[tree] != nil else { return Array(repeating: 0, count: merkleBranching) }
+        return trees[tree]!.childHashes(level: level, index: index) ?? Array(repeating: 0, count: merkleBranching)
     }
 
     func segmentEntries(of tree: TreeID, segment: Int) -> [(key: ObjectKey, entryHash: UInt64)] {
