@@ -7,7 +7,7 @@ import ChorusReplication
 /// duplicates and partitions (every message goes through the wire codec),
 /// and disks that keep only what a sync made durable, so a crash loses
 /// exactly the unsynced tail of a node's log. One seed replays everything.
-struct SimulatedCluster {
+final class SimulatedCluster {
     struct Node {
         var replication: ReplicationNode
         var swim: SwimMembership
@@ -66,7 +66,7 @@ struct SimulatedCluster {
 
     // MARK: Driving
 
-    mutating func submit(_ operation: ClientOperation, to node: NodeID, options: RequestOptions = RequestOptions()) -> ClientRequestID {
+    func submit(_ operation: ClientOperation, to node: NodeID, options: RequestOptions = RequestOptions()) -> ClientRequestID {
         let id = ClientRequestID(nextClientRequest)
         nextClientRequest += 1
         guard nodes[node]!.up else { return id }
@@ -76,7 +76,7 @@ struct SimulatedCluster {
     }
 
     /// Submits and runs until the response arrives (or `limit` ticks pass).
-    mutating func perform(_ operation: ClientOperation, at node: NodeID, options: RequestOptions = RequestOptions(), limit: Int = 200) -> ClientResponse? {
+    func perform(_ operation: ClientOperation, at node: NodeID, options: RequestOptions = RequestOptions(), limit: Int = 200) -> ClientResponse? {
         let id = submit(operation, to: node, options: options)
         var ticks = 0
         while responses[id] == nil && ticks < limit {
@@ -86,11 +86,11 @@ struct SimulatedCluster {
         return responses[id]
     }
 
-    mutating func run(ticks: Int) {
+    func run(ticks: Int) {
         for _ in 0..<ticks { step() }
     }
 
-    mutating func step() {
+    func step() {
         now += 1
         for member in members where nodes[member]!.up {
             if failureDetection {
@@ -102,7 +102,7 @@ struct SimulatedCluster {
         deliverDue()
     }
 
-    mutating func deliverDue() {
+    func deliverDue() {
         let due = network.filter { $0.deliverAt <= now }.sorted { ($0.deliverAt, $0.order) < ($1.deliverAt, $1.order) }
         network.removeAll { $0.deliverAt <= now }
         for message in due {
@@ -121,7 +121,7 @@ struct SimulatedCluster {
 
     func isBlocked(_ a: NodeID, _ b: NodeID) -> Bool { blocked.contains([a, b]) || blocked.contains([b, a]) }
 
-    mutating func enqueue(_ message: LeaderlessPeerMessage, from: NodeID, to: NodeID) {
+    func enqueue(_ message: LeaderlessPeerMessage, from: NodeID, to: NodeID) {
         let bytes = ReplicationWire.encode(message)
         var copies = 1
         if generator.chance(dropProbability) { copies = 0 }
@@ -133,14 +133,14 @@ struct SimulatedCluster {
         }
     }
 
-    mutating func applySwim(_ effects: SwimEffects, at member: NodeID) {
+    func applySwim(_ effects: SwimEffects, at member: NodeID) {
         for (to, message) in effects.messages { enqueue(.membership(message), from: member, to: to) }
         for change in effects.changes {
             apply(nodes[member]!.replication.updateReachability(change.member, reachable: change.status == .alive), at: member)
         }
     }
 
-    mutating func apply(_ effects: ReplicationEffects, at member: NodeID) {
+    func apply(_ effects: ReplicationEffects, at member: NodeID) {
         for record in effects.persist { nodes[member]!.log.append(record.bytes) }
         if effects.requiresSync { nodes[member]!.durableCount = nodes[member]!.log.count }
         for (to, message) in effects.messages { enqueue(.replication(message), from: member, to: to) }
@@ -148,7 +148,7 @@ struct SimulatedCluster {
     }
 
     /// Sets reachability by hand on every live node (no failure detector).
-    mutating func setReachable(_ node: NodeID, _ reachable: Bool, from observers: [NodeID]? = nil) {
+    func setReachable(_ node: NodeID, _ reachable: Bool, from observers: [NodeID]? = nil) {
         for member in observers ?? members where member != node && nodes[member]!.up {
             apply(nodes[member]!.replication.updateReachability(node, reachable: reachable), at: member)
         }
@@ -156,7 +156,7 @@ struct SimulatedCluster {
 
     // MARK: Faults
 
-    mutating func partition(_ groups: [[NodeID]]) {
+    func partition(_ groups: [[NodeID]]) {
         blocked = []
         for (index, group) in groups.enumerated() {
             for other in groups[(index + 1)...] {
@@ -165,15 +165,15 @@ struct SimulatedCluster {
         }
     }
 
-    mutating func heal() { blocked = [] }
+    func heal() { blocked = [] }
 
     /// Loses the node's memory and the unsynced tail of its log.
-    mutating func crash(_ member: NodeID) {
+    func crash(_ member: NodeID) {
         nodes[member]!.up = false
         nodes[member]!.log = Array(nodes[member]!.log.prefix(nodes[member]!.durableCount))
     }
 
-    mutating func restart(_ member: NodeID) {
+    func restart(_ member: NodeID) {
         var configuration = configurationTemplate
         configuration.myself = member
         nodes[member]!.replication = try! ReplicationNode(configuration: configuration, recovering: nodes[member]!.log, now: now)
