@@ -171,8 +171,11 @@ public struct SwimMembership: Sendable {
     private mutating func apply(_ update: MembershipUpdate, into effects: inout SwimEffects) {
         if update.member == myself {
             // Refutation (§4.2): someone suspects us at our incarnation or later.
-            if update.status != .alive && update.incarnation >= incarnation {
-                incarnation = update.incarnation + 1
+            // A belief older than our incarnation means our refutation did
+            // not reach everyone (it was disseminated while they were cut
+            // off): gossip it again, so the member holding it learns.
+            if update.status != .alive {
+                if update.incarnation >= incarnation { incarnation = update.incarnation + 1 }
                 enqueue(MembershipUpdate(member: myself, status: .alive, incarnation: incarnation))
             }
             return

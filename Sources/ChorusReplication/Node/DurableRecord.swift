@@ -21,7 +21,8 @@ public enum DurableRecord: Equatable, Sendable {
     /// A write this node coordinated: its unit, its sequence number (the dot
     /// counter of versioned keys and the causal sequence), and for causal
     /// keyspaces the bookkeeping of its delivery.
-    case minted(key: ObjectKey, value: ReplicatedValue, sequence: UInt64, causal: CausalOrigin?)
+    /// `request` makes a duplicated mint request idempotent across a crash.
+    case minted(key: ObjectKey, value: ReplicatedValue, sequence: UInt64, causal: CausalOrigin?, request: RequestID?)
     case hint(Hint)
     case hintRemoved(HintID)
     /// Every destination acknowledged causal write `sequence`.
@@ -45,8 +46,10 @@ public enum DurableRecord: Equatable, Sendable {
             writer.write(UInt8(1))
             writer.write(keyedValue: key, value)
             dependencies.encode(into: &writer)
-        case .minted(let key, let value, let sequence, let causal):
+        case .minted(let key, let value, let sequence, let causal, let request):
             writer.write(UInt8(2))
+            writer.write(request != nil)
+            if let request { writer.write(requestID: request) }
             writer.write(keyedValue: key, value)
             writer.writeVarint(sequence)
             writer.write(causal != nil)
@@ -84,6 +87,7 @@ public enum DurableRecord: Equatable, Sendable {
             let (key, value) = try reader.readKeyedValue()
             self = .stored(key: key, value: value, dependencies: try reader.readBoundedVector())
         case 2:
+            let request = try reader.readBool() ? try reader.readRequestID() : nil
             let (key, value) = try reader.readKeyedValue()
             let sequence = try reader.readVarint()
             var causal: CausalOrigin? = nil
@@ -94,7 +98,7 @@ public enum DurableRecord: Equatable, Sendable {
                 for _ in 0..<count { destinations.append(try reader.readNode()) }
                 causal = CausalOrigin(dependencies: dependencies, destinations: destinations)
             }
-            self = .minted(key: key, value: value, sequence: sequence, causal: causal)
+            self = .minted(key: key, value: value, sequence: sequence, causal: causal, request: request)
         case 3:
             let id = HintID(try reader.readVarint())
             let target = try reader.readNode()

@@ -61,6 +61,9 @@ public struct ReplicationConfiguration: Hashable, Sendable {
     /// still have happened: a timed-out write is indeterminate).
     public var requestTimeoutTicks: UInt64 = 20
     public var maximumPendingRequests: Int = 4096
+    /// Mint requests remembered to answer duplicates without applying them
+    /// twice (at-least-once delivery made exactly-once within this window).
+    public var maximumRememberedMints: Int = 65_536
 
     /// Riak's defaults: warn past 25 siblings, refuse a write past 100.
     public var siblingWarningThreshold: Int = 25
@@ -107,7 +110,7 @@ public struct ReplicationConfiguration: Hashable, Sendable {
         }
         guard Set(keyspaces.map(\.id)).count == keyspaces.count else { throw .invalid("keyspace identifiers repeat") }
         for keyspace in keyspaces { try keyspace.validate(memberCount: distinct.count) }
-        guard requestTimeoutTicks >= 1, maximumPendingRequests >= 1 else { throw .invalid("request limits") }
+        guard requestTimeoutTicks >= 1, maximumPendingRequests >= 1, maximumRememberedMints >= maximumPendingRequests else { throw .invalid("request limits") }
         guard siblingWarningThreshold >= 1, siblingWarningThreshold <= siblingLimit,
             siblingLimit < ReplicationLimits.maximumDecodedSiblingCount
         else { throw .invalid("1 ≤ sibling warning threshold ≤ sibling limit < decoded sibling bound") }

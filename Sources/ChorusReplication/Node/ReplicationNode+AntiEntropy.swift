@@ -2,13 +2,20 @@ import ChorusClocks
 import ChorusCore
 
 extension ReplicationNode {
-    /// The trees this node and `peer` both replicate, for every keyspace.
-    func sharedTrees(with peer: NodeID) -> [TreeID] {
-        configuration.keyspaces.sorted { $0.id < $1.id }.flatMap { keyspace in
-            ring.rangesReplicated(byAll: [myself, peer], count: keyspace.replicationFactor).map {
-                TreeID(keyspace: keyspace.id, range: $0)
+    /// The trees this node and `peer` both replicate, for every keyspace
+    /// (computed once: the ring and keyspaces are fixed for a node's life).
+    func sharedTrees(with peer: NodeID) -> [TreeID] { sharedTreesByPeer[peer] ?? [] }
+
+    static func computeSharedTrees(ring: HashRing, configuration: ReplicationConfiguration) -> [NodeID: [TreeID]] {
+        var result: [NodeID: [TreeID]] = [:]
+        for peer in configuration.members where peer != configuration.myself {
+            result[peer] = configuration.keyspaces.sorted { $0.id < $1.id }.flatMap { keyspace in
+                ring.rangesReplicated(byAll: [configuration.myself, peer], count: keyspace.replicationFactor).map {
+                    TreeID(keyspace: keyspace.id, range: $0)
+                }
             }
         }
+        return result
     }
 
     /// Starts an exchange with the next reachable peer, round-robin.
@@ -36,7 +43,7 @@ extension ReplicationNode {
     mutating func handleAntiEntropy(_ message: AntiEntropyMessage, from peer: NodeID, into effects: inout ReplicationEffects) {
         metrics.antiEntropyBytesReceived += ReplicationWire.encodedSize(.antiEntropy(message))
         if let started = exchangeStartTicks[message.exchange] { metrics.antiEntropyLastExchangeTicks = now - started }
-        let shared = Set(sharedTrees(with: peer))
+        let shared = sharedTreeSetsByPeer[peer] ?? []
         let (replies, repairs) = store.respond(to: filtered(message, to: shared), maximumEntries: configuration.maximumAntiEntropyEntriesPerMessage)
         for reply in replies { send(.antiEntropy(reply), to: peer, into: &effects) }
         for repair in repairs where shared.contains(store.treeID(for: repair.key)) {

@@ -161,7 +161,7 @@ extension ReplicationNode {
         pending.acknowledged.insert(sender)
         if durable { pending.durable.insert(sender) }
         if primary { pending.primaries.insert(sender) }
-        if let minted, sender == pending.minter { pending.minted = minted }
+        if let minted, sender == pending.minter, pending.minted == nil { pending.minted = minted }
         guard let minted = pending.minted, pending.acknowledged.count >= pending.quorum.write,
             pending.durable.count >= pending.quorum.durableWrite, pending.primaries.count >= pending.quorum.primaryWrite
         else {

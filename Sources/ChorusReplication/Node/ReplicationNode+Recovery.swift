@@ -14,8 +14,13 @@ extension ReplicationNode {
             switch record {
             case .boot(let count): boot = Swift.max(boot, count)
             case .stored(let key, let value, let dependencies): units.append((key, value, dependencies))
-            case .minted(let key, let value, let sequence, let causal):
+            case .minted(let key, let value, let sequence, let causal, let request):
                 counter = Swift.max(counter, sequence)
+                if let request {
+                    remember(request, MintResult(
+                        dot: key.kind == .versioned ? Dot(replica: ReplicaID(myself.rawValue), counter: sequence) : nil,
+                        value: nil, causalSequence: causal == nil ? nil : sequence))
+                }
                 if let causal {
                     var summary = causal.dependencies
                     let replica = ReplicaID(myself.rawValue)
@@ -66,7 +71,7 @@ extension ReplicationNode {
         for entry in originLog.entries {
             records.append(.minted(
                 key: entry.key, value: entry.value, sequence: entry.sequence,
-                causal: CausalOrigin(dependencies: entry.dependencies, destinations: entry.destinations)))
+                causal: CausalOrigin(dependencies: entry.dependencies, destinations: entry.destinations), request: nil))
         }
         return records.map(\.encodedBytes)
     }

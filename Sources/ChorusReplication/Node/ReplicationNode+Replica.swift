@@ -9,6 +9,13 @@ extension ReplicationNode {
     mutating func handleMint(_ request: MintRequest, from coordinator: NodeID, into effects: inout ReplicationEffects) {
         guard let keyspace = keyspace(of: request.key) else { return }
         let key = request.key
+        // A duplicated (or retried) mint request is answered again, never
+        // applied twice: a counter must not count one increment twice.
+        if let earlier = rememberedMints[request.request] {
+            var result = earlier
+            if request.returnValue { result.value = store.entries[key]?.mintBase }
+            return send(.writeAcknowledged(request: request.request, durable: true, primary: true, minted: result), to: coordinator, into: &effects)
+        }
         let causal = keyspace.mode == .causal
         if causal && originLog.isFull {
             return send(.mintRefused(request: request.request, reason: .backlogFull), to: coordinator, into: &effects)
@@ -58,8 +65,10 @@ extension ReplicationNode {
         }
         let destinations = causal ? primaries(of: key) : []
         persist(
-            .minted(key: key, value: unit, sequence: counter, causal: causal ? CausalOrigin(dependencies: request.dependencies, destinations: destinations) : nil),
+            .minted(key: key, value: unit, sequence: counter, causal: causal ? CausalOrigin(dependencies: request.dependencies, destinations: destinations) : nil,
+                request: request.request),
             sync: true, into: &effects)
+        remember(request.request, MintResult(dot: dot, value: nil, causalSequence: causal ? counter : nil))
         let tag = causal ? CausalTag(origin: myself, sequence: counter, dependencies: request.dependencies) : nil
         frontier[ReplicaID(myself.rawValue)] = Swift.max(frontier[ReplicaID(myself.rawValue)], counter)
         storeLocally(key, unit, causal: tag, into: &effects)
@@ -76,6 +85,17 @@ extension ReplicationNode {
             send(.replicate(Replication(
                 request: request.request, coordinator: coordinator, key: key, value: unit, hintFor: target.hintFor,
                 requireDurable: request.requireDurable, causal: tag)), to: target.node, into: &effects)
+        }
+    }
+
+    /// Remembers a minted request, forgetting the oldest past the bound.
+    mutating func remember(_ request: RequestID, _ result: MintResult) {
+        if rememberedMints.updateValue(result, forKey: request) == nil { rememberedMintOrder.append(request) }
+        // Forgets in halves, so a mint costs amortized O(1): between the bound
+        // and twice it are remembered.
+        if rememberedMintOrder.count >= 2 * configuration.maximumRememberedMints {
+            for forgotten in rememberedMintOrder.prefix(configuration.maximumRememberedMints) { rememberedMints[forgotten] = nil }
+            rememberedMintOrder.removeFirst(configuration.maximumRememberedMints)
         }
     }
 

@@ -62,6 +62,10 @@ public struct ReplicationNode: Sendable {
     var exchangeSequence: UInt64 = 0
     var exchangeStartTicks: [UInt64: UInt64] = [:]
     var inbox: [(from: NodeID, message: ReplicationMessage)] = []
+    var sharedTreesByPeer: [NodeID: [TreeID]] = [:]
+    var sharedTreeSetsByPeer: [NodeID: Set<TreeID>] = [:]
+    var rememberedMints: [RequestID: MintResult] = [:]
+    var rememberedMintOrder: [RequestID] = []
 
     struct PendingWrite: Sendable {
         var client: ClientRequestID
@@ -127,6 +131,8 @@ public struct ReplicationNode: Sendable {
         for (index, bytes) in records.enumerated() {
             do { decoded.append(try DurableRecord(decodingAll: bytes)) } catch { throw .corruptRecord(index: index, error) }
         }
+        sharedTreesByPeer = Self.computeSharedTrees(ring: ring, configuration: configuration)
+        sharedTreeSetsByPeer = sharedTreesByPeer.mapValues(Set.init)
         recover(from: decoded)
         boot += 1
         refreshGauges()

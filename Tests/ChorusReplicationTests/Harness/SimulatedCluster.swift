@@ -32,6 +32,8 @@ final class SimulatedCluster {
     var generator: SeededGenerator
     var order: UInt64 = 0
     var responses: [ClientRequestID: ClientResponse] = [:]
+    /// Response identifiers in arrival order, for consumers that poll.
+    var responseOrder: [ClientRequestID] = []
     var nextClientRequest: UInt64 = 1
     /// Fault rates, changed by the tests at will.
     var dropProbability = 0.0
@@ -144,7 +146,9 @@ final class SimulatedCluster {
         for record in effects.persist { nodes[member]!.log.append(record.bytes) }
         if effects.requiresSync { nodes[member]!.durableCount = nodes[member]!.log.count }
         for (to, message) in effects.messages { enqueue(.replication(message), from: member, to: to) }
-        for response in effects.responses { responses[response.id] = response }
+        for response in effects.responses {
+            if responses.updateValue(response, forKey: response.id) == nil { responseOrder.append(response.id) }
+        }
     }
 
     /// Sets reachability by hand on every live node (no failure detector).
