@@ -70,7 +70,7 @@ import Testing
             }
         }
 
-        let faultTicks = 120
+        let faultTicks = 100
         var down: Set<NodeID> = []
         for tick in 0..<faultTicks {
             if tick % 20 == 10 {
@@ -149,7 +149,7 @@ import Testing
         for member in down.sorted() { cluster.restart(member) }
         cluster.dropProbability = 0
         cluster.duplicateProbability = 0
-        cluster.run(ticks: 30 * memberCount + 50)
+        cluster.run(ticks: 25 * memberCount + 40)
         absorbResponses()
 
         inspect?(cluster)
