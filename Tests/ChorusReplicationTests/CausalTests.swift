@@ -91,7 +91,7 @@ import Testing
         #expect(bytes.count <= 16)
         var oversized = ByteWriter()
         oversized.write(UInt8(1))
-        VersionVector((1...300).map { (ReplicaID(UInt64($0)), 1) }).encode(into: &oversized)
+        VersionVector((1...1100).map { (ReplicaID(UInt64($0)), 1) }).encode(into: &oversized)
         #expect(throws: BinaryDecodingError.self) { try LeaderlessSessionState(decodingAll: oversized.bytes) }
         #expect(throws: BinaryDecodingError.self) { try LeaderlessSessionState(decodingAll: [2, 0]) }
         for cut in 0..<bytes.count {

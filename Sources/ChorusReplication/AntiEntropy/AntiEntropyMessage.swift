@@ -4,6 +4,11 @@ import ChorusCore
 public struct TreeHash: Hashable, Sendable {
     public var tree: TreeID
     public var hash: UInt64
+
+    public init(tree: TreeID, hash: UInt64) {
+        self.tree = tree
+        self.hash = hash
+    }
 }
 
 /// The children of one inner node, as the sender sees them.
@@ -12,11 +17,23 @@ public struct TreeNodeHashes: Hashable, Sendable {
     public var level: Int
     public var index: Int
     public var childHashes: [UInt64]
+
+    public init(tree: TreeID, level: Int, index: Int, childHashes: [UInt64]) {
+        self.tree = tree
+        self.level = level
+        self.index = index
+        self.childHashes = childHashes
+    }
 }
 
 public struct SegmentEntry: Hashable, Sendable {
     public var key: ObjectKey
     public var entryHash: UInt64
+
+    public init(key: ObjectKey, entryHash: UInt64) {
+        self.key = key
+        self.entryHash = entryHash
+    }
 }
 
 /// The keys of one leaf segment and their entry hashes.
@@ -24,6 +41,12 @@ public struct SegmentEntries: Hashable, Sendable {
     public var tree: TreeID
     public var segment: Int
     public var entries: [SegmentEntry]
+
+    public init(tree: TreeID, segment: Int, entries: [SegmentEntry]) {
+        self.tree = tree
+        self.segment = segment
+        self.entries = entries
+    }
 }
 
 /// A value sent to repair a replica, with the dependencies a causal
@@ -32,6 +55,12 @@ public struct RepairEntry: Equatable, Sendable {
     public var key: ObjectKey
     public var value: ReplicatedValue
     public var dependencies: VersionVector
+
+    public init(key: ObjectKey, value: ReplicatedValue, dependencies: VersionVector) {
+        self.key = key
+        self.value = value
+        self.dependencies = dependencies
+    }
 }
 
 /// The active anti-entropy exchange between two replicas (Dynamo §4.7;

@@ -12,19 +12,20 @@ import ChorusCore
 /// frontier covers these dependencies, and every write the session makes
 /// carries them, so its effect is never visible before its causes.
 ///
-/// Bounded: one entry per coordinating replica, at most
-/// `maximumDependencyCount`; `pruned(stableFrontier:)` drops entries every
-/// replica already covers, so a token names only the recent past. Tokens
+/// Bounded: one entry per coordinating replica, so a token of one cluster
+/// names at most its members (validated ≤ `maximumDependencyCount`); the
+/// coordinator ignores dependencies on replicas outside the membership, and
+/// `pruned(stableFrontier:)` drops entries every replica already covers, so
+/// a token names only the recent past. Decoding refuses a larger token. Tokens
 /// merge (a process handing its session to another merges the two), and
 /// the encoding is versioned and canonical.
 public struct LeaderlessSessionState: Hashable, Sendable, CompactCodable {
     public private(set) var dependencies: VersionVector
 
-    public static let maximumDependencyCount = 256
+    public static let maximumDependencyCount = ReplicationLimits.maximumReplicaCount
     static let formatVersion: UInt8 = 1
 
     public init(dependencies: VersionVector = VersionVector()) {
-        precondition(dependencies.entries.count <= Self.maximumDependencyCount, "session names too many replicas")
         self.dependencies = dependencies
     }
 
@@ -33,7 +34,13 @@ public struct LeaderlessSessionState: Hashable, Sendable, CompactCodable {
     /// Both sessions' dependencies (the token merge of issue 13).
     public mutating func merge(_ other: LeaderlessSessionState) {
         dependencies.merge(other.dependencies)
-        precondition(dependencies.entries.count <= Self.maximumDependencyCount, "session names too many replicas")
+    }
+
+    /// Only the dependencies on `members`: a replica outside the cluster
+    /// never coordinated a write of it.
+    public func restricted(to members: [NodeID]) -> LeaderlessSessionState {
+        let allowed = Set(members.map { ReplicaID($0.rawValue) })
+        return LeaderlessSessionState(dependencies: VersionVector(dependencies.entries.filter { allowed.contains($0.replica) }.map { ($0.replica, $0.counter) }))
     }
 
     public func merging(_ other: LeaderlessSessionState) -> LeaderlessSessionState {
@@ -42,8 +49,8 @@ public struct LeaderlessSessionState: Hashable, Sendable, CompactCodable {
         return copy
     }
 
-    mutating func observe(_ vector: VersionVector) {
-        dependencies.merge(vector)
+    mutating func observe(_ vector: VersionVector, members: [NodeID]) {
+        dependencies.merge(LeaderlessSessionState(dependencies: vector).restricted(to: members).dependencies)
     }
 
     /// Drops every dependency the stable frontier (the pointwise minimum of

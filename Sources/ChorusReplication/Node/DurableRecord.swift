@@ -5,6 +5,11 @@ import ChorusCore
 public struct CausalOrigin: Equatable, Sendable {
     public var dependencies: VersionVector
     public var destinations: [NodeID]
+
+    public init(dependencies: VersionVector, destinations: [NodeID]) {
+        self.dependencies = dependencies
+        self.destinations = destinations
+    }
 }
 
 /// One record of a node's durable log: what `PersistEffect.bytes` holds.

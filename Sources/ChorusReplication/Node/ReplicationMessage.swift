@@ -53,6 +53,16 @@ public struct MintRequest: Equatable, Sendable {
     /// The session's dependencies (causal keyspaces).
     public var dependencies: VersionVector
     public var returnValue: Bool
+
+    public init(request: RequestID, key: ObjectKey, operation: WriteOperation, targets: [WriteTarget], requireDurable: Bool, dependencies: VersionVector, returnValue: Bool) {
+        self.request = request
+        self.key = key
+        self.operation = operation
+        self.targets = targets
+        self.requireDurable = requireDurable
+        self.dependencies = dependencies
+        self.returnValue = returnValue
+    }
 }
 
 /// A causal write's identity and causes, carried with its value.
@@ -60,6 +70,12 @@ public struct CausalTag: Hashable, Sendable {
     public var origin: NodeID
     public var sequence: UInt64
     public var dependencies: VersionVector
+
+    public init(origin: NodeID, sequence: UInt64, dependencies: VersionVector) {
+        self.origin = origin
+        self.sequence = sequence
+        self.dependencies = dependencies
+    }
 }
 
 /// A value for a replica to store: from the coordinating replica (with the
@@ -72,6 +88,16 @@ public struct Replication: Equatable, Sendable {
     public var hintFor: NodeID?
     public var requireDurable: Bool
     public var causal: CausalTag?
+
+    public init(request: RequestID?, coordinator: NodeID?, key: ObjectKey, value: ReplicatedValue, hintFor: NodeID?, requireDurable: Bool, causal: CausalTag?) {
+        self.request = request
+        self.coordinator = coordinator
+        self.key = key
+        self.value = value
+        self.hintFor = hintFor
+        self.requireDurable = requireDurable
+        self.causal = causal
+    }
 }
 
 /// What the coordinating replica reports back about a minted write.
@@ -83,6 +109,12 @@ public struct MintResult: Equatable, Sendable {
     public var value: ReplicatedValue?
     /// The causal stamp (origin, sequence) of a causal write.
     public var causalSequence: UInt64?
+
+    public init(dot: Dot?, value: ReplicatedValue?, causalSequence: UInt64?) {
+        self.dot = dot
+        self.value = value
+        self.causalSequence = causalSequence
+    }
 }
 
 /// Every message of leaderless replication between nodes.

@@ -115,11 +115,11 @@ extension ReplicationNode {
         let id = nextRequestID()
         pendingWrites[id] = PendingWrite(
             client: request.id, key: key, quorum: quorum, deadline: now + quorum.timeoutTicks, minter: minter,
-            session: causal ? (request.options.session ?? LeaderlessSessionState()) : nil)
+            session: causal ? (request.options.session ?? LeaderlessSessionState()).restricted(to: configuration.members) : nil)
         let mint = MintRequest(
             request: id, key: key, operation: operation, targets: sentTargets,
             requireDurable: quorum.durableWrite > 0 || causal,
-            dependencies: causal ? (request.options.session?.dependencies ?? VersionVector()) : VersionVector(),
+            dependencies: causal ? (request.options.session?.restricted(to: configuration.members).dependencies ?? VersionVector()) : VersionVector(),
             returnValue: request.options.returnValue || key.kind == .versioned)
         send(.mint(mint), to: minter, into: &effects)
     }
@@ -137,7 +137,7 @@ extension ReplicationNode {
                 write: false, into: &effects)
         }
         let id = nextRequestID()
-        let session = causal ? (request.options.session ?? LeaderlessSessionState()) : nil
+        let session = causal ? (request.options.session ?? LeaderlessSessionState()).restricted(to: configuration.members) : nil
         pendingReads[id] = PendingRead(
             client: request.id, key: key, quorum: quorum, deadline: now + quorum.timeoutTicks, targets: targets, session: session)
         for target in targets {
@@ -171,7 +171,7 @@ extension ReplicationNode {
         pendingWrites[request] = nil
         var session = pending.session
         if let sequence = minted.causalSequence {
-            session?.observe(VersionVector([(ReplicaID(pending.minter.rawValue), sequence)]))
+            session?.observe(VersionVector([(ReplicaID(pending.minter.rawValue), sequence)]), members: configuration.members)
         }
         metrics.writesSucceeded += 1
         effects.responses.append(ClientResponse(id: pending.client, result: .success(.write(WriteReply(
@@ -191,7 +191,7 @@ extension ReplicationNode {
             pending.responded = true
             let (merged, summary) = Self.merge(pending.replies.values.map { ($0.value, $0.dependencies) })
             var session = pending.session
-            session?.observe(summary)
+            session?.observe(summary, members: configuration.members)
             metrics.readsSucceeded += 1
             effects.responses.append(ClientResponse(id: pending.client, result: .success(.read(ReadReply(
                 key: pending.key, value: merged, context: merged?.versionedContext ?? VersionVector(),

@@ -40,6 +40,11 @@ extension ReplicationNode {
             case .observedAtCoordinatingReplica: clientContext = siblings.context
             }
             let replica = ReplicaID(myself.rawValue)
+            // A forged context naming this replica's counter near 2^64 must
+            // not make the dot overflow.
+            guard clientContext[replica] < UInt64.max / 2 else {
+                return send(.mintRefused(request: request.request, reason: .counterOverflow), to: coordinator, into: &effects)
+            }
             let dotCounter = Swift.max(sequence, clientContext[replica] + 1)
             let sibling = siblings.update(value: bytes, timestamp: timestamp, clientContext: clientContext, replica: replica, counter: dotCounter)
             guard siblings.siblings.count <= configuration.siblingLimit else {
