@@ -24,7 +24,10 @@ import Testing
         var description: String { "seed \(seed): \(violations.prefix(3))" }
     }
 
-    static func run(seed: UInt64, inspect: ((SimulatedCluster) -> Void)? = nil) -> Outcome {
+    /// `dropContexts` is the negative control: clients write blind
+    /// overwrites (superseding everything the coordinating replica holds)
+    /// while the checker believes they sent what they had read.
+    static func run(seed: UInt64, dropContexts: Bool = false, inspect: ((SimulatedCluster) -> Void)? = nil) -> Outcome {
         var generator = SeededGenerator(seed: seed)
         let memberCount = 3 + Int(generator.next() % 3)
         let members = (1...UInt64(memberCount)).map { NodeID($0) }
@@ -103,7 +106,9 @@ import Testing
                 case 0, 1:
                     let key = versionedKeys[Int(generator.next() % 3)]
                     let context = contexts[client][key] ?? VersionVector()
-                    operation = .put(key, value: Array("s\(seed)t\(tick)".utf8), context: .client(context), timestamp: HybridTimestamp(physical: UInt64(tick), logical: 0))
+                    operation = .put(
+                        key, value: Array("s\(seed)t\(tick)".utf8), context: dropContexts ? .observedAtCoordinatingReplica : .client(context),
+                        timestamp: HybridTimestamp(physical: UInt64(tick), logical: 0))
                     record = .put(key: key, context: context)
                     if key.keyspace == KeyspaceID(1) { options.session = sessions[client] }
                 case 2:
@@ -237,6 +242,16 @@ import Testing
         print("cluster property: seeds \(firstSeed)..<\(firstSeed + 50), \(acknowledged) acknowledged writes checked, \(failures.count) failing seeds")
         #expect(failures.isEmpty, "\(failures.prefix(3))")
         #expect(acknowledged > 500, "the workload gets writes through despite the faults")
+    }
+
+    /// The checker can fail: writes that supersede what their clients never
+    /// saw are caught as lost acknowledged writes.
+    @Test func theCheckerCatchesWritesThatDropTheirContext() {
+        let caught = (UInt64(1)...UInt64(10)).filter { seed in
+            Self.run(seed: seed, dropContexts: true).violations.contains { $0.hasPrefix("lost acknowledged write") }
+        }
+        print("negative control: lost writes caught on \(caught.count) of 10 seeds")
+        #expect(caught.count >= 5)
     }
 
     @Test func oneSeedReplaysExactly() {
