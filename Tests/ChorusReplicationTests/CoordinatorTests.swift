@@ -135,6 +135,32 @@ func put(_ text: String, context: VersionVector = VersionVector(), key: ObjectKe
         #expect(cluster.members.map { cluster.replica($0).metrics.hintsDropped }.reduce(0, +) == 8)
     }
 
+    @Test func hintsAreBoundedInBytes() throws {
+        let cluster = eventualCluster(members: [1, 2, 3, 4]) { configuration in
+            configuration.maximumHintBytes = 600
+        }
+        let down: NodeID = 4
+        cluster.setReachable(down, false)
+        cluster.partition([[down], [1, 2, 3]])
+        var written = 0
+        var index = 0
+        while written < 6 {
+            let candidate = ObjectKey(kind: .versioned, "big\(index)")
+            index += 1
+            let primaries = cluster.replica(1).primaries(of: candidate)
+            guard primaries.contains(down) else { continue }
+            _ = try #require(cluster.perform(put(String(repeating: "x", count: 200), key: candidate), at: primaries.first { $0 != down }!)?.write)
+            written += 1
+        }
+        cluster.run(ticks: 3)
+        for member in cluster.members where member != down {
+            #expect(cluster.replica(member).hints.byteCount <= 600)
+        }
+        let dropped = cluster.members.map { cluster.replica($0).metrics.hintsDropped }.reduce(0, +)
+        let pending = cluster.members.map { cluster.replica($0).hints.count }.reduce(0, +)
+        #expect(dropped > 0 && pending + dropped == 6)
+    }
+
     @Test func aReadThatSeesDivergentReplicasRepairsTheStaleOnes() throws {
         let cluster = eventualCluster()
         let primaries = cluster.replica(1).primaries(of: key)
