@@ -203,3 +203,27 @@ import Testing
         #expect(throws: ReplicationStartError.self) { _ = try ReplicationNode(configuration: configuration, recovering: [[200]]) }
     }
 }
+
+@Suite struct HostilePeerTests {
+    /// A peer sends a counter whose context names this replica's counter at
+    /// 2^64 − 1; minting the next increment would overflow. It is refused.
+    @Test func aForgedContextCannotOverflowADot() throws {
+        let configuration = ReplicationConfiguration(myself: 1, members: [1, 2, 3], keyspaces: [KeyspaceConfiguration(id: KeyspaceID(0))])
+        var node = try ReplicationNode(configuration: configuration)
+        let key = ObjectKey(kind: .counter, "c")
+        let forged = CausalCounter(store: DotFunction(), context: CausalContext(VersionVector([(ReplicaID(1), UInt64.max)])))
+        _ = node.receive(.replicate(Replication(
+            request: nil, coordinator: nil, key: key, value: .counter(forged), hintFor: nil, requireDurable: false, causal: nil)), from: 2)
+        let request = RequestID(boot: 1, sequence: 1)
+        let effects = node.receive(.mint(MintRequest(
+            request: request, key: key, operation: .update(.counterIncrement(1)), targets: [], requireDurable: false,
+            dependencies: VersionVector(), returnValue: false)), from: 2)
+        #expect(effects.messages.map(\.message) == [.mintRefused(request: request, reason: .counterOverflow)])
+        let versioned = ObjectKey(kind: .versioned, "v")
+        let refused = node.receive(.mint(MintRequest(
+            request: RequestID(boot: 1, sequence: 2), key: versioned,
+            operation: .put(value: [1], context: .client(VersionVector([(ReplicaID(1), UInt64.max)])), timestamp: .zero),
+            targets: [], requireDurable: false, dependencies: VersionVector(), returnValue: false)), from: 2)
+        #expect(refused.messages.map(\.message) == [.mintRefused(request: RequestID(boot: 1, sequence: 2), reason: .counterOverflow)])
+    }
+}

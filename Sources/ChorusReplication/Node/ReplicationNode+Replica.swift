@@ -61,6 +61,11 @@ extension ReplicationNode {
             // anywhere never claims a dot its reader did not see.
             unit = base
         case .update(let operation):
+            // `ChorusCRDT` mints the next dot after the context's prefix; a
+            // forged state naming this replica near 2^64 must not overflow it.
+            guard (base.causalContext?.compact[ReplicaID(myself.rawValue)] ?? 0) < UInt64.max / 2 else {
+                return send(.mintRefused(request: request.request, reason: .counterOverflow), to: coordinator, into: &effects)
+            }
             do {
                 unit = try base.apply(operation, by: ReplicaID(myself.rawValue))
             } catch {

@@ -116,6 +116,18 @@ public enum ReplicatedValue: Equatable, Sendable {
         }
     }
 
+    /// The causal context of a CRDT value (nil for versioned values).
+    public var causalContext: CausalContext? {
+        switch self {
+        case .versioned: nil
+        case .counter(let value): value.context
+        case .set(let value): value.context
+        case .map(let value): value.context
+        case .register(let value): value.context
+        case .flag(let value): value.context
+        }
+    }
+
     /// The causal context of a CRDT value, or the sibling context's events
     /// for a versioned one: what the no-lost-write checks compare against.
     public var versionedContext: VersionVector? {
