@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "ChorusKeyValue", targets: ["ChorusKeyValue"]),
         .library(name: "ChorusSagas", targets: ["ChorusSagas"]),
         .library(name: "ChorusEventStore", targets: ["ChorusEventStore"]),
+        .library(name: "ChorusReplication", targets: ["ChorusReplication"]),
         .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
         .library(name: "ChorusSimulation", targets: ["ChorusSimulation"]),
         .library(name: "ChorusClient", targets: ["ChorusClient"]),
@@ -67,9 +68,10 @@ let package = Package(
         // The saga orchestrator, its lock table and its checker (README in Sources/ChorusSagas).
         library("ChorusSagas", ["ChorusCore"], exclude: ["README.md"]),
         library("ChorusEventStore", ["ChorusCore"], exclude: ["README.md"]),
+        library("ChorusReplication", ["ChorusCore", "ChorusClocks", "ChorusCRDT"], exclude: ["README.md"]),
 
         // Verification: history checkers and the deterministic simulator.
-        library("ChorusCheck", ["ChorusCore"]),
+        library("ChorusCheck", ["ChorusCore"], exclude: ["README.md"]),
         library("ChorusSimulation", [
             "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusMachines", "ChorusReplica", "ChorusCheck",
         ]),
@@ -148,6 +150,7 @@ let package = Package(
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTesting"]),
         tests("ChorusStorage", ["ChorusStorage", "ChorusTesting"]),
         tests("ChorusEventStore", ["ChorusEventStore", "ChorusCore"]),
+        tests("ChorusReplication", ["ChorusReplication", "ChorusCRDT", "ChorusClocks", "ChorusCore"]),
         tests("ChorusWire", ["ChorusWire", "ChorusRaft", "ChorusCore"]),
         tests("ChorusNode", [
             "ChorusNode", "ChorusLocalCluster", "ChorusMachines", "ChorusReplica", "ChorusWire", "ChorusRaft", "ChorusKeyValue",
