@@ -143,7 +143,7 @@ final class NodeCore {
         let token = makeToken()
         writeContinuations[token] = continuation
         replica.submitWrite(command.encoded(), key: key, token: token)
-        scheduleDrive()
+        afterRequest()
     }
 
     func submitRead(_ query: ReplicatedMachines.Query, requirement: ReadRequirement, continuation: ReadContinuation) {
@@ -151,7 +151,17 @@ final class NodeCore {
         let token = makeToken()
         readContinuations[token] = continuation
         replica.submitRead(query, requirement: requirement, token: token)
-        scheduleDrive()
+        afterRequest()
+    }
+
+    /// A stopped node answers at once (the replica refused the request with
+    /// `stopped`); a running one answers from the next drive.
+    private func afterRequest() {
+        if stopReason != nil {
+            interpret(replica.takeEffects())
+        } else {
+            scheduleDrive()
+        }
     }
 
     private func makeToken() -> RequestToken {

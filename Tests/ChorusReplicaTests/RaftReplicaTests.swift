@@ -14,7 +14,7 @@ import Testing
     /// A leader of a one-voter group, its election's Readies already carried out.
     static func leader(_ configuration: ReplicaConfiguration = ReplicaConfiguration()) throws -> Replica {
         var raftConfiguration = RaftConfiguration(nodeID: 1)
-        raftConfiguration.electionTimeoutTicks = 2
+        raftConfiguration.electionTimeoutTicks = 3
         raftConfiguration.heartbeatIntervalTicks = 1
         let state = RaftPersistentState.bootstrap(voters: [1])
         let raft = try RaftNode(configuration: raftConfiguration, persistentState: state, randomSeed: 7)
@@ -62,8 +62,10 @@ import Testing
         replica.pump()
         let first = replica.takeEffects()
         // The Ready is taken and persisted; nothing is answered before it is durable.
-        guard case .readyTaken = first.first, case .persist(let request) = first.last else {
-            Issue.record("expected readyTaken … persist, got \(first)")
+        guard case .proposed(count: 1) = first.first, case .readyTaken = first.dropFirst().first,
+            case .persist(let request) = first.last
+        else {
+            Issue.record("expected proposed, readyTaken … persist, got \(first)")
             return
         }
         #expect(request.mustSync && request.entries.count == 1)
@@ -110,7 +112,7 @@ import Testing
 
         // A follower refuses at once, naming no leader it does not know.
         var raftConfiguration = RaftConfiguration(nodeID: 2)
-        raftConfiguration.electionTimeoutTicks = 2
+        raftConfiguration.electionTimeoutTicks = 3
         raftConfiguration.heartbeatIntervalTicks = 1
         let state = RaftPersistentState.bootstrap(voters: [1, 2, 3])
         var follower = try Replica(
