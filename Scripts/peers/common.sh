@@ -27,5 +27,6 @@ run_as_service_user() {
 
 bounded() {
   local seconds=$1; shift
-  timeout --kill-after=10 "$seconds" "$@"
+  # --foreground keeps COMMAND in our process group, so Ctrl-C reaches it and the script (and its trap) ends.
+  timeout --foreground --kill-after=10 "$seconds" "$@"
 }
