@@ -14,7 +14,8 @@
 # another client got there first, the append finds the (stream, revision) taken
 # and fails with wrong-expected-version, which the function raises as
 # SQLSTATE 40001 so that pgbench's own retry (--max-tries) re-runs the whole
-# transaction: re-read, re-append, like a client retrying on
+# transaction (pgbench restores its variables and random state, so the same
+# stream): re-read, re-append, like a client retrying on
 # wrong_expected_version. Retries are counted and reported; the latency of an
 # append includes its retries; an append that still conflicts after
 # PG_EVENTS_TRIES attempts is reported as failed.
