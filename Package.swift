@@ -96,10 +96,14 @@ let package = Package(
         // The protocol-neutral service layer between front ends and the node.
         library("ChorusService", [
             "ChorusAPI", "ChorusCore", "ChorusKeyValue", "ChorusMachines", "ChorusNode", "ChorusReplica",
+            "ChorusEventStore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The HTTP API on every node (Hummingbird 2) and its OpenAPI document.
         library("ChorusHTTP", [
-            "ChorusAPI", "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusNode", "ChorusService",
+            "ChorusAPI", "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusNode", "ChorusService", "ChorusEventStore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
@@ -123,8 +127,10 @@ let package = Package(
                 "ChorusCore", "ChorusCRDT", "ChorusTraces", "ChorusCheck", "ChorusStorage", "ChorusSimulation",
                 "ChorusRaft", "ChorusKeyValue", "ChorusWire", "ChorusNode", "ChorusHTTP", "ChorusClient",
                 "ChorusLocalCluster", "ChorusTesting", "ChorusMachines", "ChorusReplica", "ChorusService", "ChorusAPI",
+                "ChorusEventStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -165,10 +171,19 @@ let package = Package(
         tests("ChorusAPI", ["ChorusAPI", "ChorusCore"]),
         tests("ChorusHTTP", [
             "ChorusHTTP", "ChorusNode", "ChorusService", "ChorusAPI", "ChorusCore", "ChorusLocalCluster",
+            "ChorusEventStore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        tests("ChorusService", [
+            "ChorusService", "ChorusNode", "ChorusAPI", "ChorusCore", "ChorusEventStore", "ChorusLocalCluster",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),
         // Real `chorus node` processes: the HTTP API end to end, nemeses, recovery, the demo.
         .testTarget(

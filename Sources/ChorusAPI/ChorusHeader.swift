@@ -16,4 +16,14 @@ public enum ChorusHeader {
     public static let leader = "X-Chorus-Leader"
     /// Which node answered.
     public static let node = "X-Chorus-Node"
+    /// An event-store append or delete: the state the stream must be in
+    /// (`any`, `no_stream`, `stream_exists`, or a revision N).
+    public static let expectedRevision = "X-Chorus-Expected-Revision"
+    /// On a 409 `wrong_expected_version` of one stream: its actual state
+    /// (a revision N, `no_stream`, or `deleted`).
+    public static let actualRevision = "X-Chorus-Actual-Revision"
+    /// On an append: the global position of its last event.
+    public static let position = "X-Chorus-Position"
+    /// Server-sent events: where a subscription resumes (the last `id:` received).
+    public static let lastEventID = "Last-Event-ID"
 }

@@ -36,11 +36,58 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
     case storeFull = "store_full"
     case `internal`
 
+    // MARK: The event store (Sources/ChorusEventStore/README.md)
+
+    /// An append's (or delete's) expected state did not hold; the error names
+    /// the stream's actual state (`actualRevision`, or every violation of a
+    /// multi-stream append).
+    case wrongExpectedVersion = "wrong_expected_version"
+    /// The stream is tombstoned (hard-deleted): every append, read and subscribe gets this, forever.
+    case streamDeleted = "stream_deleted"
+    /// An event or an append exceeds a size or count limit.
+    case appendTooLarge = "append_too_large"
+    /// An event is malformed: empty or over-long type, duplicate id, bad content, no events.
+    case invalidEvent = "invalid_event"
+    /// A stream name that is empty, too long, has control characters, or is reserved (`$`) for this operation.
+    case invalidStreamName = "invalid_stream_name"
+    /// A read of a stream that has no events, never had any, or was soft-deleted
+    /// (KurrentDB's "stream not found" read result).
+    case streamNotFound = "stream_not_found"
+    case groupAlreadyExists = "group_already_exists"
+    case groupNotFound = "group_not_found"
+    /// A group with a bad name, filter, settings or start, or a group command the store refused.
+    case invalidGroup = "invalid_group"
+    /// No retained event at this position (never written, or scavenged).
+    case eventNotFound = "event_not_found"
+    /// An "as of" read the store cannot answer exactly (rules changed since, `maxAge`, scavenged).
+    case asOfNotRetained = "as_of_not_retained"
+    /// A global position that is malformed or beyond the head (a bogus `Last-Event-ID`).
+    case invalidPosition = "invalid_position"
+    /// A stream revision that is malformed or out of range.
+    case invalidRevision = "invalid_revision"
+    /// An expected state other than `any`, `no_stream`, `stream_exists` or a revision.
+    case invalidExpectedVersion = "invalid_expected_version"
+    /// A `$all` filter the store refuses (too many or too long prefixes).
+    case invalidFilter = "invalid_filter"
+    /// A request body that is not acceptable JSON, or not of the documented shape.
+    case invalidJSON = "invalid_json"
+    /// A query parameter with a value outside its documented set.
+    case invalidParameter = "invalid_parameter"
+    /// A persistent group already has its maximum number of consumers.
+    case maxConsumersReached = "max_consumers_reached"
+
     /// The HTTP status this code is answered with.
     public var httpStatus: Int {
         switch self {
         case .badRequest, .invalidKey, .invalidHeader, .invalidConsistency, .rejected: 400
+        case .invalidEvent, .invalidStreamName, .invalidGroup, .invalidPosition, .invalidRevision, .invalidExpectedVersion,
+            .invalidFilter, .invalidJSON, .invalidParameter:
+            400
         case .notFound, .keyNotFound: 404
+        case .streamNotFound, .groupNotFound, .eventNotFound: 404
+        case .wrongExpectedVersion, .groupAlreadyExists, .maxConsumersReached: 409
+        case .streamDeleted, .asOfNotRetained: 410
+        case .appendTooLarge: 413
         case .methodNotAllowed: 405
         case .sessionExpired: 409
         case .lengthRequired: 411

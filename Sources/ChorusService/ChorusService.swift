@@ -21,10 +21,13 @@ import ChorusReplica
 public struct ChorusService: Sendable {
     public let node: ChorusNode
     public let limits: KeyValueLimits
+    /// The event store's shared state and long-running parts (`ChorusService+Events*.swift`).
+    public let eventStore: EventStoreRuntime
 
-    public init(node: ChorusNode) {
+    public init(node: ChorusNode, eventOptions: EventServiceOptions = EventServiceOptions()) {
         self.node = node
         self.limits = node.configuration.keyValue
+        self.eventStore = EventStoreRuntime(node: node, options: eventOptions)
     }
 
     /// The node id that answers, for front ends that name it.

@@ -1,5 +1,6 @@
 import ChorusAPI
 import ChorusCore
+import ChorusEventStore
 import ChorusNode
 import ChorusReplica
 
@@ -17,6 +18,9 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
     public var appliedIndex: LogIndex?
     /// Seconds after which trying again makes sense, where that is known.
     public var retryAfterSeconds: Int?
+    /// For `wrongExpectedVersion`: every condition that failed, with the
+    /// stream's actual state (one for a single-stream append or delete).
+    public var conflicts: [StreamConflict] = []
 
     public init(_ code: ErrorCode, _ message: String) {
         problem = APIProblem(code, message)
