@@ -33,6 +33,7 @@ struct APIError: Error, HTTPResponseError {
         if let leader = error.leader { self.headers[ChorusHeaders.leader] = "\(leader.rawValue)" }
         if let seconds = error.retryAfterSeconds { self.headers[.retryAfter] = "\(seconds)" }
         if let index = error.appliedIndex { self.headers[ChorusHeaders.index] = "\(index.rawValue)" }
+        if error.conflicts.count == 1 { self.headers[ChorusHeaders.actualRevision] = error.conflicts[0].actualText }
         if let current = error.currentVersion {
             self.headers[ChorusHeaders.currentVersion] = String(current.rawValue)
             if current != .zero { self.headers[.eTag] = "\"\(current.rawValue)\"" }
@@ -85,4 +86,8 @@ enum ChorusHeaders {
     static let sequence = HTTPField.Name(ChorusHeader.sequence)!
     static let leader = HTTPField.Name(ChorusHeader.leader)!
     static let node = HTTPField.Name(ChorusHeader.node)!
+    static let expectedRevision = HTTPField.Name(ChorusHeader.expectedRevision)!
+    static let actualRevision = HTTPField.Name(ChorusHeader.actualRevision)!
+    static let position = HTTPField.Name(ChorusHeader.position)!
+    static let lastEventID = HTTPField.Name(ChorusHeader.lastEventID)!
 }

@@ -17,12 +17,22 @@ public struct HTTPAPIConfiguration: Sendable {
     public var maximumValueBytes: Int
     /// Where `GET /metrics` reads from; nil serves an empty exposition.
     public var metricsRegistry: PrometheusCollectorRegistry?
+    /// The largest JSON body of an event-store request (an append's events as
+    /// JSON or base64), checked before it is buffered and parsed.
+    public var maximumEventBodyBytes: Int
+    /// The event store's part of the service layer (clock, pacing, limits).
+    public var eventOptions: EventServiceOptions
 
-    public init(host: String, port: Int, maximumValueBytes: Int = 1 << 20, metricsRegistry: PrometheusCollectorRegistry? = nil) {
+    public init(
+        host: String, port: Int, maximumValueBytes: Int = 1 << 20, metricsRegistry: PrometheusCollectorRegistry? = nil,
+        maximumEventBodyBytes: Int = 4 << 20, eventOptions: EventServiceOptions = EventServiceOptions()
+    ) {
         self.host = host
         self.port = port
         self.maximumValueBytes = maximumValueBytes
         self.metricsRegistry = metricsRegistry
+        self.maximumEventBodyBytes = maximumEventBodyBytes
+        self.eventOptions = eventOptions
     }
 
     /// Checks the limits against the node's (a value the API accepts must be
@@ -32,6 +42,10 @@ public struct HTTPAPIConfiguration: Sendable {
         guard (1...node.keyValue.maxValueBytes).contains(maximumValueBytes) else {
             throw .invalid("maximumValueBytes must be in 1...\(node.keyValue.maxValueBytes) (the store's value limit)")
         }
+        guard (1...(64 << 20)).contains(maximumEventBodyBytes) else {
+            throw .invalid("maximumEventBodyBytes must be in 1...\(64 << 20)")
+        }
+        if let problem = eventOptions.problems.first { throw .invalid("event options: \(problem)") }
     }
 }
 
@@ -45,6 +59,7 @@ public struct HTTPAPIConfiguration: Sendable {
 /// | `GET /v1/kv/{key}?consistency=linearizable\|sequential` | the raw value; version in `ETag` and `X-Chorus-Version` |
 /// | `DELETE /v1/kv/{key}` | remove the key |
 /// | `GET /v1/cluster` | members, leader, term, commit/applied index, follower match indexes |
+/// | `/v1/streams…`, `/v1/all…`, `/v1/groups` | the event store (`EventStoreAPI`) |
 /// | `GET /metrics`, `GET /healthz`, `GET /openapi.yaml` | operations |
 ///
 /// Writes on a follower answer `307 Temporary Redirect` to the same path on
@@ -58,7 +73,8 @@ public enum ChorusHTTPServer {
     ) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
-        let api = KeyValueAPI(service: ChorusService(node: node), configuration: configuration)
+        let service = ChorusService(node: node, eventOptions: configuration.eventOptions)
+        let api = KeyValueAPI(service: service, configuration: configuration)
         router.put("/v1/kv/:key") { request, context in try await api.put(request, context: context) }
         router.get("/v1/kv/:key") { request, context in try await api.get(request, context: context) }
         router.delete("/v1/kv/:key") { request, context in try await api.delete(request, context: context) }
@@ -69,6 +85,7 @@ public enum ChorusHTTPServer {
                     headers: [.allow: "GET, PUT, DELETE"])
             }
         }
+        EventStoreAPI(service: service, configuration: configuration).register(on: router)
         router.get("/v1/cluster") { _, _ in try await api.cluster() }
         router.get("/healthz") { _, _ in await api.health() }
         router.get("/metrics") { _, _ in api.metrics() }
@@ -81,6 +98,7 @@ public enum ChorusHTTPServer {
             router: router,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "chorus-n\(node.configuration.nodeID.rawValue)"),
+            services: service.eventStore.services,
             logger: logger)
     }
 }

@@ -43,6 +43,13 @@ public struct DeliveryID: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// What a group consumer receives.
+public enum GroupConsumerMessage: Sendable, Hashable {
+    case delivery(GroupDelivery)
+    /// Nothing was delivered for a heartbeat interval and nothing is in flight; the consumer is still connected.
+    case heartbeat
+}
+
 /// A connected consumer of a persistent group: its deliveries, until it
 /// disconnects (stops iterating: its events in flight go to other consumers),
 /// the group is deleted (`group_not_found`) or this node stops leading
@@ -50,5 +57,5 @@ public struct DeliveryID: Sendable, Hashable, CustomStringConvertible {
 public struct GroupConsumer: Sendable {
     public let key: PersistentGroupKey
     public let id: PersistentSubscriptionDispatcher.ConsumerID
-    public let deliveries: AsyncThrowingStream<GroupDelivery, any Error>
+    public let deliveries: AsyncThrowingStream<GroupConsumerMessage, any Error>
 }

@@ -32,7 +32,7 @@ import ServiceLifecycle
 /// `maxConsumerCount`, `maxInFlightPerConsumer`) and the store's group limit.
 public actor PersistentGroupHost: Service {
     typealias ConsumerID = PersistentSubscriptionDispatcher.ConsumerID
-    typealias Continuation = AsyncThrowingStream<GroupDelivery, any Error>.Continuation
+    typealias Continuation = AsyncThrowingStream<GroupConsumerMessage, any Error>.Continuation
 
     let node: ChorusNode
     let proposer: EventStoreProposer
@@ -59,6 +59,8 @@ public actor PersistentGroupHost: Service {
         /// The applied index the group was last known at.
         var knownAt: LogIndex
         var consumers: [ConsumerID: Continuation] = [:]
+        /// When each consumer was last sent anything, for heartbeats.
+        var lastSent: [ConsumerID: ContinuousClock.Instant] = [:]
         var readingSource = false
         var readingParked = false
         /// The applied index at which the source had nothing more: no read until the index moves on.
@@ -132,7 +134,23 @@ public actor PersistentGroupHost: Service {
             let effects = hosted[key]!.dispatcher.tick()
             perform(effects, key: key, generation: generation)
             feed(key)
+            sendHeartbeats(key)
         }
+    }
+
+    /// A heartbeat to each consumer that has nothing in flight and was sent
+    /// nothing for a heartbeat interval, so idle connections stay open.
+    private func sendHeartbeats(_ key: PersistentGroupKey) {
+        guard var entry = hosted[key] else { return }
+        let now = ContinuousClock.now
+        let interval = Duration.milliseconds(options.subscriptionHeartbeatIntervalMilliseconds)
+        for consumer in entry.consumers.keys.sorted() {
+            guard now - (entry.lastSent[consumer] ?? now) >= interval, entry.dispatcher.inFlightKeys(of: consumer).isEmpty
+            else { continue }
+            entry.lastSent[consumer] = now
+            entry.consumers[consumer]!.yield(.heartbeat)
+        }
+        hosted[key] = entry
     }
 
     private func observe(appliedIndex applied: LogIndex) {
@@ -267,12 +285,17 @@ public actor PersistentGroupHost: Service {
         guard var entry = hosted[key] else { throw ServiceError(refusal: .groupNotFound(key)) }
         nextConsumer += 1
         let consumer = ConsumerID(nextConsumer)
+        // The dispatcher keeps at most maxInFlightPerConsumer deliveries in flight
+        // per consumer; one more slot holds a heartbeat. A consumer that stops
+        // reading loses its oldest buffered messages, whose deliveries then time
+        // out and go to other consumers (at least once, never unbounded).
         let (deliveries, continuation) = AsyncThrowingStream.makeStream(
-            of: GroupDelivery.self, throwing: (any Error).self,
-            bufferingPolicy: .bufferingOldest(entry.group.settings.maxInFlightPerConsumer))
+            of: GroupConsumerMessage.self, throwing: (any Error).self,
+            bufferingPolicy: .bufferingNewest(entry.group.settings.maxInFlightPerConsumer + 1))
         switch entry.dispatcher.connect(consumer) {
         case .connected(let effects):
             entry.consumers[consumer] = continuation
+            entry.lastSent[consumer] = .now
             hosted[key] = entry
             metrics.consumers(changedBy: 1)
             let generation = entry.generation
@@ -297,6 +320,7 @@ public actor PersistentGroupHost: Service {
         guard var entry = hosted[key], entry.generation == generation,
             entry.consumers.removeValue(forKey: consumer) != nil
         else { return }
+        entry.lastSent[consumer] = nil
         metrics.consumers(changedBy: -1)
         let effects = entry.dispatcher.disconnect(consumer)
         hosted[key] = entry
@@ -416,8 +440,10 @@ public actor PersistentGroupHost: Service {
             switch effect {
             case .deliver(let delivery):
                 metrics.groupDeliveries.increment()
-                _ = hosted[key]?.consumers[delivery.consumer]?.yield(
-                    GroupDelivery(id: DeliveryID(delivery.key), event: delivery.event, retryCount: delivery.retryCount))
+                guard let continuation = hosted[key]?.consumers[delivery.consumer] else { continue }
+                hosted[key]!.lastSent[delivery.consumer] = .now
+                continuation.yield(
+                    .delivery(GroupDelivery(id: DeliveryID(delivery.key), event: delivery.event, retryCount: delivery.retryCount)))
             case .propose(let operation):
                 Task { [proposer] in
                     let outcome = try? await proposer.propose(operation)

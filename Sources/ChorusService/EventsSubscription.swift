@@ -55,7 +55,8 @@ public struct EventSubscription: AsyncSequence, Sendable {
     /// Where it starts (exclusive).
     public let start: SubscriptionCursor
     let firstRequirement: ReadRequirement
-    let appliedIndex: LogIndex
+    /// The applied index its start was resolved at (zero if no read was needed).
+    public let appliedIndex: LogIndex
     let proposer: EventStoreProposer
     let options: EventServiceOptions
     let metrics: EventStoreMetrics
@@ -88,12 +89,27 @@ public struct EventSubscription: AsyncSequence, Sendable {
         }
 
         public mutating func next() async throws -> SubscriptionMessage? {
+            guard try await ready() else { return nil }
+            let message = outbox[outboxIndex]
+            outboxIndex += 1
+            return message
+        }
+
+        /// Every message ready now (at most one batch of events with its
+        /// markers), or nil at the end: for front ends that write a batch at once.
+        public mutating func nextMessages() async throws -> ArraySlice<SubscriptionMessage>? {
+            guard try await ready() else { return nil }
+            let messages = outbox[outboxIndex...]
+            outboxIndex = outbox.count
+            return messages
+        }
+
+        /// Fills the outbox if it is empty; false at the end of the subscription.
+        private mutating func ready() async throws -> Bool {
             while true {
                 if outboxIndex < outbox.count {
-                    let message = outbox[outboxIndex]
-                    outboxIndex += 1
                     lastSentTime = .now
-                    return message
+                    return true
                 }
                 outbox.removeAll(keepingCapacity: true)
                 outboxIndex = 0
@@ -104,7 +120,7 @@ public struct EventSubscription: AsyncSequence, Sendable {
                 }
                 if finished || Task.isCancelled {
                     finish()
-                    return nil
+                    return false
                 }
                 do {
                     try await fill()
