@@ -71,9 +71,19 @@ public enum ChorusHTTPServer {
     public static func makeApplication(
         node: ChorusNode, configuration: HTTPAPIConfiguration, logger: Logger
     ) -> some ApplicationProtocol {
+        makeApplication(
+            service: ChorusService(node: node, eventOptions: configuration.eventOptions), configuration: configuration,
+            logger: logger)
+    }
+
+    /// The application over an existing service layer (whose event-store
+    /// parts it runs as services beside the server).
+    public static func makeApplication(
+        service: ChorusService, configuration: HTTPAPIConfiguration, logger: Logger
+    ) -> some ApplicationProtocol {
+        let node = service.node
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
-        let service = ChorusService(node: node, eventOptions: configuration.eventOptions)
         let api = KeyValueAPI(service: service, configuration: configuration)
         router.put("/v1/kv/:key") { request, context in try await api.put(request, context: context) }
         router.get("/v1/kv/:key") { request, context in try await api.get(request, context: context) }

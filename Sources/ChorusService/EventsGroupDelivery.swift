@@ -46,7 +46,7 @@ public struct DeliveryID: Sendable, Hashable, CustomStringConvertible {
 /// What a group consumer receives.
 public enum GroupConsumerMessage: Sendable, Hashable {
     case delivery(GroupDelivery)
-    /// Nothing was delivered for a heartbeat interval and nothing is in flight; the consumer is still connected.
+    /// Nothing was delivered for a heartbeat interval; the consumer is still connected.
     case heartbeat
 }
 

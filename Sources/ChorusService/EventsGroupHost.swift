@@ -138,15 +138,15 @@ public actor PersistentGroupHost: Service {
         }
     }
 
-    /// A heartbeat to each consumer that has nothing in flight and was sent
-    /// nothing for a heartbeat interval, so idle connections stay open.
+    /// A heartbeat to each consumer that was sent nothing for a heartbeat
+    /// interval, so idle connections stay open and a front end notices a
+    /// consumer that went away (at its next write) even while it holds events.
     private func sendHeartbeats(_ key: PersistentGroupKey) {
         guard var entry = hosted[key] else { return }
         let now = ContinuousClock.now
         let interval = Duration.milliseconds(options.subscriptionHeartbeatIntervalMilliseconds)
         for consumer in entry.consumers.keys.sorted() {
-            guard now - (entry.lastSent[consumer] ?? now) >= interval, entry.dispatcher.inFlightKeys(of: consumer).isEmpty
-            else { continue }
+            guard now - (entry.lastSent[consumer] ?? now) >= interval else { continue }
             entry.lastSent[consumer] = now
             entry.consumers[consumer]!.yield(.heartbeat)
         }

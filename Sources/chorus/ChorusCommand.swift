@@ -9,7 +9,8 @@ struct ChorusCommand: AsyncParsableCommand {
         abstract: "Distributed state for Swift: the whole consistency spectrum, verified.",
         version: "0.1.0",
         subcommands: [
-            DemoCommand.self, NodeCommand.self, ClusterCommand.self, KeyValueCLICommand.self, CRDTCommand.self,
+            DemoCommand.self, NodeCommand.self, ClusterCommand.self, KeyValueCLICommand.self, EventsCLICommand.self,
+            CRDTCommand.self,
             CheckCommand.self, SimulateCommand.self, StorageCommand.self, BenchCommand.self,
         ]
     )

@@ -40,6 +40,32 @@ struct ServiceHarness: Sendable {
         return options
     }
 
+    /// A single-node cluster on a free port. A free port can be taken by a
+    /// parallel test before the node binds it: then it tries another.
+    /// (A `catch .bind where …` clause here crashes Swift 6.3.1's
+    /// MandatoryAllocBoxToStack pass, hence the plain catch.)
+    static func startNode(directory: String, logger: Logger) async throws -> ChorusNode {
+        var attempt = 1
+        while true {
+            let port = try #require(LocalCluster.freePorts(1).first)
+            let address = NetworkAddress(host: "127.0.0.1", port: port)
+            var configuration = NodeConfiguration(
+                nodeID: 1, members: [PeerAddress(id: 1, address: address)], peerListenAddress: address,
+                advertisedHTTPURL: "http://127.0.0.1:1", dataDirectory: directory)
+            configuration.raft.electionTimeoutTicks = 5
+            configuration.raft.heartbeatIntervalTicks = 1
+            configuration.writeTimeoutMilliseconds = 2_000
+            configuration.sequentialWaitMilliseconds = 200
+            do {
+                return try await ChorusNode.start(
+                    configuration: configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
+            } catch {
+                guard case .bind = error, attempt < 5 else { throw error }
+                attempt += 1
+            }
+        }
+    }
+
     /// Runs `body` against a fresh node; `configure` adjusts the event options.
     static func run(
         runsBackgroundServices: Bool = true, configure: (inout EventServiceOptions) -> Void = { _ in },
@@ -47,19 +73,9 @@ struct ServiceHarness: Sendable {
     ) async throws {
         let directory = NSTemporaryDirectory() + "chorus-service-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = try #require(LocalCluster.freePorts(1).first)
-        let address = NetworkAddress(host: "127.0.0.1", port: port)
-        var configuration = NodeConfiguration(
-            nodeID: 1, members: [PeerAddress(id: 1, address: address)], peerListenAddress: address,
-            advertisedHTTPURL: "http://127.0.0.1:1", dataDirectory: directory)
-        configuration.raft.electionTimeoutTicks = 5
-        configuration.raft.heartbeatIntervalTicks = 1
-        configuration.writeTimeoutMilliseconds = 2_000
-        configuration.sequentialWaitMilliseconds = 200
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let node = try await ChorusNode.start(
-            configuration: configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
+        let node = try await startNode(directory: directory, logger: logger)
         let clock = TestClock()
         let metrics = TestMetrics()
         var options = Self.options(clock: clock, metrics: metrics)

@@ -1,0 +1,115 @@
+import ArgumentParser
+import ChorusAPI
+import ChorusClient
+import ChorusCore
+import NIOHTTP1
+
+/// The exit statuses of `chorus events` (listed in its help).
+enum EventsExitStatus {
+    /// No node answered usefully: connection failures, 5xx, an unreadable answer.
+    static let unavailable: Int32 = 1
+    /// The node refused the request (a 4xx other than those below): `invalid_event`, `append_too_large`, ….
+    static let refused: Int32 = 2
+    static let wrongExpectedVersion: Int32 = 3
+    static let streamNotFound: Int32 = 4
+    static let streamDeleted: Int32 = 5
+    // Bad arguments exit with ArgumentParser's usage status, 64 (EX_USAGE).
+
+    static func of(_ code: ErrorCode, status: Int) -> Int32 {
+        switch code {
+        case .wrongExpectedVersion: wrongExpectedVersion
+        case .streamNotFound: streamNotFound
+        case .streamDeleted: streamDeleted
+        default: (400..<500).contains(status) ? refused : unavailable
+        }
+    }
+}
+
+/// The node `chorus events` talks to: the endpoints in order through
+/// `ChorusClient`'s raw exchange, following leader redirects (307 with
+/// `Location`) itself. A request that is `retrySafe` (a read, or an append
+/// whose event ids the command chose) moves to the next endpoint when one
+/// does not answer or has no leader; any other is sent to one node only, so
+/// it is never applied twice.
+struct EventsConnection {
+    let client: ChorusClient
+    /// Redirects followed per endpoint (a leader change mid-request can take two).
+    static let maximumRedirects = 4
+
+    init(_ options: EndpointOptions) throws {
+        client = try options.makeClient()
+    }
+
+    /// The answer to `method path`, or exit status 1 with the reason when no node gave one.
+    func send(
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil, retrySafe: Bool
+    ) async throws -> HTTPClientResponse {
+        var lastProblem = "no endpoint"
+        for endpoint in client.endpoints {
+            var target = endpoint
+            var redirects = 0
+            while true {
+                let response: HTTPClientResponse
+                do {
+                    response = try await client.send(method, url: target.description + path, headers: headers, body: body)
+                } catch {
+                    lastProblem = error.description
+                    break
+                }
+                if response.status == 307, redirects < Self.maximumRedirects,
+                    let location = response.headers.first(name: "Location"), let (leader, _) = HTTPOrigin.parse(location)
+                {
+                    redirects += 1
+                    target = leader
+                    continue
+                }
+                guard response.status == 503, retrySafe else { return response }
+                lastProblem = "\(target): " + (response.problem.map(\.description) ?? "503")
+                break
+            }
+            guard retrySafe else { break }
+        }
+        printError("chorus events: \(lastProblem)")
+        throw ExitCode(EventsExitStatus.unavailable)
+    }
+
+    func shutdown() { client.shutdown() }
+}
+
+extension HTTPClientResponse {
+    var problem: APIProblem? { APIProblem(json: body) }
+}
+
+/// The JSON body of a response with the expected status; otherwise prints
+/// the API's error and exits with its status (`EventsExitStatus`).
+func eventsAnswer(_ response: HTTPClientResponse, expecting status: Int) throws -> JSONValue {
+    if response.status == status, let value = try? JSONValue(parsing: response.body) { return value }
+    try eventsFailure(status: response.status, body: response.body)
+}
+
+/// Prints an error answer and exits with its status.
+func eventsFailure(status: Int, body: [UInt8]) throws -> Never {
+    guard let problem = APIProblem(json: body) else {
+        printError("chorus events: HTTP \(status): \(String(decoding: body.prefix(500), as: UTF8.self))")
+        throw ExitCode((400..<500).contains(status) ? EventsExitStatus.refused : EventsExitStatus.unavailable)
+    }
+    eventsReport(problem, status: status)
+    throw ExitCode(EventsExitStatus.of(problem.code, status: status))
+}
+
+/// `code: message`, and the facts a person needs (the actual revision of a conflict).
+func eventsReport(_ problem: APIProblem, status: Int) {
+    var line = "chorus events: \(problem.code.rawValue): \(problem.message)"
+    if let actual = problem.details["actualRevision"] { line += " (actual revision: \(actual.text))" }
+    printError(line)
+}
+
+/// `/v1/streams/{stream}` (percent-encoded), or `/v1/all` for `$all`, then `suffix`.
+func eventsPath(_ stream: String, _ suffix: String = "") -> String {
+    (stream == "$all" ? "/v1/all" : "/v1/streams/" + ChorusClient.encodePathSegment(stream)) + suffix
+}
+
+/// `?a=b&c=d` with each value percent-encoded, or nothing when empty.
+func eventsQuery(_ items: [(String, String)]) -> String {
+    items.isEmpty ? "" : "?" + items.map { "\($0.0)=\(ChorusClient.encodePathSegment($0.1))" }.joined(separator: "&")
+}
