@@ -73,7 +73,8 @@ let package = Package(
         // Verification: history checkers and the deterministic simulator.
         library("ChorusCheck", ["ChorusCore"], exclude: ["README.md"]),
         library("ChorusSimulation", [
-            "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusMachines", "ChorusReplica", "ChorusCheck",
+            "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusEventStore", "ChorusMachines", "ChorusReplica",
+            "ChorusCheck",
         ]),
 
         // Edges: files and the system zlib.
