@@ -147,7 +147,7 @@ let package = Package(
         tests("ChorusKeyValue", ["ChorusKeyValue"]),
         tests("ChorusSagas", ["ChorusSagas", "ChorusCore"]),
         tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTesting"]),
-        tests("ChorusSimulation", ["ChorusSimulation", "ChorusTesting"]),
+        tests("ChorusSimulation", ["ChorusSimulation", "ChorusCore", "ChorusTesting"]),
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTesting"]),
         tests("ChorusStorage", ["ChorusStorage", "ChorusTesting"]),
         tests("ChorusEventStore", ["ChorusEventStore", "ChorusCore"]),
