@@ -46,7 +46,7 @@ extension RaftNode {
                 active += 1
             }
         }
-        return active >= voters.count / 2 + 1
+        return Quorum.isReached(active, of: voters.count)
     }
 
     mutating func stepLeader(_ message: RaftMessage) {
@@ -119,7 +119,7 @@ extension RaftNode {
                 rounds.append(leaderState!.progress.first { $0.node == voter }?.acknowledgedRound ?? 0)
             }
         }
-        let acknowledged = Quorum.acknowledgedRound(rounds)
+        let acknowledged = Quorum.majorityValue(rounds)
         guard acknowledged > leaderState!.confirmedRound else { return }
         leaderState!.confirmedRound = acknowledged
         var released = 0

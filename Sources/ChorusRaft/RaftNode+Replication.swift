@@ -91,7 +91,7 @@ extension RaftNode {
                 matches.append(leaderState.progress.first { $0.node == voter }?.match ?? .zero)
             }
         }
-        let candidate = Quorum.committedIndex(matches)
+        let candidate = Quorum.majorityValue(matches)
         guard candidate > log.committed else { return false }
         let allowOldTerm = configuration.injectedBug == .oldTermCommit
         guard allowOldTerm || log.term(at: candidate) == term else { return false }

@@ -20,12 +20,7 @@ extension Simulation {
 
     @inline(__always)
     func mix(_ value: UInt64) {
-        var remaining = value
-        for _ in 0..<8 {
-            traceHash ^= remaining & 0xFF
-            traceHash = traceHash &* 0x100_0000_01B3
-            remaining >>= 8
-        }
+        traceHasher.combine(value)
     }
 
     func hashMessage(_ message: RaftMessage) {

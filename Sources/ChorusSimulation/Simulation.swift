@@ -68,7 +68,8 @@ public final class Simulation {
     /// Called with each trace line when tracing; nil otherwise (the fast path).
     let traceSink: ((String) -> Void)?
     /// FNV-1a over every event handled: equal for equal runs.
-    public internal(set) var traceHash: UInt64 = 0xCBF2_9CE4_8422_2325
+    var traceHasher = FNV1a()
+    public var traceHash: UInt64 { traceHasher.value }
     public internal(set) var statistics = Statistics()
 
     public struct Statistics: Sendable, Hashable {
