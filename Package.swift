@@ -8,6 +8,7 @@ import PackageDescription
 
 let strictSwift: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 /// A library target with the package's Swift settings.

@@ -1,3 +1,4 @@
+import ChorusCheck
 import ChorusCore
 import ChorusKeyValue
 import ChorusMachines
