@@ -4,6 +4,7 @@
 // Dependencies point down only: foundations ← data types ← protocol cores ←
 // verification ← edges ← the `chorus` executable.
 
+import Foundation
 import PackageDescription
 
 let strictSwift: [SwiftSetting] = [
@@ -11,11 +12,14 @@ let strictSwift: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
-/// A library target with the package's Swift settings.
+/// A library target with the package's Swift settings. A module's README.md
+/// (its seam and contract, in prose) is documentation, not a resource.
 func library(
     _ name: String, _ dependencies: [Target.Dependency] = [], exclude: [String] = [], resources: [Resource]? = nil
 ) -> Target {
-    .target(name: name, dependencies: dependencies, exclude: exclude, resources: resources, swiftSettings: strictSwift)
+    let readme = "\(Context.packageDirectory)/Sources/\(name)/README.md"
+    let excluded = exclude + (FileManager.default.fileExists(atPath: readme) ? ["README.md"] : [])
+    return .target(name: name, dependencies: dependencies, exclude: excluded, resources: resources, swiftSettings: strictSwift)
 }
 
 /// A test target mirroring `Sources/<name>` in `Tests/<name>Tests`.
@@ -67,12 +71,12 @@ let package = Package(
         // The replica driver: one Ready loop for the node and the simulator.
         library("ChorusReplica", ["ChorusCore", "ChorusRaft"]),
         // The saga orchestrator, its lock table and its checker (README in Sources/ChorusSagas).
-        library("ChorusSagas", ["ChorusCore"], exclude: ["README.md"]),
-        library("ChorusEventStore", ["ChorusCore"], exclude: ["README.md"]),
-        library("ChorusReplication", ["ChorusCore", "ChorusClocks", "ChorusCRDT"], exclude: ["README.md"]),
+        library("ChorusSagas", ["ChorusCore"]),
+        library("ChorusEventStore", ["ChorusCore"]),
+        library("ChorusReplication", ["ChorusCore", "ChorusClocks", "ChorusCRDT"]),
 
         // Verification: history checkers and the deterministic simulator.
-        library("ChorusCheck", ["ChorusCore"], exclude: ["README.md"]),
+        library("ChorusCheck", ["ChorusCore"]),
         library("ChorusSimulation", [
             "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusEventStore", "ChorusMachines", "ChorusReplica",
             "ChorusCheck",
