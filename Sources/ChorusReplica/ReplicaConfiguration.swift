@@ -19,6 +19,10 @@ public struct ReplicaConfiguration: Sendable, Hashable {
     public var expiryIntervalTicks: UInt64
     /// Compact the log once this many entries are applied past the last snapshot.
     public var snapshotThresholdEntries: Int
+    /// How far this replica's clock may run slow against real time, in parts
+    /// per thousand (the Raft configuration's bound): a lag measured in local
+    /// ticks is stretched by it before it is compared with a staleness bound.
+    public var clockDriftBoundPartsPerThousand: Int = 50
 
     public init(
         maximumPendingWrites: Int = 16_384, maximumPendingReads: Int = 16_384, maximumProposalBatch: Int = 1_024,
@@ -48,6 +52,9 @@ public struct ReplicaConfiguration: Sendable, Hashable {
         guard expiryIntervalTicks >= 1, expiryIntervalTicks <= min(writeTimeoutTicks, readTimeoutTicks, catchUpWaitTicks)
         else { throw .invalid("expiryIntervalTicks must be between 1 and the shortest timeout") }
         guard snapshotThresholdEntries >= 1 else { throw .invalid("snapshotThresholdEntries must be at least 1") }
+        guard (0...500).contains(clockDriftBoundPartsPerThousand) else {
+            throw .invalid("clockDriftBoundPartsPerThousand must be in 0...500")
+        }
     }
 }
 

@@ -84,6 +84,8 @@ public struct ChorusService: Sendable {
             throw ServiceError(.storeFull, "the store holds its maximum of \(maxKeys) keys; delete keys or raise the limit")
         case .rejected(let reason):
             throw ServiceError(.rejected, reason)
+        case .keyspaceNotFound, .wrongReplicationMode, .keyspaceCreated, .keyspaceExists, .keyspaceDeleted, .epoch:
+            throw ServiceError(.internal, "a key-value write answered \(applied.result)")
         }
     }
 
