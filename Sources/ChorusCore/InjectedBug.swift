@@ -29,8 +29,20 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
     /// subscriptions property).
     case subscriptionSkipsBoundary = "subscription-skips-boundary"
 
+    // The replica driver's read levels (`ReplicaConfiguration.injectedBug`),
+    // caught by `chorus simulate raft --consistency LEVEL`.
+
+    /// A replica serves a bounded-staleness read from whatever it has applied,
+    /// without proving the bound (the bounded-staleness checker).
+    case stalenessBoundIgnored = "staleness-bound-ignored"
+    /// A replica serves a session read before it has caught up to the
+    /// session's token (the session checker).
+    case sessionReadBeforeCatchUp = "session-read-before-catch-up"
+
     /// The bugs of one protocol, for `--inject-bug` help and validation.
-    public static let raft: [InjectedBug] = [.followerRead, .oldTermCommit, .unpersistedVote]
+    public static let raft: [InjectedBug] = [
+        .followerRead, .oldTermCommit, .unpersistedVote, .stalenessBoundIgnored, .sessionReadBeforeCatchUp,
+    ]
     public static let eventStore: [InjectedBug] = [.appendIgnoresExpectedVersion, .subscriptionSkipsBoundary]
 
     public var description: String { rawValue }

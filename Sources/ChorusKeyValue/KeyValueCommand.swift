@@ -141,8 +141,10 @@ public enum KeyValueOperation: Sendable, Hashable {
 public enum KeyValueResult: Sendable, Hashable {
     /// A put, or a compare-and-set that matched: the key's new version.
     case written(version: LogIndex)
-    /// A delete; `existed` says whether there was a value to delete.
-    case deleted(existed: Bool)
+    /// A delete; `existed` says whether there was a value to delete, and
+    /// `index` is the log index the delete was applied at (a retry answered
+    /// from its session names the original's).
+    case deleted(existed: Bool, index: LogIndex)
     /// A compare-and-set whose expectation did not hold: the current version
     /// (`LogIndex.zero` if the key is absent).
     case compareAndSetMismatch(currentVersion: LogIndex)

@@ -111,9 +111,10 @@ extension KeyValueStore {
         case .written(let version):
             writer.write(UInt8(1))
             writer.writeVarint(version.rawValue)
-        case .deleted(let existed):
+        case .deleted(let existed, let index):
             writer.write(UInt8(2))
             writer.write(existed)
+            writer.writeVarint(index.rawValue)
         case .compareAndSetMismatch(let current):
             writer.write(UInt8(3))
             writer.writeVarint(current.rawValue)
@@ -155,7 +156,9 @@ extension KeyValueStore {
         let tag = try reader.readByte()
         switch tag {
         case 1: return .written(version: LogIndex(try reader.readVarint()))
-        case 2: return .deleted(existed: try reader.readBool())
+        case 2:
+            let existed = try reader.readBool()
+            return .deleted(existed: existed, index: LogIndex(try reader.readVarint()))
         case 3: return .compareAndSetMismatch(currentVersion: LogIndex(try reader.readVarint()))
         case 4: return .sessionExpired
         case 5: return .rejected(try reader.readString(limit: 4_096))

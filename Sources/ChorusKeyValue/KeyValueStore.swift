@@ -174,7 +174,7 @@ public struct KeyValueStore: Sendable {
         case .delete:
             let existed = records.removeValue(forKey: storeKey) != nil
             if existed { orderedKeys.remove(storeKey) }
-            return .deleted(existed: existed)
+            return .deleted(existed: existed, index: index)
         case .compareAndSet(_, let expectedVersion, let value):
             let current = records[storeKey]?.version ?? .zero
             guard current == expectedVersion else { return .compareAndSetMismatch(currentVersion: current) }

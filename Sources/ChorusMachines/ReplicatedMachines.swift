@@ -111,7 +111,7 @@ public struct ReplicatedMachines: ReplicatedStateMachine {
             switch (applied.result, command.operation) {
             case (.written(let version), .put(let key, let value)), (.written(let version), .compareAndSet(let key, _, let value)):
                 change = KeyValueChange(keyspace: command.keyspace, key: key, version: version, value: value)
-            case (.deleted(existed: true), .delete(let key)):
+            case (.deleted(existed: true, _), .delete(let key)):
                 change = KeyValueChange(keyspace: command.keyspace, key: key, version: index, value: nil)
             default:
                 break

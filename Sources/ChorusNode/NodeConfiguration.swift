@@ -190,7 +190,8 @@ public struct NodeConfiguration: Sendable {
             // Deadlines are swept ten times a second.
             expiryIntervalTicks: min(
                 ticks(100), ticks(min(writeTimeoutMilliseconds, readTimeoutMilliseconds, sequentialWaitMilliseconds))),
-            snapshotThresholdEntries: snapshotThresholdEntries)
+            snapshotThresholdEntries: snapshotThresholdEntries,
+            clockDriftBoundPartsPerThousand: raft.clockDriftBoundPartsPerThousand, injectedBug: raft.injectedBug)
     }
 
     /// Milliseconds as whole ticks, rounded up, at least one.

@@ -12,6 +12,13 @@ extension RaftReplica {
             effects.append(.readCompleted(token, .failure(.stopped(stopReason))))
             return
         }
+        var requirement = requirement
+        switch (configuration.injectedBug, requirement) {
+        case (.sessionReadBeforeCatchUp, .appliedAtLeast), (.stalenessBoundIgnored, .boundedStaleness):
+            requirement = .immediate
+        default:
+            break
+        }
         switch requirement {
         case .immediate:
             effects.append(.readCompleted(token, .success(answer(query, staleness: nil))))

@@ -13,6 +13,10 @@ public enum Campaign {
         public var failures: [SeedOutcome] = []
         /// Seeds whose history the checker could not decide in its budget.
         public var linearizabilityUnknown = 0
+        /// Seeds on which the next stronger level's checker was run, and on
+        /// how many it found a violation (the levels are distinct).
+        public var strongerCheckerSeeds = 0
+        public var strongerCheckerViolations = 0
 
         public init() {}
 
@@ -25,6 +29,10 @@ public enum Campaign {
             simulatedMicroseconds += outcome.simulatedMicroseconds
             events += outcome.events
             if outcome.linearizabilityUnknown { linearizabilityUnknown += 1 }
+            if let stronger = outcome.strongerCheckerViolated {
+                strongerCheckerSeeds += 1
+                if stronger { strongerCheckerViolations += 1 }
+            }
             if outcome.violation != nil { failures.append(outcome) }
         }
 
@@ -35,6 +43,8 @@ public enum Campaign {
             simulatedMicroseconds += other.simulatedMicroseconds
             events += other.events
             linearizabilityUnknown += other.linearizabilityUnknown
+            strongerCheckerSeeds += other.strongerCheckerSeeds
+            strongerCheckerViolations += other.strongerCheckerViolations
             failures += other.failures
         }
     }
@@ -48,14 +58,18 @@ public enum Campaign {
         /// PreVote on or off for every seed; nil lets each seed draw it.
         public var preVote: Bool?
         public var workload: SimulationWorkload
+        /// The level of the key-value workload's reads.
+        public var level: SimulatedLevel
 
         public init(
-            injectedBug: InjectedBug? = nil, quick: Bool = false, preVote: Bool? = nil, workload: SimulationWorkload = .keyValue
+            injectedBug: InjectedBug? = nil, quick: Bool = false, preVote: Bool? = nil, workload: SimulationWorkload = .keyValue,
+            level: SimulatedLevel = .linearizable
         ) {
             self.injectedBug = injectedBug
             self.quick = quick
             self.preVote = preVote
             self.workload = workload
+            self.level = level
         }
     }
 
@@ -66,6 +80,13 @@ public enum Campaign {
         var parameters = SimulationParameters.draw(seed: seed, injectedBug: options.injectedBug, quick: options.quick)
         if let preVote = options.preVote { parameters.preVoteEnabled = preVote }
         parameters.workload = options.workload
+        parameters.readLevel = options.level
+        if options.level != .linearizable {
+            // Weaker levels read from any replica: that is what they are for.
+            parameters.readAnywhereProbability = max(parameters.readAnywhereProbability, 0.5)
+        }
+        var boundRandom = SeededGenerator(seed: seed ^ 0xB0_0D_57A1)
+        parameters.stalenessBound = StalenessBound.draw(&boundRandom)
         return Simulation(seed: seed, parameters: parameters, trace: trace).run()
     }
 

@@ -39,6 +39,9 @@ struct CampaignOptions: ParsableArguments {
     @Option(name: .customLong("pre-vote"), help: "PreVote on or off for every seed (default: each seed draws it).")
     var preVote: String?
 
+    @Option(name: .long, help: "raft only: the level of reads (\(SimulatedLevel.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var consistency: String?
+
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var unrecognized: [String] = []
 
@@ -78,6 +81,13 @@ struct CampaignOptions: ParsableArguments {
         if let count, count > 1 << 40 { throw fail("--seeds is at most \(1 << 40)") }
         if let count, first > UInt64.max - count { throw fail("--start + --seeds runs past the largest seed") }
         var options = Campaign.Options(injectedBug: bug, quick: quick, workload: workload)
+        if let consistency {
+            guard workload == .keyValue, let level = SimulatedLevel(rawValue: consistency) else {
+                throw fail(
+                    "--consistency takes one of \(SimulatedLevel.allCases.map(\.rawValue).joined(separator: ", ")) (raft only), not '\(consistency)'")
+            }
+            options.level = level
+        }
         switch preVote {
         case nil: break
         case "on": options.preVote = true
@@ -104,13 +114,17 @@ struct CampaignOptions: ParsableArguments {
         print(
             "seeds=\(summary.seeds) ops=\(summary.completedOperations) simulated_seconds=\(Self.format(summary.simulatedSeconds)) wall_seconds=\(Self.format(wallSeconds)) violations=\(summary.failures.count)"
         )
+        if let stronger = options.level.strongerCheckerName, summary.strongerCheckerSeeds > 0 {
+            print(
+                "distinct: the \(stronger) checker found \(options.level) reads in violation on \(summary.strongerCheckerViolations) of \(summary.strongerCheckerSeeds) seeds")
+        }
         if summary.linearizabilityUnknown > 0 {
             print("checker_unknown=\(summary.linearizabilityUnknown) (checker budget exhausted; not counted as violations)")
         }
         for failure in summary.failures {
             guard let violation = failure.violation else { continue }
             let flags = (bug.map { " --inject-bug \($0.rawValue)" } ?? "") + (quick ? " --quick" : "")
-                + (preVote.map { " --pre-vote \($0)" } ?? "")
+                + (preVote.map { " --pre-vote \($0)" } ?? "") + (consistency.map { " --consistency \($0)" } ?? "")
             print("seed=\(failure.seed) property=\(violation.property.rawValue) \(violation)")
             print("  rerun: chorus simulate \(command) --seed \(failure.seed)\(flags) --trace")
         }
