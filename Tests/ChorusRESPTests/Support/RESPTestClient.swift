@@ -36,6 +36,25 @@ struct RESPTestConnection {
 
     mutating func reply() async throws -> RESPValue? { try await replies(1)?.first }
 
+    /// Reads `count` replies and returns each one's exact bytes; nil at EOF.
+    mutating func rawReplies(_ count: Int) async throws -> [[UInt8]]? {
+        var raw: [[UInt8]] = []
+        while raw.count < count {
+            let (consumed, outcome) = RESPValueParser.parse(received)
+            switch outcome {
+            case .value:
+                raw.append(Array(received[..<consumed]))
+                received.removeFirst(consumed)
+            case .protocolError(let error):
+                throw error
+            case .needMoreData:
+                guard let buffer = try await inbound.next() else { return nil }
+                received.append(contentsOf: buffer.readableBytesView)
+            }
+        }
+        return raw
+    }
+
     /// True once the server has closed the connection (after reading what is left).
     mutating func isClosedByServer() async throws -> Bool {
         while let buffer = try await inbound.next() { received.append(contentsOf: buffer.readableBytesView) }
