@@ -43,6 +43,7 @@ let package = Package(
         .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
         .library(name: "ChorusSimulation", targets: ["ChorusSimulation"]),
         .library(name: "ChorusClient", targets: ["ChorusClient"]),
+        .library(name: "ChorusRESP", targets: ["ChorusRESP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -118,6 +119,13 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        // The Redis-protocol (RESP2/RESP3) front end of leaderless keyspaces: codec, commands, NIO server.
+        library("ChorusRESP", [
+            "ChorusAPI", "ChorusCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], exclude: ["README.md"]),
         // Local multi-process clusters (child `chorus node` processes) for
         // `chorus cluster up`, `chorus demo` and the real-process tests.
         library("ChorusLocalCluster", ["ChorusClient"]),
@@ -185,5 +193,11 @@ let package = Package(
             ],
             swiftSettings: strictSwift),
         tests("ChorusTesting", ["ChorusTesting"]),
+        tests("ChorusRESP", [
+            "ChorusRESP", "ChorusAPI", "ChorusCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ]
 )
