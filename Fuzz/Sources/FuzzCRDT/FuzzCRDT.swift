@@ -10,24 +10,31 @@ import FuzzSupport
 /// the semilattice laws the type promises: merge is idempotent and
 /// commutative, and merging the bottom changes nothing.
 ///
-/// Input: a type selector byte, then chunks: the first value, and an
-/// optional second value of the same type for the commutativity check.
+/// Input: a type selector byte; for a CRDT, a byte naming the replica that
+/// mutates the decoded state; then chunks: the first value, and an optional
+/// second value of the same type for the commutativity check.
 enum CRDTHarness {
     typealias Decoder = @Sendable (inout FuzzInput) -> Void
 
     static let types: [(name: String, run: Decoder)] = [
-        ("gcounter", crdt(GCounter.self)),
-        ("pncounter", crdt(PNCounter.self)),
-        ("gset-string", crdt(GSet<String>.self)),
-        ("gset-integer", crdt(GSet<UInt64>.self)),
-        ("two-phase-set", crdt(TwoPhaseSet<String>.self)),
-        ("lww-register", crdt(LWWRegister<String>.self)),
-        ("ew-flag", crdt(EWFlag.self)),
-        ("mv-register", crdt(MVRegister<[UInt8]>.self)),
-        ("or-set", crdt(ORSet<String>.self)),
-        ("causal-counter", crdt(CausalCounter.self)),
-        ("or-map", crdt(ORMap<String, MVRegister<Int64>>.self)),
-        ("riak-map", crdt(RiakMap.self)),
+        ("gcounter", crdt(GCounter.self) { state, replica in _ = try? state.increment(by: 3, by: replica) }),
+        ("pncounter", crdt(PNCounter.self) { state, replica in _ = try? state.decrement(by: 2, by: replica) }),
+        ("gset-string", crdt(GSet<String>.self) { state, _ in state.insert("x") }),
+        ("gset-integer", crdt(GSet<UInt64>.self) { state, replica in state.insert(replica.rawValue) }),
+        ("two-phase-set", crdt(TwoPhaseSet<String>.self) { state, _ in _ = try? state.remove("a") }),
+        ("lww-register", crdt(LWWRegister<String>.self) { state, replica in
+            state.assign("w", at: HybridTimestamp(physical: 5, logical: 0), by: replica)
+        }),
+        ("ew-flag", crdt(EWFlag.self) { state, replica in state.enable(by: replica) }),
+        ("mv-register", crdt(MVRegister<[UInt8]>.self) { state, replica in state.assign([9], by: replica) }),
+        ("or-set", crdt(ORSet<String>.self) { state, replica in state.insert("x", by: replica) }),
+        ("causal-counter", crdt(CausalCounter.self) { state, replica in _ = try? state.increment(by: 1, by: replica) }),
+        ("or-map", crdt(ORMap<String, MVRegister<Int64>>.self) { state, replica in
+            state.update("k") { value in value.assign(1, by: replica) }
+        }),
+        ("riak-map", crdt(RiakMap.self) { state, replica in
+            state.update(FieldKey("f", .flag)) { field in field.enable(by: replica) }
+        }),
         ("version-vector", value(VersionVector.self)),
         ("causal-context", value(CausalContext.self)),
         ("dotted-version-vector", value(DottedVersionVector.self)),
@@ -59,10 +66,20 @@ enum CRDTHarness {
         }
     }
 
-    static func crdt<State: StateCRDT>(_ type: State.Type) -> Decoder {
+    /// A decoded state must also take a local mutation by any replica (a
+    /// state from a peer may hold counters near their end): the mutation may
+    /// refuse with a typed error, never trap, and the result round-trips.
+    static func crdt<State: StateCRDT>(
+        _ type: State.Type, mutate: @escaping @Sendable (inout State, ReplicaID) -> Void
+    ) -> Decoder {
         { input in
+            let replica = ReplicaID(UInt64(input.byte() % 4))
             guard let first = decode(input.chunk(), as: type) else { return }
             roundTrip(first)
+            var mutated = first
+            mutate(&mutated, replica)
+            roundTrip(mutated)
+            precondition(mutated.merging(first) == mutated, "a mutation lost part of the state")
             precondition(first.merging(first) == first, "merge is not idempotent")
             precondition(first.merging(State()) == first && State().merging(first) == first, "bottom is not neutral")
             guard !input.isAtEnd, let second = decode(input.chunk(), as: type) else { return }
@@ -77,7 +94,9 @@ enum CRDTHarness {
     static func seeds() -> [Seed] {
         func index(_ name: String) -> UInt8 { UInt8(types.firstIndex { $0.name == name }!) }
         func seed(_ name: String, _ values: [some CompactCodable]) -> Seed {
-            Seed(name, [index(name)] + FuzzInput.chunked(values.map(\.encodedBytes)))
+            // The CRDTs (listed before the clocks) take a replica byte.
+            let replica: [UInt8] = index(name) < index("version-vector") ? [1] : []
+            return Seed(name, [index(name)] + replica + FuzzInput.chunked(values.map(\.encodedBytes)))
         }
         let a = ReplicaID(1)
         let b = ReplicaID(2)

@@ -87,20 +87,20 @@ enum ReplicationHarness {
     /// A real exchange among three nodes, recorded: every message and every
     /// durable record, the seeds' source and the prepared receivers.
     enum Prepared {
-        static let exchange: (nodes: [ReplicationNode], messages: [ReplicationMessage], records: [[UInt8]]) = run()
+        static let exchange: (nodes: [ReplicationNode], messages: [ReplicationMessage], records: [[[UInt8]]]) = run()
         static var nodes: [ReplicationNode] { [exchange.nodes[0], try! ReplicationNode(configuration: configuration)] }
 
-        static func run() -> ([ReplicationNode], [ReplicationMessage], [[UInt8]]) {
+        static func run() -> ([ReplicationNode], [ReplicationMessage], [[[UInt8]]]) {
             var nodes: [ReplicationNode] = (1...3).map { id in
                 var configuration = ReplicationHarness.configuration
                 configuration.myself = NodeID(UInt64(id))
                 return try! ReplicationNode(configuration: configuration)
             }
             var messages: [ReplicationMessage] = []
-            var records: [[UInt8]] = []
+            var records: [[[UInt8]]] = [[], [], []]
             var queue: [(from: NodeID, to: NodeID, message: ReplicationMessage)] = []
             func absorb(_ effects: ReplicationEffects, from node: NodeID) {
-                if node == NodeID(1) { records += effects.persist.map(\.bytes) }
+                records[Int(node.rawValue) - 1] += effects.persist.map(\.bytes)
                 for (to, message) in effects.messages {
                     messages.append(message)
                     queue.append((node, to, message))
@@ -149,8 +149,10 @@ enum ReplicationHarness {
         seeds.append(Seed("swim-ping", [0, 0, 0] + ReplicationWire.encode(.membership(.ping(sequence: 4, gossip: gossip)))))
         seeds.append(Seed("swim-ping-request", [0, 0, 0] + ReplicationWire.encode(
             .membership(.pingRequest(sequence: 5, target: NodeID(3), gossip: [])))))
-        seeds.append(Seed("durable-log", [1] + FuzzInput.chunked(Array(Prepared.exchange.records.prefix(40)))))
-        seeds.append(Seed("durable-snapshot", [1] + FuzzInput.chunked(Prepared.exchange.nodes[0].durableSnapshot())))
+        for node in 0..<3 {
+            seeds.append(Seed("durable-log-\(node + 1)", [1] + FuzzInput.chunked(Array(Prepared.exchange.records[node].prefix(32)))))
+            seeds.append(Seed("durable-snapshot-\(node + 1)", [1] + FuzzInput.chunked(Prepared.exchange.nodes[node].durableSnapshot())))
+        }
         let session = LeaderlessSessionState(dependencies: VersionVector([(ReplicaID(1), UInt64(4)), (ReplicaID(3), UInt64(9))]))
         seeds.append(Seed("session", [2] + session.encodedBytes))
         return seeds
