@@ -18,7 +18,8 @@ extension ChorusClient {
         public var requestTimeoutMilliseconds: Int = 2_000
         /// The longest a connection attempt may take (within the exchange's time).
         public var connectTimeoutMilliseconds: Int = 1_000
-        /// The longest one call may take, retries and redirects included.
+        /// The longest one call may take, retries and redirects included (an
+        /// exchange gets the smaller of this and `requestTimeoutMilliseconds`).
         public var operationTimeoutMilliseconds: Int = 10_000
         /// A new attempt starts only while at least this much of the call's
         /// time remains: an attempt cut short by the call's deadline would leave
@@ -54,11 +55,11 @@ extension ChorusClient {
                 (1...requestTimeoutMilliseconds).contains(connectTimeoutMilliseconds),
                 "connectTimeoutMilliseconds must be in 1...requestTimeoutMilliseconds")
             try require(
-                operationTimeoutMilliseconds >= requestTimeoutMilliseconds,
-                "operationTimeoutMilliseconds must be at least requestTimeoutMilliseconds")
-            try require(
                 (1...requestTimeoutMilliseconds).contains(minimumAttemptMilliseconds),
                 "minimumAttemptMilliseconds must be in 1...requestTimeoutMilliseconds")
+            try require(
+                operationTimeoutMilliseconds >= minimumAttemptMilliseconds,
+                "operationTimeoutMilliseconds must be at least minimumAttemptMilliseconds")
             try require(retryBackoffInitialMilliseconds >= 1, "retryBackoffInitialMilliseconds must be positive")
             try require(
                 retryBackoffMaximumMilliseconds >= retryBackoffInitialMilliseconds,

@@ -118,6 +118,8 @@ public final class ChorusClient: Sendable {
 
     /// One raw HTTP exchange (no retries, no redirects, the bearer token
     /// added): for tools and tests that look at statuses and headers themselves.
+    /// `url` must be a valid URL: AHC rebuilds the path from a Foundation
+    /// `URL`, so an invalid percent-encoding (`%FF`, `%4`) is not sent as written.
     public func send(
         _ method: HTTPMethod, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil
     ) async throws(ChorusClientError) -> ChorusResponse {
