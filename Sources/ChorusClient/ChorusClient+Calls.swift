@@ -84,9 +84,9 @@ extension ChorusClient {
             case .finish:
                 if call.isWrite { rememberLeader(target) }
                 return response
-            case .retry(let where_, let reason):
+            case .retry(let retryTarget, let reason):
                 lastProblem = "\(target): \(reason)"
-                if case .anotherNode = where_ {
+                if case .anotherNode = retryTarget {
                     forgetLeader(target)
                     target = rotate(after: target)
                 }

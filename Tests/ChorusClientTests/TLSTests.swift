@@ -19,8 +19,8 @@ import Testing
         return try .tls(.http1(), tlsConfiguration: tls)
     }
 
-    static func configuration(trusting file: String) -> ChorusClient.Configuration {
-        var configuration = quickConfiguration(operationMilliseconds: 600)
+    static func configuration(trusting file: String, operationMilliseconds: Int = 5_000) -> ChorusClient.Configuration {
+        var configuration = quickConfiguration(operationMilliseconds: operationMilliseconds)
         configuration.trustRoots = .file(fixture(file))
         return configuration
     }
@@ -44,7 +44,7 @@ import Testing
     @Test func aServerTheCADidNotSignIsRefusedBeforeAnyRequest() async throws {
         let server = ScriptedServer(always: .ok(version: 1))
         try await server.run(server: try Self.serverBuilder(), scheme: "https") { url in
-            let client = try ChorusClient(endpoints: [url], configuration: Self.configuration(trusting: "test-other-ca.pem"))
+            let client = try ChorusClient(endpoints: [url], configuration: Self.configuration(trusting: "test-other-ca.pem", operationMilliseconds: 600))
             let error = await failure { try await client.put("k", [1]) }
             guard case .unavailable = error else {
                 Issue.record("a failed handshake sends nothing: expected unavailable, got \(String(describing: error))")
@@ -59,7 +59,7 @@ import Testing
         try await plain.run { plainURL in
             let server = ScriptedServer(always: .redirect(to: plainURL + "/v1/kv/k"))
             try await server.run(server: try Self.serverBuilder(), scheme: "https") { url in
-                var configuration = Self.configuration(trusting: "test-ca.pem")
+                var configuration = Self.configuration(trusting: "test-ca.pem", operationMilliseconds: 600)
                 configuration.bearerToken = "token"
                 let client = try ChorusClient(endpoints: [url], configuration: configuration)
                 let error = await failure { try await client.put("k", [1]) }

@@ -2,9 +2,11 @@ import ChorusClient
 import Foundation
 import Testing
 
-/// Short timeouts, so a test of retries and deadlines takes a fraction of a second.
+/// Short backoff, so a test of retries takes a fraction of a second. The
+/// default timeouts are long: a test that is not about time must not fail on
+/// a loaded machine; tests of deadlines pass their own.
 func quickConfiguration(
-    requestMilliseconds: Int = 300, operationMilliseconds: Int = 1_500
+    requestMilliseconds: Int = 2_000, operationMilliseconds: Int = 10_000
 ) -> ChorusClient.Configuration {
     var configuration = ChorusClient.Configuration()
     configuration.requestTimeoutMilliseconds = requestMilliseconds

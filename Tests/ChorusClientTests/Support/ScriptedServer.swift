@@ -75,7 +75,8 @@ final class ScriptedServer: Sendable {
 
     var requests: [ReceivedRequest] { received.withLock { $0 } }
 
-    /// Runs the server on 127.0.0.1 (a free port) while `body` runs; `body` gets its URL.
+    /// Runs the server on 127.0.0.1 (a free port) while `body` runs; `body`
+    /// gets its URL. Both run on the dedicated executor.
     func run<Value: Sendable>(server: HTTPServerBuilder = .http1(), scheme: String = "http", _ body: (String) async throws -> Value)
         async throws -> Value
     {
@@ -84,9 +85,11 @@ final class ScriptedServer: Sendable {
             router: router(), server: server,
             configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "scripted"),
             onServerRunning: bound.serverRunning, logger: quietLogger)
-        return try await withRunningApplication(application) {
-            let port = await bound.port
-            return try await body("\(scheme)://127.0.0.1:\(port)")
+        return try await onDedicatedThreads {
+            try await withRunningApplication(application) {
+                let port = await bound.port
+                return try await body("\(scheme)://127.0.0.1:\(port)")
+            }
         }
     }
 
