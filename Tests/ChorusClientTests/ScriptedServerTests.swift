@@ -10,6 +10,15 @@ import Testing
 /// redirects, unavailability, lost and slow answers, codes from the future
 /// and garbage, each with what the server received.
 @Suite struct ScriptedServerTests {
+    /// For calls meant to run into their deadline: every attempt has a long
+    /// time to be answered (1 s at least, so a loaded machine does not cut the
+    /// last one short), and the deadline ends the retries.
+    static func deadlineConfiguration(operationMilliseconds: Int) -> ChorusClient.Configuration {
+        var configuration = quickConfiguration(operationMilliseconds: operationMilliseconds)
+        configuration.minimumAttemptMilliseconds = 1_000
+        return configuration
+    }
+
     @Test func aRedirectIsFollowedWithTheSameSessionAndTheLeaderIsRemembered() async throws {
         let leader = ScriptedServer(always: .ok(version: 5))
         try await leader.run { leaderURL in
@@ -47,7 +56,7 @@ import Testing
         // `maximumRedirects`, then backs off; the deadline ends it.
         let selfRedirecting = ScriptedServer { request, _ in .redirect(to: "http://\(request.header("host") ?? "")/v1/kv/k") }
         try await selfRedirecting.run { url in
-            var configuration = quickConfiguration(operationMilliseconds: 600)
+            var configuration = Self.deadlineConfiguration(operationMilliseconds: 3_000)
             configuration.maximumRedirects = 2
             let client = try ChorusClient(endpoints: [url], configuration: configuration)
             let error = await failure { try await client.put("k", [1]) }
@@ -64,7 +73,7 @@ import Testing
     @Test func retriesStopAtTheDeadline() async throws {
         let server = ScriptedServer(always: .problem(.noLeader))
         try await server.run { url in
-            let client = try ChorusClient(endpoints: [url], configuration: quickConfiguration(operationMilliseconds: 500))
+            let client = try ChorusClient(endpoints: [url], configuration: Self.deadlineConfiguration(operationMilliseconds: 2_500))
             let start = ContinuousClock.now
             let error = await failure { try await client.put("k", [1]) }
             let elapsed = millisecondsSince(start)
@@ -73,25 +82,27 @@ import Testing
                 return
             }
             #expect(reason.contains("no_leader"), "\(reason)")
-            // It ends once no attempt fits (150 ms minimum, backoff at most 40 ms), never after the deadline.
-            #expect(elapsed >= 500 - 190 && elapsed < 500 + 400, "the call took \(elapsed) ms for a 500 ms deadline")
+            // It ends once no attempt fits (1 s minimum, backoff at most 40 ms) and never waits past the
+            // deadline for one; the upper bound leaves room for a loaded machine's scheduling.
+            #expect(elapsed >= 2_500 - 1_050, "the call gave up after \(elapsed) ms of a 2.5 s deadline")
+            #expect(elapsed < 2_500 + 5_000, "the call took \(elapsed) ms for a 2.5 s deadline")
             let attempts = server.requests
             #expect(attempts.count >= 2, "it retried")
             #expect(Set(attempts.map { $0.header(ChorusHeader.clientID) }).count == 1)
             #expect(attempts.allSatisfy { $0.header(ChorusHeader.sequence) == "1" })
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(server.requests.count == attempts.count, "nothing is sent after the call has returned")
         }
     }
 
     @Test func slowAnswersEndAtTheDeadlineUnknownForWritesAndUnavailableForReads() async throws {
-        var slow = ScriptedAnswer.ok(version: 1)
-        slow.delay = .seconds(3)
-        let server = ScriptedServer(always: slow)
+        let server = ScriptedServer(always: ScriptedAnswer.ok(version: 1).delayed(ScriptedAnswer.forever))
         try await server.run { url in
             let client = try ChorusClient(
                 endpoints: [url], configuration: quickConfiguration(requestMilliseconds: 150, operationMilliseconds: 400))
             let start = ContinuousClock.now
             let write = await failure { try await client.put("k", [1]) }
-            #expect(millisecondsSince(start) < 2_500, "the 400 ms deadline bounds the call, not the server's 3 s delay")
+            #expect(millisecondsSince(start) < 30_000, "the 400 ms deadline bounds the call: the server never answers")
             guard case .outcomeUnknown = write else {
                 Issue.record("a write whose answers never came must be of unknown outcome, got \(String(describing: write))")
                 return
@@ -105,10 +116,8 @@ import Testing
     }
 
     @Test func aWriteRetriedAfterALostAnswerReusesItsSequenceNumber() async throws {
-        let lost = ScriptedAnswer(
-            status: 200, headers: ScriptedAnswer.ok(version: 9).headers, body: ScriptedAnswer.ok(version: 9).body,
-            delay: .milliseconds(1_500))
-        // The first answer is lost (too late); retries of sequence 1 answer version 9, sequence 2 version 10.
+        let lost = ScriptedAnswer.ok(version: 9).delayed(ScriptedAnswer.forever)
+        // The first answer is lost (never sent); retries of sequence 1 answer version 9, sequence 2 version 10.
         let server = ScriptedServer { request, number in
             number == 0 ? lost : .ok(version: request.header(ChorusHeader.sequence) == "1" ? 9 : 10)
         }
@@ -190,7 +199,7 @@ import Testing
             }
         }
         try await server.run { url in
-            let client = try ChorusClient(endpoints: [url], configuration: quickConfiguration(operationMilliseconds: 1_500))
+            let client = try ChorusClient(endpoints: [url], configuration: Self.deadlineConfiguration(operationMilliseconds: 3_000))
             func unexpected(_ error: ChorusClientError?) -> (status: Int, body: String)? {
                 guard case .unexpectedResponse(let status, let body) = error else { return nil }
                 return (status, body)

@@ -59,7 +59,8 @@ import Testing
         try await plain.run { plainURL in
             let server = ScriptedServer(always: .redirect(to: plainURL + "/v1/kv/k"))
             try await server.run(server: try Self.serverBuilder(), scheme: "https") { url in
-                var configuration = Self.configuration(trusting: "test-ca.pem", operationMilliseconds: 600)
+                var configuration = Self.configuration(trusting: "test-ca.pem", operationMilliseconds: 3_000)
+                configuration.minimumAttemptMilliseconds = 1_000
                 configuration.bearerToken = "token"
                 let client = try ChorusClient(endpoints: [url], configuration: configuration)
                 let error = await failure { try await client.put("k", [1]) }

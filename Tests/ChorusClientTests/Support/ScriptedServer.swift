@@ -18,12 +18,22 @@ struct ReceivedRequest: Sendable {
     func header(_ name: String) -> String? { headers[name.lowercased()] }
 }
 
-/// What the scripted server answers, after an optional delay.
+/// What the scripted server answers, after an optional delay (cut short
+/// when the test body ends: `.forever` never answers while the test runs).
 struct ScriptedAnswer: Sendable {
     var status: Int
     var headers: [(String, String)] = []
     var body: [UInt8] = []
     var delay: Duration = .zero
+
+    /// Longer than any test.
+    static let forever = Duration.seconds(600)
+
+    func delayed(_ delay: Duration) -> ScriptedAnswer {
+        var answer = self
+        answer.delay = delay
+        return answer
+    }
 
     static func ok(version: UInt64, index: UInt64? = nil) -> ScriptedAnswer {
         ScriptedAnswer(
@@ -61,6 +71,9 @@ struct ScriptedAnswer: Sendable {
 final class ScriptedServer: Sendable {
     let script: @Sendable (ReceivedRequest, Int) -> ScriptedAnswer
     private let received = Mutex<[ReceivedRequest]>([])
+    /// Set when the test body is done: delayed answers go out at once, so
+    /// the server's graceful shutdown never waits for a scripted delay.
+    private let released = Mutex(false)
 
     init(_ script: @escaping @Sendable (ReceivedRequest, Int) -> ScriptedAnswer) { self.script = script }
 
@@ -88,6 +101,7 @@ final class ScriptedServer: Sendable {
         return try await onDedicatedThreads {
             try await withRunningApplication(application) {
                 let port = await bound.port
+                defer { self.released.withLock { $0 = true } }
                 return try await body("\(scheme)://127.0.0.1:\(port)")
             }
         }
@@ -115,7 +129,8 @@ final class ScriptedServer: Sendable {
             return list.count - 1
         }
         let answer = script(received, number)
-        if answer.delay > .zero { try? await Task.sleep(for: answer.delay) }
+        let until = ContinuousClock.now + answer.delay
+        while ContinuousClock.now < until, !released.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
         var fields = HTTPFields()
         for (name, value) in answer.headers {
             guard let name = HTTPField.Name(name) else { preconditionFailure("a scripted header name '\(name)' is invalid") }
