@@ -55,6 +55,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // The Swift client's HTTP stack (pooling, keep-alive, TLS, HTTP/2) and its TLS settings.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.2"),
     ],
     targets: [
         // Foundations: standard library only.
@@ -112,12 +115,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], resources: [.embedInCode("openapi.yaml")]),
-        // The async/await client: a small HTTP/1.1 client on NIOHTTP1.
+        // The async/await client, on async-http-client.
         library("ChorusClient", [
-            "ChorusCore",
+            "ChorusAPI", "ChorusCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         // The Redis-protocol (RESP2/RESP3) front end of leaderless keyspaces: codec, commands, NIO server.
         library("ChorusRESP", [
@@ -181,14 +186,31 @@ let package = Package(
             "ChorusHTTP", "ChorusNode", "ChorusService", "ChorusAPI", "ChorusCore", "ChorusLocalCluster",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The client against an in-process node and a scripted server (plain HTTP and HTTPS).
+        tests("ChorusClient", [
+            "ChorusClient", "ChorusAPI", "ChorusCore", "ChorusNode", "ChorusHTTP", "ChorusLocalCluster",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], exclude: ["Fixtures"]),
+        tests("ChorusLocalCluster", ["ChorusLocalCluster", "ChorusClient"]),
         // Real `chorus node` processes: the HTTP API end to end, nemeses, recovery, the demo.
         .testTarget(
             name: "ChorusIntegrationTests",
             dependencies: [
-                "ChorusClient", "ChorusLocalCluster", "ChorusCheck", "ChorusCore", "ChorusTesting",
+                "ChorusAPI", "ChorusClient", "ChorusLocalCluster", "ChorusCheck", "ChorusCore", "ChorusTesting",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwift),
