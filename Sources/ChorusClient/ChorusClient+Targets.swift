@@ -1,3 +1,5 @@
+import Synchronization
+import NIOHTTP1
 import ChorusAPI
 import ChorusCore
 import NIOCore

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import ChorusAPI
 import NIOCore
 import NIOHTTP1

@@ -1,3 +1,4 @@
+import NIOHTTP1
 import ChorusAPI
 import ChorusCore
 import Testing

@@ -1,3 +1,5 @@
+import ChorusRaft
+import ChorusKeyValue
 import ChorusAPI
 import ChorusCore
 import ChorusHTTP

@@ -1,3 +1,5 @@
+import ChorusRaft
+import ChorusKeyValue
 import ChorusCore
 import ChorusHTTP
 import ChorusLocalCluster

@@ -1,3 +1,4 @@
+import Logging
 import ChorusRESP
 import NIOCore
 import NIOPosix
