@@ -102,7 +102,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The API's vocabulary shared by servers and clients: error codes, header names, levels.
-        library("ChorusAPI", ["ChorusCore"]),
+        library("ChorusAPI", ["ChorusCore", "ChorusClocks"]),
         // The protocol-neutral service layer between front ends and the node.
         library("ChorusService", [
             "ChorusAPI", "ChorusCore", "ChorusKeyValue", "ChorusMachines", "ChorusNode", "ChorusReplica",
@@ -181,7 +181,7 @@ let package = Package(
         ]),
         tests("ChorusReplica", ["ChorusReplica", "ChorusRaft", "ChorusCore", "ChorusMachines", "ChorusKeyValue"]),
         tests("ChorusMachines", ["ChorusMachines", "ChorusKeyValue", "ChorusEventStore", "ChorusCore"]),
-        tests("ChorusAPI", ["ChorusAPI", "ChorusCore"]),
+        tests("ChorusAPI", ["ChorusAPI", "ChorusCore", "ChorusClocks"]),
         tests("ChorusHTTP", [
             "ChorusHTTP", "ChorusNode", "ChorusService", "ChorusAPI", "ChorusCore", "ChorusLocalCluster",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -55,9 +55,11 @@ extension ChorusClient {
             attempt += 1
             let exchangeDeadline = min(deadline, .now() + .milliseconds(Int64(configuration.requestTimeoutMilliseconds)))
             let response: ChorusResponse
+            var headers = call.headers
+            if let token = sessionToken { headers.replaceOrAdd(name: ChorusHeader.session, value: token.text) }
             do {
                 response = try await exchange(
-                    call.method, origin: target, path: call.path, headers: call.headers, body: call.body,
+                    call.method, origin: target, path: call.path, headers: headers, body: call.body,
                     deadline: exchangeDeadline)
             } catch {
                 if call.isWrite && error.requestMayHaveBeenSent { mayHaveApplied = true }

@@ -34,19 +34,24 @@ extension ChorusClient {
         return deleted
     }
 
-    /// Reads `key`, or nil if absent.
-    ///
-    /// A `sequential` read sends the session's index (or `minimumIndexOverride`,
-    /// to carry another session's token) as `X-Chorus-Min-Index`.
+    /// Reads `key`, or nil if absent, at `consistency` (nil: the keyspace's
+    /// default). The session token goes with it; `sequential` and `session`
+    /// reads also send the highest index seen (or `minimumIndexOverride`) as
+    /// `X-Chorus-Min-Index`.
     public func get(
-        _ key: String, consistency: ConsistencyLevel = .default, minimumIndexOverride: UInt64? = nil
+        _ key: String, consistency: ConsistencyLevel? = nil, maximumVersions: UInt64? = nil,
+        maximumLagMilliseconds: UInt64? = nil, minimumIndexOverride: UInt64? = nil
     ) async throws(ChorusClientError) -> VersionedValue? {
         var headers = HTTPHeaders()
-        if consistency == .sequential {
+        if consistency == .sequential || consistency == .session || minimumIndexOverride != nil {
             headers.add(name: ChorusHeader.minimumIndex, value: String(minimumIndexOverride ?? sessionIndex))
         }
+        var query: [String] = []
+        if let consistency { query.append("consistency=\(consistency.rawValue)") }
+        if let maximumVersions { query.append("max-versions=\(maximumVersions)") }
+        if let maximumLagMilliseconds { query.append("max-lag=\(maximumLagMilliseconds)") }
         let call = Call(
-            method: .GET, path: "/v1/kv/\(Self.encodePathSegment(key))?consistency=\(consistency.rawValue)",
+            method: .GET, path: "/v1/kv/\(Self.encodePathSegment(key))" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")),
             headers: headers, body: nil, isWrite: false)
         let response = try await perform(call, deadline: operationDeadline()) { response in
             if response.status == 200 { return .finish }

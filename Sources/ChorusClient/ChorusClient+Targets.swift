@@ -59,9 +59,19 @@ extension ChorusClient {
         return origin
     }
 
+    /// Remembers what the answer says the session has seen: its index and
+    /// its session token (merged with the one held; a token of another
+    /// epoch replaces it, since the server has accepted the request).
     func noteIndex(_ response: ChorusResponse) {
-        guard let index = response.unsignedInteger(ChorusHeader.index) else { return }
-        state.withLock { $0.highestIndex = max($0.highestIndex, index) }
+        if let index = response.unsignedInteger(ChorusHeader.index) {
+            state.withLock { $0.highestIndex = max($0.highestIndex, index) }
+        }
+        guard let text = response.headers.first(name: ChorusHeader.session),
+            let token = try? SessionToken(parsing: text)
+        else { return }
+        state.withLock { state in
+            state.sessionToken = state.sessionToken.flatMap { try? $0.merging(token) } ?? token
+        }
     }
 
     // MARK: Backoff

@@ -39,9 +39,11 @@ public struct VersionedValue: Sendable, Hashable {
 ///   retryable codes (`ErrorCode.isRetryable`) and, for writes,
 ///   `outcome_unknown` are retried with exponential backoff and jitter until
 ///   the call's deadline.
-/// - **Sessions for `sequential` reads.** It keeps the largest `X-Chorus-Index`
-///   it has seen and sends it as `X-Chorus-Min-Index`, so sequential reads never
-///   go back in time and see the client's own writes.
+/// - **Sessions.** It keeps the session token of every answer
+///   (`X-Chorus-Session`, merged) and sends it on every request, so `session`
+///   and `sequential` reads never go back in time and see the client's own
+///   writes, from any node; `sessionToken` and `adopt(_:)` carry it to another
+///   process. It also keeps the largest `X-Chorus-Index` it has seen.
 public final class ChorusClient: Sendable {
     public let endpoints: [HTTPOrigin]
     public let configuration: Configuration
@@ -52,6 +54,7 @@ public final class ChorusClient: Sendable {
         var preferred: Int = 0
         var leader: HTTPOrigin?
         var highestIndex: UInt64 = 0
+        var sessionToken: SessionToken?
         var idleSessions: [Session] = []
         var random: SeededGenerator
         var isShutDown = false
@@ -110,6 +113,30 @@ public final class ChorusClient: Sendable {
 
     /// The largest applied index this client has seen (its session token).
     public var sessionIndex: UInt64 { state.withLock { $0.highestIndex } }
+
+    /// The session token (`X-Chorus-Session`) this client sends on every
+    /// request: what it has written and read so far. Hand it to another
+    /// process (`adopt(_:)`) to give that process this session's guarantees.
+    public var sessionToken: SessionToken? { state.withLock { $0.sessionToken } }
+
+    /// Merges another session's token into this client's, so its reads see
+    /// at least what that session saw. Tokens of two cluster epochs do not
+    /// merge (`foreign_session_token`).
+    public func adopt(_ token: SessionToken) throws(ChorusClientError) {
+        let result: Result<Void, APIProblem> = state.withLock { state in
+            guard let held = state.sessionToken else {
+                state.sessionToken = token
+                return .success(())
+            }
+            do throws(APIProblem) {
+                state.sessionToken = try held.merging(token)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        if case .failure(let problem) = result { throw .api(problem, status: problem.code.httpStatus) }
+    }
 
     /// The node this client sends writes to first, once one has answered a write.
     public var knownLeader: HTTPOrigin? { state.withLock { $0.leader } }

@@ -42,6 +42,11 @@ public struct KeyValueEntry: Sendable, Hashable {
 public struct KeyspaceEntry: Sendable, Hashable {
     public var name: String
     public var definition: KeyspaceDefinition
+
+    public init(name: String, definition: KeyspaceDefinition) {
+        self.name = name
+        self.definition = definition
+    }
 }
 
 extension KeyValueStore {

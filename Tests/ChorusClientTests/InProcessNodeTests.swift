@@ -77,3 +77,30 @@ import Testing
         }
     }
 }
+
+/// The session token, carried by the client without being asked.
+@Suite struct ClientSessionTokenTests {
+    @Test func theTokenIsKeptSentAndHandedToAnotherClient() async throws {
+        try await InProcessNode.run { url, _ in
+            let configuration = quickConfiguration(requestMilliseconds: 2_000, operationMilliseconds: 5_000)
+            let writer = try ChorusClient(endpoints: [url], configuration: configuration)
+            let version = try await writer.put("cart", Array("apples".utf8))
+            let token = try #require(writer.sessionToken, "a write's answer carries a session token")
+            #expect(token.index >= LogIndex(version))
+            #expect(try await writer.get("cart", consistency: .session)?.value == Array("apples".utf8))
+
+            let reader = try ChorusClient(endpoints: [url], configuration: configuration)
+            try reader.adopt(token)
+            #expect(reader.sessionToken == token)
+            #expect(try await reader.get("cart", consistency: .session)?.value == Array("apples".utf8))
+            #expect(try await reader.get("cart", consistency: .eventual) != nil)
+            #expect(try await reader.get("cart", consistency: .boundedStaleness, maximumVersions: 1) != nil)
+
+            let foreign = SessionToken(epoch: token.epoch &+ 1, index: token.index)
+            #expect(throws: ChorusClientError.self) { try reader.adopt(foreign) }
+            let stranger = try ChorusClient(endpoints: [url], configuration: configuration)
+            try stranger.adopt(foreign)
+            #expect(await failure { try await stranger.get("cart", consistency: .session) }?.code == .foreignSessionToken)
+        }
+    }
+}

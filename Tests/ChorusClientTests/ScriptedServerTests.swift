@@ -193,7 +193,7 @@ import Testing
             case "/v1/kv/versionless": ScriptedAnswer(status: 200, body: Array("{}".utf8))
             case "/v1/kv/teapot": ScriptedAnswer(status: 418, body: [0xFF, 0xFE, 0x00])
             case "/v1/kv/invalid": .problem(.invalidKey)
-            case "/v1/kv/gone?consistency=linearizable": ScriptedAnswer(status: 404, body: Array("not json".utf8))
+            case "/v1/kv/gone": ScriptedAnswer(status: 404, body: Array("not json".utf8))
             case "/v1/kv/busy": .unknownCode("new_kind_of_busy", status: 503)
             default: ScriptedAnswer(status: 200, body: Array("garbage".utf8))
             }
@@ -239,7 +239,7 @@ import Testing
             _ = try await client.get("k", consistency: .sequential, minimumIndexOverride: 7)
             let reads = server.requests.filter { $0.method == "GET" }
             #expect(reads.map(\.uri) == [
-                "/v1/kv/k?consistency=sequential", "/v1/kv/k?consistency=linearizable", "/v1/kv/k?consistency=sequential",
+                "/v1/kv/k?consistency=sequential", "/v1/kv/k", "/v1/kv/k?consistency=sequential",
             ])
             #expect(reads.map { $0.header(ChorusHeader.minimumIndex) } == ["42", nil, "7"])
         }

@@ -138,7 +138,7 @@ import Testing
                 #expect(response.status == .badRequest, "\(method) \(headers)")
                 #expect(Self.code(response) == .invalidHeader, "\(method) \(headers)")
             }
-            for level in ["eventual", "LINEARIZABLE", ""] {
+            for level in ["strong", "LINEARIZABLE", ""] {
                 let response = try await client.execute(uri: "/v1/kv/k?consistency=\(level)", method: .get)
                 #expect(response.status == .badRequest && Self.code(response) == .invalidConsistency, "consistency=\(level)")
             }

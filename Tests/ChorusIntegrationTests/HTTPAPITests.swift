@@ -83,7 +83,7 @@ extension RealProcessTests {
                 #expect(code(future) == .notCaughtUp)
 
                 // Bad input: 400s, 405, 411, 413, 404 for unknown routes, all JSON.
-                let badConsistency = try await client.send(.GET, url: leaderURL + "/v1/kv/k?consistency=eventual")
+                let badConsistency = try await client.send(.GET, url: leaderURL + "/v1/kv/k?consistency=strong")
                 #expect(badConsistency.status == 400 && code(badConsistency) == .invalidConsistency)
                 // (Invalid percent-encoding cannot go through the client: AHC rebuilds the path from a Foundation URL.)
                 let badKey = try await rawRequest(
