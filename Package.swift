@@ -74,6 +74,7 @@ let package = Package(
         library("ChorusCheck", ["ChorusCore"], exclude: ["README.md"]),
         library("ChorusSimulation", [
             "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusMachines", "ChorusReplica", "ChorusCheck",
+            "ChorusClocks", "ChorusCRDT", "ChorusReplication",
         ]),
 
         // Edges: files and the system zlib.
@@ -146,7 +147,7 @@ let package = Package(
         tests("ChorusKeyValue", ["ChorusKeyValue"]),
         tests("ChorusSagas", ["ChorusSagas", "ChorusCore"]),
         tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTesting"]),
-        tests("ChorusSimulation", ["ChorusSimulation", "ChorusTesting"]),
+        tests("ChorusSimulation", ["ChorusSimulation", "ChorusTesting", "ChorusReplication", "ChorusCheck", "ChorusCore"]),
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTesting"]),
         tests("ChorusStorage", ["ChorusStorage", "ChorusTesting"]),
         tests("ChorusEventStore", ["ChorusEventStore", "ChorusCore"]),

@@ -12,7 +12,7 @@ extension Simulation {
         let from = Int(message.from.rawValue)
         let to = Int(message.to.rawValue)
         guard (1...parameters.serverCount).contains(to) else { return }
-        if faultsActive && (network.isBlocked(from: from, to: to) || random.chance(parameters.lossProbability)) {
+        if parameters.network.isLost(blocked: network.isBlocked(from: from, to: to), faultsActive: faultsActive, random: &random) {
             statistics.messagesDropped += 1
             return
         }
@@ -21,18 +21,12 @@ extension Simulation {
             return
         }
         queue.schedule(.deliver(message), at: now + networkDelay())
-        if faultsActive && random.chance(parameters.duplicationProbability) {
+        if parameters.network.isDuplicated(faultsActive: faultsActive, random: &random) {
             queue.schedule(.deliver(message), at: now + networkDelay())
         }
     }
 
-    func networkDelay() -> UInt64 {
-        let stretch = faultsActive ? parameters.safetyDelayStretch : 1
-        let minimum = parameters.delayMinimumMicroseconds * stretch
-        var maximum = parameters.delayMaximumMicroseconds * stretch
-        if faultsActive && random.chance(parameters.delayTailProbability) { maximum *= 10 }
-        return minimum + random.next() % (maximum - minimum + 1)
-    }
+    func networkDelay() -> UInt64 { parameters.network.delay(faultsActive: faultsActive, random: &random) }
 
     func deliver(_ message: RaftMessage) {
         let to = Int(message.to.rawValue)
@@ -64,50 +58,17 @@ extension Simulation {
         shuffle(&order)
         // Leader isolation is weighted up: rapid leader churn is what leaves
         // divergent uncommitted tails behind (the raw material of figure 3.7).
-        let shape = [0, 0, 1, 1, 1, 2, 2, 3, 4, 4][Int(random.next() % 10)]
-        switch shape {
-        case 0:
-            // Majority / minority (or any split).
-            let size = 1 + Int(random.next() % UInt64(count - 1))
-            network.partition(Array(order.prefix(size)))
-            trace("partition \(order.prefix(size)) | rest")
-        case 1:
-            // Isolate the leader.
-            let leader = currentLeader() ?? order[0]
-            network.partition([leader])
-            trace("partition isolate leader n\(leader)")
-        case 2:
-            // Bridge: one server sees both halves, which cannot see each other.
-            let bridge = order[0]
-            let rest = Array(order.dropFirst())
-            let left = Array(rest.prefix(rest.count / 2))
-            for a in left { for b in rest where !left.contains(b) { network.block(from: a, to: b); network.block(from: b, to: a) } }
-            trace("partition bridge n\(bridge) between \(left) and the rest")
-        case 3:
-            // Asymmetric: some links carry traffic one way only.
-            let links = 1 + Int(random.next() % UInt64(count))
-            for _ in 0..<links {
-                let from = randomServer()
-                let to = randomServer()
-                network.block(from: from, to: to)
-            }
-            trace("partition asymmetric (\(links) one-way cuts)")
-        default:
-            // Swizzle-clogging: clog a few servers one by one, then unclog them in another order.
-            let victims = Array(order.prefix(1 + Int(random.next() % UInt64(count))))
-            var at = now
-            for victim in victims {
-                at += 1 + random.next() % 100_000
-                queue.schedule(.clog(server: victim, clogged: true), at: at)
-            }
-            var unclogOrder = victims
-            shuffle(&unclogOrder)
-            for victim in unclogOrder {
-                at += 1 + random.next() % 200_000
-                queue.schedule(.clog(server: victim, clogged: false), at: at)
-            }
-            trace("partition swizzle-clog \(victims)")
+        let shape: PartitionShape
+        switch [0, 0, 1, 1, 1, 2, 2, 3, 4, 4][Int(random.next() % 10)] {
+        case 0: shape = .split
+        case 1: shape = .isolate(server: currentLeader() ?? order[0], label: "leader")
+        case 2: shape = .bridge
+        case 3: shape = .asymmetric
+        default: shape = .swizzleClog
         }
+        let (description, clogs) = network.apply(shape, order: order, random: &random)
+        for step in clogs { queue.schedule(.clog(server: step.server, clogged: step.clogged), at: now + step.after) }
+        trace(description)
         queue.schedule(.heal, at: now + 1 + random.next() % (2 * parameters.partitionMeanDurationMicroseconds))
     }
 
@@ -118,10 +79,5 @@ extension Simulation {
         trace("heal")
     }
 
-    func shuffle(_ array: inout [Int]) {
-        guard array.count > 1 else { return }
-        for index in stride(from: array.count - 1, to: 0, by: -1) {
-            array.swapAt(index, Int(random.next() % UInt64(index + 1)))
-        }
-    }
+    func shuffle(_ array: inout [Int]) { shuffleServers(&array, random: &random) }
 }
