@@ -62,7 +62,7 @@ let package = Package(
         library("ChorusRaft", ["ChorusCore"]),
         library("ChorusKeyValue", ["ChorusCore"]),
         // The machines one Raft group hosts, behind one ReplicatedStateMachine.
-        library("ChorusMachines", ["ChorusCore", "ChorusKeyValue"]),
+        library("ChorusMachines", ["ChorusCore", "ChorusKeyValue", "ChorusEventStore"]),
         // The replica driver: one Ready loop for the node and the simulator.
         library("ChorusReplica", ["ChorusCore", "ChorusRaft"]),
         // The saga orchestrator, its lock table and its checker (README in Sources/ChorusSagas).
@@ -162,7 +162,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         tests("ChorusReplica", ["ChorusReplica", "ChorusRaft", "ChorusCore", "ChorusMachines", "ChorusKeyValue"]),
-        tests("ChorusMachines", ["ChorusMachines", "ChorusKeyValue", "ChorusCore"]),
+        tests("ChorusMachines", ["ChorusMachines", "ChorusKeyValue", "ChorusEventStore", "ChorusCore"]),
         tests("ChorusAPI", ["ChorusAPI", "ChorusCore"]),
         tests("ChorusHTTP", [
             "ChorusHTTP", "ChorusNode", "ChorusService", "ChorusAPI", "ChorusCore", "ChorusLocalCluster",

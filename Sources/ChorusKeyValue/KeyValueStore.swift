@@ -82,10 +82,17 @@ public struct KeyValueStore: Sendable {
         } catch {
             return Applied(clientID: 0, sequence: 0, result: .rejected(error.description), duplicate: false)
         }
-        return apply(command, at: index)
+        return execute(command, at: index)
     }
 
-    private mutating func apply(_ command: KeyValueCommand, at index: LogIndex) -> Applied {
+    /// Applies an already decoded command at `index`.
+    public mutating func apply(_ command: KeyValueCommand, at index: LogIndex) -> Applied {
+        precondition(index > appliedIndex, "entries are applied in log order: \(index) after \(appliedIndex)")
+        appliedIndex = index
+        return execute(command, at: index)
+    }
+
+    private mutating func execute(_ command: KeyValueCommand, at index: LogIndex) -> Applied {
         let client = command.clientID
         if client != 0 {
             if let session = sessions[client] {

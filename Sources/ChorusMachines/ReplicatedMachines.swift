@@ -1,4 +1,5 @@
 import ChorusCore
+import ChorusEventStore
 import ChorusKeyValue
 
 /// Every state machine one Raft group hosts, behind one `ReplicatedStateMachine`:
@@ -9,22 +10,31 @@ import ChorusKeyValue
 ///
 /// The node and the simulator host exactly this type, so a machine added
 /// here is replicated, snapshotted, simulated and served everywhere at once.
+///
+/// The key-value store's change feed is fed here: a key-value entry that
+/// changed a key is recorded in the event store's `$kv-default` stream in the
+/// same apply (in place of the event store's `skip`), so watching keys costs
+/// no second log write.
 public struct ReplicatedMachines: ReplicatedStateMachine {
     public internal(set) var keyValue: KeyValueStore
+    public internal(set) var eventStore: EventStore
     public internal(set) var appliedIndex: LogIndex = .zero
 
-    public init(keyValueLimits: KeyValueLimits = .default) {
+    public init(keyValueLimits: KeyValueLimits = .default, eventStoreLimits: EventStoreLimits = .default) {
         keyValue = KeyValueStore(limits: keyValueLimits)
+        eventStore = EventStore(limits: eventStoreLimits)
     }
 
     /// A command for one of the machines, as the service layer builds it.
     public enum Command: Sendable, Hashable {
         case keyValue(KeyValueCommand)
+        case eventStore(EventStoreCommand)
 
         /// The bytes of a log entry: the machine tag, then the machine's own encoding.
         public func encoded() -> [UInt8] {
             switch self {
             case .keyValue(let command): [MachineTag.keyValue.rawValue] + command.encoded()
+            case .eventStore(let command): [MachineTag.eventStore.rawValue] + command.encoded()
             }
         }
     }
@@ -32,6 +42,7 @@ public struct ReplicatedMachines: ReplicatedStateMachine {
     /// What applying one entry returned.
     public enum Output: Sendable, Hashable {
         case keyValue(KeyValueStore.Applied)
+        case eventStore(EventStoreResult)
         /// The entry names no machine this release hosts; nothing was applied.
         case rejected(Rejection)
     }
@@ -50,10 +61,12 @@ public struct ReplicatedMachines: ReplicatedStateMachine {
 
     public enum Query: Sendable, Hashable {
         case keyValue(KeyValueQuery)
+        case eventStore(EventStoreQuery)
     }
 
     public enum Answer: Sendable, Hashable {
         case keyValue(KeyValueAnswer)
+        case eventStore(EventStoreQueryResult)
     }
 
     public mutating func apply(_ command: ArraySlice<UInt8>, at index: LogIndex) -> Output {
@@ -66,13 +79,42 @@ public struct ReplicatedMachines: ReplicatedStateMachine {
         let body = command.dropFirst()
         switch MachineTag(first) {
         case .keyValue:
-            return .keyValue(keyValue.apply(body, at: index))
+            return .keyValue(applyKeyValue(body, at: index))
+        case .eventStore:
+            keyValue.skip(index: index)
+            return .eventStore(eventStore.apply(body, at: index))
         default:
             // Mixed-version clusters are not supported: a command of a machine
             // this release does not host is refused alike on every replica.
             skipAll(index)
             return .rejected(.unknownMachine(MachineTag(first)))
         }
+    }
+
+    /// A key-value command, and its change in the feed if it changed a key.
+    private mutating func applyKeyValue(_ body: ArraySlice<UInt8>, at index: LogIndex) -> KeyValueStore.Applied {
+        guard let command = try? KeyValueCommand(decoding: body, limits: keyValue.limits) else {
+            eventStore.skip(index: index)
+            return keyValue.apply(body, at: index)
+        }
+        let applied = keyValue.apply(command, at: index)
+        var change: KeyValueChange?
+        if !applied.duplicate {
+            switch (applied.result, command.operation) {
+            case (.written(let version), .put(let key, let value)), (.written(let version), .compareAndSet(let key, _, let value)):
+                change = KeyValueChange(key: key, version: version, value: value)
+            case (.deleted(existed: true), .delete(let key)):
+                change = KeyValueChange(key: key, version: index, value: nil)
+            default:
+                break
+            }
+        }
+        if let change {
+            _ = eventStore.recordKeyValueChanges([change], recordedTime: eventStore.clock, at: index)
+        } else {
+            eventStore.skip(index: index)
+        }
+        return applied
     }
 
     public mutating func skip(index: LogIndex) {
@@ -83,16 +125,20 @@ public struct ReplicatedMachines: ReplicatedStateMachine {
 
     private mutating func skipAll(_ index: LogIndex) {
         keyValue.skip(index: index)
+        eventStore.skip(index: index)
     }
 
     public func read(_ query: Query) -> Answer {
         switch query {
         case .keyValue(let query): .keyValue(keyValue.read(query))
+        case .eventStore(let query): .eventStore(eventStore.read(query))
         }
     }
 
     public func snapshot() -> [UInt8] {
-        StateMachineSnapshot(appliedIndex: appliedIndex, machines: [(.keyValue, keyValue.snapshot())]).encoded()
+        StateMachineSnapshot(
+            appliedIndex: appliedIndex, machines: [(.keyValue, keyValue.snapshot()), (.eventStore, eventStore.snapshot())]
+        ).encoded()
     }
 
     /// The most bytes one machine's snapshot may take in the container.
@@ -101,6 +147,7 @@ public struct ReplicatedMachines: ReplicatedStateMachine {
     public mutating func restore(from snapshot: [UInt8], at index: LogIndex) throws(BinaryDecodingError) {
         if snapshot.isEmpty {
             try keyValue.restore(from: [], at: index)
+            try eventStore.restore(from: [], at: index)
             appliedIndex = index
             return
         }
@@ -109,11 +156,12 @@ public struct ReplicatedMachines: ReplicatedStateMachine {
             throw BinaryDecodingError(
                 .invalidValue("snapshot taken at \(container.appliedIndex.rawValue), installed at \(index.rawValue)"), at: 0)
         }
-        for machine in container.machines where machine.tag != .keyValue {
+        for machine in container.machines where machine.tag != .keyValue && machine.tag != .eventStore {
             throw BinaryDecodingError(.invalidValue("the snapshot holds an unknown machine \(machine.tag.rawValue)"), at: 0)
         }
         var restored = self
         try restored.keyValue.restore(from: container.bytes(of: .keyValue) ?? [], at: index)
+        try restored.eventStore.restore(from: container.bytes(of: .eventStore) ?? [], at: index)
         restored.appliedIndex = index
         self = restored
     }

@@ -42,13 +42,13 @@ public enum Campaign {
     /// What a campaign holds fixed across its seeds; everything else each
     /// seed draws for itself.
     public struct Options: Sendable, Hashable {
-        public var injectedBug: RaftInjectedBug?
+        public var injectedBug: InjectedBug?
         /// Shorter safety phases (as in `swift test`).
         public var quick: Bool
         /// PreVote on or off for every seed; nil lets each seed draw it.
         public var preVote: Bool?
 
-        public init(injectedBug: RaftInjectedBug? = nil, quick: Bool = false, preVote: Bool? = nil) {
+        public init(injectedBug: InjectedBug? = nil, quick: Bool = false, preVote: Bool? = nil) {
             self.injectedBug = injectedBug
             self.quick = quick
             self.preVote = preVote

@@ -67,6 +67,7 @@ extension Simulation {
             case .success(let read):
                 switch read.value {
                 case .keyValue(.record(let record)): body = .read(record)
+                case .eventStore: body = .retry
                 }
             case .failure(let error): body = Self.response(to: error)
             }
@@ -81,7 +82,7 @@ extension Simulation {
         case .success(let write):
             switch write.output {
             case .keyValue(let applied): .written(applied.result)
-            case .rejected: .retry
+            case .eventStore, .rejected: .retry
             }
         case .failure(let error): response(to: error)
         }

@@ -69,7 +69,7 @@ public struct SimulationParameters: Sendable, Hashable {
     public var safetyPhaseMicroseconds: UInt64
     public var livenessBoundMicroseconds: UInt64
 
-    public var injectedBug: RaftInjectedBug?
+    public var injectedBug: InjectedBug?
 
     /// Probability that a new leader crashes at the instant its commit index
     /// first moves in its term (Jepsen's kill-the-leader nemesis, timed to the
@@ -121,7 +121,7 @@ public struct SimulationParameters: Sendable, Hashable {
     public static let clockDriftBoundPartsPerThousand = 50
 
     /// Draws one seed's world. `quick` shortens the safety phase for `swift test`.
-    public static func draw(seed: UInt64, injectedBug: RaftInjectedBug?, quick: Bool) -> SimulationParameters {
+    public static func draw(seed: UInt64, injectedBug: InjectedBug?, quick: Bool) -> SimulationParameters {
         var random = SwarmDraw(seed: seed ^ 0x5EED_0F_5A4A_7E11)
         func uniform(_ range: ClosedRange<UInt64>) -> UInt64 { random.uniform(range) }
         func uniformInt(_ range: ClosedRange<Int>) -> Int { random.uniformInt(range) }

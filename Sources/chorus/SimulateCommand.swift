@@ -1,3 +1,4 @@
+import ChorusCore
 import ArgumentParser
 import ChorusRaft
 import ChorusSimulation
@@ -43,7 +44,7 @@ struct SimulateRaftCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("inject-bug"),
-        help: "A deliberate bug the checks must catch: \(RaftInjectedBug.allCases.map(\.rawValue).joined(separator: ", ")).")
+        help: "A deliberate bug the checks must catch: \(InjectedBug.raft.map(\.rawValue).joined(separator: ", ")).")
     var injectBug: String?
 
     @Flag(name: .long, help: "Print every event of a single seed.")
@@ -75,11 +76,11 @@ struct SimulateRaftCommand: AsyncParsableCommand {
         guard unrecognized.isEmpty else {
             throw fail("unexpected argument(s): \(unrecognized.joined(separator: " ")) (see --help)")
         }
-        var bug: RaftInjectedBug?
+        var bug: InjectedBug?
         if let injectBug {
-            guard let parsed = RaftInjectedBug(rawValue: injectBug) else {
+            guard let parsed = InjectedBug(rawValue: injectBug), InjectedBug.raft.contains(parsed) else {
                 throw fail(
-                    "unknown bug '\(injectBug)'; choose one of \(RaftInjectedBug.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "unknown bug '\(injectBug)'; choose one of \(InjectedBug.raft.map(\.rawValue).joined(separator: ", "))")
             }
             bug = parsed
         }

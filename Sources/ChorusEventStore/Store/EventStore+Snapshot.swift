@@ -76,10 +76,12 @@ extension EventStore {
     }
 
     /// Replaces the state with a `snapshot()`'s taken at `index`. An empty
-    /// snapshot at `LogIndex.zero` is the empty machine.
+    /// snapshot is the empty machine at `index` (one that did not exist when
+    /// the snapshot was taken).
     public mutating func restore(from snapshot: [UInt8], at index: LogIndex) throws(BinaryDecodingError) {
-        if snapshot.isEmpty && index == .zero {
+        if snapshot.isEmpty {
             self = EventStore(limits: limits)
+            appliedIndex = index
             return
         }
         let restored = try EventStore(restoring: snapshot, limits: limits)

@@ -1,0 +1,37 @@
+/// Every deliberate bug Chorus can be built to have, in one place: the
+/// negative controls that prove each checker can fail (STYLE.md habit 4; a
+/// guarantee without a checker that has been seen to fail does not count).
+///
+/// A bug is off unless a configuration names it, and only two things do:
+/// the simulator's `--inject-bug NAME` and the hidden `chorus node
+/// --inject-bug NAME` used by the real-process negative control. Each case
+/// says which protocol carries it and which check must catch it.
+public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    // Raft (`RaftConfiguration.injectedBug`), caught by the Raft simulator.
+
+    /// A follower answers a read request at once with its own commit index,
+    /// without asking the leader (breaks linearizable reads).
+    case followerRead = "follower-read"
+    /// The leader commits an entry of an earlier term once a quorum stores it,
+    /// without the current-term rule (thesis §3.6.2, figure 3.7).
+    case oldTermCommit = "old-term-commit"
+    /// The vote is never written to stable storage, so a restarted server may
+    /// vote twice in one term (thesis §3.8).
+    case unpersistedVote = "unpersisted-vote"
+
+    // The event store (`EventStore.injectedBug`), caught by `chorus simulate events`.
+
+    /// An append with an exact expected revision is applied as if it expected
+    /// `any` (the expected-versions property).
+    case appendIgnoresExpectedVersion = "append-ignores-expected-version"
+    /// A catch-up batch that reaches the head advances its cursor one event
+    /// too far, so the first live event is never delivered (the catch-up
+    /// subscriptions property).
+    case subscriptionSkipsBoundary = "subscription-skips-boundary"
+
+    /// The bugs of one protocol, for `--inject-bug` help and validation.
+    public static let raft: [InjectedBug] = [.followerRead, .oldTermCommit, .unpersistedVote]
+    public static let eventStore: [InjectedBug] = [.appendIgnoresExpectedVersion, .subscriptionSkipsBoundary]
+
+    public var description: String { rawValue }
+}
