@@ -65,7 +65,7 @@ public final class Simulation {
     /// Called with each trace line when tracing; nil otherwise (the fast path).
     let traceSink: ((String) -> Void)?
     /// FNV-1a over every event handled: equal for equal runs.
-    public internal(set) var traceHash: UInt64 = 0xCBF2_9CE4_8422_2325
+    public internal(set) var traceHash: UInt64 = TraceHash.initial
     public internal(set) var statistics = Statistics()
 
     public struct Statistics: Sendable, Hashable {
@@ -257,7 +257,7 @@ public final class Simulation {
 }
 
 /// How one seed ended.
-public struct SeedOutcome: Sendable {
+public struct SeedOutcome: CampaignSeedOutcome {
     /// The linearizability checker ran out of budget on this seed's history.
     public var linearizabilityUnknown: Bool
     public var seed: UInt64
@@ -268,4 +268,13 @@ public struct SeedOutcome: Sendable {
     public var events: Int
     public var traceHash: UInt64
     public var statistics: Simulation.Statistics
+}
+
+extension SeedOutcome {
+    public var checkerUnknown: Bool { linearizabilityUnknown }
+}
+
+extension CampaignSummary where Outcome == SeedOutcome {
+    /// Seeds whose history the linearizability checker could not decide in its budget.
+    public var linearizabilityUnknown: Int { checkerUnknown }
 }
