@@ -73,8 +73,8 @@ let package = Package(
         // Verification: history checkers and the deterministic simulator.
         library("ChorusCheck", ["ChorusCore"], exclude: ["README.md"]),
         library("ChorusSimulation", [
-            "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusMachines", "ChorusReplica", "ChorusCheck",
-            "ChorusClocks", "ChorusCRDT", "ChorusReplication",
+            "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusEventStore", "ChorusMachines", "ChorusReplica",
+            "ChorusCheck", "ChorusClocks", "ChorusCRDT", "ChorusReplication",
         ]),
 
         // Edges: files and the system zlib.

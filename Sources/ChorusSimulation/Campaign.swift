@@ -15,11 +15,15 @@ public enum Campaign {
         public var quick: Bool
         /// PreVote on or off for every seed; nil lets each seed draw it.
         public var preVote: Bool?
+        public var workload: SimulationWorkload
 
-        public init(injectedBug: InjectedBug? = nil, quick: Bool = false, preVote: Bool? = nil) {
+        public init(
+            injectedBug: InjectedBug? = nil, quick: Bool = false, preVote: Bool? = nil, workload: SimulationWorkload = .keyValue
+        ) {
             self.injectedBug = injectedBug
             self.quick = quick
             self.preVote = preVote
+            self.workload = workload
         }
     }
 
@@ -29,6 +33,7 @@ public enum Campaign {
     {
         var parameters = SimulationParameters.draw(seed: seed, injectedBug: options.injectedBug, quick: options.quick)
         if let preVote = options.preVote { parameters.preVoteEnabled = preVote }
+        parameters.workload = options.workload
         return Simulation(seed: seed, parameters: parameters, trace: trace).run()
     }
 

@@ -1,5 +1,7 @@
 import ChorusCore
 import ChorusKeyValue
+import ChorusMachines
+import ChorusReplica
 
 /// One client operation as the client saw it: what it asked, when, and what
 /// came back. Times are virtual microseconds. Values are unique per write
@@ -38,11 +40,13 @@ public struct ClientOperation: Sendable, Hashable {
     public var outcome: Outcome
 }
 
-/// What a client sends to a server, and what comes back.
+/// What a client sends to a server, and what comes back: a machine command
+/// or query, exactly as the service layer hands them to a node.
 struct ClientRequest: Sendable {
     enum Body: Sendable {
-        case write(KeyValueCommand)
-        case read(key: String)
+        /// A command; a retry carries the same idempotency key.
+        case write(ReplicatedMachines.Command, key: IdempotencyKey?)
+        case read(ReplicatedMachines.Query, ReadRequirement)
     }
 
     var client: Int
@@ -52,8 +56,8 @@ struct ClientRequest: Sendable {
 
 struct ClientResponse: Sendable {
     enum Body: Sendable {
-        case written(KeyValueResult)
-        case read(KeyValueStore.Record?)
+        case written(ReplicatedMachines.Output)
+        case read(ReplicatedMachines.Answer)
         /// Not the leader; try this one (or any, if nil).
         case redirect(NodeID?)
         /// Overloaded or unable now; retry.

@@ -10,6 +10,8 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
         case stateMachineSafety = "state-machine-safety"
         case monotonicCommitIndex = "monotonic-commit-index"
         case linearizability = "linearizability"
+        /// An event-store property (`ChorusCheck.EventStoreProperty`), named in the detail.
+        case eventStore = "event-store"
         case convergence = "convergence"
         case liveness = "liveness"
         case recovery = "recovery"
@@ -80,6 +82,7 @@ struct SafetyChecker {
     mutating func recordConvergenceFailure(_ detail: String, at time: UInt64) { fail(.convergence, detail, at: time) }
     mutating func recordLivenessFailure(_ detail: String, at time: UInt64) { fail(.liveness, detail, at: time) }
     mutating func recordLinearizabilityFailure(_ detail: String, at time: UInt64) { fail(.linearizability, detail, at: time) }
+    mutating func recordEventStoreFailure(_ detail: String, at time: UInt64) { fail(.eventStore, detail, at: time) }
 
     /// A server restarted: its commit index may legitimately restart lower.
     mutating func serverRestarted(_ server: Int) { lastCommit[server - 1] = .zero }

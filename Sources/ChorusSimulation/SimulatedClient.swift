@@ -1,6 +1,8 @@
 import ChorusCore
 import ChorusKeyValue
+import ChorusMachines
 import ChorusRaft
+import ChorusReplica
 
 /// A client process: one operation at a time, retried (with the same session
 /// sequence number, so it applies at most once) until it gets an answer,
@@ -27,6 +29,10 @@ struct SimulatedClient {
 
 extension Simulation {
     func startOperation(client: Int) {
+        if workload == .eventStore {
+            startEventOperation(client: client)
+            return
+        }
         guard phase == .safety, clients[client].current == nil else { return }
         let key = "k\(random.next() % UInt64(parameters.keyCount))"
         let choice = random.next() % 10
@@ -35,7 +41,7 @@ extension Simulation {
         let body: ClientRequest.Body
         if choice < 4 {
             kind = .get(key: key)
-            body = .read(key: key)
+            body = .read(.keyValue(.get(key: key)), .linearizable)
         } else {
             c.sequence += 1
             c.writesIssued += 1
@@ -52,7 +58,9 @@ extension Simulation {
                 kind = .delete(key: key)
                 operation = .delete(key: key)
             }
-            body = .write(KeyValueCommand(clientID: c.clientID, sequence: c.sequence, operation: operation))
+            body = .write(
+                .keyValue(KeyValueCommand(clientID: c.clientID, sequence: c.sequence, operation: operation)),
+                key: IdempotencyKey(client: c.clientID, sequence: c.sequence))
         }
         history.append(ClientOperation(client: client, kind: kind, invokedAt: now, completedAt: nil, outcome: .indeterminate))
         trace("client \(client) invokes \(kind)")
@@ -84,25 +92,45 @@ extension Simulation {
 
     func clientReceived(_ response: ClientResponse, client: Int) {
         guard let current = clients[client].current, current.requestID == response.requestID else { return }
-        let operation = history[current.historyIndex]
         switch response.body {
         case .redirect(let hint):
-            if let hint, hint.rawValue >= 1, Int(hint.rawValue) <= parameters.serverCount {
-                clients[client].believedLeader = Int(hint.rawValue)
-            } else {
-                clients[client].believedLeader = randomServer()
-            }
+            follow(hint, client: client)
             backOff(client: client)
             return
         case .retry:
             backOff(client: client)
             return
-        case .read(let record):
+        case .read, .written:
+            break
+        }
+        switch workload {
+        case .keyValue: completeKeyValue(response.body, client: client, current: current)
+        case .eventStore: completeEventOperation(response.body, client: client, current: current)
+        }
+        clients[client].current = nil
+        let think = parameters.clientThinkMaximumMicroseconds == 0 ? 0 : random.next() % parameters.clientThinkMaximumMicroseconds
+        queue.schedule(.clientNext(client: client), at: now + 1 + think)
+    }
+
+    /// A redirect's hint, or a random server when it names none.
+    func follow(_ hint: NodeID?, client: Int) {
+        if let hint, hint.rawValue >= 1, Int(hint.rawValue) <= parameters.serverCount {
+            clients[client].believedLeader = Int(hint.rawValue)
+        } else {
+            clients[client].believedLeader = randomServer()
+        }
+    }
+
+    private func completeKeyValue(_ body: ClientResponse.Body, client: Int, current: SimulatedClient.InFlight) {
+        let operation = history[current.historyIndex]
+        switch body {
+        case .read(.keyValue(.record(let record))):
             let value = record.map { String(decoding: $0.value, as: UTF8.self) }
             let version = record?.version ?? .zero
             history[current.historyIndex].outcome = .read(value: value, version: version)
             clients[client].known[operation.kind.key] = (version, value)
-        case .written(let result):
+        case .written(.keyValue(let applied)):
+            let result = applied.result
             switch (result, operation.kind) {
             case (.written(let version), .put(let key, let value)),
                 (.written(let version), .compareAndSet(let key, _, _, let value)):
@@ -118,15 +146,14 @@ extension Simulation {
                 // sessionExpired or rejected: the write's fate is unknown to the client.
                 history[current.historyIndex].outcome = .indeterminate
             }
+        default:
+            history[current.historyIndex].outcome = .indeterminate
         }
         history[current.historyIndex].completedAt = now
         trace("client \(client) completes \(operation.kind) → \(history[current.historyIndex].outcome)")
-        clients[client].current = nil
-        let think = parameters.clientThinkMaximumMicroseconds == 0 ? 0 : random.next() % parameters.clientThinkMaximumMicroseconds
-        queue.schedule(.clientNext(client: client), at: now + 1 + think)
     }
 
-    private func backOff(client: Int) {
+    func backOff(client: Int) {
         guard let current = clients[client].current else { return }
         queue.schedule(.clientRetry(client: client, requestID: current.requestID), at: now + 1_000 + random.next() % 20_000)
     }

@@ -1,4 +1,5 @@
 import ChorusCore
+import ChorusEventStore
 import ChorusKeyValue
 import ChorusMachines
 import ChorusRaft
@@ -59,32 +60,22 @@ extension Simulation {
             break
         case .writeCompleted(let token, let result):
             guard let request = servers[server - 1].requests.removeValue(forKey: token) else { return }
-            respond(to: request.client, ClientResponse(requestID: request.requestID, body: Self.response(to: result)))
+            let body: ClientResponse.Body
+            switch result {
+            case .success(let write): body = .written(write.output)
+            case .failure(let error): body = Self.response(to: error)
+            }
+            respond(to: request.client, ClientResponse(requestID: request.requestID, body: body))
         case .readCompleted(let token, let result):
             guard let request = servers[server - 1].requests.removeValue(forKey: token) else { return }
             let body: ClientResponse.Body
             switch result {
-            case .success(let read):
-                switch read.value {
-                case .keyValue(.record(let record)): body = .read(record)
-                case .eventStore: body = .retry
-                }
+            case .success(let read): body = .read(read.value)
             case .failure(let error): body = Self.response(to: error)
             }
             respond(to: request.client, ClientResponse(requestID: request.requestID, body: body))
         case .fatal(let reason):
             checker.recordRecoveryFailure("n\(server): \(reason)", at: now)
-        }
-    }
-
-    static func response(to result: Result<WriteResult<ReplicatedMachines.Output>, ReplicaError>) -> ClientResponse.Body {
-        switch result {
-        case .success(let write):
-            switch write.output {
-            case .keyValue(let applied): .written(applied.result)
-            case .eventStore, .rejected: .retry
-            }
-        case .failure(let error): response(to: error)
         }
     }
 
@@ -135,12 +126,15 @@ extension Simulation {
         guard servers[server - 1].isUp else { return }
         let token = servers[server - 1].token(for: request.client, requestID: request.requestID)
         switch request.body {
-        case .write(let command):
-            let key = command.clientID == 0 ? nil : IdempotencyKey(client: command.clientID, sequence: command.sequence)
-            servers[server - 1].replica!.submitWrite(
-                ReplicatedMachines.Command.keyValue(command).encoded(), key: key, token: token)
-        case .read(let key):
-            servers[server - 1].replica!.submitRead(.keyValue(.get(key: key)), requirement: .linearizable, token: token)
+        case .write(var command, let key):
+            if case .eventStore(var eventCommand) = command {
+                // The proposing server stamps the time, as a node's service layer does.
+                eventCommand.recordedTime = recordedTime(on: server)
+                command = .eventStore(eventCommand)
+            }
+            servers[server - 1].replica!.submitWrite(command.encoded(), key: key, token: token)
+        case .read(let query, let requirement):
+            servers[server - 1].replica!.submitRead(query, requirement: requirement, token: token)
         }
         drive(server)
     }
@@ -184,7 +178,7 @@ extension Simulation {
 
     /// A replica recovered from `state`, as a node builds it at start-up.
     func makeReplica(number: Int, state: RaftPersistentState, seed: UInt64) throws -> RaftReplica<ReplicatedMachines> {
-        var machines = ReplicatedMachines()
+        var machines = ReplicatedMachines(injectedBug: parameters.injectedBug)
         try machines.restore(
             from: state.snapshot.metadata.index == .zero ? [] : state.snapshot.data, at: state.snapshot.metadata.index)
         let raft = try RaftNode(

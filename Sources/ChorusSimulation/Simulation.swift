@@ -56,6 +56,9 @@ public final class Simulation {
     var clients: [SimulatedClient] = []
     var checker: SafetyChecker
     public internal(set) var history: [ClientOperation] = []
+    /// The event-store workload's clients and history (`workload == .eventStore`).
+    var eventWorkload: EventWorkload
+    var workload: SimulationWorkload { parameters.workload }
     var phase = Phase.safety
     var livenessDeadline: UInt64 = 0
     var finished = false
@@ -90,6 +93,9 @@ public final class Simulation {
         self.network = SimulatedNetwork(serverCount: parameters.serverCount)
         self.checker = SafetyChecker(serverCount: parameters.serverCount)
         self.traceSink = trace
+        var workloadRandom = SeededGenerator(seed: seed ^ 0xE7E7_0000_5EED)
+        self.eventWorkload = EventWorkload(
+            clientCount: parameters.clientCount, streamCount: parameters.streamCount, random: &workloadRandom)
         let voters = (1...parameters.voterCount).map { NodeID(UInt64($0)) }
         for number in 1...parameters.serverCount {
             let state: RaftPersistentState = number <= parameters.voterCount ? .bootstrap(voters: voters) : .joining
@@ -137,16 +143,34 @@ public final class Simulation {
         statistics.tornRecoveries = servers.reduce(0) { $0 + $1.disk.tornRecoveries }
         var linearizabilityUnknown = false
         if checker.violation == nil {
-            switch HistoryCheck.check(history) {
-            case .linearizable: break
-            case .violated(let detail): checker.recordLinearizabilityFailure(detail, at: now)
-            case .unknown: linearizabilityUnknown = true
+            switch workload {
+            case .keyValue:
+                switch HistoryCheck.check(history) {
+                case .linearizable: break
+                case .violated(let detail): checker.recordLinearizabilityFailure(detail, at: now)
+                case .unknown: linearizabilityUnknown = true
+                }
+            case .eventStore:
+                if traceSink != nil, let recorded = eventHistory() {
+                    trace("recorded history (chorus check events):")
+                    for line in recorded.jsonLines().split(separator: "\n") { trace(String(line)) }
+                }
+                switch EventHistoryCheck.check(eventWorkload) {
+                case .satisfied: break
+                case .violated(let detail): checker.recordEventStoreFailure(detail, at: now)
+                case .unknown: linearizabilityUnknown = true
+                }
             }
         }
+        let operationCount = workload == .keyValue ? history.count : eventWorkload.operations.count + eventWorkload.records.count
+        let completedCount =
+            workload == .keyValue
+            ? history.filter { $0.completedAt != nil }.count
+            : eventWorkload.operations.filter { $0.completedAt != nil }.count + eventWorkload.records.count
         return SeedOutcome(
             linearizabilityUnknown: linearizabilityUnknown,
-            seed: seed, violation: checker.violation, operations: history.count,
-            completedOperations: history.filter { $0.completedAt != nil }.count,
+            seed: seed, violation: checker.violation, operations: operationCount,
+            completedOperations: completedCount,
             simulatedMicroseconds: now, events: events, traceHash: traceHash, statistics: statistics)
     }
 

@@ -2,6 +2,14 @@ import ChorusCore
 import ChorusRaft
 import ChorusReplica
 
+/// What the simulated clients do.
+public enum SimulationWorkload: String, Sendable, Hashable, CaseIterable {
+    /// Gets, puts, compare-and-sets and deletes, checked linearizable.
+    case keyValue = "key-value"
+    /// Appends, stream reads and catch-up subscriptions, checked by the event-store checker.
+    case eventStore = "events"
+}
+
 /// Everything one seed's world is made of, drawn from the seed itself (swarm
 /// testing: each seed gets its own mix and intensity of faults, so a campaign
 /// explores corners that one fixed fault profile never reaches).
@@ -70,6 +78,11 @@ public struct SimulationParameters: Sendable, Hashable {
     public var livenessBoundMicroseconds: UInt64
 
     public var injectedBug: InjectedBug?
+
+    /// What the clients do (fixed per campaign, not drawn).
+    public var workload: SimulationWorkload = .keyValue
+    /// Streams the event-store workload appends to.
+    public var streamCount: Int
 
     /// Probability that a new leader crashes at the instant its commit index
     /// first moves in its term (Jepsen's kill-the-leader nemesis, timed to the
@@ -171,6 +184,7 @@ public struct SimulationParameters: Sendable, Hashable {
             safetyPhaseMicroseconds: quick ? uniform(1_000_000...2_500_000) : uniform(3_000_000...10_000_000),
             livenessBoundMicroseconds: 30_000_000,
             injectedBug: injectedBug,
+            streamCount: 1 + Int(random.next() % 3),
             firstCommitCrashProbability: random.chance(0.5) ? 0 : 0.2 + 0.8 * unit())
     }
 }

@@ -197,7 +197,13 @@ extension EventStore {
                         disposition: .alreadyWritten, idempotencyHorizon: idempotencyHorizon))
             }
         }
-        guard append.expected.isSatisfied(by: state) else {
+        let ignoresExpectation: Bool
+        if injectedBug == .appendIgnoresExpectedVersion, case .revision = append.expected {
+            ignoresExpectation = true
+        } else {
+            ignoresExpectation = false
+        }
+        guard ignoresExpectation || append.expected.isSatisfied(by: state) else {
             return .refused(.wrongExpectedVersion(expected: append.expected, actual: state, cause: .stateMismatch))
         }
         switch state {
