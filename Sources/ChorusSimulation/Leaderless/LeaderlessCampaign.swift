@@ -8,15 +8,19 @@ public enum LeaderlessCampaign {
         public var injectedBug: LeaderlessInjectedBug?
         /// Shorter safety phases (as in `swift test`).
         public var quick: Bool
+        /// `LeaderlessParameters.uniqueBootEpochs` (off reproduces a core bug).
+        public var uniqueBootEpochs: Bool
 
-        public init(injectedBug: LeaderlessInjectedBug? = nil, quick: Bool = false) {
+        public init(injectedBug: LeaderlessInjectedBug? = nil, quick: Bool = false, uniqueBootEpochs: Bool = true) {
             self.injectedBug = injectedBug
             self.quick = quick
+            self.uniqueBootEpochs = uniqueBootEpochs
         }
     }
 
     public static func runSeed(_ seed: UInt64, options: Options = Options(), trace: ((String) -> Void)? = nil) -> LeaderlessSeedOutcome {
-        let parameters = LeaderlessParameters.draw(seed: seed, injectedBug: options.injectedBug, quick: options.quick)
+        var parameters = LeaderlessParameters.draw(seed: seed, injectedBug: options.injectedBug, quick: options.quick)
+        parameters.uniqueBootEpochs = options.uniqueBootEpochs
         return LeaderlessSimulation(seed: seed, parameters: parameters, trace: trace).run()
     }
 

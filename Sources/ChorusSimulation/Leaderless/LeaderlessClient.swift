@@ -30,7 +30,12 @@ struct LeaderlessClient {
     /// per keyspace and slot: a chain whose write got no definite answer is
     /// retired (see `LeaderlessHistoryExport`).
     var chainGenerations: [KeyspaceID: [Int]] = [:]
+    var chainWrites: [KeyspaceID: Int] = [:]
     var current: InFlight?
+    /// The second read of a probe (`chainToRead`): the key written before the one just read.
+    var probeFollowUp: ObjectKey?
+    /// The keyspace whose other chain this client writes next (a cause, then its effect).
+    var pairedChainWrite: KeyspaceID?
 
     struct InFlight {
         var historyIndex: Int
@@ -82,6 +87,11 @@ struct LeaderlessClient {
 
     func chainGeneration(_ keyspace: KeyspaceID, slot: Int) -> Int {
         chainGenerations[keyspace]?[slot] ?? 0
+    }
+
+    mutating func nextChainSlot(_ keyspace: KeyspaceID) -> Int {
+        chainWrites[keyspace, default: 0] += 1
+        return chainWrites[keyspace]! % LeaderlessKeys.chainSlots
     }
 
     mutating func retireChain(_ keyspace: KeyspaceID, slot: Int) {

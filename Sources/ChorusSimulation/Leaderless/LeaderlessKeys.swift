@@ -10,6 +10,8 @@ import ChorusReplication
 ///   writer, each write with the context of the writer's previous one, so
 ///   their writes are totally ordered and the session checker can judge
 ///   reads of them (`LeaderlessHistoryExport`).
+/// - Fresh keys (`f<client>.<n>`, eventual): written once each, so a write
+///   is held only where it went (the durability check's sharpest case).
 /// - CRDT keys: a counter per keyspace, an OR-set, a map and a
 ///   multi-value register in the eventual keyspace.
 enum LeaderlessKeys {
@@ -22,11 +24,22 @@ enum LeaderlessKeys {
         ObjectKey(keyspace: keyspace, kind: .versioned, keyspace == eventual ? "v\(index)" : "c\(index)")
     }
 
+    /// A key written once (`f<client>.<n>`): until anti-entropy spreads it,
+    /// only the write's own replicas and hints hold it.
+    static func fresh(client: Int, number: Int) -> ObjectKey {
+        ObjectKey(keyspace: eventual, kind: .versioned, "f\(client + 1).\(number)")
+    }
+
     static func chain(_ keyspace: KeyspaceID, client: Int, slot: Int, generation: Int) -> ObjectKey {
         ObjectKey(keyspace: keyspace, kind: .versioned, "s\(client + 1).\(slot).\(generation)")
     }
 
     static func isChain(_ key: ObjectKey) -> Bool { key.kind == .versioned && key.key.first == UInt8(ascii: "s") }
+
+    /// The client number a chain key names (`s<client>.…`).
+    static func chainWriter(of key: ObjectKey) -> Substring? {
+        String(decoding: key.key, as: UTF8.self).dropFirst().split(separator: ".").first
+    }
 
     static let hits = ObjectKey(keyspace: eventual, kind: .counter, "hits")
     static let likes = ObjectKey(keyspace: causal, kind: .counter, "likes")

@@ -24,8 +24,14 @@ struct LeaderlessServer {
 
     var isUp: Bool { replication != nil }
 
-    init(number: Int, tickMicroseconds: UInt64) {
+    /// A node with an empty log, or with only its boot epoch (`LeaderlessParameters.uniqueBootEpochs`).
+    init(number: Int, tickMicroseconds: UInt64, bootEpoch: UInt64?) {
         self.number = number
         self.tickMicroseconds = tickMicroseconds
+        if let bootEpoch {
+            disk.append(DurableRecord.boot(bootEpoch).encodedBytes)
+            disk.sync()
+            recoveredRecords = [DurableRecord.boot(bootEpoch).encodedBytes]
+        }
     }
 }

@@ -22,9 +22,9 @@ extension LeaderlessSimulation {
     /// Records the operation and sends its first attempt.
     func begin(_ operation: LeaderlessOperation) {
         let client = operation.client
-        if LeaderlessKeys.isChain(operation.key), operation.action.isWrite,
-            !(chainKeysWritten[operation.key.keyspace]?.contains(operation.key) ?? false)
-        {
+        if LeaderlessKeys.isChain(operation.key), operation.action.isWrite {
+            // Most recently written last.
+            chainKeysWritten[operation.key.keyspace, default: []].removeAll { $0 == operation.key }
             chainKeysWritten[operation.key.keyspace, default: []].append(operation.key)
         }
         history.append(operation)
@@ -142,3 +142,4 @@ extension LeaderlessSimulation {
         }
     }
 }
+

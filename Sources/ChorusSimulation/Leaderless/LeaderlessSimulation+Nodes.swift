@@ -59,6 +59,19 @@ extension LeaderlessSimulation {
         for record in effects.persist {
             servers[server - 1].disk.append(record.bytes)
             observeMint(record.bytes, on: server)
+            if faultsActive && parameters.mintIsolationProbability > 0 && Self.isCausalMint(record.bytes)
+                && random.chance(parameters.mintIsolationProbability)
+            {
+                // A causal write just minted: cut its coordinating replica off,
+                // so that it is acknowledged (W = 1) where nobody else sees it
+                // while its effects travel.
+                handle(.isolate(server: server))
+            }
+            if record.bytes.first == 3 && faultsActive && random.chance(parameters.hintStoredCrashProbability) {
+                // A hint: crash this fallback once it has acknowledged it.
+                let delay = parameters.fsyncLatencyMaximumMicroseconds + 1 + random.next() % 10_000
+                queue.schedule(.crashServer(server: server, incarnation: servers[server - 1].incarnation), at: now + delay)
+            }
         }
         if effects.requiresSync && !servers[server - 1].syncPending {
             servers[server - 1].syncPending = true
@@ -102,6 +115,11 @@ extension LeaderlessSimulation {
         statistics.compactions += 1
     }
 
+    static func isCausalMint(_ bytes: [UInt8]) -> Bool {
+        guard bytes.first == 2, case .minted(_, _, _, let causal?, _)? = try? DurableRecord(decodingAll: bytes) else { return false }
+        return causal.destinations.count > 0
+    }
+
     /// Reads a blind put's superseded context from the `minted` record of
     /// its coordinating replica: the sibling with the record's dot.
     func observeMint(_ bytes: [UInt8], on server: Int) {
@@ -118,12 +136,14 @@ extension LeaderlessSimulation {
     func crashSomeServer() {
         let up = servers.filter(\.isUp).map(\.number)
         guard !up.isEmpty else { return }
-        crash(up[Int(random.next() % UInt64(up.count))])
+        let holders = up.filter { servers[$0 - 1].replication!.hints.count > 0 }
+        let victims = !holders.isEmpty && random.chance(parameters.hintHolderCrashBias) ? holders : up
+        crash(victims[Int(random.next() % UInt64(victims.count))])
     }
 
     func crash(_ server: Int) {
         statistics.crashes += 1
-        trace("crash n\(server)")
+        trace("crash n\(server) holding \(servers[server - 1].replication?.hints.count ?? 0) hints")
         servers[server - 1].replication = nil
         servers[server - 1].swim = nil
         servers[server - 1].incarnation += 1

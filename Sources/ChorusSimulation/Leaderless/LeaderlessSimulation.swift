@@ -36,9 +36,12 @@ public final class LeaderlessSimulation {
         case clientRetry(client: Int, request: ClientRequestID)
         case clientTimeout(client: Int, request: ClientRequestID)
         case partition
+        case isolate(server: Int)
+        case reconnect(server: Int)
         case heal
         case clog(server: Int, clogged: Bool)
         case crash
+        case crashServer(server: Int, incarnation: UInt64)
         case restart(server: Int)
         case endOfSafetyPhase
         case livenessCheck
@@ -113,7 +116,8 @@ public final class LeaderlessSimulation {
         for number in 1...parameters.memberCount {
             let skew = Int64(random.next() % UInt64(2 * drift + 1)) - Int64(drift)
             let interval = UInt64(Int64(parameters.tickMicroseconds) + Int64(parameters.tickMicroseconds) * skew / 1_000)
-            servers.append(LeaderlessServer(number: number, tickMicroseconds: interval))
+            let epoch = parameters.uniqueBootEpochs ? LeaderlessParameters.bootEpoch(of: number) : nil
+            servers.append(LeaderlessServer(number: number, tickMicroseconds: interval, bootEpoch: epoch))
         }
         for index in 0..<parameters.clientCount {
             let skew = Int(random.next() % UInt64(2 * drift + 1)) - drift
@@ -134,7 +138,9 @@ public final class LeaderlessSimulation {
     /// whose history passes every checker.
     public func run() -> LeaderlessSeedOutcome {
         for index in servers.indices {
-            start(index + 1, recovering: [])
+            let records = servers[index].recoveredRecords
+            servers[index].recoveredRecords = []
+            start(index + 1, recovering: records)
         }
         for client in clients.indices {
             queue.schedule(.clientNext(client: client), at: random.next() % 50_000)
@@ -210,6 +216,17 @@ public final class LeaderlessSimulation {
             hash(9)
             guard phase == .safety else { return }
             startPartition()
+        case .isolate(let server):
+            hash(16, UInt64(server))
+            guard phase == .safety, !network.isolated[server - 1] else { return }
+            statistics.partitions += 1
+            network.setIsolated(server, true)
+            trace("isolate n\(server) after its mint")
+            queue.schedule(.reconnect(server: server), at: now + 30_000 + random.next() % 500_000)
+        case .reconnect(let server):
+            hash(17, UInt64(server))
+            network.setIsolated(server, false)
+            trace("reconnect n\(server)")
         case .heal:
             hash(10)
             guard partitionActive else { return }
@@ -225,6 +242,10 @@ public final class LeaderlessSimulation {
             guard phase == .safety else { return }
             crashSomeServer()
             scheduleNemesis(.crash, mean: parameters.crashMeanIntervalMicroseconds)
+        case .crashServer(let server, let incarnation):
+            hash(15, UInt64(server))
+            guard phase == .safety, servers[server - 1].incarnation == incarnation, servers[server - 1].isUp else { return }
+            crash(server)
         case .restart(let server):
             hash(13, UInt64(server))
             restart(server)
