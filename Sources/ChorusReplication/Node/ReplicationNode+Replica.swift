@@ -8,6 +8,9 @@ extension ReplicationNode {
     /// key, persists it durably, stores it, and sends it on.
     mutating func handleMint(_ request: MintRequest, from coordinator: NodeID, into effects: inout ReplicationEffects) {
         guard let keyspace = keyspace(of: request.key) else { return }
+        // Requests are remembered by identifier, which names its coordinator:
+        // a mint that names another coordinator than its sender is malformed.
+        guard request.request.coordinator == coordinator else { return }
         let key = request.key
         // A duplicated (or retried) mint request is answered again, never
         // applied twice: a counter must not count one increment twice.
