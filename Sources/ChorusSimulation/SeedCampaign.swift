@@ -6,6 +6,8 @@ public protocol CampaignSeedOutcome: Sendable {
     var completedOperations: Int { get }
     var simulatedMicroseconds: UInt64 { get }
     var events: Int { get }
+    /// FNV-1a over every event handled (`TraceHash`): equal for equal runs.
+    var traceHash: UInt64 { get }
     /// A checker ran out of budget on this seed (not a violation, not a pass).
     var checkerUnknown: Bool { get }
 }

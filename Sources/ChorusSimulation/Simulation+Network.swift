@@ -17,7 +17,7 @@ extension Simulation {
             return
         }
         if network.isClogged(from) || network.isClogged(to) {
-            heldMessages.append(message)
+            heldMessages.hold(message, from: from, to: to)
             return
         }
         queue.schedule(.deliver(message), at: now + networkDelay())
@@ -38,46 +38,39 @@ extension Simulation {
     }
 
     func releaseHeldMessages() {
-        var stillHeld: [RaftMessage] = []
-        for message in heldMessages {
-            if network.isClogged(Int(message.from.rawValue)) || network.isClogged(Int(message.to.rawValue)) {
-                stillHeld.append(message)
-            } else {
-                queue.schedule(.deliver(message), at: now + networkDelay())
-            }
-        }
-        heldMessages = stillHeld
+        for held in heldMessages.release(in: network) { queue.schedule(.deliver(held.message), at: now + networkDelay()) }
+    }
+}
+
+/// The shared nemesis, with Raft's choices: leader isolation weighted up.
+extension Simulation: NemesisWorld {
+    var isSafetyPhase: Bool { phase == .safety }
+
+    var nemesisRates: NemesisRates {
+        NemesisRates(
+            partitionMeanIntervalMicroseconds: parameters.partitionMeanIntervalMicroseconds,
+            partitionMeanDurationMicroseconds: parameters.partitionMeanDurationMicroseconds,
+            crashMeanIntervalMicroseconds: parameters.crashMeanIntervalMicroseconds,
+            isolationMaximumMicroseconds: 300_000, isolationLabel: "new leader")
     }
 
-    func startPartition() {
-        guard !partitionActive else { return }
-        partitionActive = true
-        statistics.partitions += 1
-        let count = parameters.serverCount
-        var order = Array(1...count)
-        shuffle(&order)
-        // Leader isolation is weighted up: rapid leader churn is what leaves
-        // divergent uncommitted tails behind (the raw material of figure 3.7).
-        let shape: PartitionShape
+    func schedule(_ event: NemesisEvent, at time: UInt64) { queue.schedule(.nemesis(event), at: time) }
+
+    func countPartition() { statistics.partitions += 1 }
+
+    func isRunning(_ server: Int, incarnation: UInt64) -> Bool {
+        servers[server - 1].incarnation == incarnation && servers[server - 1].isUp
+    }
+
+    /// Leader isolation is weighted up: rapid leader churn is what leaves
+    /// divergent uncommitted tails behind (the raw material of figure 3.7).
+    func choosePartitionShape(order: [Int]) -> PartitionShape {
         switch [0, 0, 1, 1, 1, 2, 2, 3, 4, 4][Int(random.next() % 10)] {
-        case 0: shape = .split
-        case 1: shape = .isolate(server: currentLeader() ?? order[0], label: "leader")
-        case 2: shape = .bridge
-        case 3: shape = .asymmetric
-        default: shape = .swizzleClog
+        case 0: .split
+        case 1: .isolate(server: currentLeader() ?? order[0], label: "leader")
+        case 2: .bridge
+        case 3: .asymmetric
+        default: .swizzleClog
         }
-        let (description, clogs) = network.apply(shape, order: order, random: &random)
-        for step in clogs { queue.schedule(.clog(server: step.server, clogged: step.clogged), at: now + step.after) }
-        trace(description)
-        queue.schedule(.heal, at: now + 1 + random.next() % (2 * parameters.partitionMeanDurationMicroseconds))
     }
-
-    func healNetwork() {
-        partitionActive = false
-        network.heal()
-        releaseHeldMessages()
-        trace("heal")
-    }
-
-    func shuffle(_ array: inout [Int]) { shuffleServers(&array, random: &random) }
 }

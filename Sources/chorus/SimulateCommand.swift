@@ -224,7 +224,7 @@ struct SimulateLeaderlessCommand: AsyncParsableCommand {
             acknowledged write, causal consistency (CC) of the causal keyspace, and the session \\
             guarantees that hold there and in the eventual keyspace.
 
-            Bugs for --inject-bug: \\(LeaderlessInjectedBug.allCases.map(\\.rawValue).joined(separator: ", ")).
+            Bugs for --inject-bug: \(InjectedBug.leaderless.map(\.rawValue).joined(separator: ", ")).
 
             --pbs measures, with N=3 and no repair, how often a read returns one of the last K versions \\
             (K = 1...3) and compares it with Bailis et al.'s closed form 1 − (C(N−W,R)/C(N,R))^K.
@@ -250,23 +250,20 @@ struct SimulateLeaderlessCommand: AsyncParsableCommand {
     @Option(name: .customLong("write-quorum"), help: "W of the PBS experiment (default 1).")
     var writeQuorum: String?
 
-    @Flag(
-        name: .customLong("shared-boot-epochs"),
-        help: "Start every node's log at boot 0, as a bare runtime does: reproduces the core's request-identifier collision.")
-    var sharedBootEpochs = false
+    @Flag(name: .customLong("pbs-expanding"), help: "PBS with writes sent to all N replicas (Dynamo): the closed form is a lower bound.")
+    var pbsExpanding = false
 
     mutating func run() async throws {
         let fail = CampaignOptions.failure("leaderless")
         if options.preVote != nil { throw fail("--pre-vote is a Raft option") }
         if pbs { return try runStaleness(fail: fail) }
-        if pbsSamples != nil || readQuorum != nil || writeQuorum != nil {
-            throw fail("--pbs-samples, --read-quorum and --write-quorum go with --pbs")
+        if pbsSamples != nil || readQuorum != nil || writeQuorum != nil || pbsExpanding {
+            throw fail("--pbs-samples, --pbs-expanding, --read-quorum and --write-quorum go with --pbs")
         }
-        let bug = try options.injectedBug(among: LeaderlessInjectedBug.allCases, fail: fail)
+        let bug = try options.injectedBug(among: InjectedBug.leaderless, fail: fail)
         let plan = try options.seedPlan(fail: fail)
-        let campaignOptions = LeaderlessCampaign.Options(injectedBug: bug, quick: options.quick, uniqueBootEpochs: !sharedBootEpochs)
+        let campaignOptions = LeaderlessCampaign.Options(injectedBug: bug, quick: options.quick)
         let flags = (bug.map { " --inject-bug \($0.rawValue)" } ?? "") + (options.quick ? " --quick" : "")
-            + (sharedBootEpochs ? " --shared-boot-epochs" : "")
         try await options.execute(
             command: "leaderless", plan: plan, flags: flags,
             runSeed: { LeaderlessCampaign.runSeed($0, options: campaignOptions, trace: $1) },
@@ -285,15 +282,17 @@ struct SimulateLeaderlessCommand: AsyncParsableCommand {
         let replicas = UInt64(LeaderlessParameters.replicationFactor)
         guard read <= replicas, write <= replicas else { throw fail("--read-quorum and --write-quorum are at most N = \(replicas)") }
         guard samples <= 1_000_000 else { throw fail("--pbs-samples is at most 1000000") }
-        let plan = StalenessExperiment.Plan(readQuorum: Int(read), writeQuorum: Int(write), samples: Int(samples))
+        let plan = StalenessExperiment.Plan(
+            readQuorum: Int(read), writeQuorum: Int(write), samples: Int(samples), expandingWrites: pbsExpanding)
         let result = StalenessExperiment.run(seed: seed, plan: plan)
-        print("pbs N=\(plan.replicas) R=\(plan.readQuorum) W=\(plan.writeQuorum) samples=\(result.samples) seed=\(seed) failed_operations=\(result.failedOperations)")
+        print("pbs N=\(plan.replicas) R=\(plan.readQuorum) W=\(plan.writeQuorum)\(pbsExpanding ? " expanding" : "") samples=\(result.samples) seed=\(seed) failed_operations=\(result.failedOperations)")
         for measurement in result.measurements {
             print(
                 "K=\(measurement.versions) measured=\(Self.format(measurement.measured)) predicted=\(Self.format(measurement.predicted)) "
                     + "tolerance=\(Self.format(measurement.tolerance)) \(measurement.withinTolerance ? "ok" : "OUTSIDE")")
         }
-        if !result.measurements.allSatisfy(\.withinTolerance) { throw ExitCode(1) }
+        // Expanding writes are expected to beat the closed form (a lower bound there).
+        if !pbsExpanding && !result.measurements.allSatisfy(\.withinTolerance) { throw ExitCode(1) }
     }
 
     static func format(_ value: Double) -> String {

@@ -1,3 +1,5 @@
+import ChorusCore
+
 /// Campaigns of leaderless seeds (`chorus simulate leaderless`), on the
 /// shared `SeedCampaign` runner and `CampaignSummary`.
 public enum LeaderlessCampaign {
@@ -5,22 +7,20 @@ public enum LeaderlessCampaign {
 
     /// What a campaign holds fixed across its seeds; everything else each seed draws.
     public struct Options: Sendable, Hashable {
-        public var injectedBug: LeaderlessInjectedBug?
+        /// One of `InjectedBug.leaderless`, or nil.
+        public var injectedBug: InjectedBug?
         /// Shorter safety phases (as in `swift test`).
         public var quick: Bool
-        /// `LeaderlessParameters.uniqueBootEpochs` (off reproduces a core bug).
-        public var uniqueBootEpochs: Bool
 
-        public init(injectedBug: LeaderlessInjectedBug? = nil, quick: Bool = false, uniqueBootEpochs: Bool = true) {
+        public init(injectedBug: InjectedBug? = nil, quick: Bool = false) {
+            precondition(injectedBug.map(InjectedBug.leaderless.contains) ?? true, "\(injectedBug!) is not a leaderless bug")
             self.injectedBug = injectedBug
             self.quick = quick
-            self.uniqueBootEpochs = uniqueBootEpochs
         }
     }
 
     public static func runSeed(_ seed: UInt64, options: Options = Options(), trace: ((String) -> Void)? = nil) -> LeaderlessSeedOutcome {
-        var parameters = LeaderlessParameters.draw(seed: seed, injectedBug: options.injectedBug, quick: options.quick)
-        parameters.uniqueBootEpochs = options.uniqueBootEpochs
+        let parameters = LeaderlessParameters.draw(seed: seed, injectedBug: options.injectedBug, quick: options.quick)
         return LeaderlessSimulation(seed: seed, parameters: parameters, trace: trace).run()
     }
 

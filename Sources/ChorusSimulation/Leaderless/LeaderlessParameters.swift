@@ -74,21 +74,8 @@ public struct LeaderlessParameters: Sendable, Hashable {
     public var safetyPhaseMicroseconds: UInt64
     public var livenessBoundMicroseconds: UInt64
 
-    public var injectedBug: LeaderlessInjectedBug?
-
-    /// Provision each node's new log with a boot epoch of its own
-    /// (`bootEpoch(of:)`), so that request identifiers (boot, sequence) are
-    /// unique across coordinators, not only per coordinator. The core keys
-    /// the mint requests it remembers (to answer duplicates) by request
-    /// identifier alone, so without this two coordinators' first requests to
-    /// one replica collide and the second write is acknowledged without
-    /// being applied (found by this simulator: seed 1 with `--quick
-    /// --shared-boot-epochs`). A runtime mitigation until the core keys
-    /// remembered mints by coordinator too; off reproduces the bug.
-    public var uniqueBootEpochs = true
-
-    /// The first boot number of node `number`'s log: 2^40 boots apart.
-    public static func bootEpoch(of number: Int) -> UInt64 { UInt64(number) << 40 }
+    /// One of `InjectedBug.leaderless`, or nil.
+    public var injectedBug: InjectedBug?
 
     public static let eventualKeyspace = KeyspaceID(0)
     public static let causalKeyspace = KeyspaceID(1)
@@ -125,6 +112,7 @@ public struct LeaderlessParameters: Sendable, Hashable {
         configuration.causalFrontierIntervalTicks = causalFrontierIntervalTicks
         configuration.causalRetransmitAfterTicks = causalRetransmitAfterTicks
         configuration.readRepairEnabled = readRepairEnabled
+        if injectedBug == .mintMemoryIgnoresCoordinator { configuration.injectedBug = injectedBug }
         return configuration
     }
 
@@ -137,7 +125,7 @@ public struct LeaderlessParameters: Sendable, Hashable {
     }
 
     /// Draws one seed's world. `quick` shortens the safety phase for `swift test`.
-    public static func draw(seed: UInt64, injectedBug: LeaderlessInjectedBug?, quick: Bool) -> LeaderlessParameters {
+    public static func draw(seed: UInt64, injectedBug: InjectedBug?, quick: Bool) -> LeaderlessParameters {
         var random = SwarmDraw(seed: seed ^ 0x1EAD_1E55_5EED_0001)
         let delayMinimum = random.uniform(200...3_000)
         let delayMaximum = delayMinimum + random.uniform(500...(random.chance(0.3) ? 40_000 : 10_000))

@@ -17,21 +17,16 @@ struct LeaderlessServer {
     /// An fsync is in flight: every output produced meanwhile waits for it
     /// (group commit), since it may depend on records not yet durable.
     var syncPending = false
-    var heldMessages: [(to: NodeID, message: ReplicationMessage)] = []
-    var heldResponses: [ChorusReplication.ClientResponse] = []
+    var messagesAwaitingSync: [(to: NodeID, message: ReplicationMessage)] = []
+    var responsesAwaitingSync: [ChorusReplication.ClientResponse] = []
     /// The records a restart recovers, set at the crash.
     var recoveredRecords: [[UInt8]] = []
 
     var isUp: Bool { replication != nil }
 
-    /// A node with an empty log, or with only its boot epoch (`LeaderlessParameters.uniqueBootEpochs`).
-    init(number: Int, tickMicroseconds: UInt64, bootEpoch: UInt64?) {
+    /// A node with an empty log.
+    init(number: Int, tickMicroseconds: UInt64) {
         self.number = number
         self.tickMicroseconds = tickMicroseconds
-        if let bootEpoch {
-            disk.append(DurableRecord.boot(bootEpoch).encodedBytes)
-            disk.sync()
-            recoveredRecords = [DurableRecord.boot(bootEpoch).encodedBytes]
-        }
     }
 }

@@ -55,7 +55,8 @@ extension LeaderlessSimulation {
     func options(for operation: LeaderlessOperation, client: Int) -> RequestOptions {
         var options = RequestOptions()
         if operation.key.keyspace == LeaderlessKeys.causal { options.session = clients[client].causalSession }
-        if operation.level == .eventual && operation.action == .read { options.readQuorum = 1 }
+        // `eventual` reads ask one replica; the PBS experiment reads with the keyspace's R.
+        if operation.level == .eventual && operation.action == .read && !isStaleness { options.readQuorum = 1 }
         if operation.action.isWrite && operation.key.kind != .counter { options.returnValue = true }
         return options
     }

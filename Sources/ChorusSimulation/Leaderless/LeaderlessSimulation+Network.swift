@@ -5,7 +5,7 @@ import ChorusReplication
 /// The simulated network between the nodes (every message crosses
 /// `ReplicationWire`, so the codec is exercised on all of it) and between
 /// clients and nodes: the shared `NetworkProfile` and `SimulatedNetwork`,
-/// and the partition shapes of the nemesis.
+/// and the shared nemesis (`NemesisWorld`).
 extension LeaderlessSimulation {
     func send(_ message: LeaderlessPeerMessage, from: Int, to: Int) {
         precondition(from != to, "the cores handle their own messages")
@@ -21,7 +21,7 @@ extension LeaderlessSimulation {
             return
         }
         if network.isClogged(from) || network.isClogged(to) {
-            heldMessages.append((from, to, bytes))
+            heldMessages.hold(bytes, from: from, to: to)
             return
         }
         queue.schedule(.deliver(from: from, to: to, bytes: bytes), at: now + networkDelay())
@@ -65,41 +65,40 @@ extension LeaderlessSimulation {
     }
 
     func releaseHeldMessages() {
-        var stillHeld: [(from: Int, to: Int, bytes: [UInt8])] = []
-        for held in heldMessages {
-            if network.isClogged(held.from) || network.isClogged(held.to) {
-                stillHeld.append(held)
-            } else {
-                queue.schedule(.deliver(from: held.from, to: held.to, bytes: held.bytes), at: now + networkDelay())
-            }
+        for held in heldMessages.release(in: network) {
+            queue.schedule(.deliver(from: held.from, to: held.to, bytes: held.message), at: now + networkDelay())
         }
-        heldMessages = stillHeld
+    }
+}
+
+/// The shared nemesis, with the leaderless choices: isolating a node is
+/// weighted up (sloppy quorums and hints), as is splitting the cluster.
+extension LeaderlessSimulation: NemesisWorld {
+    var isSafetyPhase: Bool { phase == .safety }
+
+    var nemesisRates: NemesisRates {
+        NemesisRates(
+            partitionMeanIntervalMicroseconds: parameters.partitionMeanIntervalMicroseconds,
+            partitionMeanDurationMicroseconds: parameters.partitionMeanDurationMicroseconds,
+            crashMeanIntervalMicroseconds: parameters.crashMeanIntervalMicroseconds,
+            isolationMaximumMicroseconds: 500_000, isolationLabel: "a fresh minter")
     }
 
-    func startPartition() {
-        guard !partitionActive else { return }
-        partitionActive = true
-        statistics.partitions += 1
-        var order = Array(1...parameters.memberCount)
-        shuffleServers(&order, random: &random)
-        let shape: PartitionShape
+    func schedule(_ event: NemesisEvent, at time: UInt64) { queue.schedule(.nemesis(event), at: time) }
+
+    func countPartition() { statistics.partitions += 1 }
+
+    func isRunning(_ server: Int, incarnation: UInt64) -> Bool {
+        servers[server - 1].incarnation == incarnation && servers[server - 1].isUp
+    }
+
+    func choosePartitionShape(order: [Int]) -> PartitionShape {
         switch random.next() % 8 {
-        case 0, 1: shape = .split
-        case 2, 3: shape = .isolate(server: order[0], label: "node")
-        case 4: shape = .bridge
-        case 5: shape = .asymmetric
-        default: shape = .swizzleClog
+        case 0, 1: .split
+        case 2, 3: .isolate(server: order[0], label: "node")
+        case 4: .bridge
+        case 5: .asymmetric
+        default: .swizzleClog
         }
-        let (description, clogs) = network.apply(shape, order: order, random: &random)
-        for step in clogs { queue.schedule(.clog(server: step.server, clogged: step.clogged), at: now + step.after) }
-        trace(description)
-        queue.schedule(.heal, at: now + 1 + random.next() % (2 * parameters.partitionMeanDurationMicroseconds))
-    }
-
-    func healNetwork() {
-        partitionActive = false
-        network.heal()
-        releaseHeldMessages()
-        trace("heal")
     }
 }

@@ -70,7 +70,7 @@ extension LeaderlessSimulation {
             if record.bytes.first == 3 && faultsActive && random.chance(parameters.hintStoredCrashProbability) {
                 // A hint: crash this fallback once it has acknowledged it.
                 let delay = parameters.fsyncLatencyMaximumMicroseconds + 1 + random.next() % 10_000
-                queue.schedule(.crashServer(server: server, incarnation: servers[server - 1].incarnation), at: now + delay)
+                schedule(.crashServer(server: server, incarnation: servers[server - 1].incarnation), at: now + delay)
             }
         }
         if effects.requiresSync && !servers[server - 1].syncPending {
@@ -79,8 +79,8 @@ extension LeaderlessSimulation {
             queue.schedule(.syncDone(server: server, incarnation: servers[server - 1].incarnation), at: now + latency)
         }
         if servers[server - 1].syncPending {
-            servers[server - 1].heldMessages += effects.messages
-            servers[server - 1].heldResponses += effects.responses
+            servers[server - 1].messagesAwaitingSync += effects.messages
+            servers[server - 1].responsesAwaitingSync += effects.responses
         } else {
             release(effects.messages, effects.responses, from: server)
             compactIfDue(server)
@@ -90,10 +90,10 @@ extension LeaderlessSimulation {
     func completeSync(_ server: Int) {
         servers[server - 1].disk.sync()
         servers[server - 1].syncPending = false
-        let messages = servers[server - 1].heldMessages
-        let responses = servers[server - 1].heldResponses
-        servers[server - 1].heldMessages = []
-        servers[server - 1].heldResponses = []
+        let messages = servers[server - 1].messagesAwaitingSync
+        let responses = servers[server - 1].responsesAwaitingSync
+        servers[server - 1].messagesAwaitingSync = []
+        servers[server - 1].responsesAwaitingSync = []
         release(messages, responses, from: server)
         compactIfDue(server)
     }
@@ -148,13 +148,13 @@ extension LeaderlessSimulation {
         servers[server - 1].swim = nil
         servers[server - 1].incarnation += 1
         servers[server - 1].syncPending = false
-        servers[server - 1].heldMessages = []
-        servers[server - 1].heldResponses = []
+        servers[server - 1].messagesAwaitingSync = []
+        servers[server - 1].responsesAwaitingSync = []
         servers[server - 1].recoveredRecords = servers[server - 1].disk.crash(
             random: &random, tornWriteProbability: parameters.tornWriteProbability,
             forgetHints: parameters.injectedBug == .forgottenHints)
         checkDurability(after: server)
-        queue.schedule(.restart(server: server), at: now + 1 + random.next() % parameters.restartDelayMaximumMicroseconds)
+        schedule(.restart(server: server), at: now + 1 + random.next() % parameters.restartDelayMaximumMicroseconds)
     }
 
     func restart(_ server: Int) {

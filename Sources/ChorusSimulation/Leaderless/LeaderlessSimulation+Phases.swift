@@ -8,9 +8,7 @@ extension LeaderlessSimulation {
         phase = .liveness
         livenessDeadline = now + parameters.livenessBoundMicroseconds
         trace("liveness phase: heal everything")
-        if partitionActive { healNetwork() }
-        network.heal()
-        releaseHeldMessages()
+        healNetwork()
         for server in servers where !server.isUp { restart(server.number) }
         queue.schedule(.livenessCheck, at: now + 100_000)
     }

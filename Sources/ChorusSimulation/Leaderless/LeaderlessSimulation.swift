@@ -35,14 +35,7 @@ public final class LeaderlessSimulation {
         case clientNext(client: Int)
         case clientRetry(client: Int, request: ClientRequestID)
         case clientTimeout(client: Int, request: ClientRequestID)
-        case partition
-        case isolate(server: Int)
-        case reconnect(server: Int)
-        case heal
-        case clog(server: Int, clogged: Bool)
-        case crash
-        case crashServer(server: Int, incarnation: UInt64)
-        case restart(server: Int)
+        case nemesis(NemesisEvent)
         case endOfSafetyPhase
         case livenessCheck
     }
@@ -68,7 +61,7 @@ public final class LeaderlessSimulation {
     var nextRequest: UInt64 = 0
     /// Chain keys written so far, per keyspace, for readers to pick from.
     var chainKeysWritten: [KeyspaceID: [ObjectKey]] = [:]
-    var heldMessages: [(from: Int, to: Int, bytes: [UInt8])] = []
+    var heldMessages = HeldMessages<[UInt8]>()
     var partitionActive = false
     var phase = Phase.safety
     var livenessDeadline: UInt64 = 0
@@ -99,6 +92,8 @@ public final class LeaderlessSimulation {
         public var readRepairsSent = 0
         public var antiEntropyKeysRepaired = 0
         public var causalRetransmissions = 0
+
+        public init() {}
     }
 
     public convenience init(seed: UInt64, parameters: LeaderlessParameters, trace: ((String) -> Void)? = nil) {
@@ -116,8 +111,7 @@ public final class LeaderlessSimulation {
         for number in 1...parameters.memberCount {
             let skew = Int64(random.next() % UInt64(2 * drift + 1)) - Int64(drift)
             let interval = UInt64(Int64(parameters.tickMicroseconds) + Int64(parameters.tickMicroseconds) * skew / 1_000)
-            let epoch = parameters.uniqueBootEpochs ? LeaderlessParameters.bootEpoch(of: number) : nil
-            servers.append(LeaderlessServer(number: number, tickMicroseconds: interval, bootEpoch: epoch))
+            servers.append(LeaderlessServer(number: number, tickMicroseconds: interval))
         }
         for index in 0..<parameters.clientCount {
             let skew = Int(random.next() % UInt64(2 * drift + 1)) - drift
@@ -171,11 +165,6 @@ public final class LeaderlessSimulation {
             events: events, traceHash: traceHash, statistics: statistics, checkerUnknown: checkerUnknown)
     }
 
-    func scheduleNemesis(_ event: Event, mean: UInt64) {
-        guard mean > 0, phase == .safety else { return }
-        queue.schedule(event, at: now + 1 + random.next() % (2 * mean))
-    }
-
     func fail(_ property: Violation.Property, _ detail: String) {
         if violation == nil { violation = Violation(property: property, detail: detail, time: now) }
         trace("VIOLATION \(property.rawValue): \(detail)")
@@ -212,43 +201,8 @@ public final class LeaderlessSimulation {
             hash(8, UInt64(client), request.rawValue)
             guard clients[client].current?.request == request else { return }
             complete(client: client, outcome: .indeterminate)
-        case .partition:
-            hash(9)
-            guard phase == .safety else { return }
-            startPartition()
-        case .isolate(let server):
-            hash(16, UInt64(server))
-            guard phase == .safety, !network.isolated[server - 1] else { return }
-            statistics.partitions += 1
-            network.setIsolated(server, true)
-            trace("isolate n\(server) after its mint")
-            queue.schedule(.reconnect(server: server), at: now + 30_000 + random.next() % 500_000)
-        case .reconnect(let server):
-            hash(17, UInt64(server))
-            network.setIsolated(server, false)
-            trace("reconnect n\(server)")
-        case .heal:
-            hash(10)
-            guard partitionActive else { return }
-            healNetwork()
-            scheduleNemesis(.partition, mean: parameters.partitionMeanIntervalMicroseconds)
-        case .clog(let server, let clogged):
-            hash(11, UInt64(server), clogged ? 1 : 0)
-            guard partitionActive else { return }
-            network.setClogged(server, clogged)
-            if !clogged { releaseHeldMessages() }
-        case .crash:
-            hash(12)
-            guard phase == .safety else { return }
-            crashSomeServer()
-            scheduleNemesis(.crash, mean: parameters.crashMeanIntervalMicroseconds)
-        case .crashServer(let server, let incarnation):
-            hash(15, UInt64(server))
-            guard phase == .safety, servers[server - 1].incarnation == incarnation, servers[server - 1].isUp else { return }
-            crash(server)
-        case .restart(let server):
-            hash(13, UInt64(server))
-            restart(server)
+        case .nemesis(let event):
+            handle(event)
         case .endOfSafetyPhase:
             hash(14)
             beginLivenessPhase()

@@ -28,10 +28,13 @@ public enum StalenessExperiment {
         public var writeQuorum: Int
         public var samples: Int
         public var versionsMaximum: Int
+        /// Writes reach every replica, as Dynamo sends them (the quorum
+        /// expands): the closed form is then only a lower bound.
+        public var expandingWrites: Bool
 
         public var replicas: Int { LeaderlessParameters.replicationFactor }
 
-        public init(readQuorum: Int = 1, writeQuorum: Int = 1, samples: Int = 3_000, versionsMaximum: Int = 3) {
+        public init(readQuorum: Int = 1, writeQuorum: Int = 1, samples: Int = 3_000, versionsMaximum: Int = 3, expandingWrites: Bool = false) {
             precondition((1...LeaderlessParameters.replicationFactor).contains(readQuorum), "R must be in 1...N")
             precondition((1...LeaderlessParameters.replicationFactor).contains(writeQuorum), "W must be in 1...N")
             precondition(samples >= 1 && versionsMaximum >= 1, "at least one sample of at least one version")
@@ -39,6 +42,7 @@ public enum StalenessExperiment {
             self.writeQuorum = writeQuorum
             self.samples = samples
             self.versionsMaximum = versionsMaximum
+            self.expandingWrites = expandingWrites
         }
     }
 
@@ -131,7 +135,7 @@ extension LeaderlessSimulation {
         var primaries = node.primaries(of: key).map { Int($0.rawValue) }
         shuffleServers(&primaries, random: &random)
         let coordinator = primaries[0]
-        let others = isRead ? plan.readQuorum - 1 : plan.writeQuorum - 1
+        let others = isRead ? plan.readQuorum - 1 : (plan.expandingWrites ? plan.replicas : plan.writeQuorum) - 1
         staleness.reachable = Set(primaries.prefix(1 + others))
         let action: LeaderlessOperation.Action = isRead ? .read : .put(value: uniqueValue(client), context: nil)
         history.append(LeaderlessOperation(
