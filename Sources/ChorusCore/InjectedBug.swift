@@ -29,6 +29,16 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
     /// subscriptions property).
     case subscriptionSkipsBoundary = "subscription-skips-boundary"
 
+    // The replica driver's read levels (`ReplicaConfiguration.injectedBug`),
+    // caught by `chorus simulate raft --consistency LEVEL`.
+
+    /// A replica serves a bounded-staleness read from whatever it has applied,
+    /// without proving the bound (the bounded-staleness checker).
+    case stalenessBoundIgnored = "staleness-bound-ignored"
+    /// A replica serves a session read before it has caught up to the
+    /// session's token (the session checker).
+    case sessionReadBeforeCatchUp = "session-read-before-catch-up"
+
     // Leaderless replication, caught by `chorus simulate leaderless`. The
     // first is in the core (`ReplicationConfiguration.injectedBug`); the
     // others break the simulated runtime around it
@@ -38,7 +48,8 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
     /// A replica remembers the mints it made by boot and sequence alone, not
     /// by coordinator, so two coordinators' requests collide and the second
     /// write is acknowledged with the first's result and never applied (the
-    /// real bug this simulator found). Caught by no-lost-acknowledged-write.
+    /// real bug this simulator found). Caught by no-lost-acknowledged-write,
+    /// or by the durability check when a crash comes first.
     case mintMemoryIgnoresCoordinator = "mint-memory-ignores-coordinator"
     /// The front end drops the client's causal context from versioned writes
     /// and sends a blind overwrite instead (Redis `SET`), superseding siblings
@@ -54,7 +65,9 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
     case forgottenHints = "forgotten-hints"
 
     /// The bugs of one protocol, for `--inject-bug` help and validation.
-    public static let raft: [InjectedBug] = [.followerRead, .oldTermCommit, .unpersistedVote]
+    public static let raft: [InjectedBug] = [
+        .followerRead, .oldTermCommit, .unpersistedVote, .stalenessBoundIgnored, .sessionReadBeforeCatchUp,
+    ]
     public static let eventStore: [InjectedBug] = [.appendIgnoresExpectedVersion, .subscriptionSkipsBoundary]
     public static let leaderless: [InjectedBug] = [
         .mintMemoryIgnoresCoordinator, .writeDropsContext, .visibleBeforeDependencies, .forgottenHints,

@@ -110,9 +110,9 @@ public struct ReplicatedMachines: ReplicatedStateMachine {
         if !applied.duplicate {
             switch (applied.result, command.operation) {
             case (.written(let version), .put(let key, let value)), (.written(let version), .compareAndSet(let key, _, let value)):
-                change = KeyValueChange(key: key, version: version, value: value)
-            case (.deleted(existed: true), .delete(let key)):
-                change = KeyValueChange(key: key, version: index, value: nil)
+                change = KeyValueChange(keyspace: command.keyspace, key: key, version: version, value: value)
+            case (.deleted(existed: true, _), .delete(let key)):
+                change = KeyValueChange(keyspace: command.keyspace, key: key, version: index, value: nil)
             default:
                 break
             }

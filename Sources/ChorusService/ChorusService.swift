@@ -69,7 +69,7 @@ public struct ChorusService: Sendable {
         switch applied.result {
         case .written(let version):
             return KeyValueWriteResponse(version: version, deleted: nil, index: written.index, appliedIndex: written.appliedIndex)
-        case .deleted(let existed):
+        case .deleted(let existed, _):
             return KeyValueWriteResponse(version: nil, deleted: existed, index: written.index, appliedIndex: written.appliedIndex)
         case .compareAndSetMismatch(let current):
             var error = ServiceError(.versionMismatch, current == .zero ? "the key is absent" : "the key's version is \(current.rawValue)")
@@ -84,6 +84,8 @@ public struct ChorusService: Sendable {
             throw ServiceError(.storeFull, "the store holds its maximum of \(maxKeys) keys; delete keys or raise the limit")
         case .rejected(let reason):
             throw ServiceError(.rejected, reason)
+        case .keyspaceNotFound, .wrongReplicationMode, .keyspaceCreated, .keyspaceExists, .keyspaceDeleted, .epoch:
+            throw ServiceError(.internal, "a key-value write answered \(applied.result)")
         }
     }
 

@@ -16,14 +16,18 @@ public enum Campaign {
         /// PreVote on or off for every seed; nil lets each seed draw it.
         public var preVote: Bool?
         public var workload: SimulationWorkload
+        /// The level of the key-value workload's reads.
+        public var level: SimulatedLevel
 
         public init(
-            injectedBug: InjectedBug? = nil, quick: Bool = false, preVote: Bool? = nil, workload: SimulationWorkload = .keyValue
+            injectedBug: InjectedBug? = nil, quick: Bool = false, preVote: Bool? = nil, workload: SimulationWorkload = .keyValue,
+            level: SimulatedLevel = .linearizable
         ) {
             self.injectedBug = injectedBug
             self.quick = quick
             self.preVote = preVote
             self.workload = workload
+            self.level = level
         }
     }
 
@@ -34,6 +38,13 @@ public enum Campaign {
         var parameters = SimulationParameters.draw(seed: seed, injectedBug: options.injectedBug, quick: options.quick)
         if let preVote = options.preVote { parameters.preVoteEnabled = preVote }
         parameters.workload = options.workload
+        parameters.readLevel = options.level
+        if options.level != .linearizable {
+            // Weaker levels read from any replica: that is what they are for.
+            parameters.readAnywhereProbability = max(parameters.readAnywhereProbability, 0.5)
+        }
+        var boundRandom = SeededGenerator(seed: seed ^ 0xB0_0D_57A1)
+        parameters.stalenessBound = StalenessBound.draw(&boundRandom)
         return Simulation(seed: seed, parameters: parameters, trace: trace).run()
     }
 

@@ -159,11 +159,11 @@ extension Simulation {
     /// The answer to an event-store client's request.
     func completeEventOperation(_ body: ClientResponse.Body, client: Int, current: SimulatedClient.InFlight) {
         switch (eventWorkload.clients[client].role, body) {
-        case (.appender, .written(.eventStore(let result))):
+        case (.appender, .written(.eventStore(let result), _)):
             finishAppend(result, client: client)
-        case (.reader, .read(.eventStore(.stream(let result)))):
+        case (.reader, .read(.eventStore(.stream(let result)), _)):
             finishRead(result, client: client)
-        case (.subscriber, .read(.eventStore(.subscriptionBatch(let result)))):
+        case (.subscriber, .read(.eventStore(.subscriptionBatch(let result)), _)):
             deliver(result, client: client)
         default:
             // A machine's refusal of something the workload never sends wrongly.

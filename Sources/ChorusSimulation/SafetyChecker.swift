@@ -12,6 +12,9 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
         case linearizability = "linearizability"
         /// An event-store property (`ChorusCheck.EventStoreProperty`), named in the detail.
         case eventStore = "event-store"
+        /// The guarantee of a weaker read level (session, staleness, prefix,
+        /// sequential), named in the detail.
+        case consistencyLevel = "consistency-level"
         case convergence = "convergence"
         case liveness = "liveness"
         case recovery = "recovery"
@@ -83,6 +86,7 @@ struct SafetyChecker {
     mutating func recordLivenessFailure(_ detail: String, at time: UInt64) { fail(.liveness, detail, at: time) }
     mutating func recordLinearizabilityFailure(_ detail: String, at time: UInt64) { fail(.linearizability, detail, at: time) }
     mutating func recordEventStoreFailure(_ detail: String, at time: UInt64) { fail(.eventStore, detail, at: time) }
+    mutating func recordLevelFailure(_ detail: String, at time: UInt64) { fail(.consistencyLevel, detail, at: time) }
 
     /// A server restarted: its commit index may legitimately restart lower.
     mutating func serverRestarted(_ server: Int) { lastCommit[server - 1] = .zero }

@@ -6,10 +6,17 @@ public protocol CampaignSeedOutcome: Sendable {
     var completedOperations: Int { get }
     var simulatedMicroseconds: UInt64 { get }
     var events: Int { get }
-    /// FNV-1a over every event handled (`TraceHash`): equal for equal runs.
+    /// FNV-1a over every event handled (`ChorusCore.FNV1a`): equal for equal runs.
     var traceHash: UInt64 { get }
     /// A checker ran out of budget on this seed (not a violation, not a pass).
     var checkerUnknown: Bool { get }
+    /// Whether the next stronger level's checker found this seed's history in
+    /// violation (nil: the simulator or the level has none, or the seed failed first).
+    var strongerCheckerViolated: Bool? { get }
+}
+
+extension CampaignSeedOutcome {
+    public var strongerCheckerViolated: Bool? { nil }
 }
 
 /// The sum of a campaign's seeds: what `chorus simulate … --seeds N` prints
@@ -23,6 +30,10 @@ public struct CampaignSummary<Outcome: CampaignSeedOutcome>: Sendable {
     public var failures: [Outcome] = []
     /// Seeds a checker could not decide in its budget.
     public var checkerUnknown = 0
+    /// Seeds on which the next stronger level's checker was run, and on
+    /// how many it found a violation (the levels are distinct).
+    public var strongerCheckerSeeds = 0
+    public var strongerCheckerViolations = 0
 
     public init() {}
 
@@ -35,6 +46,10 @@ public struct CampaignSummary<Outcome: CampaignSeedOutcome>: Sendable {
         simulatedMicroseconds += outcome.simulatedMicroseconds
         events += outcome.events
         if outcome.checkerUnknown { checkerUnknown += 1 }
+        if let stronger = outcome.strongerCheckerViolated {
+            strongerCheckerSeeds += 1
+            if stronger { strongerCheckerViolations += 1 }
+        }
         if outcome.violation != nil { failures.append(outcome) }
     }
 
@@ -45,6 +60,8 @@ public struct CampaignSummary<Outcome: CampaignSeedOutcome>: Sendable {
         simulatedMicroseconds += other.simulatedMicroseconds
         events += other.events
         checkerUnknown += other.checkerUnknown
+        strongerCheckerSeeds += other.strongerCheckerSeeds
+        strongerCheckerViolations += other.strongerCheckerViolations
         failures += other.failures
     }
 }

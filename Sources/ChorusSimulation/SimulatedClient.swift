@@ -17,6 +17,9 @@ struct SimulatedClient {
     var writesIssued = 0
     /// What this client last learned about each key: version and value.
     var known: [String: (version: LogIndex, value: String?)] = [:]
+    /// The session's high-water mark: the largest log index it has written
+    /// or read (its session token on Raft data).
+    var sessionIndex: LogIndex = .zero
     var current: InFlight?
 
     struct InFlight {
@@ -40,8 +43,14 @@ extension Simulation {
         let kind: ClientOperation.Kind
         let body: ClientRequest.Body
         if choice < 4 {
-            kind = .get(key: key)
-            body = .read(.keyValue(.get(key: key)), .linearizable)
+            let level = parameters.readLevel
+            if level == .consistentPrefix && random.chance(0.6) {
+                kind = .range(prefix: "k")
+                body = .read(.keyValue(.range(keyspace: "default", prefix: "k", after: nil, limit: 100)), .immediate)
+            } else {
+                kind = .get(key: key)
+                body = .read(.keyValue(.get(key: key)), readRequirement(for: c))
+            }
         } else {
             c.sequence += 1
             c.writesIssued += 1
@@ -62,7 +71,10 @@ extension Simulation {
                 .keyValue(KeyValueCommand(clientID: c.clientID, sequence: c.sequence, operation: operation)),
                 key: IdempotencyKey(client: c.clientID, sequence: c.sequence))
         }
-        history.append(ClientOperation(client: client, kind: kind, invokedAt: now, completedAt: nil, outcome: .indeterminate))
+        operationSequence += 1
+        history.append(ClientOperation(
+            client: client, kind: kind, invokedAt: now, completedAt: nil, outcome: .indeterminate,
+            invokedSequence: operationSequence))
         trace("client \(client) invokes \(kind)")
         c.current = SimulatedClient.InFlight(
             historyIndex: history.count - 1, body: body, requestID: 0, isRead: choice < 4)
@@ -112,6 +124,16 @@ extension Simulation {
         queue.schedule(.clientNext(client: client), at: now + 1 + think)
     }
 
+    /// How a client's get is served at the campaign's level.
+    func readRequirement(for client: SimulatedClient) -> ReadRequirement {
+        switch parameters.readLevel {
+        case .linearizable: .linearizable
+        case .sequential, .session: .appliedAtLeast(client.sessionIndex)
+        case .boundedStaleness: parameters.stalenessBound.requirement(tickMicroseconds: parameters.tickMicroseconds)
+        case .consistentPrefix, .eventual: .immediate
+        }
+    }
+
     /// A redirect's hint, or a random server when it names none.
     func follow(_ hint: NodeID?, client: Int) {
         if let hint, hint.rawValue >= 1, Int(hint.rawValue) <= parameters.serverCount {
@@ -124,12 +146,29 @@ extension Simulation {
     private func completeKeyValue(_ body: ClientResponse.Body, client: Int, current: SimulatedClient.InFlight) {
         let operation = history[current.historyIndex]
         switch body {
-        case .read(.keyValue(.record(let record))):
+        case .read(.keyValue(.record(let record)), let appliedIndex):
             let value = record.map { String(decoding: $0.value, as: UTF8.self) }
             let version = record?.version ?? .zero
             history[current.historyIndex].outcome = .read(value: value, version: version)
+            history[current.historyIndex].readAppliedIndex = appliedIndex
             clients[client].known[operation.kind.key] = (version, value)
-        case .written(.keyValue(let applied)):
+            clients[client].sessionIndex = max(clients[client].sessionIndex, appliedIndex)
+        case .read(.keyValue(.range(let page)), let appliedIndex):
+            let entries = (page?.entries ?? []).map {
+                ClientOperation.RangeEntry(key: $0.key, version: $0.record.version, value: String(decoding: $0.record.value, as: UTF8.self))
+            }
+            history[current.historyIndex].outcome = .range(entries)
+            clients[client].sessionIndex = max(clients[client].sessionIndex, appliedIndex)
+        case .written(.keyValue(let applied), let index):
+            // The version a write left: its result's for a put or a
+            // compare-and-set (a retry answered from its session names the
+            // original's), its own index for a delete that was not a retry.
+            switch applied.result {
+            case .written(let version): history[current.historyIndex].writeIndex = version
+            case .deleted(_, let deletedAt): history[current.historyIndex].writeIndex = deletedAt
+            default: break
+            }
+            clients[client].sessionIndex = max(clients[client].sessionIndex, index)
             let result = applied.result
             switch (result, operation.kind) {
             case (.written(let version), .put(let key, let value)),
@@ -150,6 +189,8 @@ extension Simulation {
             history[current.historyIndex].outcome = .indeterminate
         }
         history[current.historyIndex].completedAt = now
+        operationSequence += 1
+        history[current.historyIndex].completedSequence = operationSequence
         trace("client \(client) completes \(operation.kind) → \(history[current.historyIndex].outcome)")
     }
 

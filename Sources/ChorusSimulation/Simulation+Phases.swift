@@ -1,3 +1,5 @@
+import ChorusReplica
+import ChorusMachines
 import ChorusCore
 import ChorusKeyValue
 import ChorusRaft

@@ -62,7 +62,7 @@ extension Simulation {
             guard let request = servers[server - 1].requests.removeValue(forKey: token) else { return }
             let body: ClientResponse.Body
             switch result {
-            case .success(let write): body = .written(write.output)
+            case .success(let write): body = .written(write.output, index: write.index)
             case .failure(let error): body = Self.response(to: error)
             }
             respond(to: request.client, ClientResponse(requestID: request.requestID, body: body))
@@ -70,7 +70,7 @@ extension Simulation {
             guard let request = servers[server - 1].requests.removeValue(forKey: token) else { return }
             let body: ClientResponse.Body
             switch result {
-            case .success(let read): body = .read(read.value)
+            case .success(let read): body = .read(read.value, appliedIndex: read.appliedIndex)
             case .failure(let error): body = Self.response(to: error)
             }
             respond(to: request.client, ClientResponse(requestID: request.requestID, body: body))

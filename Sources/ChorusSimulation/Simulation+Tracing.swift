@@ -6,7 +6,7 @@ import ChorusRaft
 extension Simulation {
     func trace(_ line: @autoclosure () -> String) {
         guard let traceSink else { return }
-        traceSink(TraceHash.line(at: now, line()))
+        traceSink(TraceLine.stamped(at: now, line()))
     }
 
     @inline(__always)
@@ -16,7 +16,9 @@ extension Simulation {
     }
 
     @inline(__always)
-    func mix(_ value: UInt64) { TraceHash.mix(&traceHash, value) }
+    func mix(_ value: UInt64) {
+        traceHasher.combine(value)
+    }
 
     func hashMessage(_ message: RaftMessage) {
         mix(now)

@@ -1,3 +1,4 @@
+import ChorusCheck
 import ChorusCore
 import ChorusKeyValue
 import ChorusMachines
@@ -49,6 +50,8 @@ public final class Simulation {
     var clients: [SimulatedClient] = []
     var checker: SafetyChecker
     public internal(set) var history: [ClientOperation] = []
+    /// Counts invocations and completions, for checkers that need a total real-time order.
+    var operationSequence = 0
     /// The event-store workload's clients and history (`workload == .eventStore`).
     var eventWorkload: EventWorkload
     var workload: SimulationWorkload { parameters.workload }
@@ -61,7 +64,8 @@ public final class Simulation {
     /// Called with each trace line when tracing; nil otherwise (the fast path).
     let traceSink: ((String) -> Void)?
     /// FNV-1a over every event handled: equal for equal runs.
-    public internal(set) var traceHash: UInt64 = TraceHash.initial
+    var traceHasher = FNV1a()
+    public var traceHash: UInt64 { traceHasher.value }
     public internal(set) var statistics = Statistics()
 
     public struct Statistics: Sendable, Hashable {
@@ -135,12 +139,20 @@ public final class Simulation {
         }
         statistics.tornRecoveries = servers.reduce(0) { $0 + $1.disk.tornRecoveries }
         var linearizabilityUnknown = false
+        var strongerViolated: Bool?
         if checker.violation == nil {
             switch workload {
             case .keyValue:
-                switch HistoryCheck.check(history) {
+                let outcome = LevelCheck.check(history, parameters: parameters)
+                strongerViolated = outcome.strongerViolated
+                switch outcome.verdict {
                 case .linearizable: break
-                case .violated(let detail): checker.recordLinearizabilityFailure(detail, at: now)
+                case .violated(let detail):
+                    if parameters.readLevel == .linearizable {
+                        checker.recordLinearizabilityFailure(detail, at: now)
+                    } else {
+                        checker.recordLevelFailure("\(parameters.readLevel): \(detail)", at: now)
+                    }
                 case .unknown: linearizabilityUnknown = true
                 }
             case .eventStore:
@@ -161,7 +173,7 @@ public final class Simulation {
             ? history.filter { $0.completedAt != nil }.count
             : eventWorkload.operations.filter { $0.completedAt != nil }.count + eventWorkload.records.count
         return SeedOutcome(
-            linearizabilityUnknown: linearizabilityUnknown,
+            linearizabilityUnknown: linearizabilityUnknown, strongerCheckerViolated: strongerViolated,
             seed: seed, violation: checker.violation, operations: operationCount,
             completedOperations: completedCount,
             simulatedMicroseconds: now, events: events, traceHash: traceHash, statistics: statistics)
@@ -242,6 +254,9 @@ public final class Simulation {
 public struct SeedOutcome: CampaignSeedOutcome {
     /// The linearizability checker ran out of budget on this seed's history.
     public var linearizabilityUnknown: Bool
+    /// Whether the next stronger level's checker found this seed's history in
+    /// violation (nil: the level has none, or the seed failed first).
+    public var strongerCheckerViolated: Bool?
     public var seed: UInt64
     public var violation: Violation?
     public var operations: Int

@@ -81,6 +81,10 @@ public struct SimulationParameters: Sendable, Hashable {
 
     /// What the clients do (fixed per campaign, not drawn).
     public var workload: SimulationWorkload = .keyValue
+    /// The level of the key-value workload's reads (fixed per campaign).
+    public var readLevel: SimulatedLevel = .linearizable
+    /// The bound of bounded-staleness reads (drawn per seed, used only at that level).
+    public var stalenessBound = StalenessBound(maximumVersions: 1, maximumLagMilliseconds: nil)
     /// Streams the event-store workload appends to.
     public var streamCount: Int
 
@@ -125,7 +129,8 @@ public struct SimulationParameters: Sendable, Hashable {
         ReplicaConfiguration(
             maximumPendingWrites: 4_096, maximumPendingReads: 4_096, maximumProposalBatch: 256,
             writeTimeoutTicks: 500, readTimeoutTicks: 500, catchUpWaitTicks: 100, expiryIntervalTicks: 10,
-            snapshotThresholdEntries: compactionThresholdEntries)
+            snapshotThresholdEntries: compactionThresholdEntries, clockDriftBoundPartsPerThousand: Self.clockDriftBoundPartsPerThousand,
+            injectedBug: injectedBug)
     }
 
     public static let electionTimeoutTicks = 20

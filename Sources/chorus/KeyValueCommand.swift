@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusAPI
 import ChorusClient
 
 /// `chorus kv put|get|delete`: talk to a cluster from the shell.
@@ -64,9 +65,8 @@ struct KeyValueGet: AsyncParsableCommand {
     @OptionGroup var endpoint: EndpointOptions
 
     func run() async throws {
-        guard let level = ClientReadConsistency(rawValue: consistency) else {
-            throw ValidationError("--consistency must be linearizable or sequential")
-        }
+        let level: ConsistencyLevel
+        do { level = try ConsistencyLevel.parse(consistency) } catch { throw ValidationError("--consistency: \(error.message)") }
         let client = try endpoint.makeClient()
         defer { client.shutdown() }
         do {

@@ -1,3 +1,5 @@
+import UnixSignals
+import ChorusKeyValue
 import ArgumentParser
 import ChorusCore
 import ChorusHTTP

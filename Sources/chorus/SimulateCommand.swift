@@ -39,6 +39,9 @@ struct CampaignOptions: ParsableArguments {
     @Option(name: .customLong("pre-vote"), help: "PreVote on or off for every seed (default: each seed draws it).")
     var preVote: String?
 
+    @Option(name: .long, help: "raft only: the level of reads (\(SimulatedLevel.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var consistency: String?
+
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var unrecognized: [String] = []
 
@@ -96,8 +99,10 @@ struct CampaignOptions: ParsableArguments {
     /// Runs the one seed (printing `describe`'s line unless tracing) or the
     /// campaign, prints the summary line and the failing seeds with a rerun
     /// command (`flags` are the options to repeat), and exits 1 on any violation.
+    /// With a `level` that has a stronger checker, also how often that checker
+    /// found the level's reads in violation (the levels are distinct).
     func execute<Outcome: CampaignSeedOutcome>(
-        command: String, plan: SeedPlan, flags: String,
+        command: String, plan: SeedPlan, flags: String, level: SimulatedLevel? = nil,
         runSeed: (UInt64, ((String) -> Void)?) -> Outcome, describe: (Outcome) -> String,
         campaign: (SeedPlan) async -> CampaignSummary<Outcome>
     ) async throws {
@@ -117,6 +122,10 @@ struct CampaignOptions: ParsableArguments {
         print(
             "seeds=\(summary.seeds) ops=\(summary.completedOperations) simulated_seconds=\(Self.format(summary.simulatedSeconds)) wall_seconds=\(Self.format(wallSeconds)) violations=\(summary.failures.count)"
         )
+        if let level, let stronger = level.strongerCheckerName, summary.strongerCheckerSeeds > 0 {
+            print(
+                "distinct: the \(stronger) checker found \(level) reads in violation on \(summary.strongerCheckerViolations) of \(summary.strongerCheckerSeeds) seeds")
+        }
         if summary.checkerUnknown > 0 {
             print("checker_unknown=\(summary.checkerUnknown) (checker budget exhausted; not counted as violations)")
         }
@@ -134,6 +143,13 @@ struct CampaignOptions: ParsableArguments {
         let bug = try injectedBug(among: bugs, fail: fail)
         let plan = try seedPlan(fail: fail)
         var options = Campaign.Options(injectedBug: bug, quick: quick, workload: workload)
+        if let consistency {
+            guard workload == .keyValue, let level = SimulatedLevel(rawValue: consistency) else {
+                throw fail(
+                    "--consistency takes one of \(SimulatedLevel.allCases.map(\.rawValue).joined(separator: ", ")) (raft only), not '\(consistency)'")
+            }
+            options.level = level
+        }
         switch preVote {
         case nil: break
         case "on": options.preVote = true
@@ -141,9 +157,9 @@ struct CampaignOptions: ParsableArguments {
         case let other?: throw fail("--pre-vote takes on or off, not '\(other)'")
         }
         let flags = (bug.map { " --inject-bug \($0.rawValue)" } ?? "") + (quick ? " --quick" : "")
-            + (preVote.map { " --pre-vote \($0)" } ?? "")
+            + (preVote.map { " --pre-vote \($0)" } ?? "") + (consistency.map { " --consistency \($0)" } ?? "")
         try await execute(
-            command: command, plan: plan, flags: flags,
+            command: command, plan: plan, flags: flags, level: options.level,
             runSeed: { Campaign.runSeed($0, options: options, trace: $1) },
             describe: { "seed=\($0.seed) trace_hash=\(String($0.traceHash, radix: 16)) events=\($0.events) \($0.statistics)" },
             campaign: { await Campaign.runConcurrently(start: $0.first, count: $0.count, jobs: $0.jobs, options: options) })
@@ -256,6 +272,7 @@ struct SimulateLeaderlessCommand: AsyncParsableCommand {
     mutating func run() async throws {
         let fail = CampaignOptions.failure("leaderless")
         if options.preVote != nil { throw fail("--pre-vote is a Raft option") }
+        if options.consistency != nil { throw fail("--consistency is a Raft option") }
         if pbs { return try runStaleness(fail: fail) }
         if pbsSamples != nil || readQuorum != nil || writeQuorum != nil || pbsExpanding {
             throw fail("--pbs-samples, --pbs-expanding, --read-quorum and --write-quorum go with --pbs")

@@ -1,3 +1,4 @@
+import ChorusRaft
 import ChorusCore
 import ChorusKeyValue
 import ChorusLocalCluster

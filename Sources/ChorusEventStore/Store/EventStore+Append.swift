@@ -1,3 +1,4 @@
+import ChorusCore
 /// Appends: the expected-state check and exact idempotency by event id.
 ///
 /// The decision for one stream's batch, in order (KurrentDB's

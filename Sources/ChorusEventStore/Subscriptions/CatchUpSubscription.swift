@@ -1,3 +1,4 @@
+import ChorusCore
 /// Catch-up subscriptions, as a pure function of the applied state: given a
 /// source and the cursor after the last event delivered, the next batch and
 /// whether the subscriber has caught up.

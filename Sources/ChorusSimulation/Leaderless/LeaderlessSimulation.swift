@@ -75,7 +75,9 @@ public final class LeaderlessSimulation {
     var staleness = StalenessExperiment.Tally()
 
     let traceSink: ((String) -> Void)?
-    public internal(set) var traceHash: UInt64 = TraceHash.initial
+    /// FNV-1a over every event handled: equal for equal runs.
+    var traceHasher = FNV1a()
+    public var traceHash: UInt64 { traceHasher.value }
     public internal(set) var statistics = Statistics()
 
     public struct Statistics: Sendable, Hashable {
@@ -232,13 +234,13 @@ public final class LeaderlessSimulation {
 
     func trace(_ line: @autoclosure () -> String) {
         guard let traceSink else { return }
-        traceSink(TraceHash.line(at: now, line()))
+        traceSink(TraceLine.stamped(at: now, line()))
     }
 
     @inline(__always)
     func hash(_ values: UInt64...) {
-        TraceHash.mix(&traceHash, now)
-        for value in values { TraceHash.mix(&traceHash, value) }
+        traceHasher.combine(now)
+        for value in values { traceHasher.combine(value) }
     }
 }
 
