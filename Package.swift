@@ -83,7 +83,7 @@ let package = Package(
         library("ChorusCheck", ["ChorusCore"]),
         library("ChorusSimulation", [
             "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusEventStore", "ChorusMachines", "ChorusReplica",
-            "ChorusCheck",
+            "ChorusCheck", "ChorusClocks", "ChorusCRDT", "ChorusReplication",
         ]),
 
         // Edges: files and the system zlib.
@@ -165,7 +165,7 @@ let package = Package(
         tests("ChorusKeyValue", ["ChorusKeyValue"]),
         tests("ChorusSagas", ["ChorusSagas", "ChorusCore"]),
         tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTesting"]),
-        tests("ChorusSimulation", ["ChorusSimulation", "ChorusCore", "ChorusTesting"]),
+        tests("ChorusSimulation", ["ChorusSimulation", "ChorusTesting", "ChorusReplication", "ChorusCheck", "ChorusCore"]),
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTesting"]),
         tests("ChorusStorage", ["ChorusStorage", "ChorusTesting"]),
         tests("ChorusEventStore", ["ChorusEventStore", "ChorusCore"]),

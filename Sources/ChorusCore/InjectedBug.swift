@@ -39,11 +39,39 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
     /// session's token (the session checker).
     case sessionReadBeforeCatchUp = "session-read-before-catch-up"
 
+    // Leaderless replication, caught by `chorus simulate leaderless`. The
+    // first is in the core (`ReplicationConfiguration.injectedBug`); the
+    // others break the simulated runtime around it
+    // (`LeaderlessParameters.injectedBug`): the front end that sends
+    // contexts, the delivery of messages to a replica, the disk.
+
+    /// A replica remembers the mints it made by boot and sequence alone, not
+    /// by coordinator, so two coordinators' requests collide and the second
+    /// write is acknowledged with the first's result and never applied (the
+    /// real bug this simulator found). Caught by no-lost-acknowledged-write,
+    /// or by the durability check when a crash comes first.
+    case mintMemoryIgnoresCoordinator = "mint-memory-ignores-coordinator"
+    /// The front end drops the client's causal context from versioned writes
+    /// and sends a blind overwrite instead (Redis `SET`), superseding siblings
+    /// the client never read. Caught by no-lost-acknowledged-write.
+    case writeDropsContext = "write-drops-context"
+    /// Replicas make a causal write visible on arrival, before its
+    /// dependencies (the delivery strips them). Caught by the causal checker
+    /// (CC) or the session guarantees of the causal keyspace.
+    case visibleBeforeDependencies = "visible-before-dependencies"
+    /// A fallback's hints are not recovered after a crash, although it
+    /// acknowledged them as durable. Caught by the durability check (a write
+    /// acknowledged by d durable replicas is in d durable logs).
+    case forgottenHints = "forgotten-hints"
+
     /// The bugs of one protocol, for `--inject-bug` help and validation.
     public static let raft: [InjectedBug] = [
         .followerRead, .oldTermCommit, .unpersistedVote, .stalenessBoundIgnored, .sessionReadBeforeCatchUp,
     ]
     public static let eventStore: [InjectedBug] = [.appendIgnoresExpectedVersion, .subscriptionSkipsBoundary]
+    public static let leaderless: [InjectedBug] = [
+        .mintMemoryIgnoresCoordinator, .writeDropsContext, .visibleBeforeDependencies, .forgottenHints,
+    ]
 
     public var description: String { rawValue }
 }

@@ -18,6 +18,15 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
         case convergence = "convergence"
         case liveness = "liveness"
         case recovery = "recovery"
+        // Leaderless keyspaces (`LeaderlessSimulation`).
+        /// An acknowledged write is neither current nor superseded by a write that saw it.
+        case lostWrite = "no-lost-acknowledged-write"
+        /// A write acknowledged by d durable replicas is in fewer than d durable logs.
+        case durability = "durability"
+        /// The causal keyspace's history is not causally consistent (CC).
+        case causalConsistency = "causal-consistency"
+        /// A session guarantee failed on the keys that can be judged (`LeaderlessHistoryExport`).
+        case sessionGuarantees = "session-guarantees"
     }
 
     public var property: Property

@@ -91,14 +91,14 @@ extension Simulation {
             current.isRead && random.chance(parameters.readAnywhereProbability)
             ? randomServer() : clients[client].believedLeader
         let request = ClientRequest(client: client, requestID: current.requestID, body: current.body)
-        if !(faultsActive && random.chance(parameters.lossProbability)) {
+        if !parameters.network.isLost(blocked: false, faultsActive: faultsActive, random: &random) {
             queue.schedule(.request(server: target, request), at: now + networkDelay())
         }
         queue.schedule(.clientTimeout(client: client, requestID: current.requestID), at: now + parameters.clientTimeoutMicroseconds)
     }
 
     func respond(to client: Int, _ response: ClientResponse) {
-        if faultsActive && random.chance(parameters.lossProbability) { return }
+        if parameters.network.isLost(blocked: false, faultsActive: faultsActive, random: &random) { return }
         queue.schedule(.response(client: client, response), at: now + networkDelay())
     }
 

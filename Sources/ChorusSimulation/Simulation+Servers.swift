@@ -100,12 +100,12 @@ extension Simulation {
                 if random.chance(0.5) {
                     handle(.isolate(server: server))
                 } else {
-                    queue.schedule(.isolate(server: server), at: now + random.next() % 30_000)
+                    schedule(.isolate(server: server), at: now + random.next() % 30_000)
                 }
             }
             if faultsActive && random.chance(parameters.newLeaderCrashProbability) {
                 let delay = random.next() % (4 * parameters.delayMaximumMicroseconds + 1)
-                queue.schedule(.crashServer(server: server, incarnation: servers[server - 1].incarnation), at: now + delay)
+                schedule(.crashServer(server: server, incarnation: servers[server - 1].incarnation), at: now + delay)
             }
         }
         if let soft = ready.softState { servers[server - 1].awaitingFirstCommit = soft.role == .leader }
@@ -156,7 +156,7 @@ extension Simulation {
         servers[victim - 1].requests = [:]
         servers[victim - 1].incarnation += 1
         servers[victim - 1].disk.crash(random: &random, tornWriteProbability: parameters.tornWriteProbability)
-        queue.schedule(.restart(server: victim), at: now + 1 + random.next() % parameters.restartDelayMaximumMicroseconds)
+        schedule(.restart(server: victim), at: now + 1 + random.next() % parameters.restartDelayMaximumMicroseconds)
     }
 
     func restart(_ server: Int) {

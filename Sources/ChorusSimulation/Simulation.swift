@@ -32,14 +32,7 @@ public final class Simulation {
         case clientNext(client: Int)
         case clientRetry(client: Int, requestID: UInt64)
         case clientTimeout(client: Int, requestID: UInt64)
-        case partition
-        case isolate(server: Int)
-        case reconnect(server: Int)
-        case heal
-        case clog(server: Int, clogged: Bool)
-        case crash
-        case crashServer(server: Int, incarnation: UInt64)
-        case restart(server: Int)
+        case nemesis(NemesisEvent)
         case membershipChange
         case leadershipTransfer
         case logMatchingCheck
@@ -65,7 +58,7 @@ public final class Simulation {
     var phase = Phase.safety
     var livenessDeadline: UInt64 = 0
     var finished = false
-    var heldMessages: [RaftMessage] = []
+    var heldMessages = HeldMessages<RaftMessage>()
     var partitionActive = false
 
     /// Called with each trace line when tracing; nil otherwise (the fast path).
@@ -228,43 +221,8 @@ public final class Simulation {
             guard clients[client].current?.requestID == requestID else { return }
             clients[client].believedLeader = randomServer()
             sendAttempt(client: client)
-        case .partition:
-            hash(9)
-            guard phase == .safety else { return }
-            startPartition()
-        case .isolate(let server):
-            hash(17, UInt64(server))
-            guard phase == .safety else { return }
-            statistics.partitions += 1
-            network.setIsolated(server, true)
-            trace("isolate new leader n\(server)")
-            queue.schedule(.reconnect(server: server), at: now + 30_000 + random.next() % 300_000)
-        case .reconnect(let server):
-            hash(18, UInt64(server))
-            network.setIsolated(server, false)
-            trace("reconnect n\(server)")
-        case .heal:
-            hash(10)
-            guard partitionActive else { return }
-            healNetwork()
-            scheduleNemesis(.partition, mean: parameters.partitionMeanIntervalMicroseconds)
-        case .clog(let server, let clogged):
-            hash(11, UInt64(server), clogged ? 1 : 0)
-            guard partitionActive else { return }
-            network.setClogged(server, clogged)
-            if !clogged { releaseHeldMessages() }
-        case .crash:
-            hash(12)
-            guard phase == .safety else { return }
-            crashSomeServer()
-            scheduleNemesis(.crash, mean: parameters.crashMeanIntervalMicroseconds)
-        case .crashServer(let server, let incarnation):
-            hash(19, UInt64(server))
-            guard phase == .safety, servers[server - 1].incarnation == incarnation, servers[server - 1].isUp else { return }
-            crash(server)
-        case .restart(let server):
-            hash(13, UInt64(server))
-            restart(server)
+        case .nemesis(let event):
+            handle(event)
         case .membershipChange:
             hash(14)
             guard phase == .safety else { return }
@@ -293,7 +251,7 @@ public final class Simulation {
 }
 
 /// How one seed ended.
-public struct SeedOutcome: Sendable {
+public struct SeedOutcome: CampaignSeedOutcome {
     /// The linearizability checker ran out of budget on this seed's history.
     public var linearizabilityUnknown: Bool
     /// Whether the next stronger level's checker found this seed's history in
@@ -307,4 +265,13 @@ public struct SeedOutcome: Sendable {
     public var events: Int
     public var traceHash: UInt64
     public var statistics: Simulation.Statistics
+}
+
+extension SeedOutcome {
+    public var checkerUnknown: Bool { linearizabilityUnknown }
+}
+
+extension CampaignSummary where Outcome == SeedOutcome {
+    /// Seeds whose history the linearizability checker could not decide in its budget.
+    public var linearizabilityUnknown: Int { checkerUnknown }
 }

@@ -94,6 +94,14 @@ public struct SimulationParameters: Sendable, Hashable {
     /// not, and the next election decides what survives (thesis figure 3.7).
     public var firstCommitCrashProbability: Double
 
+    /// The network's delays, loss and duplication, as the shared router takes them.
+    var network: NetworkProfile {
+        NetworkProfile(
+            delayMinimumMicroseconds: delayMinimumMicroseconds, delayMaximumMicroseconds: delayMaximumMicroseconds,
+            delayTailProbability: delayTailProbability, lossProbability: lossProbability,
+            duplicationProbability: duplicationProbability, safetyDelayStretch: safetyDelayStretch)
+    }
+
     /// The Raft limits every server runs with.
     public func raftConfiguration(for node: NodeID) -> RaftConfiguration {
         var configuration = RaftConfiguration(nodeID: node)
@@ -132,20 +140,12 @@ public struct SimulationParameters: Sendable, Hashable {
 
     /// Draws one seed's world. `quick` shortens the safety phase for `swift test`.
     public static func draw(seed: UInt64, injectedBug: InjectedBug?, quick: Bool) -> SimulationParameters {
-        var random = SeededGenerator(seed: seed ^ 0x5EED_0F_5A4A_7E11)
-        func uniform(_ range: ClosedRange<UInt64>) -> UInt64 { range.lowerBound + random.next() % (range.upperBound - range.lowerBound + 1) }
-        func uniformInt(_ range: ClosedRange<Int>) -> Int { Int(uniform(UInt64(range.lowerBound)...UInt64(range.upperBound))) }
-        func unit() -> Double { Double(random.next() >> 11) * 0x1.0p-53 }
-        /// Swarm: a fault is absent in some seeds, mild in others, violent in a few.
-        func swarm(_ maximum: Double) -> Double {
-            switch random.next() % 4 {
-            case 0: 0
-            case 1: maximum * 0.1 * unit()
-            case 2: maximum * 0.5 * unit()
-            default: maximum * unit()
-            }
-        }
-        func meanInterval(never: Bool, _ range: ClosedRange<UInt64>) -> UInt64 { never ? 0 : uniform(range) }
+        var random = SwarmDraw(seed: seed ^ 0x5EED_0F_5A4A_7E11)
+        func uniform(_ range: ClosedRange<UInt64>) -> UInt64 { random.uniform(range) }
+        func uniformInt(_ range: ClosedRange<Int>) -> Int { random.uniformInt(range) }
+        func unit() -> Double { random.unit() }
+        func swarm(_ maximum: Double) -> Double { random.swarm(maximum) }
+        func meanInterval(never: Bool, _ range: ClosedRange<UInt64>) -> UInt64 { random.meanInterval(never: never, range) }
 
         let voterCount = random.next() % 3 == 0 ? 5 : 3
         let delayMinimum = uniform(200...3_000)

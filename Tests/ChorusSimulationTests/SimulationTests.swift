@@ -8,22 +8,11 @@ import Testing
     /// event count and history, and a different seed gives another run.
     @Test(arguments: [UInt64(3), 41, 977])
     func sameSeedSameTrace(seed: UInt64) {
-        let first = Campaign.runSeed(seed, options: .init(quick: true))
-        let second = Campaign.runSeed(seed, options: .init(quick: true))
-        #expect(first.traceHash == second.traceHash, "seed \(seed) did not replay")
-        #expect(first.events == second.events, "seed \(seed)")
-        #expect(first.operations == second.operations, "seed \(seed)")
-        #expect(first.simulatedMicroseconds == second.simulatedMicroseconds, "seed \(seed)")
-        let other = Campaign.runSeed(seed + 1, options: .init(quick: true))
-        #expect(other.traceHash != first.traceHash, "seeds \(seed) and \(seed + 1) ran identically")
+        ReplayExpectations.sameSeedSameTrace(seed: seed) { Campaign.runSeed($0, options: .init(quick: true), trace: $1) }
     }
 
     @Test func traceSinkDoesNotChangeTheRun() {
-        var lines = 0
-        let traced = Campaign.runSeed(12, options: .init(quick: true), trace: { _ in lines += 1 })
-        let untraced = Campaign.runSeed(12, options: .init(quick: true))
-        #expect(traced.traceHash == untraced.traceHash)
-        #expect(lines > 100)
+        ReplayExpectations.traceSinkDoesNotChangeTheRun(seed: 12) { Campaign.runSeed($0, options: .init(quick: true), trace: $1) }
     }
 }
 
