@@ -4,17 +4,22 @@
 // Dependencies point down only: foundations ← data types ← protocol cores ←
 // verification ← edges ← the `chorus` executable.
 
+import Foundation
 import PackageDescription
 
 let strictSwift: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
-/// A library target with the package's Swift settings.
+/// A library target with the package's Swift settings. A module's README.md
+/// (its seam and contract, in prose) is documentation, not a resource.
 func library(
     _ name: String, _ dependencies: [Target.Dependency] = [], exclude: [String] = [], resources: [Resource]? = nil
 ) -> Target {
-    .target(name: name, dependencies: dependencies, exclude: exclude, resources: resources, swiftSettings: strictSwift)
+    let readme = "\(Context.packageDirectory)/Sources/\(name)/README.md"
+    let excluded = exclude + (FileManager.default.fileExists(atPath: readme) ? ["README.md"] : [])
+    return .target(name: name, dependencies: dependencies, exclude: excluded, resources: resources, swiftSettings: strictSwift)
 }
 
 /// A test target mirroring `Sources/<name>` in `Tests/<name>Tests`.
@@ -38,6 +43,7 @@ let package = Package(
         .library(name: "ChorusCheck", targets: ["ChorusCheck"]),
         .library(name: "ChorusSimulation", targets: ["ChorusSimulation"]),
         .library(name: "ChorusClient", targets: ["ChorusClient"]),
+        .library(name: "ChorusRESP", targets: ["ChorusRESP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -49,6 +55,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // The Swift client's HTTP stack (pooling, keep-alive, TLS, HTTP/2) and its TLS settings.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.2"),
     ],
     targets: [
         // Foundations: standard library only.
@@ -66,14 +75,15 @@ let package = Package(
         // The replica driver: one Ready loop for the node and the simulator.
         library("ChorusReplica", ["ChorusCore", "ChorusRaft"]),
         // The saga orchestrator, its lock table and its checker (README in Sources/ChorusSagas).
-        library("ChorusSagas", ["ChorusCore"], exclude: ["README.md"]),
-        library("ChorusEventStore", ["ChorusCore"], exclude: ["README.md"]),
-        library("ChorusReplication", ["ChorusCore", "ChorusClocks", "ChorusCRDT"], exclude: ["README.md"]),
+        library("ChorusSagas", ["ChorusCore"]),
+        library("ChorusEventStore", ["ChorusCore"]),
+        library("ChorusReplication", ["ChorusCore", "ChorusClocks", "ChorusCRDT"]),
 
         // Verification: history checkers and the deterministic simulator.
-        library("ChorusCheck", ["ChorusCore"], exclude: ["README.md"]),
+        library("ChorusCheck", ["ChorusCore"]),
         library("ChorusSimulation", [
-            "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusMachines", "ChorusReplica", "ChorusCheck",
+            "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusEventStore", "ChorusMachines", "ChorusReplica",
+            "ChorusCheck", "ChorusClocks", "ChorusCRDT", "ChorusReplication",
         ]),
 
         // Edges: files and the system zlib.
@@ -92,7 +102,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The API's vocabulary shared by servers and clients: error codes, header names, levels.
-        library("ChorusAPI", ["ChorusCore"]),
+        library("ChorusAPI", ["ChorusCore", "ChorusClocks"]),
         // The protocol-neutral service layer between front ends and the node.
         library("ChorusService", [
             "ChorusAPI", "ChorusCore", "ChorusKeyValue", "ChorusMachines", "ChorusNode", "ChorusReplica",
@@ -109,13 +119,22 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], resources: [.embedInCode("openapi.yaml")]),
-        // The async/await client: a small HTTP/1.1 client on NIOHTTP1.
+        // The async/await client, on async-http-client.
         library("ChorusClient", [
-            "ChorusCore",
+            "ChorusAPI", "ChorusCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        // The Redis-protocol (RESP2/RESP3) front end of leaderless keyspaces: codec, commands, NIO server.
+        library("ChorusRESP", [
+            "ChorusAPI", "ChorusCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], exclude: ["README.md"]),
         // Local multi-process clusters (child `chorus node` processes) for
         // `chorus cluster up`, `chorus demo` and the real-process tests.
         library("ChorusLocalCluster", ["ChorusClient"]),
@@ -152,7 +171,7 @@ let package = Package(
         tests("ChorusKeyValue", ["ChorusKeyValue"]),
         tests("ChorusSagas", ["ChorusSagas", "ChorusCore"]),
         tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTesting"]),
-        tests("ChorusSimulation", ["ChorusSimulation", "ChorusTesting"]),
+        tests("ChorusSimulation", ["ChorusSimulation", "ChorusTesting", "ChorusReplication", "ChorusCheck", "ChorusCore"]),
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTesting"]),
         tests("ChorusStorage", ["ChorusStorage", "ChorusTesting"]),
         tests("ChorusEventStore", ["ChorusEventStore", "ChorusCore"]),
@@ -168,31 +187,54 @@ let package = Package(
         ]),
         tests("ChorusReplica", ["ChorusReplica", "ChorusRaft", "ChorusCore", "ChorusMachines", "ChorusKeyValue"]),
         tests("ChorusMachines", ["ChorusMachines", "ChorusKeyValue", "ChorusEventStore", "ChorusCore"]),
-        tests("ChorusAPI", ["ChorusAPI", "ChorusCore"]),
+        tests("ChorusAPI", ["ChorusAPI", "ChorusCore", "ChorusClocks"]),
         tests("ChorusHTTP", [
             "ChorusHTTP", "ChorusNode", "ChorusService", "ChorusAPI", "ChorusCore", "ChorusLocalCluster",
-            "ChorusEventStore",
+            "ChorusEventStore", "ChorusRaft",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         tests("ChorusService", [
-            "ChorusService", "ChorusNode", "ChorusAPI", "ChorusCore", "ChorusEventStore", "ChorusLocalCluster",
+            "ChorusService", "ChorusNode", "ChorusAPI", "ChorusCore", "ChorusEventStore", "ChorusLocalCluster", "ChorusRaft",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "MetricsTestKit", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The client against an in-process node and a scripted server (plain HTTP and HTTPS).
+        tests("ChorusClient", [
+            "ChorusClient", "ChorusAPI", "ChorusCore", "ChorusNode", "ChorusHTTP", "ChorusLocalCluster",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], exclude: ["Fixtures"]),
+        tests("ChorusLocalCluster", ["ChorusLocalCluster", "ChorusClient"]),
         // Real `chorus node` processes: the HTTP API end to end, nemeses, recovery, the demo.
         .testTarget(
             name: "ChorusIntegrationTests",
             dependencies: [
-                "ChorusClient", "ChorusLocalCluster", "ChorusCheck", "ChorusCore", "ChorusTesting",
+                "ChorusAPI", "ChorusClient", "ChorusLocalCluster", "ChorusCheck", "ChorusCore", "ChorusTesting",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwift),
         tests("ChorusTesting", ["ChorusTesting"]),
+        tests("ChorusRESP", [
+            "ChorusRESP", "ChorusAPI", "ChorusCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ]
 )

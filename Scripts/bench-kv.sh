@@ -7,6 +7,8 @@
 # entries per fsync (from the leader's /metrics during the write run).
 #
 # Usage: Scripts/bench-kv.sh [SECONDS=10] [CONNECTIONS=64]
+#   CONNECTIONS may be a comma-separated list (e.g. 1,4,64): each count is run
+#   against both clusters, and a table per count is printed.
 #   CHORUS_BENCH_BASE_PORT (default 27000): Chorus nodes use BASE+i (peers), BASE+1000+i (HTTP).
 #   CHORUS_SHARED_BENCH (default ../shared/bench): where etcd-cluster.sh and kv-load.sh live.
 # Needs: swift build -c release --product chorus; Debian's etcd-server, etcd-client, wrk.
@@ -41,10 +43,15 @@ metric() { # metric NAME PORT -> value (0 if absent)
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)  ($(nproc) cores)"
 
+IFS=, read -r -a counts <<<"$connections"
+declare -A etcd_write etcd_read chorus_write chorus_read fsyncs entries rounds
+
 # etcd 3.4, three members.
 etcd_leader=$("$bench/etcd-cluster.sh" start "$work/etcd" | tail -1)
-etcd_write=$("$bench/kv-load.sh" etcd "$etcd_leader" write "$connections" "$seconds")
-etcd_read=$("$bench/kv-load.sh" etcd "$etcd_leader" read "$connections" "$seconds")
+for c in "${counts[@]}"; do
+  etcd_write[$c]=$("$bench/kv-load.sh" etcd "$etcd_leader" write "$c" "$seconds")
+  etcd_read[$c]=$("$bench/kv-load.sh" etcd "$etcd_leader" read "$c" "$seconds")
+done
 "$bench/etcd-cluster.sh" stop "$work/etcd"
 
 # Chorus, three nodes.
@@ -60,37 +67,39 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 [ -n "$leader_port" ] || { echo "the Chorus cluster elected no leader; see $work/cluster.log" >&2; cat "$work/cluster.log" >&2; exit 1; }
-fsyncs_before=$(metric chorus_wal_fsyncs_total "$leader_port")
-entries_before=$(metric chorus_entries_persisted_total "$leader_port")
-chorus_write=$("$bench/kv-load.sh" chorus "http://127.0.0.1:$leader_port" write "$connections" "$seconds")
-fsyncs_after=$(metric chorus_wal_fsyncs_total "$leader_port")
-entries_after=$(metric chorus_entries_persisted_total "$leader_port")
-rounds_before=$(metric chorus_read_index_rounds_total "$leader_port")
-chorus_read=$("$bench/kv-load.sh" chorus "http://127.0.0.1:$leader_port" read "$connections" "$seconds")
-rounds_after=$(metric chorus_read_index_rounds_total "$leader_port")
+for c in "${counts[@]}"; do
+  fsyncs_before=$(metric chorus_wal_fsyncs_total "$leader_port")
+  entries_before=$(metric chorus_entries_persisted_total "$leader_port")
+  chorus_write[$c]=$("$bench/kv-load.sh" chorus "http://127.0.0.1:$leader_port" write "$c" "$seconds")
+  fsyncs[$c]=$(( $(metric chorus_wal_fsyncs_total "$leader_port") - fsyncs_before ))
+  entries[$c]=$(( $(metric chorus_entries_persisted_total "$leader_port") - entries_before ))
+  rounds_before=$(metric chorus_read_index_rounds_total "$leader_port")
+  chorus_read[$c]=$("$bench/kv-load.sh" chorus "http://127.0.0.1:$leader_port" read "$c" "$seconds")
+  rounds[$c]=$(( $(metric chorus_read_index_rounds_total "$leader_port") - rounds_before ))
+done
 kill -INT "$cluster_pid"
 wait "$cluster_pid" 2>/dev/null || true
 cluster_pid=""
 
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
-echo
-printf "%-28s %12s %10s %10s %8s\n" "$connections connections, ${seconds}s" "ops/s" "p50 ms" "p99 ms" "errors"
-for row in "etcd write:$etcd_write" "chorus write:$chorus_write" "etcd linearizable read:$etcd_read" "chorus linearizable read:$chorus_read"; do
-  name=${row%%:*}; line=${row#*:}
-  printf "%-28s %12s %10s %10s %8s\n" "$name" "$(field ops_per_second "$line")" "$(field p50_ms "$line")" \
-    "$(field p99_ms "$line")" "$(field errors "$line")"
+for c in "${counts[@]}"; do
+  echo
+  printf "%-28s %12s %10s %10s %8s\n" "$c connections, ${seconds}s" "ops/s" "p50 ms" "p99 ms" "errors"
+  for row in "etcd write:${etcd_write[$c]}" "chorus write:${chorus_write[$c]}" "etcd linearizable read:${etcd_read[$c]}" \
+    "chorus linearizable read:${chorus_read[$c]}"; do
+    name=${row%%:*}; line=${row#*:}
+    printf "%-28s %12s %10s %10s %8s\n" "$name" "$(field ops_per_second "$line")" "$(field p50_ms "$line")" \
+      "$(field p99_ms "$line")" "$(field errors "$line")"
+  done
+  awk -v ew="$(field ops_per_second "${etcd_write[$c]}")" -v cw="$(field ops_per_second "${chorus_write[$c]}")" \
+      -v er="$(field ops_per_second "${etcd_read[$c]}")" -v cr="$(field ops_per_second "${chorus_read[$c]}")" \
+      -v ewp="$(field p99_ms "${etcd_write[$c]}")" -v cwp="$(field p99_ms "${chorus_write[$c]}")" \
+      -v erp="$(field p99_ms "${etcd_read[$c]}")" -v crp="$(field p99_ms "${chorus_read[$c]}")" \
+      -v fsyncs="${fsyncs[$c]}" -v entries="${entries[$c]}" -v rounds="${rounds[$c]}" -v s="$seconds" 'BEGIN {
+    printf "ratio chorus/etcd   writes %.2fx (p99 %.2fx of etcd)   linearizable reads %.2fx (p99 %.2fx of etcd)\n",
+      cw / ew, cwp / ewp, cr / er, crp / erp
+    printf "chorus leader during writes: %.0f fsyncs/s, %.1f entries per fsync\n", fsyncs / s, (fsyncs > 0 ? entries / fsyncs : 0)
+    r = rounds / s
+    printf "chorus leader during reads: %.0f read-index rounds/s, %.1f reads confirmed per round\n", r, (r > 0 ? cr / r : 0)
+  }'
 done
-echo
-awk -v ew="$(field ops_per_second "$etcd_write")" -v cw="$(field ops_per_second "$chorus_write")" \
-    -v er="$(field ops_per_second "$etcd_read")" -v cr="$(field ops_per_second "$chorus_read")" \
-    -v ewp="$(field p99_ms "$etcd_write")" -v cwp="$(field p99_ms "$chorus_write")" \
-    -v erp="$(field p99_ms "$etcd_read")" -v crp="$(field p99_ms "$chorus_read")" \
-    -v f0="$fsyncs_before" -v f1="$fsyncs_after" -v e0="$entries_before" -v e1="$entries_after" \
-    -v r0="$rounds_before" -v r1="$rounds_after" -v s="$seconds" 'BEGIN {
-  printf "ratio chorus/etcd   writes %.2fx (p99 %.2fx of etcd)   linearizable reads %.2fx (p99 %.2fx of etcd)\n",
-    cw / ew, cwp / ewp, cr / er, crp / erp
-  fsyncs = f1 - f0; entries = e1 - e0
-  printf "chorus leader during writes: %.0f fsyncs/s, %.1f entries per fsync\n", fsyncs / s, (fsyncs > 0 ? entries / fsyncs : 0)
-  rounds = (r1 - r0) / s
-  printf "chorus leader during reads: %.0f read-index rounds/s, %.1f reads confirmed per round\n", rounds, (rounds > 0 ? cr / rounds : 0)
-}'

@@ -16,6 +16,16 @@ public enum ChorusHeader {
     public static let leader = "X-Chorus-Leader"
     /// Which node answered.
     public static let node = "X-Chorus-Node"
+    /// The session token (`SessionToken`): returned on every key-value
+    /// response, sent back on requests (several, comma-separated, are merged).
+    public static let session = "X-Chorus-Session"
+    /// On a read: the level that served it (with its bounds).
+    public static let consistency = "X-Chorus-Consistency"
+    /// On a read: the node whose state answered.
+    public static let servedBy = "X-Chorus-Served-By"
+    /// On a bounded-staleness read: what the replica proved about the answer.
+    public static let stalenessVersions = "X-Chorus-Staleness-Versions"
+    public static let stalenessMilliseconds = "X-Chorus-Staleness-Ms"
     /// An event-store append or delete: the state the stream must be in
     /// (`any`, `no_stream`, `stream_exists`, or a revision N).
     public static let expectedRevision = "X-Chorus-Expected-Revision"

@@ -11,6 +11,18 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
     case invalidKey = "invalid_key"
     case invalidHeader = "invalid_header"
     case invalidConsistency = "invalid_consistency"
+    /// The `X-Chorus-Session` token is not one this node can read.
+    case invalidSessionToken = "invalid_session_token"
+    /// The session token belongs to another cluster epoch (a re-created or restored cluster).
+    case foreignSessionToken = "foreign_session_token"
+    /// A range read's prefix, limit or continuation is out of bounds.
+    case invalidRange = "invalid_range"
+    /// A keyspace name is malformed, or a keyspace definition is invalid.
+    case invalidKeyspace = "invalid_keyspace"
+    case keyspaceNotFound = "keyspace_not_found"
+    case keyspaceExists = "keyspace_exists"
+    /// The operation needs a keyspace of another replication mode (Raft or leaderless).
+    case wrongReplicationMode = "wrong_replication_mode"
     /// The state machine refused the command as malformed; nothing was applied.
     case rejected
     case notFound = "not_found"
@@ -79,17 +91,19 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
     /// The HTTP status this code is answered with.
     public var httpStatus: Int {
         switch self {
-        case .badRequest, .invalidKey, .invalidHeader, .invalidConsistency, .rejected: 400
+        case .badRequest, .invalidKey, .invalidHeader, .invalidConsistency, .rejected, .invalidSessionToken, .invalidRange,
+            .invalidKeyspace:
+            400
         case .invalidEvent, .invalidStreamName, .invalidGroup, .invalidPosition, .invalidRevision, .invalidExpectedVersion,
             .invalidFilter, .invalidJSON, .invalidParameter:
             400
-        case .notFound, .keyNotFound: 404
+        case .notFound, .keyNotFound, .keyspaceNotFound: 404
         case .streamNotFound, .groupNotFound, .eventNotFound: 404
         case .wrongExpectedVersion, .groupAlreadyExists, .maxConsumersReached: 409
         case .streamDeleted, .asOfNotRetained: 410
         case .appendTooLarge: 413
         case .methodNotAllowed: 405
-        case .sessionExpired: 409
+        case .sessionExpired, .foreignSessionToken, .keyspaceExists, .wrongReplicationMode: 409
         case .lengthRequired: 411
         case .versionMismatch: 412
         case .payloadTooLarge: 413

@@ -152,7 +152,9 @@ public struct CausalContext: Hashable, Sendable, CustomStringConvertible, Compac
             if let last = cloud.last, !(last < dot) {
                 throw BinaryDecodingError(.invalidValue("causal context cloud not strictly sorted"), at: start)
             }
-            if dot.counter <= compact[dot.replica] + 1 {
+            // A prefix at UInt64.max covers every dot (and `+ 1` would overflow).
+            let prefix = compact[dot.replica]
+            if prefix == .max || dot.counter <= prefix + 1 {
                 throw BinaryDecodingError(.invalidValue("causal context cloud dot \(dot) not compacted"), at: start)
             }
             cloud.append(dot)

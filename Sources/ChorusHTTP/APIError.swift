@@ -86,6 +86,11 @@ enum ChorusHeaders {
     static let sequence = HTTPField.Name(ChorusHeader.sequence)!
     static let leader = HTTPField.Name(ChorusHeader.leader)!
     static let node = HTTPField.Name(ChorusHeader.node)!
+    static let session = HTTPField.Name(ChorusHeader.session)!
+    static let consistency = HTTPField.Name(ChorusHeader.consistency)!
+    static let servedBy = HTTPField.Name(ChorusHeader.servedBy)!
+    static let stalenessVersions = HTTPField.Name(ChorusHeader.stalenessVersions)!
+    static let stalenessMilliseconds = HTTPField.Name(ChorusHeader.stalenessMilliseconds)!
     static let expectedRevision = HTTPField.Name(ChorusHeader.expectedRevision)!
     static let actualRevision = HTTPField.Name(ChorusHeader.actualRevision)!
     static let position = HTTPField.Name(ChorusHeader.position)!

@@ -1,3 +1,4 @@
+import ChorusKeyValue
 import ChorusCore
 import ChorusAPI
 import ChorusNode
@@ -55,9 +56,11 @@ public struct HTTPAPIConfiguration: Sendable {
 ///
 /// | route | what it does |
 /// |---|---|
-/// | `PUT /v1/kv/{key}` | write the raw body; `If-Match: "v"` makes it a compare-and-set on version v, `If-None-Match: *` create-only |
-/// | `GET /v1/kv/{key}?consistency=linearizable\|sequential` | the raw value; version in `ETag` and `X-Chorus-Version` |
-/// | `DELETE /v1/kv/{key}` | remove the key |
+/// | `PUT /v1/kv/[{keyspace}/]{key}` | write the raw body; `If-Match: "v"` makes it a compare-and-set on version v, `If-None-Match: *` create-only |
+/// | `GET /v1/kv/[{keyspace}/]{key}?consistency=LEVEL` | the raw value; version in `ETag` and `X-Chorus-Version` |
+/// | `DELETE /v1/kv/[{keyspace}/]{key}` | remove the key |
+/// | `GET /v1/kv?keyspace=&prefix=&after=&limit=` | a page of keys in byte order, with a continuation |
+/// | `GET/PUT/DELETE /v1/keyspaces[/{name}]` | named keyspaces with a replication mode and a default level |
 /// | `GET /v1/cluster` | members, leader, term, commit/applied index, follower match indexes |
 /// | `/v1/streams…`, `/v1/all…`, `/v1/groups` | the event store (`EventStoreAPI`) |
 /// | `GET /metrics`, `GET /healthz`, `GET /openapi.yaml` | operations |
@@ -85,16 +88,26 @@ public enum ChorusHTTPServer {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
         let api = KeyValueAPI(service: service, configuration: configuration)
-        router.put("/v1/kv/:key") { request, context in try await api.put(request, context: context) }
-        router.get("/v1/kv/:key") { request, context in try await api.get(request, context: context) }
-        router.delete("/v1/kv/:key") { request, context in try await api.delete(request, context: context) }
-        for method in [HTTPRequest.Method.post, .patch] {
-            router.on("/v1/kv/:key", method: method) { request, _ -> Response in
-                throw APIError(
-                    .methodNotAllowed, "\(request.method) is not allowed on a key; use GET, PUT or DELETE",
-                    headers: [.allow: "GET, PUT, DELETE"])
+        // One parameter name per position (the router is a trie): `/v1/kv/{key}`
+        // is the default keyspace, `/v1/kv/{keyspace}/{key}` a named one.
+        for path in ["/v1/kv/:first", "/v1/kv/:first/:second"] {
+            router.put(RouterPath(path)) { request, context in try await api.put(request, context: context) }
+            router.get(RouterPath(path)) { request, context in try await api.get(request, context: context) }
+            router.delete(RouterPath(path)) { request, context in try await api.delete(request, context: context) }
+            for method in [HTTPRequest.Method.post, .patch] {
+                router.on(RouterPath(path), method: method) { request, _ -> Response in
+                    throw APIError(
+                        .methodNotAllowed, "\(request.method) is not allowed on a key; use GET, PUT or DELETE",
+                        headers: [.allow: "GET, PUT, DELETE"])
+                }
             }
         }
+        router.get("/v1/kv") { request, _ in try await api.range(request) }
+        let keyspaces = KeyspaceAPI(service: api.service)
+        router.get("/v1/keyspaces") { request, _ in try await keyspaces.list(request) }
+        router.put("/v1/keyspaces/:name") { request, context in try await keyspaces.create(request, context: context) }
+        router.get("/v1/keyspaces/:name") { request, context in try await keyspaces.show(request, context: context) }
+        router.delete("/v1/keyspaces/:name") { request, context in try await keyspaces.delete(request, context: context) }
         EventStoreAPI(service: service, configuration: configuration).register(on: router)
         router.get("/v1/cluster") { _, _ in try await api.cluster() }
         router.get("/healthz") { _, _ in await api.health() }
@@ -110,178 +123,6 @@ public enum ChorusHTTPServer {
                 address: .hostname(configuration.host, port: configuration.port), serverName: "chorus-n\(node.configuration.nodeID.rawValue)"),
             services: service.eventStore.services,
             logger: logger)
-    }
-}
-
-/// The key-value handlers: a thin adapter that parses HTTP into the service
-/// layer's typed requests and renders its answers and `ServiceError`s.
-struct KeyValueAPI: Sendable {
-    let service: ChorusService
-    let configuration: HTTPAPIConfiguration
-    let nodeHeaderValue: String
-
-    init(service: ChorusService, configuration: HTTPAPIConfiguration) {
-        self.service = service
-        self.configuration = configuration
-        self.nodeHeaderValue = "\(service.nodeID.rawValue)"
-    }
-
-    // MARK: Requests
-
-    func put(_ request: Request, context: some RequestContext) async throws -> Response {
-        let key = try self.key(context)
-        if request.headers[.contentLength] == nil && request.headers[.transferEncoding] == nil {
-            throw APIError(.lengthRequired, "a PUT needs a Content-Length (or a chunked body)")
-        }
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > configuration.maximumValueBytes {
-            throw APIError(.payloadTooLarge, "a value may be at most \(configuration.maximumValueBytes) bytes")
-        }
-        var request = request
-        let body = try await request.collectBody(upTo: configuration.maximumValueBytes)
-        let value = Array(body.readableBytesView)
-        let condition: WriteCondition
-        if let ifMatch = request.headers[.ifMatch] {
-            guard let expected = Self.parseVersion(ifMatch) else {
-                throw APIError(.invalidHeader, "If-Match must be a version in quotes, like \"42\"")
-            }
-            condition = .version(expected)
-        } else if let ifNoneMatch = request.headers[.ifNoneMatch] {
-            guard ifNoneMatch.trimmingSpaces == "*" else {
-                throw APIError(.invalidHeader, "only If-None-Match: * (create only) is supported")
-            }
-            condition = .absent
-        } else {
-            condition = .always
-        }
-        return try await write(.put(key: key, value: value, condition: condition, session: try session(request)), request: request)
-    }
-
-    func delete(_ request: Request, context: some RequestContext) async throws -> Response {
-        let key = try self.key(context)
-        if request.headers[.ifMatch] != nil || request.headers[.ifNoneMatch] != nil {
-            throw APIError(.invalidHeader, "conditional deletes are not supported")
-        }
-        return try await write(.delete(key: key, session: try session(request)), request: request)
-    }
-
-    private func write(_ operation: KeyValueRequest, request: Request) async throws -> Response {
-        var headers: HTTPFields = [.contentType: "application/json"]
-        headers[ChorusHeaders.node] = nodeHeaderValue
-        let written: KeyValueWriteResponse
-        do {
-            written = try await service.write(operation, caller: .anonymous)
-        } catch {
-            throw APIError(error, requestURI: request.uri.description, headers: headers)
-        }
-        headers[ChorusHeaders.index] = String(written.appliedIndex.rawValue)
-        let body: String
-        if let version = written.version {
-            headers[.eTag] = "\"\(version.rawValue)\""
-            headers[ChorusHeaders.version] = String(version.rawValue)
-            body = "{\"version\":\(version.rawValue),\"index\":\(written.index.rawValue)}\n"
-        } else {
-            body = "{\"deleted\":\(written.deleted ?? false),\"index\":\(written.index.rawValue)}\n"
-        }
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    func get(_ request: Request, context: some RequestContext) async throws -> Response {
-        let key = try self.key(context)
-        var consistency = ConsistencyLevel.default
-        if let text = request.uri.queryParameters["consistency"] {
-            do { consistency = try ConsistencyLevel.parse(String(text)) } catch { throw APIError(error) }
-        }
-        var minimumIndex = LogIndex.zero
-        if let text = request.headers[ChorusHeaders.minimumIndex] {
-            guard let value = UInt64(text.trimmingSpaces) else {
-                throw APIError(.invalidHeader, "X-Chorus-Min-Index must be a non-negative integer")
-            }
-            minimumIndex = LogIndex(value)
-        }
-        var headers: HTTPFields = [:]
-        headers[ChorusHeaders.node] = nodeHeaderValue
-        let read: KeyValueReadResponse
-        do {
-            read = try await service.read(.get(key: key, consistency: consistency, minimumIndex: minimumIndex), caller: .anonymous)
-        } catch {
-            throw APIError(error, requestURI: request.uri.description, headers: headers)
-        }
-        headers[ChorusHeaders.index] = String(read.appliedIndex.rawValue)
-        guard let record = read.record else {
-            throw APIError(.keyNotFound, "no value for this key", headers: headers)
-        }
-        headers[.contentType] = "application/octet-stream"
-        headers[.eTag] = "\"\(record.version.rawValue)\""
-        headers[ChorusHeaders.version] = String(record.version.rawValue)
-        var buffer = ByteBuffer()
-        buffer.writeBytes(record.value)
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: buffer))
-    }
-
-    func cluster() async throws -> Response {
-        let status: NodeStatus
-        do { status = try await service.status() } catch { throw APIError(error, requestURI: "/v1/cluster") }
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: ClusterJSON.render(status))))
-    }
-
-    func health() async -> Response {
-        guard let status = try? await service.status() else {
-            return APIError(.stopped, "the node has stopped").response()
-        }
-        let body =
-            "{\"status\":\"ok\",\"node\":\(status.node.rawValue),\"role\":\"\(ClusterJSON.roleName(status.role))\",\"leader\":\(status.leader.rawValue),\"term\":\(status.term.rawValue)}\n"
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    func metrics() -> Response {
-        var bytes: [UInt8] = []
-        configuration.metricsRegistry?.emit(into: &bytes)
-        var buffer = ByteBuffer()
-        buffer.writeBytes(bytes)
-        return Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: ResponseBody(byteBuffer: buffer))
-    }
-
-    // MARK: Parsing
-
-    /// The key from the path, percent-decoded into UTF-8 (the service checks the rest).
-    func key(_ context: some RequestContext) throws -> String {
-        guard let raw = context.parameters.get("key") else { throw APIError(.invalidKey, "the key is missing") }
-        guard let key = PercentDecoding.decode(raw) else {
-            throw APIError(.invalidKey, "the key is not valid percent-encoded UTF-8")
-        }
-        return key
-    }
-
-    /// The idempotency session: both headers or neither.
-    func session(_ request: Request) throws -> WriteSession? {
-        let client = request.headers[ChorusHeaders.clientID]
-        let sequence = request.headers[ChorusHeaders.sequence]
-        switch (client, sequence) {
-        case (nil, nil):
-            return nil
-        case (let client?, let sequence?):
-            guard let clientID = UInt64(client.trimmingSpaces), clientID > 0,
-                let number = UInt64(sequence.trimmingSpaces), number > 0
-            else {
-                throw APIError(.invalidHeader, "X-Chorus-Client-ID and X-Chorus-Sequence must be positive integers")
-            }
-            return WriteSession(clientID: clientID, sequence: number)
-        default:
-            throw APIError(.invalidHeader, "X-Chorus-Client-ID and X-Chorus-Sequence go together")
-        }
-    }
-
-    /// `"42"`, `W/"42"` or `42`.
-    static func parseVersion(_ text: String) -> LogIndex? {
-        var value = Substring(text.trimmingSpaces)
-        if value.hasPrefix("W/") { value = value.dropFirst(2) }
-        if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 { value = value.dropFirst().dropLast() }
-        guard let number = UInt64(String(value)) else { return nil }
-        return LogIndex(number)
     }
 }
 

@@ -103,6 +103,10 @@ struct EventQueryParameters {
         var level = ConsistencyLevel.default
         if let text = try single("consistency") {
             do { level = try ConsistencyLevel.parse(text) } catch { throw APIError(error) }
+            guard level != .boundedStaleness else {
+                throw APIError(
+                    .invalidConsistency, "event-store reads take every level but bounded-staleness (key-value reads only, for now)")
+            }
         }
         var minimumIndex = LogIndex.zero
         if let text = request.headers[ChorusHeaders.minimumIndex] {

@@ -6,73 +6,84 @@ import ChorusCore
 /// client and `sequence` numbers its requests, so a command retried after a
 /// lost acknowledgement is recognised and applied at most once. `clientID` 0
 /// means "no session": such a command is applied every time it is committed.
+/// A command names its keyspace; catalog commands create or delete one.
 public struct KeyValueCommand: Sendable, Hashable {
     public var clientID: UInt64
     public var sequence: UInt64
+    public var keyspace: String
     public var operation: KeyValueOperation
 
-    public init(clientID: UInt64, sequence: UInt64, operation: KeyValueOperation) {
+    public init(clientID: UInt64, sequence: UInt64, keyspace: String = KeyspaceName.defaultName, operation: KeyValueOperation) {
         self.clientID = clientID
         self.sequence = sequence
+        self.keyspace = keyspace
         self.operation = operation
     }
 
-    /// The compact binary form: a format tag, varint session fields, then the
-    /// operation's length-prefixed key and value.
+    /// The compact binary form: an operation tag, varint session fields, the
+    /// keyspace, then the operation's fields, every length prefixed.
     ///
-    ///     tag(1) clientID(varint) sequence(varint) key(len+utf8) [expected(varint)] [value(len+bytes)]
+    ///     tag(1) clientID(varint) sequence(varint) keyspace(len+utf8) operation fields
     public func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: 16 + operation.key.utf8.count + (operation.value?.count ?? 0))
-        switch operation {
-        case .put: writer.write(Self.tagPut)
-        case .delete: writer.write(Self.tagDelete)
-        case .compareAndSet: writer.write(Self.tagCompareAndSet)
-        }
+        var writer = ByteWriter(capacity: 24 + keyspace.utf8.count + (operation.key?.utf8.count ?? 0) + (operation.value?.count ?? 0))
+        writer.write(operation.tag)
         writer.writeVarint(clientID)
         writer.writeVarint(sequence)
-        writer.writeString(operation.key)
+        writer.writeString(keyspace)
         switch operation {
-        case .put(_, let value):
+        case .put(let key, let value):
+            writer.writeString(key)
             writer.writeLengthPrefixed(value)
-        case .delete:
-            break
-        case .compareAndSet(_, let expectedVersion, let value):
+        case .delete(let key):
+            writer.writeString(key)
+        case .compareAndSet(let key, let expectedVersion, let value):
+            writer.writeString(key)
             writer.writeVarint(expectedVersion.rawValue)
             writer.writeLengthPrefixed(value)
+        case .createKeyspace(let definition):
+            definition.write(to: &writer)
+        case .deleteKeyspace:
+            break
+        case .establishEpoch(let epoch):
+            writer.writeFixed(epoch)
         }
         return writer.bytes
     }
 
-    /// Decodes `encoded()`'s output, bounding every length by `limits`.
     public init(decoding bytes: [UInt8], limits: KeyValueLimits = .default) throws(BinaryDecodingError) {
         try self.init(decoding: bytes[...], limits: limits)
     }
 
-    /// Decodes `encoded()`'s output from a slice (a log entry's bytes after the machine tag).
+    /// Decodes `encoded()`'s output from a slice (a log entry's bytes after the
+    /// machine tag), bounding every length by `limits`.
     public init(decoding bytes: ArraySlice<UInt8>, limits: KeyValueLimits = .default) throws(BinaryDecodingError) {
         var reader = ByteReader(bytes)
         let tag = try reader.readByte()
         clientID = try reader.readVarint()
         sequence = try reader.readVarint()
-        let key = try reader.readString(limit: limits.maxKeyBytes)
+        keyspace = try reader.readString(limit: KeyspaceName.maximumBytes)
         switch tag {
-        case Self.tagPut:
+        case KeyValueOperation.tagPut:
+            let key = try reader.readString(limit: limits.maxKeyBytes)
             operation = .put(key: key, value: Array(try reader.readLengthPrefixed(limit: limits.maxValueBytes)))
-        case Self.tagDelete:
-            operation = .delete(key: key)
-        case Self.tagCompareAndSet:
+        case KeyValueOperation.tagDelete:
+            operation = .delete(key: try reader.readString(limit: limits.maxKeyBytes))
+        case KeyValueOperation.tagCompareAndSet:
+            let key = try reader.readString(limit: limits.maxKeyBytes)
             let expected = LogIndex(try reader.readVarint())
             let value = Array(try reader.readLengthPrefixed(limit: limits.maxValueBytes))
             operation = .compareAndSet(key: key, expectedVersion: expected, value: value)
+        case KeyValueOperation.tagCreateKeyspace:
+            operation = .createKeyspace(try KeyspaceDefinition.read(&reader))
+        case KeyValueOperation.tagDeleteKeyspace:
+            operation = .deleteKeyspace
+        case KeyValueOperation.tagEstablishEpoch:
+            operation = .establishEpoch(try reader.readFixedUInt64())
         default:
             throw BinaryDecodingError(.invalidValue("key-value command tag \(tag)"), at: 0)
         }
         try reader.expectEnd()
     }
-
-    static let tagPut: UInt8 = 1
-    static let tagDelete: UInt8 = 2
-    static let tagCompareAndSet: UInt8 = 3
 }
 
 /// What a write does. A key's version is the log index of the last write that
@@ -83,27 +94,57 @@ public enum KeyValueOperation: Sendable, Hashable {
     /// Writes `value` only if the key's current version is `expectedVersion`
     /// (`LogIndex.zero`: only if the key is absent).
     case compareAndSet(key: String, expectedVersion: LogIndex, value: [UInt8])
+    /// Catalog: creates the command's keyspace with this definition.
+    case createKeyspace(KeyspaceDefinition)
+    /// Catalog: deletes the command's keyspace and every key in it.
+    case deleteKeyspace
+    /// The cluster's epoch, proposed once by its first leader: a random
+    /// number that session tokens carry, so a token of another cluster (one
+    /// re-created on the same addresses) is refused. The first one applied wins.
+    case establishEpoch(UInt64)
 
-    public var key: String {
+    /// The key a data operation writes; nil for catalog operations.
+    public var key: String? {
         switch self {
         case .put(let key, _), .delete(let key), .compareAndSet(let key, _, _): key
+        case .createKeyspace, .deleteKeyspace, .establishEpoch: nil
         }
     }
 
     var value: [UInt8]? {
         switch self {
         case .put(_, let value), .compareAndSet(_, _, let value): value
-        case .delete: nil
+        case .delete, .createKeyspace, .deleteKeyspace, .establishEpoch: nil
         }
     }
+
+    var tag: UInt8 {
+        switch self {
+        case .put: Self.tagPut
+        case .delete: Self.tagDelete
+        case .compareAndSet: Self.tagCompareAndSet
+        case .createKeyspace: Self.tagCreateKeyspace
+        case .deleteKeyspace: Self.tagDeleteKeyspace
+        case .establishEpoch: Self.tagEstablishEpoch
+        }
+    }
+
+    static let tagPut: UInt8 = 1
+    static let tagDelete: UInt8 = 2
+    static let tagCompareAndSet: UInt8 = 3
+    static let tagCreateKeyspace: UInt8 = 10
+    static let tagDeleteKeyspace: UInt8 = 11
+    static let tagEstablishEpoch: UInt8 = 12
 }
 
 /// The outcome of an applied write.
 public enum KeyValueResult: Sendable, Hashable {
     /// A put, or a compare-and-set that matched: the key's new version.
     case written(version: LogIndex)
-    /// A delete; `existed` says whether there was a value to delete.
-    case deleted(existed: Bool)
+    /// A delete; `existed` says whether there was a value to delete, and
+    /// `index` is the log index the delete was applied at (a retry answered
+    /// from its session names the original's).
+    case deleted(existed: Bool, index: LogIndex)
     /// A compare-and-set whose expectation did not hold: the current version
     /// (`LogIndex.zero` if the key is absent).
     case compareAndSetMismatch(currentVersion: LogIndex)
@@ -115,6 +156,18 @@ public enum KeyValueResult: Sendable, Hashable {
     case storeFull(maxKeys: Int)
     /// The command was malformed; nothing was applied.
     case rejected(String)
+    /// The keyspace does not exist (or is not a Raft keyspace, for data).
+    case keyspaceNotFound(String)
+    /// Data operations on a leaderless keyspace do not go through the log.
+    case wrongReplicationMode(keyspace: String, mode: ReplicationMode)
+    /// A keyspace was created, or already existed with this definition (idempotent).
+    case keyspaceCreated(String)
+    /// A keyspace of this name exists with another definition.
+    case keyspaceExists(String, KeyspaceDefinition)
+    /// A keyspace was deleted with this many keys.
+    case keyspaceDeleted(String, keys: Int)
+    /// The epoch in force (the first one established).
+    case epoch(UInt64)
 }
 
 /// The limits of the store, so that a hostile or corrupt command or snapshot

@@ -34,6 +34,12 @@ public struct KeyValueStore: Sendable {
 
     public let limits: KeyValueLimits
     var records: [StoreKey: Record] = [:]
+    /// The same keys in byte order, for range reads and ordered snapshots.
+    var orderedKeys = OrderedKeys()
+    /// The catalog: every keyspace but `default`, which always exists.
+    var keyspaces: [String: KeyspaceDefinition] = [:]
+    /// The cluster's epoch, once its first leader established it.
+    public internal(set) var epoch: UInt64?
     var sessions: [UInt64: Session] = [:]
     /// Sessions in order of activity, oldest first, for eviction in O(1)
     /// amortized: every activity appends (client, index); an entry whose
@@ -50,8 +56,30 @@ public struct KeyValueStore: Sendable {
 
     public var keyCount: Int { records.count }
 
-    /// The value and version of `key`, or nil if absent.
-    public func get(_ key: String) -> Record? { records[StoreKey(key)] }
+    /// The value and version of `key` in `keyspace`, or nil if absent.
+    public func get(_ key: String, keyspace: String = KeyspaceName.defaultName) -> Record? {
+        records[StoreKey(keyspace: keyspace, key: key)]
+    }
+
+    /// The definition of `keyspace`, or nil if there is none.
+    public func definition(of keyspace: String) -> KeyspaceDefinition? {
+        keyspace == KeyspaceName.defaultName ? .default : keyspaces[keyspace]
+    }
+
+    /// Every keyspace, `default` first, then by name.
+    public var keyspaceDefinitions: [(name: String, definition: KeyspaceDefinition)] {
+        [(KeyspaceName.defaultName, .default)] + keyspaces.keys.sorted().map { ($0, keyspaces[$0]!) }
+    }
+
+    /// Up to `limit` records of `keyspace` whose keys start with `prefix`, in
+    /// byte order, after `after` (exclusive) when given.
+    public func range(keyspace: String, prefix: String, after: String?, limit: Int) -> [(key: String, record: Record)] {
+        let start = after.map { StoreKey(keyspace: keyspace, key: $0) } ?? StoreKey.start(keyspace: keyspace, prefix: prefix)
+        let keys = orderedKeys.keys(from: start, inclusive: after == nil, limit: limit) {
+            $0.belongs(to: keyspace, prefix: prefix)
+        }
+        return keys.map { ($0.key, records[$0]!) }
+    }
 
     /// Notes that a non-command entry (an empty or configuration entry) at
     /// `index` was applied, so `appliedIndex` follows the log.
@@ -112,7 +140,7 @@ public struct KeyValueStore: Sendable {
                 return Applied(clientID: client, sequence: command.sequence, result: .sessionExpired, duplicate: false)
             }
         }
-        let result = execute(command.operation, at: index)
+        let result = execute(command.operation, in: command.keyspace, at: index)
         if client != 0 {
             sessions[client] = Session(lastSequence: command.sequence, lastResult: result, lastActivity: index)
             noteActivity(of: client, at: index)
@@ -121,25 +149,69 @@ public struct KeyValueStore: Sendable {
         return Applied(clientID: client, sequence: command.sequence, result: result, duplicate: false)
     }
 
-    private mutating func execute(_ operation: KeyValueOperation, at index: LogIndex) -> KeyValueResult {
-        if records.count >= limits.maxKeys, records[StoreKey(operation.key)] == nil {
+    private mutating func execute(_ operation: KeyValueOperation, in keyspace: String, at index: LogIndex) -> KeyValueResult {
+        switch operation {
+        case .createKeyspace(let definition): return createKeyspace(keyspace, definition)
+        case .deleteKeyspace: return deleteKeyspace(keyspace)
+        case .establishEpoch(let proposed):
+            if epoch == nil { epoch = proposed }
+            return .epoch(epoch!)
+        case .put, .delete, .compareAndSet: break
+        }
+        guard let definition = definition(of: keyspace) else { return .keyspaceNotFound(keyspace) }
+        guard definition.mode == .raft else { return .wrongReplicationMode(keyspace: keyspace, mode: definition.mode) }
+        let storeKey = StoreKey(keyspace: keyspace, key: operation.key!)
+        if records.count >= limits.maxKeys, records[storeKey] == nil {
             switch operation {
             case .put, .compareAndSet: return .storeFull(maxKeys: limits.maxKeys)
-            case .delete: break
+            default: break
             }
         }
         switch operation {
-        case .put(let key, let value):
-            records[StoreKey(key)] = Record(value: value, version: index)
+        case .put(_, let value):
+            store(Record(value: value, version: index), at: storeKey)
             return .written(version: index)
-        case .delete(let key):
-            return .deleted(existed: records.removeValue(forKey: StoreKey(key)) != nil)
-        case .compareAndSet(let key, let expectedVersion, let value):
-            let current = records[StoreKey(key)]?.version ?? .zero
+        case .delete:
+            let existed = records.removeValue(forKey: storeKey) != nil
+            if existed { orderedKeys.remove(storeKey) }
+            return .deleted(existed: existed, index: index)
+        case .compareAndSet(_, let expectedVersion, let value):
+            let current = records[storeKey]?.version ?? .zero
             guard current == expectedVersion else { return .compareAndSetMismatch(currentVersion: current) }
-            records[StoreKey(key)] = Record(value: value, version: index)
+            store(Record(value: value, version: index), at: storeKey)
             return .written(version: index)
+        case .createKeyspace, .deleteKeyspace, .establishEpoch:
+            preconditionFailure("catalog operations return above")
         }
+    }
+
+    private mutating func store(_ record: Record, at key: StoreKey) {
+        if records.updateValue(record, forKey: key) == nil { orderedKeys.insert(key) }
+    }
+
+    private mutating func createKeyspace(_ name: String, _ definition: KeyspaceDefinition) -> KeyValueResult {
+        if let problem = KeyspaceName.problem(name) { return .rejected(problem) }
+        if let existing = self.definition(of: name) {
+            return existing == definition ? .keyspaceCreated(name) : .keyspaceExists(name, existing)
+        }
+        guard keyspaces.count + 1 < KeyspaceName.maximumKeyspaces else {
+            return .rejected("at most \(KeyspaceName.maximumKeyspaces) keyspaces")
+        }
+        keyspaces[name] = definition
+        return .keyspaceCreated(name)
+    }
+
+    private mutating func deleteKeyspace(_ name: String) -> KeyValueResult {
+        guard name != KeyspaceName.defaultName else { return .rejected("the default keyspace cannot be deleted") }
+        guard keyspaces.removeValue(forKey: name) != nil else { return .keyspaceNotFound(name) }
+        let keys = orderedKeys.keys(from: StoreKey.start(keyspace: name, prefix: ""), inclusive: true, limit: Int.max) {
+            $0.belongs(to: name, prefix: "")
+        }
+        for key in keys {
+            records.removeValue(forKey: key)
+            orderedKeys.remove(key)
+        }
+        return .keyspaceDeleted(name, keys: keys.count)
     }
 
     private mutating func noteActivity(of client: UInt64, at index: LogIndex) {

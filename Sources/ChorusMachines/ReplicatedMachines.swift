@@ -20,9 +20,17 @@ public struct ReplicatedMachines: ReplicatedStateMachine {
     public internal(set) var eventStore: EventStore
     public internal(set) var appliedIndex: LogIndex = .zero
 
-    public init(keyValueLimits: KeyValueLimits = .default, eventStoreLimits: EventStoreLimits = .default) {
+    /// A deliberate bug for a negative control; nil but in the simulator.
+    public let injectedBug: InjectedBug?
+
+    public init(
+        keyValueLimits: KeyValueLimits = .default, eventStoreLimits: EventStoreLimits = .default,
+        injectedBug: InjectedBug? = nil
+    ) {
         keyValue = KeyValueStore(limits: keyValueLimits)
         eventStore = EventStore(limits: eventStoreLimits)
+        eventStore.injectedBug = injectedBug
+        self.injectedBug = injectedBug
     }
 
     /// A command for one of the machines, as the service layer builds it.
@@ -102,9 +110,9 @@ public struct ReplicatedMachines: ReplicatedStateMachine {
         if !applied.duplicate {
             switch (applied.result, command.operation) {
             case (.written(let version), .put(let key, let value)), (.written(let version), .compareAndSet(let key, _, let value)):
-                change = KeyValueChange(key: key, version: version, value: value)
-            case (.deleted(existed: true), .delete(let key)):
-                change = KeyValueChange(key: key, version: index, value: nil)
+                change = KeyValueChange(keyspace: command.keyspace, key: key, version: version, value: value)
+            case (.deleted(existed: true, _), .delete(let key)):
+                change = KeyValueChange(keyspace: command.keyspace, key: key, version: index, value: nil)
             default:
                 break
             }
@@ -148,6 +156,7 @@ public struct ReplicatedMachines: ReplicatedStateMachine {
         if snapshot.isEmpty {
             try keyValue.restore(from: [], at: index)
             try eventStore.restore(from: [], at: index)
+            eventStore.injectedBug = injectedBug
             appliedIndex = index
             return
         }
@@ -162,6 +171,7 @@ public struct ReplicatedMachines: ReplicatedStateMachine {
         var restored = self
         try restored.keyValue.restore(from: container.bytes(of: .keyValue) ?? [], at: index)
         try restored.eventStore.restore(from: container.bytes(of: .eventStore) ?? [], at: index)
+        restored.eventStore.injectedBug = injectedBug
         restored.appliedIndex = index
         self = restored
     }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import ChorusCore
 import ChorusMachines
 import ChorusRaft
@@ -184,6 +185,12 @@ public final class ChorusNode: Service, Sendable {
         }
     }
 
+    /// What a node's records hold: log commands tagged by machine
+    /// (`MachineTag`) and state-machine snapshots in the versioned container
+    /// (`StateMachineSnapshot`). Format 1, written before the machine tags,
+    /// is refused with a message naming it.
+    public static let dataFormat = "chorus-node 2"
+
     /// Opens (creating if needed) and recovers the storage directory. Blocking.
     static func openStorage(configuration: NodeConfiguration, fileSystem: any StorageFileSystem) throws(NodeStartupError)
         -> (DurableStorage, DurableStorage.Recovered)
@@ -192,7 +199,7 @@ public final class ChorusNode: Service, Sendable {
         do {
             return try DurableStorage.open(
                 directory: configuration.dataDirectory, configuration: configuration.storage, fileSystem: fileSystem,
-                owner: "node \(configuration.nodeID.rawValue)", batchObserver: { batch in
+                owner: "node \(configuration.nodeID.rawValue)", format: Self.dataFormat, batchObserver: { batch in
                     metrics.fsyncs.increment()
                     metrics.fsyncDuration.recordNanoseconds(Int64(batch.fsyncNanoseconds))
                     metrics.recordsPerFsync.record(batch.recordCount)

@@ -174,13 +174,11 @@ public struct NodeConfiguration: Sendable {
     /// The default cluster id: FNV-1a (64-bit) of the sorted member list, so
     /// nodes started with the same `--peers` agree without another flag.
     public static func clusterID(of members: [PeerAddress]) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var hasher = FNV1a()
         for member in members.sorted(by: { $0.id < $1.id }) {
-            for byte in "\(member.id.rawValue)=\(member.address);".utf8 {
-                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-            }
+            hasher.combine(bytes: "\(member.id.rawValue)=\(member.address);".utf8)
         }
-        return hash
+        return hasher.value
     }
 
     /// The replica driver's limits, with this node's milliseconds in ticks.
@@ -192,7 +190,8 @@ public struct NodeConfiguration: Sendable {
             // Deadlines are swept ten times a second.
             expiryIntervalTicks: min(
                 ticks(100), ticks(min(writeTimeoutMilliseconds, readTimeoutMilliseconds, sequentialWaitMilliseconds))),
-            snapshotThresholdEntries: snapshotThresholdEntries)
+            snapshotThresholdEntries: snapshotThresholdEntries,
+            clockDriftBoundPartsPerThousand: raft.clockDriftBoundPartsPerThousand, injectedBug: raft.injectedBug)
     }
 
     /// Milliseconds as whole ticks, rounded up, at least one.

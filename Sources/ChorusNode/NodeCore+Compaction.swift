@@ -1,3 +1,4 @@
+import ChorusReplica
 import ChorusCore
 import ChorusRaft
 import ChorusStorage

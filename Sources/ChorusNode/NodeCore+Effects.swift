@@ -1,3 +1,4 @@
+import CoreMetrics
 import ChorusCore
 import ChorusMachines
 import ChorusRaft
@@ -73,6 +74,8 @@ extension NodeCore {
             case .readIndexRequested(let reads):
                 metrics.readIndexRequests.increment()
                 metrics.readIndexBatchSize.record(reads)
+            case .writeCompleted(let token, let result) where token == epochProposal:
+                epochProposalCompleted(result)
             case .writeCompleted(let token, let result):
                 guard let continuation = writeContinuations.removeValue(forKey: token) else {
                     preconditionFailure("an answer for \(token), which is not waiting")
@@ -234,6 +237,7 @@ extension NodeCore {
         if soft.leader == configuration.nodeID {
             metrics.elections.increment()
             logger.notice("became leader", metadata: ["term": "\(term.rawValue)"])
+            establishEpochIfNeeded()
         } else if soft.leader == .none {
             logger.info("no leader", metadata: ["term": "\(term.rawValue)", "role": "\(soft.role)"])
         } else {

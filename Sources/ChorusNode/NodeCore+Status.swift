@@ -1,3 +1,6 @@
+import ChorusReplica
+import ChorusMachines
+import ChorusKeyValue
 import ChorusCore
 import ChorusRaft
 import ChorusStorage

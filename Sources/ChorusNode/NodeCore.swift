@@ -1,3 +1,4 @@
+import CoreMetrics
 import ChorusCore
 import ChorusMachines
 import ChorusRaft
@@ -60,6 +61,8 @@ final class NodeCore {
     var nextToken: UInt64 = 0
     var writeContinuations: [RequestToken: WriteContinuation] = [:]
     var readContinuations: [RequestToken: ReadContinuation] = [:]
+    /// The node's own proposal of a cluster epoch, while it is in flight.
+    var epochProposal: RequestToken?
 
     typealias WriteResultType = WriteResult<ReplicatedMachines.Output>
     typealias ReadResultType = ReadResult<ReplicatedMachines.Answer>
@@ -164,7 +167,7 @@ final class NodeCore {
         }
     }
 
-    private func makeToken() -> RequestToken {
+    func makeToken() -> RequestToken {
         nextToken += 1
         return RequestToken(nextToken)
     }

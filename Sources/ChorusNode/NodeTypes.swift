@@ -12,23 +12,6 @@ public struct WriteOutcome: Sendable, Hashable {
     public var appliedIndex: LogIndex
 }
 
-/// What a read returned.
-public struct ReadOutcome: Sendable, Hashable {
-    public var record: KeyValueStore.Record?
-    /// The applied index of the state the read observed.
-    public var appliedIndex: LogIndex
-}
-
-/// How fresh a read must be (DESIGN.md §2).
-public enum ReadConsistency: String, Sendable, Hashable, CaseIterable {
-    /// The latest write acknowledged anywhere: a ReadIndex round confirmed by a
-    /// quorum (thesis §6.4), then served once this replica has applied that far.
-    case linearizable
-    /// Served from this replica's applied state, never older than `minimumIndex`
-    /// (the session's last seen index): one total order, monotonic per session.
-    case sequential
-}
-
 /// A snapshot of the node for `/v1/cluster`, dashboards and tests.
 public struct NodeStatus: Sendable, Hashable {
     public var node: NodeID

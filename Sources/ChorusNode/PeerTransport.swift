@@ -1,3 +1,4 @@
+import CoreMetrics
 import ChorusCore
 import ChorusRaft
 import ChorusWire

@@ -39,7 +39,7 @@ public struct MembershipConfiguration: Sendable, Hashable, CustomStringConvertib
     }
 
     /// The number of votes (or matching logs) that make a majority of the voters.
-    public var quorumSize: Int { voters.count / 2 + 1 }
+
 
     public func isVoter(_ node: NodeID) -> Bool { voters.contains(node) }
     public func isLearner(_ node: NodeID) -> Bool { learners.contains(node) }

@@ -177,33 +177,3 @@ struct InflightWindow: Sendable, Hashable {
         count = 0
     }
 }
-
-/// Majority arithmetic over the voters (thesis §3.4, §3.6).
-enum Quorum {
-    /// The largest index stored by a majority, given each voter's match index.
-    /// `matches` must hold one value per voter and must not be empty.
-    static func committedIndex(_ matches: [LogIndex]) -> LogIndex {
-        precondition(!matches.isEmpty, "no voters")
-        let sorted = matches.sorted(by: >)
-        return sorted[sorted.count / 2 + 1 - 1]
-    }
-
-    /// The largest value acknowledged by a majority (same arithmetic, for heartbeat rounds).
-    static func acknowledgedRound(_ rounds: [UInt64]) -> UInt64 {
-        precondition(!rounds.isEmpty, "no voters")
-        let sorted = rounds.sorted(by: >)
-        return sorted[sorted.count / 2]
-    }
-
-    enum VoteResult: Sendable, Hashable { case pending, won, lost }
-
-    /// Whether `granted` (and `rejected`) votes decide an election among `voters`.
-    static func voteResult(voters: [NodeID], granted: [NodeID], rejected: [NodeID]) -> VoteResult {
-        let quorum = voters.count / 2 + 1
-        let yes = voters.filter { granted.contains($0) }.count
-        let no = voters.filter { rejected.contains($0) }.count
-        if yes >= quorum { return .won }
-        if voters.count - no < quorum { return .lost }
-        return .pending
-    }
-}

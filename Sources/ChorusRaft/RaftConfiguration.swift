@@ -102,7 +102,7 @@ public struct RaftConfiguration: Sendable, Hashable {
 
     /// A deliberate bug, for negative controls only: proves the simulator's
     /// checks can fail. Only `chorus simulate raft --inject-bug NAME` sets it.
-    public var injectedBug: RaftInjectedBug? = nil
+    public var injectedBug: InjectedBug? = nil
 
     public init(nodeID: NodeID) {
         self.nodeID = nodeID
@@ -185,17 +185,3 @@ public enum RaftConfigurationError: Error, Sendable, Hashable, CustomStringConve
     }
 }
 
-/// Deliberate protocol bugs that the simulator must catch. Off unless set in
-/// `RaftConfiguration.injectedBug`, which only the simulator's
-/// `--inject-bug` flag does.
-public enum RaftInjectedBug: String, Sendable, Hashable, CaseIterable {
-    /// A follower answers a read request at once with its own commit index,
-    /// without asking the leader (breaks linearizable reads).
-    case followerRead = "follower-read"
-    /// The leader commits an entry of an earlier term once a quorum stores it,
-    /// without the current-term rule (thesis §3.6.2, figure 3.7).
-    case oldTermCommit = "old-term-commit"
-    /// The vote is never written to stable storage, so a restarted server may
-    /// vote twice in one term (thesis §3.8).
-    case unpersistedVote = "unpersisted-vote"
-}

@@ -15,20 +15,20 @@ extension RaftNode {
                 becomeFollower(term: term, leader: .none)
                 return
             }
-            for index in leaderState!.progress.indices { leaderState!.progress[index].recentActive = false }
+            for index in leader.progress.indices { leader.progress[index].recentActive = false }
         }
-        if leaderState!.transferTarget != nil {
-            leaderState!.transferElapsedTicks += 1
-            if leaderState!.transferElapsedTicks >= configuration.electionTimeoutTicks {
-                leaderState!.transferTarget = nil
+        if leader.transferTarget != nil {
+            leader.transferElapsedTicks += 1
+            if leader.transferElapsedTicks >= configuration.electionTimeoutTicks {
+                leader.transferTarget = nil
             }
         }
-        for index in leaderState!.progress.indices {
-            guard case .snapshot = leaderState!.progress[index].state else { continue }
-            leaderState!.progress[index].snapshotElapsedTicks += 1
-            if leaderState!.progress[index].snapshotElapsedTicks >= configuration.snapshotRetryTicks {
+        for index in leader.progress.indices {
+            guard case .snapshot = leader.progress[index].state else { continue }
+            leader.progress[index].snapshotElapsedTicks += 1
+            if leader.progress[index].snapshotElapsedTicks >= configuration.snapshotRetryTicks {
                 // The snapshot or its answer was probably lost: probe again.
-                leaderState!.progress[index].becomeProbe()
+                leader.progress[index].becomeProbe()
             }
         }
         if heartbeatElapsedTicks >= configuration.heartbeatIntervalTicks {
@@ -42,11 +42,11 @@ extension RaftNode {
         guard !voters.isEmpty else { return false }
         var active = 0
         for voter in voters {
-            if voter == id || leaderState!.progress.first(where: { $0.node == voter })?.recentActive == true {
+            if voter == id || leader.progress.first(where: { $0.node == voter })?.recentActive == true {
                 active += 1
             }
         }
-        return active >= voters.count / 2 + 1
+        return Quorum.isReached(active, of: voters.count)
     }
 
     mutating func stepLeader(_ message: RaftMessage) {
@@ -70,19 +70,19 @@ extension RaftNode {
     }
 
     private mutating func handleHeartbeatResponse(from node: NodeID, round: UInt64) {
-        guard let position = leaderState!.progress.firstIndex(where: { $0.node == node }) else { return }
-        leaderState!.progress[position].recentActive = true
-        leaderState!.progress[position].probeSent = false
-        if round > leaderState!.progress[position].acknowledgedRound {
-            leaderState!.progress[position].acknowledgedRound = round
+        guard let position = leader.progress.firstIndex(where: { $0.node == node }) else { return }
+        leader.progress[position].recentActive = true
+        leader.progress[position].probeSent = false
+        if round > leader.progress[position].acknowledgedRound {
+            leader.progress[position].acknowledgedRound = round
         }
-        if leaderState!.progress[position].state == .replicate && leaderState!.progress[position].inflights.isFull {
+        if leader.progress[position].state == .replicate && leader.progress[position].inflights.isFull {
             // A full window with a live follower means appends were lost: free a
             // slot so replication resumes (the follower will reject a gap and we
             // fall back to probing).
-            leaderState!.progress[position].inflights.freeFirst()
+            leader.progress[position].inflights.freeFirst()
         }
-        if leaderState!.progress[position].match < log.lastIndex {
+        if leader.progress[position].match < log.lastIndex {
             // Possibly lost appends: an empty append at `next` makes the follower
             // reject a gap, which sends us back to probing from its match.
             _ = sendAppend(toProgressAt: position, sendIfEmpty: true)
@@ -92,11 +92,11 @@ extension RaftNode {
 
     /// Sends a heartbeat to every follower, numbered as a new round.
     mutating func startHeartbeatRound() {
-        leaderState!.heartbeatRound += 1
-        let round = leaderState!.heartbeatRound
-        leaderState!.roundStartTicks[Int(round % UInt64(LeaderState.roundHistoryCount))] = tickCount
-        leaderState!.latestRoundUnsent = !leaderState!.progress.isEmpty
-        for progress in leaderState!.progress {
+        leader.heartbeatRound += 1
+        let round = leader.heartbeatRound
+        leader.roundStartTicks[Int(round % UInt64(LeaderState.roundHistoryCount))] = tickCount
+        leader.latestRoundUnsent = !leader.progress.isEmpty
+        for progress in leader.progress {
             send(RaftMessage(
                 from: id, to: progress.node, term: term,
                 payload: .heartbeat(.init(commit: min(progress.match, log.committed), round: round))))
@@ -114,27 +114,27 @@ extension RaftNode {
         rounds.reserveCapacity(voters.count)
         for voter in voters {
             if voter == id {
-                rounds.append(leaderState!.heartbeatRound)
+                rounds.append(leader.heartbeatRound)
             } else {
-                rounds.append(leaderState!.progress.first { $0.node == voter }?.acknowledgedRound ?? 0)
+                rounds.append(leader.progress.first { $0.node == voter }?.acknowledgedRound ?? 0)
             }
         }
-        let acknowledged = Quorum.acknowledgedRound(rounds)
-        guard acknowledged > leaderState!.confirmedRound else { return }
-        leaderState!.confirmedRound = acknowledged
+        let acknowledged = Quorum.majorityValue(rounds)
+        guard acknowledged > leader.confirmedRound else { return }
+        leader.confirmedRound = acknowledged
         var released = 0
-        while released < leaderState!.pendingReads.count
-            && leaderState!.pendingReads[released].requiredRound <= acknowledged
+        while released < leader.pendingReads.count
+            && leader.pendingReads[released].requiredRound <= acknowledged
         {
-            let read = leaderState!.pendingReads[released]
+            let read = leader.pendingReads[released]
             deliverRead(index: read.index, context: read.context, requester: read.requester)
             released += 1
         }
-        leaderState!.pendingReads.removeFirst(released)
+        leader.pendingReads.removeFirst(released)
         if released > 0 { readRoundsConfirmed += 1 }
         // Reads that arrived during the round just confirmed need a new round now,
         // not at the next heartbeat: one round carries all of them.
-        if let waiting = leaderState!.pendingReads.first, waiting.requiredRound > leaderState!.heartbeatRound {
+        if let waiting = leader.pendingReads.first, waiting.requiredRound > leader.heartbeatRound {
             startHeartbeatRound()
         }
     }
@@ -152,23 +152,23 @@ extension RaftNode {
     mutating func handleReadRequest(context: UInt64, requester: NodeID) throws(RaftError) {
         guard leaderState != nil else { throw .notLeader(leaderHint: nil) }
         guard log.term(at: log.committed) == term else {
-            guard leaderState!.readsAwaitingCommit.count < configuration.maxPendingReads else {
+            guard leader.readsAwaitingCommit.count < configuration.maxPendingReads else {
                 throw .proposalDropped(.readsAwaitingFirstCommit(limit: configuration.maxPendingReads))
             }
-            leaderState!.readsAwaitingCommit.append((context, requester))
+            leader.readsAwaitingCommit.append((context, requester))
             return
         }
         if log.configuration.voters == [id] || leaseIsValid {
             deliverRead(index: log.committed, context: context, requester: requester)
             return
         }
-        guard leaderState!.pendingReads.count < configuration.maxPendingReads else {
+        guard leader.pendingReads.count < configuration.maxPendingReads else {
             throw .proposalDropped(.pendingReads(limit: configuration.maxPendingReads))
         }
-        let state = leaderState!
+        let state = leader
         // The first round whose heartbeats leave after this read arrived.
         let requiredRound = state.latestRoundUnsent ? state.heartbeatRound : state.heartbeatRound + 1
-        leaderState!.pendingReads.append(PendingRead(
+        leader.pendingReads.append(PendingRead(
             index: log.committed, context: context, requester: requester, requiredRound: requiredRound))
         if requiredRound > state.heartbeatRound && state.confirmedRound >= state.heartbeatRound {
             // No round is outstanding: start one for this read (and any that join it).
@@ -178,8 +178,8 @@ extension RaftNode {
 
     mutating func releaseReadsAwaitingCommit() {
         guard leaderState != nil else { return }
-        let waiting = leaderState!.readsAwaitingCommit
-        leaderState!.readsAwaitingCommit = []
+        let waiting = leader.readsAwaitingCommit
+        leader.readsAwaitingCommit = []
         for read in waiting {
             try? handleReadRequest(context: read.context, requester: read.requester)
         }

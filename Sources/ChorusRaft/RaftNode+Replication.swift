@@ -50,7 +50,7 @@ extension RaftNode {
     /// compacted entries) if flow control allows. Returns whether it sent.
     mutating func sendAppend(toProgressAt position: Int, sendIfEmpty: Bool) -> Bool {
         guard var progress = leaderState?.progress[position], !progress.isPaused else { return false }
-        defer { leaderState!.progress[position] = progress }
+        defer { leader.progress[position] = progress }
         let previousIndex = progress.next.previous
         guard let previousTerm = log.term(at: previousIndex),
             let batch = log.entries(
@@ -91,7 +91,7 @@ extension RaftNode {
                 matches.append(leaderState.progress.first { $0.node == voter }?.match ?? .zero)
             }
         }
-        let candidate = Quorum.committedIndex(matches)
+        let candidate = Quorum.majorityValue(matches)
         guard candidate > log.committed else { return false }
         let allowOldTerm = configuration.injectedBug == .oldTermCommit
         guard allowOldTerm || log.term(at: candidate) == term else { return false }
@@ -112,15 +112,15 @@ extension RaftNode {
 
     mutating func handleAppendResponse(from node: NodeID, _ response: RaftMessage.AppendEntriesResponse) {
         guard let position = leaderState?.progress.firstIndex(where: { $0.node == node }) else { return }
-        leaderState!.progress[position].recentActive = true
+        leader.progress[position].recentActive = true
         if response.rejected {
             var probe = response.rejectHintIndex
             if response.rejectHintTerm > .zero {
                 // Skip every entry of ours whose term exceeds the follower's hint term.
                 probe = log.conflictHint(atOrBelow: response.rejectHintIndex, term: response.rejectHintTerm).index
             }
-            if leaderState!.progress[position].backtrack(rejectedIndex: response.index, probeIndex: probe) {
-                if leaderState!.progress[position].state == .replicate { leaderState!.progress[position].becomeProbe() }
+            if leader.progress[position].backtrack(rejectedIndex: response.index, probeIndex: probe) {
+                if leader.progress[position].state == .replicate { leader.progress[position].becomeProbe() }
                 _ = sendAppend(toProgressAt: position, sendIfEmpty: true)
             }
             return
@@ -128,19 +128,19 @@ extension RaftNode {
         // No follower can hold more than was sent to it, and nothing beyond
         // our last index ever was: such an answer is not from a correct peer.
         guard response.index <= log.lastIndex else { return }
-        let wasPaused = leaderState!.progress[position].isPaused
-        guard leaderState!.progress[position].acknowledge(upTo: response.index) else { return }
-        switch leaderState!.progress[position].state {
+        let wasPaused = leader.progress[position].isPaused
+        guard leader.progress[position].acknowledge(upTo: response.index) else { return }
+        switch leader.progress[position].state {
         case .probe:
-            leaderState!.progress[position].becomeReplicate()
+            leader.progress[position].becomeReplicate()
         case .snapshot(let pendingIndex):
-            if leaderState!.progress[position].match >= pendingIndex
-                || leaderState!.progress[position].match.next >= log.firstIndex
+            if leader.progress[position].match >= pendingIndex
+                || leader.progress[position].match.next >= log.firstIndex
             {
-                leaderState!.progress[position].becomeReplicate()
+                leader.progress[position].becomeReplicate()
             }
         case .replicate:
-            leaderState!.progress[position].inflights.free(upTo: response.index)
+            leader.progress[position].inflights.free(upTo: response.index)
         }
         if maybeCommit() {
             broadcastAppend()
@@ -154,7 +154,7 @@ extension RaftNode {
         while sent < configuration.maxInflightMessages && sendAppend(toProgressAt: position, sendIfEmpty: false) {
             sent += 1
         }
-        if leaderState?.transferTarget == node && leaderState!.progress[position].match == log.lastIndex {
+        if leaderState?.transferTarget == node && leader.progress[position].match == log.lastIndex {
             sendTimeoutNow(to: node)
         }
     }
@@ -171,7 +171,7 @@ extension RaftNode {
         var next: [Progress] = []
         next.reserveCapacity(members.count)
         for member in members {
-            if let existing = leaderState!.progress.first(where: { $0.node == member }) {
+            if let existing = leader.progress.first(where: { $0.node == member }) {
                 next.append(existing)
             } else {
                 // A new member: probe from the end; fast backtracking finds its match.
@@ -180,9 +180,9 @@ extension RaftNode {
                 next.append(progress)
             }
         }
-        leaderState!.progress = next
-        if let target = leaderState!.transferTarget, !log.configuration.isVoter(target) {
-            leaderState!.transferTarget = nil
+        leader.progress = next
+        if let target = leader.transferTarget, !log.configuration.isVoter(target) {
+            leader.transferTarget = nil
         }
         // The quorum changed: commitment and read confirmation may advance.
         _ = maybeCommit()

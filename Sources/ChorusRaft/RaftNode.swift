@@ -37,6 +37,19 @@ public struct RaftNode: Sendable {
     var electionTally: ElectionTally?
     var leaderState: LeaderState?
 
+    /// The leader's state, in place: for code that runs only on a leader.
+    /// Reaching it on another role is a bug, and traps naming the role.
+    var leader: LeaderState {
+        get {
+            guard let leaderState else { preconditionFailure("leader state read by a \(role)") }
+            return leaderState
+        }
+        _modify {
+            precondition(leaderState != nil, "leader state changed by a \(role)")
+            yield &leaderState!
+        }
+    }
+
     var outbox: [RaftMessage] = []
     var pendingReadStates: [ReadState] = []
     var pendingSnapshot: Snapshot?
@@ -198,10 +211,10 @@ public struct RaftNode: Sendable {
             throw .notLeader(leaderHint: leaderID == .none ? nil : leaderID)
         }
         guard target != id, log.configuration.isVoter(target) else { throw .invalidTransferTarget(target) }
-        if leaderState!.transferTarget == target { return }
-        leaderState!.transferTarget = target
-        leaderState!.transferElapsedTicks = 0
-        if let progress = leaderState!.progress.first(where: { $0.node == target }), progress.match == log.lastIndex {
+        if leader.transferTarget == target { return }
+        leader.transferTarget = target
+        leader.transferElapsedTicks = 0
+        if let progress = leader.progress.first(where: { $0.node == target }), progress.match == log.lastIndex {
             sendTimeoutNow(to: target)
         } else {
             _ = sendAppend(to: target, sendIfEmpty: true)

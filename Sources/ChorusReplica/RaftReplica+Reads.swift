@@ -12,21 +12,61 @@ extension RaftReplica {
             effects.append(.readCompleted(token, .failure(.stopped(stopReason))))
             return
         }
+        var requirement = requirement
+        switch (configuration.injectedBug, requirement) {
+        case (.sessionReadBeforeCatchUp, .appliedAtLeast), (.stalenessBoundIgnored, .boundedStaleness):
+            requirement = .immediate
+        default:
+            break
+        }
         switch requirement {
+        case .immediate:
+            effects.append(.readCompleted(token, .success(answer(query, staleness: nil))))
         case .appliedAtLeast(let minimumIndex):
-            if machine.appliedIndex >= minimumIndex {
-                effects.append(.readCompleted(token, .success(answer(query))))
-                return
-            }
-            guard admitRead(token) else { return }
-            let waiter = ReadWaiter(query: query, deadlineTick: tickCount + configuration.catchUpWaitTicks, token: token)
-            catchUpWaiters.append((minimumIndex, waiter))
+            waitForApplied(minimumIndex, query: query, staleness: nil, token: token)
         case .linearizable:
             // Whether a leader is known is the core's call (`readIndex` throws
             // `notLeader`), made for the whole batch in `flushReads`.
             guard admitRead(token) else { return }
-            readQueue.append(ReadWaiter(query: query, deadlineTick: tickCount + configuration.readTimeoutTicks, token: token))
+            readQueue.append(ReadWaiter(
+                query: query, deadlineTick: tickCount + configuration.readTimeoutTicks, token: token, staleness: .none))
+        case .boundedStaleness(let maximumVersions, let maximumLagTicks):
+            precondition(maximumVersions != nil || maximumLagTicks != nil, "a bounded-staleness read names a bound")
+            if maximumVersions == nil, let maximumLagTicks, let freshness, lag(since: freshness.tick) <= maximumLagTicks {
+                // The latest confirmation is recent enough: no round trip.
+                let staleness = Staleness(maximumMissingEntries: nil, maximumLagTicks: lag(since: freshness.tick))
+                waitForApplied(freshness.index, query: query, staleness: staleness, token: token)
+                return
+            }
+            guard admitRead(token) else { return }
+            let slack = maximumVersions ?? 0
+            readQueue.append(ReadWaiter(
+                query: query, deadlineTick: tickCount + configuration.readTimeoutTicks, token: token, slack: slack,
+                staleness: Staleness(maximumMissingEntries: slack, maximumLagTicks: nil)))
         }
+    }
+
+    /// The ticks since `tick`, as an upper bound on real time: one more tick
+    /// for the granularity, stretched by the clock-drift bound.
+    func lag(since tick: UInt64) -> UInt64 {
+        let elapsed = tickCount - tick + 1
+        let drift = UInt64(configuration.clockDriftBoundPartsPerThousand)
+        return (elapsed * (1_000 + drift) + 999) / 1_000
+    }
+
+    /// Serves `query` once the machines have applied `minimumIndex`, waiting
+    /// up to `catchUpWaitTicks` (answered `notCaughtUp` past it).
+    private mutating func waitForApplied(
+        _ minimumIndex: LogIndex, query: Machine.Query, staleness: Staleness?, token: RequestToken
+    ) {
+        if machine.appliedIndex >= minimumIndex {
+            effects.append(.readCompleted(token, .success(answer(query, staleness: staleness))))
+            return
+        }
+        guard admitRead(token) else { return }
+        let waiter = ReadWaiter(
+            query: query, deadlineTick: tickCount + configuration.catchUpWaitTicks, token: token, staleness: staleness)
+        catchUpWaiters.append((minimumIndex, waiter))
     }
 
     private mutating func admitRead(_ token: RequestToken) -> Bool {
@@ -39,8 +79,8 @@ extension RaftReplica {
         return true
     }
 
-    func answer(_ query: Machine.Query) -> ReadResult<Machine.QueryResult> {
-        ReadResult(value: machine.read(query), appliedIndex: machine.appliedIndex)
+    func answer(_ query: Machine.Query, staleness: Staleness?) -> ReadResult<Machine.QueryResult> {
+        ReadResult(value: machine.read(query), appliedIndex: machine.appliedIndex, staleness: staleness)
     }
 
     /// One ReadIndex request for every linearizable read queued since the last pump.
@@ -65,12 +105,41 @@ extension RaftReplica {
         }
         effects.append(.readIndexRequested(reads: waiters.count))
         let deadline = waiters.map(\.deadlineTick).max() ?? tickCount
-        readBatches[context] = ReadBatch(deadlineTick: deadline, waiters: waiters, leader: raft.leaderID)
+        readBatches[context] = ReadBatch(
+            deadlineTick: deadline, waiters: waiters, leader: raft.leaderID, requestedAtTick: tickCount)
+    }
+
+    /// A batch whose ReadIndex was confirmed at `index`: each read is served
+    /// once the machines have applied `index` less its slack; the confirmation
+    /// becomes the replica's freshness (for later bounded-staleness reads).
+    mutating func confirmed(_ batch: ReadBatch, at index: LogIndex) {
+        if freshness.map({ batch.requestedAtTick >= $0.tick }) ?? true {
+            freshness = (batch.requestedAtTick, max(index, freshness?.index ?? .zero))
+        }
+        var waiting: [ReadWaiter] = []
+        for waiter in batch.waiters {
+            let required = LogIndex(index.rawValue - min(waiter.slack, index.rawValue))
+            if machine.appliedIndex >= required {
+                pendingReadCount -= 1
+                effects.append(.readCompleted(waiter.token, .success(answer(waiter.query, staleness: waiter.staleness))))
+            } else if waiter.slack == 0 {
+                waiting.append(waiter)
+            } else {
+                catchUpWaiters.append((required, waiter))
+            }
+        }
+        if !waiting.isEmpty {
+            var rest = batch
+            rest.waiters = waiting
+            readsAwaitingApply.append((index, rest))
+        }
     }
 
     mutating func serve(_ batch: ReadBatch) {
         pendingReadCount -= batch.waiters.count
-        for waiter in batch.waiters { effects.append(.readCompleted(waiter.token, .success(answer(waiter.query)))) }
+        for waiter in batch.waiters {
+            effects.append(.readCompleted(waiter.token, .success(answer(waiter.query, staleness: waiter.staleness))))
+        }
     }
 
     mutating func fail(_ batch: ReadBatch, _ error: ReplicaError) {
@@ -93,7 +162,8 @@ extension RaftReplica {
             for entry in catchUpWaiters {
                 if entry.minimumIndex <= applied {
                     pendingReadCount -= 1
-                    effects.append(.readCompleted(entry.waiter.token, .success(answer(entry.waiter.query))))
+                    effects.append(.readCompleted(
+                        entry.waiter.token, .success(answer(entry.waiter.query, staleness: entry.waiter.staleness))))
                 } else {
                     remaining.append(entry)
                 }

@@ -83,11 +83,7 @@ extension RaftReplica {
         for readState in ready.readStates {
             statistics.readStates += 1
             guard let batch = readBatches.removeValue(forKey: readState.context) else { continue }
-            if readState.index <= machine.appliedIndex {
-                serve(batch)
-            } else {
-                readsAwaitingApply.append((readState.index, batch))
-            }
+            confirmed(batch, at: readState.index)
         }
         if ready.softState != nil && !readBatches.isEmpty {
             // The leader changed: the core dropped the read requests it had not

@@ -81,6 +81,9 @@ public struct RaftReplica<Machine: ReplicatedStateMachine>: Sendable {
     var catchUpWaiters: [(minimumIndex: LogIndex, waiter: ReadWaiter)] = []
     var pendingReadCount = 0
     var nextReadContext: UInt64 = 0
+    /// The latest ReadIndex confirmation: every write acknowledged before
+    /// `tick` is at or below `index` (the proof behind bounded-staleness reads).
+    var freshness: (tick: UInt64, index: LogIndex)?
 
     var effects: [ReplicaEffect<Machine>] = []
 
@@ -107,6 +110,11 @@ public struct RaftReplica<Machine: ReplicatedStateMachine>: Sendable {
         var query: Machine.Query
         var deadlineTick: UInt64
         var token: RequestToken
+        /// How many entries behind the confirmed index may serve it (a
+        /// bounded-staleness read's K; 0 for a linearizable read).
+        var slack: UInt64 = 0
+        /// What the answer will be proven to be.
+        var staleness: Staleness? = nil
     }
 
     struct ReadBatch: Sendable {
@@ -114,6 +122,9 @@ public struct RaftReplica<Machine: ReplicatedStateMachine>: Sendable {
         var waiters: [ReadWaiter]
         /// The leader the request went to (this replica, or the one it was forwarded to).
         var leader: NodeID
+        /// When the ReadIndex request left: the confirmed index holds every
+        /// write acknowledged before this tick.
+        var requestedAtTick: UInt64
     }
 
     /// A replica of a core recovered from `durable` (what the runtime read

@@ -19,11 +19,18 @@ public struct ReplicaConfiguration: Sendable, Hashable {
     public var expiryIntervalTicks: UInt64
     /// Compact the log once this many entries are applied past the last snapshot.
     public var snapshotThresholdEntries: Int
+    /// How far this replica's clock may run slow against real time, in parts
+    /// per thousand (the Raft configuration's bound): a lag measured in local
+    /// ticks is stretched by it before it is compared with a staleness bound.
+    public var clockDriftBoundPartsPerThousand: Int = 50
+    /// A deliberate bug for a negative control (`InjectedBug`); nil but in the simulator.
+    public var injectedBug: InjectedBug?
 
     public init(
         maximumPendingWrites: Int = 16_384, maximumPendingReads: Int = 16_384, maximumProposalBatch: Int = 1_024,
         writeTimeoutTicks: UInt64 = 500, readTimeoutTicks: UInt64 = 500, catchUpWaitTicks: UInt64 = 100,
-        expiryIntervalTicks: UInt64 = 10, snapshotThresholdEntries: Int = 20_000
+        expiryIntervalTicks: UInt64 = 10, snapshotThresholdEntries: Int = 20_000, clockDriftBoundPartsPerThousand: Int = 50,
+        injectedBug: InjectedBug? = nil
     ) {
         self.maximumPendingWrites = maximumPendingWrites
         self.maximumPendingReads = maximumPendingReads
@@ -33,6 +40,8 @@ public struct ReplicaConfiguration: Sendable, Hashable {
         self.catchUpWaitTicks = catchUpWaitTicks
         self.expiryIntervalTicks = expiryIntervalTicks
         self.snapshotThresholdEntries = snapshotThresholdEntries
+        self.clockDriftBoundPartsPerThousand = clockDriftBoundPartsPerThousand
+        self.injectedBug = injectedBug
     }
 
     public func validate() throws(ReplicaConfigurationError) {
@@ -48,6 +57,9 @@ public struct ReplicaConfiguration: Sendable, Hashable {
         guard expiryIntervalTicks >= 1, expiryIntervalTicks <= min(writeTimeoutTicks, readTimeoutTicks, catchUpWaitTicks)
         else { throw .invalid("expiryIntervalTicks must be between 1 and the shortest timeout") }
         guard snapshotThresholdEntries >= 1 else { throw .invalid("snapshotThresholdEntries must be at least 1") }
+        guard (0...500).contains(clockDriftBoundPartsPerThousand) else {
+            throw .invalid("clockDriftBoundPartsPerThousand must be in 0...500")
+        }
     }
 }
 

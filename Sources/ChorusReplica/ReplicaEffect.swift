@@ -31,15 +31,49 @@ public struct IdempotencyKey: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "idempotency key of \(bytes.count) bytes" }
 }
 
-/// When a replica may answer a read, as the caller's consistency level asks.
+/// When a replica may answer a read, as the caller's consistency level asks
+/// (DESIGN.md §2). Every requirement is proven by the replica before it
+/// answers; none is weakened silently.
 public enum ReadRequirement: Sendable, Hashable {
     /// Confirmed by the leader with a ReadIndex round (or its lease), then
     /// served once this replica has applied that index (thesis §6.4).
     case linearizable
     /// From this replica's applied state, once it has applied at least
-    /// `minimumIndex` (a session's high-water mark), waiting up to
-    /// `ReplicaConfiguration.catchUpWaitTicks`.
+    /// `minimumIndex` (a session's high-water mark: `sequential` and
+    /// `session`), waiting up to `ReplicaConfiguration.catchUpWaitTicks`.
     case appliedAtLeast(LogIndex)
+    /// From this replica's applied state at once (`eventual`; on Raft data
+    /// also `consistentPrefix`, since an applied state is always a prefix of
+    /// the log).
+    case immediate
+    /// At most `maximumVersions` log entries behind what was acknowledged when
+    /// the read began, and reflecting everything acknowledged more than
+    /// `maximumLagTicks` ago (each bound optional, both honoured when given).
+    ///
+    /// The proof is a ReadIndex confirmation: the index `i` it returns holds
+    /// every write acknowledged before its request left at tick `a`. A bound
+    /// on versions is met once this replica has applied `i − K` (the entries
+    /// it misses are at most K, so at most K versions of any key). A bound on
+    /// lag is met by the replica's latest confirmation `(a, i)` alone while
+    /// `(now − a + 1 tick) × (1 + clock drift bound) ≤ T` and it has applied
+    /// `i`: no round trip, which is where the level's speed comes from.
+    case boundedStaleness(maximumVersions: UInt64?, maximumLagTicks: UInt64?)
+}
+
+/// What a replica proved about how stale an answer may be.
+public struct Staleness: Sendable, Hashable {
+    /// At most this many log entries acknowledged before the read began are
+    /// missing from the answer (0: none).
+    public var maximumMissingEntries: UInt64?
+    /// Every write acknowledged at least this many ticks before the answer is in it.
+    public var maximumLagTicks: UInt64?
+
+    public init(maximumMissingEntries: UInt64?, maximumLagTicks: UInt64?) {
+        self.maximumMissingEntries = maximumMissingEntries
+        self.maximumLagTicks = maximumLagTicks
+    }
+
+    public static let none = Staleness(maximumMissingEntries: 0, maximumLagTicks: 0)
 }
 
 /// A write that was applied: where, what it returned, and how far this
@@ -50,10 +84,12 @@ public struct WriteResult<Output: Sendable>: Sendable {
     public var appliedIndex: LogIndex
 }
 
-/// A read's answer and the applied index it was served at.
+/// A read's answer, the applied index it was served at, and what the replica
+/// proved about its staleness (nil: nothing beyond its own applied state).
 public struct ReadResult<Value: Sendable>: Sendable {
     public var value: Value
     public var appliedIndex: LogIndex
+    public var staleness: Staleness?
 }
 
 /// What the runtime must make durable for one `Ready`, then acknowledge with

@@ -1,6 +1,8 @@
 import ChorusAPI
 import ChorusCore
 import ChorusEventStore
+import ChorusNode
+import CoreMetrics
 
 /// Appends: single-stream with an expected state, and multi-stream atomic
 /// appends with check-only conditions (Sources/ChorusEventStore/README.md).

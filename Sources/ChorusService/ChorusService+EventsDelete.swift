@@ -1,6 +1,7 @@
 import ChorusAPI
 import ChorusCore
 import ChorusEventStore
+import CoreMetrics
 
 /// Deletes and retention rules. A soft delete hides every event so far (the
 /// stream reads as absent; a later append continues the numbering); a hard

@@ -21,6 +21,7 @@ import ChorusReplica
 public struct ChorusService: Sendable {
     public let node: ChorusNode
     public let limits: KeyValueLimits
+    let epochCache = EpochCache()
     /// The event store's shared state and long-running parts (`ChorusService+Events*.swift`).
     public let eventStore: EventStoreRuntime
 
@@ -35,11 +36,18 @@ public struct ChorusService: Sendable {
 
     // MARK: Key-value
 
-    public func write(_ request: KeyValueRequest, caller: Caller) async throws(ServiceError) -> KeyValueWriteResponse {
+    /// A key-value write, through the Raft log (writes are linearizable at
+    /// every level, so monotonic writes and writes-follow-reads hold for any
+    /// session). `token` is the session's, checked against the cluster epoch
+    /// and returned advanced to the write.
+    public func write(_ request: KeyValueRequest, token: SessionToken? = nil, caller: Caller) async throws(ServiceError)
+        -> KeyValueWriteResponse
+    {
         let operation: KeyValueOperation
         let session: WriteSession?
+        let keyspace: String
         switch request {
-        case .put(let key, let value, let condition, let writeSession):
+        case .put(let key, let space, let value, let condition, let writeSession):
             try validate(key: key)
             guard value.count <= limits.maxValueBytes else {
                 throw ServiceError(.payloadTooLarge, "a value may be at most \(limits.maxValueBytes) bytes")
@@ -50,15 +58,20 @@ public struct ChorusService: Sendable {
             case .absent: operation = .compareAndSet(key: key, expectedVersion: .zero, value: value)
             }
             session = writeSession
-        case .delete(let key, let writeSession):
+            keyspace = space
+        case .delete(let key, let space, let writeSession):
             try validate(key: key)
             operation = .delete(key: key)
             session = writeSession
-        case .get:
-            preconditionFailure("write(_:caller:) with a read")
+            keyspace = space
+        }
+        try validate(keyspace: keyspace)
+        let epoch = try await clusterEpoch()
+        if let token {
+            do { try token.check(clusterEpoch: epoch) } catch { throw ServiceError(error) }
         }
         let command = KeyValueCommand(
-            clientID: session?.clientID ?? 0, sequence: session?.sequence ?? 0, operation: operation)
+            clientID: session?.clientID ?? 0, sequence: session?.sequence ?? 0, keyspace: keyspace, operation: operation)
         let key = session.map { IdempotencyKey(client: $0.clientID, sequence: $0.sequence) }
         let written: WriteResult<ReplicatedMachines.Output>
         do {
@@ -69,11 +82,16 @@ public struct ChorusService: Sendable {
         guard case .keyValue(let applied) = written.output else {
             throw ServiceError(.internal, "the write was applied by another machine: \(written.output)")
         }
+        var advanced = token ?? SessionToken(epoch: epoch ?? 0)
+        advanced.epoch = max(advanced.epoch, epoch ?? 0)
+        advanced.index = max(advanced.index, written.index)
         switch applied.result {
         case .written(let version):
-            return KeyValueWriteResponse(version: version, deleted: nil, index: written.index, appliedIndex: written.appliedIndex)
-        case .deleted(let existed):
-            return KeyValueWriteResponse(version: nil, deleted: existed, index: written.index, appliedIndex: written.appliedIndex)
+            return KeyValueWriteResponse(
+                version: version, deleted: nil, index: written.index, appliedIndex: written.appliedIndex, session: advanced)
+        case .deleted(let existed, _):
+            return KeyValueWriteResponse(
+                version: nil, deleted: existed, index: written.index, appliedIndex: written.appliedIndex, session: advanced)
         case .compareAndSetMismatch(let current):
             var error = ServiceError(.versionMismatch, current == .zero ? "the key is absent" : "the key's version is \(current.rawValue)")
             error.currentVersion = current
@@ -87,29 +105,13 @@ public struct ChorusService: Sendable {
             throw ServiceError(.storeFull, "the store holds its maximum of \(maxKeys) keys; delete keys or raise the limit")
         case .rejected(let reason):
             throw ServiceError(.rejected, reason)
+        case .keyspaceNotFound(let name):
+            throw ServiceError(.keyspaceNotFound, "no keyspace named '\(name)'")
+        case .wrongReplicationMode(let name, let mode):
+            throw ServiceError(.wrongReplicationMode, "keyspace '\(name)' is \(mode); write it through its leaderless path")
+        case .keyspaceCreated, .keyspaceExists, .keyspaceDeleted, .epoch:
+            throw ServiceError(.internal, "a key-value write answered \(applied.result)")
         }
-    }
-
-    public func read(_ request: KeyValueRequest, caller: Caller) async throws(ServiceError) -> KeyValueReadResponse {
-        guard case .get(let key, let consistency, let minimumIndex) = request else {
-            preconditionFailure("read(_:caller:) with a write")
-        }
-        try validate(key: key)
-        let requirement: ReadRequirement
-        switch consistency {
-        case .linearizable: requirement = .linearizable
-        case .sequential: requirement = .appliedAtLeast(minimumIndex)
-        }
-        let answer: ReadResult<ReplicatedMachines.Answer>
-        do {
-            answer = try await node.read(.keyValue(.get(key: key)), requirement: requirement)
-        } catch {
-            throw ServiceError(error)
-        }
-        guard case .keyValue(.record(let record)) = answer.value else {
-            throw ServiceError(.internal, "a key-value read answered by another machine")
-        }
-        return KeyValueReadResponse(record: record, appliedIndex: answer.appliedIndex)
     }
 
     /// A key the store accepts: non-empty UTF-8 within the limit.

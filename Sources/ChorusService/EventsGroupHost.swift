@@ -4,6 +4,7 @@ import ChorusEventStore
 import ChorusNode
 import ChorusRaft
 import ChorusReplica
+import CoreMetrics
 import ServiceLifecycle
 
 /// The leader's persistent subscription groups (competing consumers): one

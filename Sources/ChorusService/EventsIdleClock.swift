@@ -1,6 +1,7 @@
 import ChorusEventStore
 import ChorusNode
 import ChorusRaft
+import CoreMetrics
 import ServiceLifecycle
 
 /// Keeps the event store's clock moving on an idle leader.

@@ -61,8 +61,14 @@ public struct MultiStreamAppendRequest: Sendable, Hashable {
     }
 }
 
-/// How fresh an event-store read must be: the consistency levels that exist
-/// today (DESIGN.md §2), mapped to the replica's `ReadRequirement`.
+/// How fresh an event-store read must be: the Raft levels of DESIGN.md §2,
+/// mapped to the replica's `ReadRequirement` as key-value reads map them.
+/// `session` is `sequential` here (the session is the `X-Chorus-Index` the
+/// client carries as `minimumIndex`); `consistentPrefix` and `eventual` read
+/// the replica's applied state at once (on Raft data always a prefix of the
+/// log). `boundedStaleness` needs bounds the event routes do not take yet:
+/// front ends refuse it, and a request that names it anyway is served
+/// `linearizable`, which is stronger.
 public struct EventReadConsistency: Sendable, Hashable {
     public var level: ConsistencyLevel
     /// For `sequential`: the oldest applied index the answer may come from
@@ -78,8 +84,9 @@ public struct EventReadConsistency: Sendable, Hashable {
 
     public var requirement: ReadRequirement {
         switch level {
-        case .linearizable: .linearizable
-        case .sequential: .appliedAtLeast(minimumIndex)
+        case .linearizable, .boundedStaleness: .linearizable
+        case .sequential, .session: .appliedAtLeast(minimumIndex)
+        case .consistentPrefix, .eventual: .immediate
         }
     }
 }

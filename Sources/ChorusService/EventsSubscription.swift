@@ -2,6 +2,7 @@ import ChorusAPI
 import ChorusCore
 import ChorusEventStore
 import ChorusReplica
+import CoreMetrics
 
 /// What a catch-up subscription yields, in order.
 public enum SubscriptionMessage: Sendable, Hashable {

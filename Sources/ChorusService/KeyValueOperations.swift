@@ -1,6 +1,7 @@
 import ChorusAPI
 import ChorusCore
 import ChorusKeyValue
+import ChorusReplica
 
 /// A client's idempotency session for a write (thesis §6.3): the same pair
 /// retried is applied at most once.
@@ -23,16 +24,49 @@ public enum WriteCondition: Sendable, Hashable {
     case absent
 }
 
-/// The key-value operations, as typed values every front end builds.
+/// The key-value writes, as typed values every front end builds.
 public enum KeyValueRequest: Sendable, Hashable {
-    case put(key: String, value: [UInt8], condition: WriteCondition, session: WriteSession?)
-    case delete(key: String, session: WriteSession?)
-    case get(key: String, consistency: ConsistencyLevel, minimumIndex: LogIndex)
+    case put(key: String, keyspace: String = KeyspaceName.defaultName, value: [UInt8], condition: WriteCondition, session: WriteSession?)
+    case delete(key: String, keyspace: String = KeyspaceName.defaultName, session: WriteSession?)
 
     public var key: String {
         switch self {
-        case .put(let key, _, _, _), .delete(let key, _), .get(let key, _, _): key
+        case .put(let key, _, _, _, _), .delete(let key, _, _): key
         }
+    }
+}
+
+/// A key-value read: one key or a range of one keyspace, at a level (nil:
+/// the keyspace's default), after what a session has seen.
+public struct KeyValueReadRequest: Sendable, Hashable {
+    public enum Target: Sendable, Hashable {
+        case key(String)
+        /// Up to `limit` keys starting with `prefix`, after the continuation `after`.
+        case range(prefix: String, after: String?, limit: Int)
+    }
+
+    public var keyspace: String
+    public var target: Target
+    public var consistency: ReadConsistency?
+    /// What the session has seen; `sequential` and `session` reads wait for it.
+    public var session: SessionToken?
+    /// A bare index to read at least as new as (`X-Chorus-Min-Index`), as an
+    /// alternative to a token.
+    public var minimumIndex: LogIndex
+
+    public init(
+        keyspace: String = KeyspaceName.defaultName, target: Target, consistency: ReadConsistency? = nil,
+        session: SessionToken? = nil, minimumIndex: LogIndex = .zero
+    ) {
+        self.keyspace = keyspace
+        self.target = target
+        self.consistency = consistency
+        self.session = session
+        self.minimumIndex = minimumIndex
+    }
+
+    public static func get(_ key: String, consistency: ReadConsistency? = nil, minimumIndex: LogIndex = .zero) -> Self {
+        KeyValueReadRequest(target: .key(key), consistency: consistency, minimumIndex: minimumIndex)
     }
 }
 
@@ -46,10 +80,31 @@ public struct KeyValueWriteResponse: Sendable, Hashable {
     public var index: LogIndex
     /// The replica's applied index when it answered (≥ `index`).
     public var appliedIndex: LogIndex
+    /// The session's token after this write.
+    public var session: SessionToken
 }
 
-/// A read's answer: the record, or nil for an absent key.
+/// A read's answer, with the level that served it and what is known of its staleness.
 public struct KeyValueReadResponse: Sendable, Hashable {
-    public var record: KeyValueStore.Record?
+    public enum Value: Sendable, Hashable {
+        /// The key's record, or nil for an absent key.
+        case record(KeyValueStore.Record?)
+        case range(KeyValueRange)
+    }
+
+    public var value: Value
     public var appliedIndex: LogIndex
+    public var served: ReadConsistency
+    /// For bounded-staleness reads: at most this many log entries missing,
+    /// and every write acknowledged this many milliseconds before is in.
+    public var stalenessEntries: UInt64?
+    public var stalenessMilliseconds: UInt64?
+    /// The session's token after this read.
+    public var session: SessionToken
+
+    /// The record of a single-key read.
+    public var record: KeyValueStore.Record? {
+        if case .record(let record) = value { return record }
+        return nil
+    }
 }

@@ -28,7 +28,8 @@ enum HistoryCheck {
     static func operations(from history: [ClientOperation]) -> [Operation] {
         var operations: [Operation] = []
         operations.reserveCapacity(history.count)
-        for (index, operation) in history.enumerated() {
+        for operation in history {
+            if case .range = operation.kind { continue }
             let key = HistoryValue.string(operation.kind.key)
             let invoked = Int(operation.invokedAt)
             let completed = operation.completedAt.map { Int($0) }
@@ -58,11 +59,13 @@ enum HistoryCheck {
                 input = .list([expectedValue.map { .string($0) } ?? .null, .string(value)])
                 outcome = .ok
                 if case .compareAndSetFailed = operation.outcome { outcome = .fail }
+            case .range:
+                continue
             }
             if case .indeterminate = operation.outcome { outcome = .info }
             if completed == nil { outcome = .pending }
             operations.append(Operation(
-                id: index, process: ProcessID(Int64(operation.client)), function: function, key: key, input: input,
+                id: operations.count, process: ProcessID(Int64(operation.client)), function: function, key: key, input: input,
                 output: output, outcome: outcome, invokedAt: invoked, completedAt: completed,
                 invokeTime: Int64(operation.invokedAt), completeTime: operation.completedAt.map { Int64($0) }))
         }
@@ -73,19 +76,19 @@ enum HistoryCheck {
     /// depends on how busy the machine is (one seed, one outcome).
     static let memoBytesMaximum = 256 << 20
 
-    static func check(_ history: [ClientOperation]) -> Verdict {
-        guard !history.isEmpty else { return .linearizable }
+    static func check(_ history: [ClientOperation], condition: ConsistencyCondition = .linearizable) -> Verdict {
+        guard history.contains(where: { if case .range = $0.kind { false } else { true } }) else { return .linearizable }
         do {
             let checked = try History(operations: operations(from: history))
             let result = try Checker.check(
-                checked, model: CASRegisterModel(), condition: .linearizable,
+                checked, model: CASRegisterModel(), condition: condition,
                 options: CheckOptions(memoBytesMaximum: Self.memoBytesMaximum))
             switch result.verdict {
             case .satisfied:
                 return .linearizable
             case .violated:
                 let key = result.counterexample?.key.map { "\($0)" } ?? "?"
-                var detail = "history not linearizable on key \(key)"
+                var detail = "history not \(condition) on key \(key)"
                 if let example = result.counterexample, let blocking = example.blockingOperationID,
                     blocking < checked.operations.count
                 {

@@ -10,9 +10,23 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
         case stateMachineSafety = "state-machine-safety"
         case monotonicCommitIndex = "monotonic-commit-index"
         case linearizability = "linearizability"
+        /// An event-store property (`ChorusCheck.EventStoreProperty`), named in the detail.
+        case eventStore = "event-store"
+        /// The guarantee of a weaker read level (session, staleness, prefix,
+        /// sequential), named in the detail.
+        case consistencyLevel = "consistency-level"
         case convergence = "convergence"
         case liveness = "liveness"
         case recovery = "recovery"
+        // Leaderless keyspaces (`LeaderlessSimulation`).
+        /// An acknowledged write is neither current nor superseded by a write that saw it.
+        case lostWrite = "no-lost-acknowledged-write"
+        /// A write acknowledged by d durable replicas is in fewer than d durable logs.
+        case durability = "durability"
+        /// The causal keyspace's history is not causally consistent (CC).
+        case causalConsistency = "causal-consistency"
+        /// A session guarantee failed on the keys that can be judged (`LeaderlessHistoryExport`).
+        case sessionGuarantees = "session-guarantees"
     }
 
     public var property: Property
@@ -71,6 +85,8 @@ struct SafetyChecker {
     mutating func recordConvergenceFailure(_ detail: String, at time: UInt64) { fail(.convergence, detail, at: time) }
     mutating func recordLivenessFailure(_ detail: String, at time: UInt64) { fail(.liveness, detail, at: time) }
     mutating func recordLinearizabilityFailure(_ detail: String, at time: UInt64) { fail(.linearizability, detail, at: time) }
+    mutating func recordEventStoreFailure(_ detail: String, at time: UInt64) { fail(.eventStore, detail, at: time) }
+    mutating func recordLevelFailure(_ detail: String, at time: UInt64) { fail(.consistencyLevel, detail, at: time) }
 
     /// A server restarted: its commit index may legitimately restart lower.
     mutating func serverRestarted(_ server: Int) { lastCommit[server - 1] = .zero }

@@ -1,6 +1,8 @@
 import ChorusCore
 import ChorusKeyValue
+import ChorusMachines
 import ChorusRaft
+import ChorusReplica
 
 /// A client process: one operation at a time, retried (with the same session
 /// sequence number, so it applies at most once) until it gets an answer,
@@ -15,6 +17,9 @@ struct SimulatedClient {
     var writesIssued = 0
     /// What this client last learned about each key: version and value.
     var known: [String: (version: LogIndex, value: String?)] = [:]
+    /// The session's high-water mark: the largest log index it has written
+    /// or read (its session token on Raft data).
+    var sessionIndex: LogIndex = .zero
     var current: InFlight?
 
     struct InFlight {
@@ -27,6 +32,10 @@ struct SimulatedClient {
 
 extension Simulation {
     func startOperation(client: Int) {
+        if workload == .eventStore {
+            startEventOperation(client: client)
+            return
+        }
         guard phase == .safety, clients[client].current == nil else { return }
         let key = "k\(random.next() % UInt64(parameters.keyCount))"
         let choice = random.next() % 10
@@ -34,8 +43,14 @@ extension Simulation {
         let kind: ClientOperation.Kind
         let body: ClientRequest.Body
         if choice < 4 {
-            kind = .get(key: key)
-            body = .read(key: key)
+            let level = parameters.readLevel
+            if level == .consistentPrefix && random.chance(0.6) {
+                kind = .range(prefix: "k")
+                body = .read(.keyValue(.range(keyspace: "default", prefix: "k", after: nil, limit: 100)), .immediate)
+            } else {
+                kind = .get(key: key)
+                body = .read(.keyValue(.get(key: key)), readRequirement(for: c))
+            }
         } else {
             c.sequence += 1
             c.writesIssued += 1
@@ -52,9 +67,14 @@ extension Simulation {
                 kind = .delete(key: key)
                 operation = .delete(key: key)
             }
-            body = .write(KeyValueCommand(clientID: c.clientID, sequence: c.sequence, operation: operation))
+            body = .write(
+                .keyValue(KeyValueCommand(clientID: c.clientID, sequence: c.sequence, operation: operation)),
+                key: IdempotencyKey(client: c.clientID, sequence: c.sequence))
         }
-        history.append(ClientOperation(client: client, kind: kind, invokedAt: now, completedAt: nil, outcome: .indeterminate))
+        operationSequence += 1
+        history.append(ClientOperation(
+            client: client, kind: kind, invokedAt: now, completedAt: nil, outcome: .indeterminate,
+            invokedSequence: operationSequence))
         trace("client \(client) invokes \(kind)")
         c.current = SimulatedClient.InFlight(
             historyIndex: history.count - 1, body: body, requestID: 0, isRead: choice < 4)
@@ -71,38 +91,85 @@ extension Simulation {
             current.isRead && random.chance(parameters.readAnywhereProbability)
             ? randomServer() : clients[client].believedLeader
         let request = ClientRequest(client: client, requestID: current.requestID, body: current.body)
-        if !(faultsActive && random.chance(parameters.lossProbability)) {
+        if !parameters.network.isLost(blocked: false, faultsActive: faultsActive, random: &random) {
             queue.schedule(.request(server: target, request), at: now + networkDelay())
         }
         queue.schedule(.clientTimeout(client: client, requestID: current.requestID), at: now + parameters.clientTimeoutMicroseconds)
     }
 
     func respond(to client: Int, _ response: ClientResponse) {
-        if faultsActive && random.chance(parameters.lossProbability) { return }
+        if parameters.network.isLost(blocked: false, faultsActive: faultsActive, random: &random) { return }
         queue.schedule(.response(client: client, response), at: now + networkDelay())
     }
 
     func clientReceived(_ response: ClientResponse, client: Int) {
         guard let current = clients[client].current, current.requestID == response.requestID else { return }
-        let operation = history[current.historyIndex]
         switch response.body {
         case .redirect(let hint):
-            if let hint, hint.rawValue >= 1, Int(hint.rawValue) <= parameters.serverCount {
-                clients[client].believedLeader = Int(hint.rawValue)
-            } else {
-                clients[client].believedLeader = randomServer()
-            }
+            follow(hint, client: client)
             backOff(client: client)
             return
         case .retry:
             backOff(client: client)
             return
-        case .read(let record):
+        case .read, .written:
+            break
+        }
+        switch workload {
+        case .keyValue: completeKeyValue(response.body, client: client, current: current)
+        case .eventStore: completeEventOperation(response.body, client: client, current: current)
+        }
+        clients[client].current = nil
+        let think = parameters.clientThinkMaximumMicroseconds == 0 ? 0 : random.next() % parameters.clientThinkMaximumMicroseconds
+        queue.schedule(.clientNext(client: client), at: now + 1 + think)
+    }
+
+    /// How a client's get is served at the campaign's level.
+    func readRequirement(for client: SimulatedClient) -> ReadRequirement {
+        switch parameters.readLevel {
+        case .linearizable: .linearizable
+        case .sequential, .session: .appliedAtLeast(client.sessionIndex)
+        case .boundedStaleness: parameters.stalenessBound.requirement(tickMicroseconds: parameters.tickMicroseconds)
+        case .consistentPrefix, .eventual: .immediate
+        }
+    }
+
+    /// A redirect's hint, or a random server when it names none.
+    func follow(_ hint: NodeID?, client: Int) {
+        if let hint, hint.rawValue >= 1, Int(hint.rawValue) <= parameters.serverCount {
+            clients[client].believedLeader = Int(hint.rawValue)
+        } else {
+            clients[client].believedLeader = randomServer()
+        }
+    }
+
+    private func completeKeyValue(_ body: ClientResponse.Body, client: Int, current: SimulatedClient.InFlight) {
+        let operation = history[current.historyIndex]
+        switch body {
+        case .read(.keyValue(.record(let record)), let appliedIndex):
             let value = record.map { String(decoding: $0.value, as: UTF8.self) }
             let version = record?.version ?? .zero
             history[current.historyIndex].outcome = .read(value: value, version: version)
+            history[current.historyIndex].readAppliedIndex = appliedIndex
             clients[client].known[operation.kind.key] = (version, value)
-        case .written(let result):
+            clients[client].sessionIndex = max(clients[client].sessionIndex, appliedIndex)
+        case .read(.keyValue(.range(let page)), let appliedIndex):
+            let entries = (page?.entries ?? []).map {
+                ClientOperation.RangeEntry(key: $0.key, version: $0.record.version, value: String(decoding: $0.record.value, as: UTF8.self))
+            }
+            history[current.historyIndex].outcome = .range(entries)
+            clients[client].sessionIndex = max(clients[client].sessionIndex, appliedIndex)
+        case .written(.keyValue(let applied), let index):
+            // The version a write left: its result's for a put or a
+            // compare-and-set (a retry answered from its session names the
+            // original's), its own index for a delete that was not a retry.
+            switch applied.result {
+            case .written(let version): history[current.historyIndex].writeIndex = version
+            case .deleted(_, let deletedAt): history[current.historyIndex].writeIndex = deletedAt
+            default: break
+            }
+            clients[client].sessionIndex = max(clients[client].sessionIndex, index)
+            let result = applied.result
             switch (result, operation.kind) {
             case (.written(let version), .put(let key, let value)),
                 (.written(let version), .compareAndSet(let key, _, _, let value)):
@@ -118,15 +185,16 @@ extension Simulation {
                 // sessionExpired or rejected: the write's fate is unknown to the client.
                 history[current.historyIndex].outcome = .indeterminate
             }
+        default:
+            history[current.historyIndex].outcome = .indeterminate
         }
         history[current.historyIndex].completedAt = now
+        operationSequence += 1
+        history[current.historyIndex].completedSequence = operationSequence
         trace("client \(client) completes \(operation.kind) → \(history[current.historyIndex].outcome)")
-        clients[client].current = nil
-        let think = parameters.clientThinkMaximumMicroseconds == 0 ? 0 : random.next() % parameters.clientThinkMaximumMicroseconds
-        queue.schedule(.clientNext(client: client), at: now + 1 + think)
     }
 
-    private func backOff(client: Int) {
+    func backOff(client: Int) {
         guard let current = clients[client].current else { return }
         queue.schedule(.clientRetry(client: client, requestID: current.requestID), at: now + 1_000 + random.next() % 20_000)
     }

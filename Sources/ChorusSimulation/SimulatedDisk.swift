@@ -1,23 +1,17 @@
 import ChorusCore
 import ChorusRaft
 
-/// One server's disk: an append-only log of framed records, split into what
-/// an fsync has made durable and what is only written.
+/// One Raft server's disk: a `FramedLog` of hard states, entries and
+/// snapshots.
 ///
-///     record = length (u32 LE) · CRC32C of payload (u32 LE) · payload
 ///     payload = tag (1: hard state, 2: entries, 3: snapshot) · body
 ///
-/// A crash keeps the durable bytes and, with some probability, a random prefix
-/// of the unsynced bytes: the page cache may have written some of them back,
-/// and the last one may be cut in the middle (a torn record). Recovery reads
-/// records until the first one that is truncated or fails its checksum and
-/// discards it and everything after it, exactly as a real write-ahead log does
-/// with its tail.
+/// A crash keeps the durable records and maybe a torn part of the unsynced
+/// tail (`FramedLog`); recovery replays the records up to the first bad one.
 struct SimulatedDisk {
-    private(set) var durable: [UInt8] = []
-    private(set) var unsynced: [UInt8] = []
+    private var log = FramedLog()
     /// Statistics for the campaign summary.
-    private(set) var tornRecoveries = 0
+    var tornRecoveries: Int { log.tornRecoveries }
 
     init(initial state: RaftPersistentState) {
         append(snapshot: state.snapshot)
@@ -26,64 +20,50 @@ struct SimulatedDisk {
         sync()
     }
 
-    var isDirty: Bool { !unsynced.isEmpty }
-    var byteCount: Int { durable.count + unsynced.count }
+    var isDirty: Bool { log.isDirty }
+    var byteCount: Int { log.byteCount }
 
-    mutating func append(hardState: HardState) {
+    mutating func append(hardState: HardState) { log.append(Self.payload(hardState: hardState)) }
+
+    mutating func append(entries: [LogEntry]) { log.append(Self.payload(entries: entries)) }
+
+    mutating func append(snapshot: Snapshot) { log.append(Self.payload(snapshot: snapshot)) }
+
+    private static func payload(hardState: HardState) -> [UInt8] {
         var writer = ByteWriter(capacity: 32)
         writer.write(UInt8(1))
         RaftCoding.write(hardState, to: &writer)
-        frame(writer.bytes)
+        return writer.bytes
     }
 
-    mutating func append(entries: [LogEntry]) {
+    private static func payload(entries: [LogEntry]) -> [UInt8] {
         var writer = ByteWriter(capacity: 16 + entries.count * 32)
         writer.write(UInt8(2))
         writer.writeVarint(entries.count)
         for entry in entries { RaftCoding.write(entry, to: &writer) }
-        frame(writer.bytes)
+        return writer.bytes
     }
 
-    mutating func append(snapshot: Snapshot) {
+    private static func payload(snapshot: Snapshot) -> [UInt8] {
         var writer = ByteWriter(capacity: 32 + snapshot.data.count)
         writer.write(UInt8(3))
         RaftCoding.write(snapshot, to: &writer)
-        frame(writer.bytes)
+        return writer.bytes
     }
 
-    private mutating func frame(_ payload: [UInt8]) {
-        var header = ByteWriter(capacity: 8)
-        header.writeFixed(UInt32(payload.count))
-        header.writeFixed(CRC32C.checksum(payload))
-        unsynced.append(contentsOf: header.bytes)
-        unsynced.append(contentsOf: payload)
-    }
-
-    mutating func sync() {
-        durable.append(contentsOf: unsynced)
-        unsynced.removeAll(keepingCapacity: true)
-    }
+    mutating func sync() { log.sync() }
 
     /// Loses power: the unsynced tail vanishes, or part of it survives (possibly torn).
     mutating func crash(random: inout SeededGenerator, tornWriteProbability: Double) {
-        if !unsynced.isEmpty && random.chance(tornWriteProbability) {
-            let surviving = Int(random.next() % UInt64(unsynced.count + 1))
-            durable.append(contentsOf: unsynced[0..<surviving])
-        }
-        unsynced.removeAll(keepingCapacity: true)
+        log.crash(random: &random, tornWriteProbability: tornWriteProbability)
     }
 
     /// Reads the disk back after a restart, truncating a torn tail.
     mutating func recover() -> RaftPersistentState {
-        precondition(unsynced.isEmpty, "recover after crash only")
-        var reader = ByteReader(durable)
         var hardState = HardState()
         var snapshot = Snapshot(metadata: SnapshotMetadata(index: .zero, term: .zero, configuration: .empty), data: [])
         var entries: [LogEntry] = []
-        var goodPrefix = 0
-        while !reader.isAtEnd {
-            guard let payload = Self.readFrame(&reader), let record = Self.decode(payload) else { break }
-            goodPrefix = reader.offset
+        for record in log.recover(Self.decode) {
             switch record {
             case .hardState(let state):
                 hardState = state
@@ -100,10 +80,6 @@ struct SimulatedDisk {
                 entries.removeAll()
             }
         }
-        if goodPrefix < durable.count {
-            tornRecoveries += 1
-            durable.removeSubrange(goodPrefix...)
-        }
         return RaftPersistentState(hardState: hardState, snapshot: snapshot, entries: entries)
     }
 
@@ -114,26 +90,15 @@ struct SimulatedDisk {
     /// unsynced records are lazily written hard states, which the
     /// checkpoint's hard state supersedes.
     mutating func checkpoint(snapshot: Snapshot, hardState: HardState, entries: [LogEntry]) {
-        unsynced.removeAll(keepingCapacity: true)
-        durable.removeAll(keepingCapacity: true)
-        append(snapshot: snapshot)
-        append(hardState: hardState)
-        if !entries.isEmpty && entries.first!.index == snapshot.metadata.index.next { append(entries: entries) }
-        sync()
+        var payloads = [Self.payload(snapshot: snapshot), Self.payload(hardState: hardState)]
+        if !entries.isEmpty && entries.first!.index == snapshot.metadata.index.next { payloads.append(Self.payload(entries: entries)) }
+        log.replace(with: payloads)
     }
 
     private enum Record {
         case hardState(HardState)
         case entries([LogEntry])
         case snapshot(Snapshot)
-    }
-
-    private static func readFrame(_ reader: inout ByteReader) -> [UInt8]? {
-        guard let length = try? reader.readFixedUInt32(), let checksum = try? reader.readFixedUInt32(),
-            let payload = try? reader.readRaw(count: Int(length))
-        else { return nil }
-        guard CRC32C.checksum(payload) == checksum else { return nil }
-        return Array(payload)
     }
 
     private static func decode(_ payload: [UInt8]) -> Record? {

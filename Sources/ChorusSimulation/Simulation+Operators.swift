@@ -1,3 +1,4 @@
+import ChorusReplica
 import ChorusCore
 import ChorusKeyValue
 import ChorusRaft

@@ -1,3 +1,5 @@
+import ChorusReplica
+import ChorusMachines
 import ChorusCore
 import ChorusKeyValue
 import ChorusRaft
@@ -20,6 +22,13 @@ extension Simulation {
     /// applied the leader's whole log, with identical state.
     func livenessAchieved() -> Bool {
         guard clients.allSatisfy({ $0.current == nil }) else { return false }
+        if workload == .eventStore {
+            guard eventWorkload.clients.indices.allSatisfy({ eventWorkload.isDone($0) }) else {
+                // Subscribers still catching up: nudge the idle ones.
+                for client in clients.indices where clients[client].current == nil { startEventOperation(client: client) }
+                return false
+            }
+        }
         guard let leader = currentLeader(), let leaderRaft = servers[leader - 1].raft else { return false }
         guard leaderRaft.commitIndex == leaderRaft.lastIndex, leaderRaft.term(at: leaderRaft.commitIndex) == leaderRaft.term
         else { return false }

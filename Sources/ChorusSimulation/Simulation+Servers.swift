@@ -1,4 +1,5 @@
 import ChorusCore
+import ChorusEventStore
 import ChorusKeyValue
 import ChorusMachines
 import ChorusRaft
@@ -59,32 +60,22 @@ extension Simulation {
             break
         case .writeCompleted(let token, let result):
             guard let request = servers[server - 1].requests.removeValue(forKey: token) else { return }
-            respond(to: request.client, ClientResponse(requestID: request.requestID, body: Self.response(to: result)))
+            let body: ClientResponse.Body
+            switch result {
+            case .success(let write): body = .written(write.output, index: write.index)
+            case .failure(let error): body = Self.response(to: error)
+            }
+            respond(to: request.client, ClientResponse(requestID: request.requestID, body: body))
         case .readCompleted(let token, let result):
             guard let request = servers[server - 1].requests.removeValue(forKey: token) else { return }
             let body: ClientResponse.Body
             switch result {
-            case .success(let read):
-                switch read.value {
-                case .keyValue(.record(let record)): body = .read(record)
-                case .eventStore: body = .retry
-                }
+            case .success(let read): body = .read(read.value, appliedIndex: read.appliedIndex)
             case .failure(let error): body = Self.response(to: error)
             }
             respond(to: request.client, ClientResponse(requestID: request.requestID, body: body))
         case .fatal(let reason):
             checker.recordRecoveryFailure("n\(server): \(reason)", at: now)
-        }
-    }
-
-    static func response(to result: Result<WriteResult<ReplicatedMachines.Output>, ReplicaError>) -> ClientResponse.Body {
-        switch result {
-        case .success(let write):
-            switch write.output {
-            case .keyValue(let applied): .written(applied.result)
-            case .eventStore, .rejected: .retry
-            }
-        case .failure(let error): response(to: error)
         }
     }
 
@@ -109,12 +100,12 @@ extension Simulation {
                 if random.chance(0.5) {
                     handle(.isolate(server: server))
                 } else {
-                    queue.schedule(.isolate(server: server), at: now + random.next() % 30_000)
+                    schedule(.isolate(server: server), at: now + random.next() % 30_000)
                 }
             }
             if faultsActive && random.chance(parameters.newLeaderCrashProbability) {
                 let delay = random.next() % (4 * parameters.delayMaximumMicroseconds + 1)
-                queue.schedule(.crashServer(server: server, incarnation: servers[server - 1].incarnation), at: now + delay)
+                schedule(.crashServer(server: server, incarnation: servers[server - 1].incarnation), at: now + delay)
             }
         }
         if let soft = ready.softState { servers[server - 1].awaitingFirstCommit = soft.role == .leader }
@@ -135,12 +126,15 @@ extension Simulation {
         guard servers[server - 1].isUp else { return }
         let token = servers[server - 1].token(for: request.client, requestID: request.requestID)
         switch request.body {
-        case .write(let command):
-            let key = command.clientID == 0 ? nil : IdempotencyKey(client: command.clientID, sequence: command.sequence)
-            servers[server - 1].replica!.submitWrite(
-                ReplicatedMachines.Command.keyValue(command).encoded(), key: key, token: token)
-        case .read(let key):
-            servers[server - 1].replica!.submitRead(.keyValue(.get(key: key)), requirement: .linearizable, token: token)
+        case .write(var command, let key):
+            if case .eventStore(var eventCommand) = command {
+                // The proposing server stamps the time, as a node's service layer does.
+                eventCommand.recordedTime = recordedTime(on: server)
+                command = .eventStore(eventCommand)
+            }
+            servers[server - 1].replica!.submitWrite(command.encoded(), key: key, token: token)
+        case .read(let query, let requirement):
+            servers[server - 1].replica!.submitRead(query, requirement: requirement, token: token)
         }
         drive(server)
     }
@@ -162,7 +156,7 @@ extension Simulation {
         servers[victim - 1].requests = [:]
         servers[victim - 1].incarnation += 1
         servers[victim - 1].disk.crash(random: &random, tornWriteProbability: parameters.tornWriteProbability)
-        queue.schedule(.restart(server: victim), at: now + 1 + random.next() % parameters.restartDelayMaximumMicroseconds)
+        schedule(.restart(server: victim), at: now + 1 + random.next() % parameters.restartDelayMaximumMicroseconds)
     }
 
     func restart(_ server: Int) {
@@ -184,7 +178,7 @@ extension Simulation {
 
     /// A replica recovered from `state`, as a node builds it at start-up.
     func makeReplica(number: Int, state: RaftPersistentState, seed: UInt64) throws -> RaftReplica<ReplicatedMachines> {
-        var machines = ReplicatedMachines()
+        var machines = ReplicatedMachines(injectedBug: parameters.injectedBug)
         try machines.restore(
             from: state.snapshot.metadata.index == .zero ? [] : state.snapshot.data, at: state.snapshot.metadata.index)
         let raft = try RaftNode(

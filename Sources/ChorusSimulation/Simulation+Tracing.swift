@@ -6,10 +6,7 @@ import ChorusRaft
 extension Simulation {
     func trace(_ line: @autoclosure () -> String) {
         guard let traceSink else { return }
-        let seconds = now / 1_000_000
-        let micros = now % 1_000_000
-        let fraction = String(micros).count < 6 ? String(repeating: "0", count: 6 - String(micros).count) + String(micros) : String(micros)
-        traceSink("\(seconds).\(fraction) \(line())")
+        traceSink(TraceLine.stamped(at: now, line()))
     }
 
     @inline(__always)
@@ -20,12 +17,7 @@ extension Simulation {
 
     @inline(__always)
     func mix(_ value: UInt64) {
-        var remaining = value
-        for _ in 0..<8 {
-            traceHash ^= remaining & 0xFF
-            traceHash = traceHash &* 0x100_0000_01B3
-            remaining >>= 8
-        }
+        traceHasher.combine(value)
     }
 
     func hashMessage(_ message: RaftMessage) {

@@ -1,3 +1,4 @@
+import ChorusCheck
 import ChorusCore
 import ChorusKeyValue
 import ChorusMachines
@@ -31,14 +32,7 @@ public final class Simulation {
         case clientNext(client: Int)
         case clientRetry(client: Int, requestID: UInt64)
         case clientTimeout(client: Int, requestID: UInt64)
-        case partition
-        case isolate(server: Int)
-        case reconnect(server: Int)
-        case heal
-        case clog(server: Int, clogged: Bool)
-        case crash
-        case crashServer(server: Int, incarnation: UInt64)
-        case restart(server: Int)
+        case nemesis(NemesisEvent)
         case membershipChange
         case leadershipTransfer
         case logMatchingCheck
@@ -56,16 +50,22 @@ public final class Simulation {
     var clients: [SimulatedClient] = []
     var checker: SafetyChecker
     public internal(set) var history: [ClientOperation] = []
+    /// Counts invocations and completions, for checkers that need a total real-time order.
+    var operationSequence = 0
+    /// The event-store workload's clients and history (`workload == .eventStore`).
+    var eventWorkload: EventWorkload
+    var workload: SimulationWorkload { parameters.workload }
     var phase = Phase.safety
     var livenessDeadline: UInt64 = 0
     var finished = false
-    var heldMessages: [RaftMessage] = []
+    var heldMessages = HeldMessages<RaftMessage>()
     var partitionActive = false
 
     /// Called with each trace line when tracing; nil otherwise (the fast path).
     let traceSink: ((String) -> Void)?
     /// FNV-1a over every event handled: equal for equal runs.
-    public internal(set) var traceHash: UInt64 = 0xCBF2_9CE4_8422_2325
+    var traceHasher = FNV1a()
+    public var traceHash: UInt64 { traceHasher.value }
     public internal(set) var statistics = Statistics()
 
     public struct Statistics: Sendable, Hashable {
@@ -90,6 +90,9 @@ public final class Simulation {
         self.network = SimulatedNetwork(serverCount: parameters.serverCount)
         self.checker = SafetyChecker(serverCount: parameters.serverCount)
         self.traceSink = trace
+        var workloadRandom = SeededGenerator(seed: seed ^ 0xE7E7_0000_5EED)
+        self.eventWorkload = EventWorkload(
+            clientCount: parameters.clientCount, streamCount: parameters.streamCount, random: &workloadRandom)
         let voters = (1...parameters.voterCount).map { NodeID(UInt64($0)) }
         for number in 1...parameters.serverCount {
             let state: RaftPersistentState = number <= parameters.voterCount ? .bootstrap(voters: voters) : .joining
@@ -136,17 +139,43 @@ public final class Simulation {
         }
         statistics.tornRecoveries = servers.reduce(0) { $0 + $1.disk.tornRecoveries }
         var linearizabilityUnknown = false
+        var strongerViolated: Bool?
         if checker.violation == nil {
-            switch HistoryCheck.check(history) {
-            case .linearizable: break
-            case .violated(let detail): checker.recordLinearizabilityFailure(detail, at: now)
-            case .unknown: linearizabilityUnknown = true
+            switch workload {
+            case .keyValue:
+                let outcome = LevelCheck.check(history, parameters: parameters)
+                strongerViolated = outcome.strongerViolated
+                switch outcome.verdict {
+                case .linearizable: break
+                case .violated(let detail):
+                    if parameters.readLevel == .linearizable {
+                        checker.recordLinearizabilityFailure(detail, at: now)
+                    } else {
+                        checker.recordLevelFailure("\(parameters.readLevel): \(detail)", at: now)
+                    }
+                case .unknown: linearizabilityUnknown = true
+                }
+            case .eventStore:
+                if traceSink != nil, let recorded = eventHistory() {
+                    trace("recorded history (chorus check events):")
+                    for line in recorded.jsonLines().split(separator: "\n") { trace(String(line)) }
+                }
+                switch EventHistoryCheck.check(eventWorkload) {
+                case .satisfied: break
+                case .violated(let detail): checker.recordEventStoreFailure(detail, at: now)
+                case .unknown: linearizabilityUnknown = true
+                }
             }
         }
+        let operationCount = workload == .keyValue ? history.count : eventWorkload.operations.count + eventWorkload.records.count
+        let completedCount =
+            workload == .keyValue
+            ? history.filter { $0.completedAt != nil }.count
+            : eventWorkload.operations.filter { $0.completedAt != nil }.count + eventWorkload.records.count
         return SeedOutcome(
-            linearizabilityUnknown: linearizabilityUnknown,
-            seed: seed, violation: checker.violation, operations: history.count,
-            completedOperations: history.filter { $0.completedAt != nil }.count,
+            linearizabilityUnknown: linearizabilityUnknown, strongerCheckerViolated: strongerViolated,
+            seed: seed, violation: checker.violation, operations: operationCount,
+            completedOperations: completedCount,
             simulatedMicroseconds: now, events: events, traceHash: traceHash, statistics: statistics)
     }
 
@@ -192,43 +221,8 @@ public final class Simulation {
             guard clients[client].current?.requestID == requestID else { return }
             clients[client].believedLeader = randomServer()
             sendAttempt(client: client)
-        case .partition:
-            hash(9)
-            guard phase == .safety else { return }
-            startPartition()
-        case .isolate(let server):
-            hash(17, UInt64(server))
-            guard phase == .safety else { return }
-            statistics.partitions += 1
-            network.setIsolated(server, true)
-            trace("isolate new leader n\(server)")
-            queue.schedule(.reconnect(server: server), at: now + 30_000 + random.next() % 300_000)
-        case .reconnect(let server):
-            hash(18, UInt64(server))
-            network.setIsolated(server, false)
-            trace("reconnect n\(server)")
-        case .heal:
-            hash(10)
-            guard partitionActive else { return }
-            healNetwork()
-            scheduleNemesis(.partition, mean: parameters.partitionMeanIntervalMicroseconds)
-        case .clog(let server, let clogged):
-            hash(11, UInt64(server), clogged ? 1 : 0)
-            guard partitionActive else { return }
-            network.setClogged(server, clogged)
-            if !clogged { releaseHeldMessages() }
-        case .crash:
-            hash(12)
-            guard phase == .safety else { return }
-            crashSomeServer()
-            scheduleNemesis(.crash, mean: parameters.crashMeanIntervalMicroseconds)
-        case .crashServer(let server, let incarnation):
-            hash(19, UInt64(server))
-            guard phase == .safety, servers[server - 1].incarnation == incarnation, servers[server - 1].isUp else { return }
-            crash(server)
-        case .restart(let server):
-            hash(13, UInt64(server))
-            restart(server)
+        case .nemesis(let event):
+            handle(event)
         case .membershipChange:
             hash(14)
             guard phase == .safety else { return }
@@ -257,9 +251,12 @@ public final class Simulation {
 }
 
 /// How one seed ended.
-public struct SeedOutcome: Sendable {
+public struct SeedOutcome: CampaignSeedOutcome {
     /// The linearizability checker ran out of budget on this seed's history.
     public var linearizabilityUnknown: Bool
+    /// Whether the next stronger level's checker found this seed's history in
+    /// violation (nil: the level has none, or the seed failed first).
+    public var strongerCheckerViolated: Bool?
     public var seed: UInt64
     public var violation: Violation?
     public var operations: Int
@@ -268,4 +265,13 @@ public struct SeedOutcome: Sendable {
     public var events: Int
     public var traceHash: UInt64
     public var statistics: Simulation.Statistics
+}
+
+extension SeedOutcome {
+    public var checkerUnknown: Bool { linearizabilityUnknown }
+}
+
+extension CampaignSummary where Outcome == SeedOutcome {
+    /// Seeds whose history the linearizability checker could not decide in its budget.
+    public var linearizabilityUnknown: Int { checkerUnknown }
 }

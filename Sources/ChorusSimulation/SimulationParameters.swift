@@ -2,6 +2,14 @@ import ChorusCore
 import ChorusRaft
 import ChorusReplica
 
+/// What the simulated clients do.
+public enum SimulationWorkload: String, Sendable, Hashable, CaseIterable {
+    /// Gets, puts, compare-and-sets and deletes, checked linearizable.
+    case keyValue = "key-value"
+    /// Appends, stream reads and catch-up subscriptions, checked by the event-store checker.
+    case eventStore = "events"
+}
+
 /// Everything one seed's world is made of, drawn from the seed itself (swarm
 /// testing: each seed gets its own mix and intensity of faults, so a campaign
 /// explores corners that one fixed fault profile never reaches).
@@ -69,13 +77,30 @@ public struct SimulationParameters: Sendable, Hashable {
     public var safetyPhaseMicroseconds: UInt64
     public var livenessBoundMicroseconds: UInt64
 
-    public var injectedBug: RaftInjectedBug?
+    public var injectedBug: InjectedBug?
+
+    /// What the clients do (fixed per campaign, not drawn).
+    public var workload: SimulationWorkload = .keyValue
+    /// The level of the key-value workload's reads (fixed per campaign).
+    public var readLevel: SimulatedLevel = .linearizable
+    /// The bound of bounded-staleness reads (drawn per seed, used only at that level).
+    public var stalenessBound = StalenessBound(maximumVersions: 1, maximumLagMilliseconds: nil)
+    /// Streams the event-store workload appends to.
+    public var streamCount: Int
 
     /// Probability that a new leader crashes at the instant its commit index
     /// first moves in its term (Jepsen's kill-the-leader nemesis, timed to the
     /// commit point): the followers may have learned the commit, the clients
     /// not, and the next election decides what survives (thesis figure 3.7).
     public var firstCommitCrashProbability: Double
+
+    /// The network's delays, loss and duplication, as the shared router takes them.
+    var network: NetworkProfile {
+        NetworkProfile(
+            delayMinimumMicroseconds: delayMinimumMicroseconds, delayMaximumMicroseconds: delayMaximumMicroseconds,
+            delayTailProbability: delayTailProbability, lossProbability: lossProbability,
+            duplicationProbability: duplicationProbability, safetyDelayStretch: safetyDelayStretch)
+    }
 
     /// The Raft limits every server runs with.
     public func raftConfiguration(for node: NodeID) -> RaftConfiguration {
@@ -104,7 +129,8 @@ public struct SimulationParameters: Sendable, Hashable {
         ReplicaConfiguration(
             maximumPendingWrites: 4_096, maximumPendingReads: 4_096, maximumProposalBatch: 256,
             writeTimeoutTicks: 500, readTimeoutTicks: 500, catchUpWaitTicks: 100, expiryIntervalTicks: 10,
-            snapshotThresholdEntries: compactionThresholdEntries)
+            snapshotThresholdEntries: compactionThresholdEntries, clockDriftBoundPartsPerThousand: Self.clockDriftBoundPartsPerThousand,
+            injectedBug: injectedBug)
     }
 
     public static let electionTimeoutTicks = 20
@@ -113,21 +139,13 @@ public struct SimulationParameters: Sendable, Hashable {
     public static let clockDriftBoundPartsPerThousand = 50
 
     /// Draws one seed's world. `quick` shortens the safety phase for `swift test`.
-    public static func draw(seed: UInt64, injectedBug: RaftInjectedBug?, quick: Bool) -> SimulationParameters {
-        var random = SeededGenerator(seed: seed ^ 0x5EED_0F_5A4A_7E11)
-        func uniform(_ range: ClosedRange<UInt64>) -> UInt64 { range.lowerBound + random.next() % (range.upperBound - range.lowerBound + 1) }
-        func uniformInt(_ range: ClosedRange<Int>) -> Int { Int(uniform(UInt64(range.lowerBound)...UInt64(range.upperBound))) }
-        func unit() -> Double { Double(random.next() >> 11) * 0x1.0p-53 }
-        /// Swarm: a fault is absent in some seeds, mild in others, violent in a few.
-        func swarm(_ maximum: Double) -> Double {
-            switch random.next() % 4 {
-            case 0: 0
-            case 1: maximum * 0.1 * unit()
-            case 2: maximum * 0.5 * unit()
-            default: maximum * unit()
-            }
-        }
-        func meanInterval(never: Bool, _ range: ClosedRange<UInt64>) -> UInt64 { never ? 0 : uniform(range) }
+    public static func draw(seed: UInt64, injectedBug: InjectedBug?, quick: Bool) -> SimulationParameters {
+        var random = SwarmDraw(seed: seed ^ 0x5EED_0F_5A4A_7E11)
+        func uniform(_ range: ClosedRange<UInt64>) -> UInt64 { random.uniform(range) }
+        func uniformInt(_ range: ClosedRange<Int>) -> Int { random.uniformInt(range) }
+        func unit() -> Double { random.unit() }
+        func swarm(_ maximum: Double) -> Double { random.swarm(maximum) }
+        func meanInterval(never: Bool, _ range: ClosedRange<UInt64>) -> UInt64 { random.meanInterval(never: never, range) }
 
         let voterCount = random.next() % 3 == 0 ? 5 : 3
         let delayMinimum = uniform(200...3_000)
@@ -171,6 +189,7 @@ public struct SimulationParameters: Sendable, Hashable {
             safetyPhaseMicroseconds: quick ? uniform(1_000_000...2_500_000) : uniform(3_000_000...10_000_000),
             livenessBoundMicroseconds: 30_000_000,
             injectedBug: injectedBug,
+            streamCount: 1 + Int(random.next() % 3),
             firstCommitCrashProbability: random.chance(0.5) ? 0 : 0.2 + 0.8 * unit())
     }
 }

@@ -6,6 +6,7 @@ import Synchronization
 /// ```
 /// DIR/LOCK                                   flock(2): one owner at a time
 /// DIR/OWNER                                  who the directory belongs to (such as `node 2`)
+/// DIR/FORMAT                                 the format of what the records hold (such as `chorus-node 2`)
 /// DIR/wal/segment-<first sequence>.wal       the log (see SegmentFormat)
 /// DIR/snapshots/snapshot-<covered below>.snap
 /// ```
@@ -27,6 +28,7 @@ public final class DurableStorage: Sendable {
 
     public static let lockFileName = "LOCK"
     public static let ownerFileName = "OWNER"
+    public static let formatFileName = "FORMAT"
     static let ownerBytesMaximum = 256
     public static let logDirectoryName = "wal"
     public static let snapshotDirectoryName = "snapshots"
@@ -55,12 +57,17 @@ public final class DurableStorage: Sendable {
     ///   The first open records it (atomically, in `OWNER`); later opens
     ///   refuse a directory recorded for another owner, so two nodes' data
     ///   directories swapped by mistake cannot replay each other's votes.
+    /// - Parameter format: what the records and snapshots hold, in the
+    ///   caller's words and version (such as `chorus-node 2`). A fresh
+    ///   directory records it in `FORMAT`; a directory that records another,
+    ///   or none although it has an owner already (it was written before
+    ///   formats were recorded), is refused, naming both.
     /// - Throws: `.directoryLocked` if another process has it open,
-    ///   `.ownerMismatch` for another owner's directory,
+    ///   `.ownerMismatch` for another owner's directory, `.formatMismatch`,
     ///   `.corruption` for damage recovery must not repair, `.io` for failed calls.
     public static func open(
         directory: String, configuration: StorageConfiguration = .default,
-        fileSystem: any StorageFileSystem = PosixFileSystem(), owner: String? = nil,
+        fileSystem: any StorageFileSystem = PosixFileSystem(), owner: String? = nil, format: String? = nil,
         batchObserver: (@Sendable (SynchronizedBatch) -> Void)? = nil
     ) throws(StorageError) -> (storage: DurableStorage, recovered: Recovered) {
         try configuration.validate()
@@ -75,6 +82,7 @@ public final class DurableStorage: Sendable {
             throw .io(error)
         }
         do throws(StorageError) {
+            if let format { try checkFormat(directory, format: format, fileSystem: fileSystem) }
             if let owner { try claim(directory, for: owner, fileSystem: fileSystem) }
             let logDirectory = join(directory, logDirectoryName)
             let snapshotDirectory = join(directory, snapshotDirectoryName)
@@ -124,6 +132,28 @@ public final class DurableStorage: Sendable {
         }
         do {
             try fileSystem.writeAtomically(Array(owner.utf8), to: path, through: path + ".tmp", in: directory)
+        } catch {
+            throw .io(error)
+        }
+    }
+
+    /// Records `format` in a fresh directory, or checks the one recorded. A
+    /// directory with an owner but no format was written before formats were
+    /// recorded, and is refused as such.
+    private static func checkFormat(_ directory: String, format: String, fileSystem: any StorageFileSystem) throws(StorageError) {
+        let path = join(directory, formatFileName)
+        let names: [String]
+        do { names = try fileSystem.contentsOfDirectory(atPath: directory) } catch { throw .io(error) }
+        if names.contains(formatFileName) {
+            let recorded = String(decoding: try fileSystem.readWholeFile(path, limit: ownerBytesMaximum), as: UTF8.self)
+            guard recorded == format else { throw .formatMismatch(path: directory, recorded: recorded, expected: format) }
+            return
+        }
+        if names.contains(ownerFileName) {
+            throw .formatMismatch(path: directory, recorded: nil, expected: format)
+        }
+        do {
+            try fileSystem.writeAtomically(Array(format.utf8), to: path, through: path + ".tmp", in: directory)
         } catch {
             throw .io(error)
         }

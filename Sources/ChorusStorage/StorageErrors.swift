@@ -123,6 +123,9 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case snapshotTooLarge(bytes: Int, limit: Int)
     /// The directory was created for another owner (`DurableStorage.open`'s `owner`).
     case ownerMismatch(path: String, recorded: String, expected: String)
+    /// The directory holds another format than the one this release reads
+    /// (`recorded` nil: written before formats were recorded).
+    case formatMismatch(path: String, recorded: String?, expected: String)
 
     public var description: String {
         switch self {
@@ -133,6 +136,10 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .snapshotTooLarge(let bytes, let limit): "snapshot of \(bytes) bytes exceeds the limit of \(limit)"
         case .ownerMismatch(let path, let recorded, let expected):
             "storage directory \(path) belongs to \(recorded), not \(expected); refusing to start on another's log and votes"
+        case .formatMismatch(let path, let recorded?, let expected):
+            "storage directory \(path) holds data format '\(recorded)'; this release reads '\(expected)' only"
+        case .formatMismatch(let path, nil, let expected):
+            "storage directory \(path) was written by an earlier release (data format 1: log commands without machine tags); this release reads '\(expected)' only: start it on an empty directory"
         }
     }
 }

@@ -30,6 +30,11 @@ public enum ReferenceData {
         return FileManager.default.fileExists(atPath: url.path) ? url : nil
     }
 
+    /// Whether the sub-folder `name` is present: the condition of a test's
+    /// `.enabled(if: ReferenceData.isPresent(…), ReferenceData.missingMessage(…))`,
+    /// so a checkout without the data shows the test as skipped, with the reason.
+    public static func isPresent(_ name: String) -> Bool { directory(name) != nil }
+
     /// The message a test prints when it skips for want of the data.
     public static func missingMessage(_ name: String) -> String {
         "reference data \(name) not found (looked in ../shared/data and $CHORUS_SHARED_DATA); skipping"

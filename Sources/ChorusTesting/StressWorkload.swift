@@ -46,19 +46,16 @@ public enum StressWorkload {
     public struct State: Sendable, Equatable {
         /// The sequence number of the next record to apply.
         public var nextSequence: SequenceNumber = .first
-        public var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a 64 offset basis
+        public var hash: UInt64 = FNV1a.offsetBasis
 
         public init() {}
 
         public mutating func apply(sequence: SequenceNumber, tag: UInt64) {
             precondition(sequence == nextSequence, "records must be applied in order without gaps")
-            var bytes = ByteWriter(capacity: 16)
-            bytes.writeFixed(sequence.rawValue)
-            bytes.writeFixed(tag)
-            for byte in bytes.bytes {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x100_0000_01B3  // FNV-1a 64 prime
-            }
+            var hasher = FNV1a(continuing: hash)
+            hasher.combine(sequence.rawValue)
+            hasher.combine(tag)
+            hash = hasher.value
             nextSequence = sequence.next
         }
 

@@ -1,3 +1,4 @@
+import ChorusAPI
 import ArgumentParser
 import ChorusClient
 import ChorusLocalCluster

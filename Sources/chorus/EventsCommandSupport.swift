@@ -25,6 +25,20 @@ enum EventsExitStatus {
     }
 }
 
+/// Where `chorus events` sends its requests (the `kv` commands' options
+/// without the key-value session file).
+struct EventsEndpointOptions: ParsableArguments {
+    @Option(name: .customLong("endpoint"), help: "A node's HTTP URL; repeat for several (default http://127.0.0.1:8001).")
+    var endpoints: [String] = []
+
+    @Option(name: .customLong("timeout-ms"), help: "Give up on a request (a subscription: on reconnecting) after this many milliseconds.")
+    var timeoutMilliseconds: Int = 10_000
+
+    func validate() throws {
+        guard timeoutMilliseconds >= 1 else { throw ValidationError("--timeout-ms must be positive") }
+    }
+}
+
 /// The node `chorus events` talks to: the endpoints in order through
 /// `ChorusClient`'s raw exchange, following leader redirects (307 with
 /// `Location`) itself. A request that is `retrySafe` (a read, or an append
@@ -36,20 +50,28 @@ struct EventsConnection {
     /// Redirects followed per endpoint (a leader change mid-request can take two).
     static let maximumRedirects = 4
 
-    init(_ options: EndpointOptions) throws {
-        client = try options.makeClient()
+    init(_ options: EventsEndpointOptions) throws {
+        var configuration = ChorusClient.Configuration()
+        configuration.operationTimeoutMilliseconds = options.timeoutMilliseconds
+        do {
+            client = try ChorusClient(
+                endpoints: options.endpoints.isEmpty ? ["http://127.0.0.1:8001"] : options.endpoints,
+                configuration: configuration)
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     /// The answer to `method path`, or exit status 1 with the reason when no node gave one.
     func send(
         _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil, retrySafe: Bool
-    ) async throws -> HTTPClientResponse {
+    ) async throws -> ChorusResponse {
         var lastProblem = "no endpoint"
         for endpoint in client.endpoints {
             var target = endpoint
             var redirects = 0
             while true {
-                let response: HTTPClientResponse
+                let response: ChorusResponse
                 do {
                     response = try await client.send(method, url: target.description + path, headers: headers, body: body)
                 } catch {
@@ -76,13 +98,9 @@ struct EventsConnection {
     func shutdown() { client.shutdown() }
 }
 
-extension HTTPClientResponse {
-    var problem: APIProblem? { APIProblem(json: body) }
-}
-
 /// The JSON body of a response with the expected status; otherwise prints
 /// the API's error and exits with its status (`EventsExitStatus`).
-func eventsAnswer(_ response: HTTPClientResponse, expecting status: Int) throws -> JSONValue {
+func eventsAnswer(_ response: ChorusResponse, expecting status: Int) throws -> JSONValue {
     if response.status == status, let value = try? JSONValue(parsing: response.body) { return value }
     try eventsFailure(status: response.status, body: response.body)
 }

@@ -1,3 +1,5 @@
+import UnixSignals
+import ChorusKeyValue
 import ArgumentParser
 import ChorusCore
 import ChorusHTTP
@@ -70,7 +72,7 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("parent-pid"), help: .hidden)
     var parentProcessID: Int32?
 
-    /// Negative controls only: a deliberate Raft bug (`RaftInjectedBug`) that
+    /// Negative controls only: a deliberate Raft bug (`InjectedBug`) that
     /// the real-process tests must catch. Never set it on a real cluster.
     @Option(name: .customLong("inject-bug"), help: .hidden)
     var injectBug: String?
@@ -97,7 +99,7 @@ struct NodeCommand: AsyncParsableCommand {
             built.raft.snapshotRetryTicks = max(electionTicks * 3, 10)
             built.snapshotThresholdEntries = snapshotEntries
             if let injectBug {
-                guard let bug = RaftInjectedBug(rawValue: injectBug) else {
+                guard let bug = InjectedBug(rawValue: injectBug) else {
                     throw NodeConfigurationError.invalid("unknown --inject-bug \(injectBug)")
                 }
                 built.raft.injectedBug = bug

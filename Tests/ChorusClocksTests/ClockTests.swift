@@ -180,4 +180,17 @@ import Testing
             _ = try? HybridTimestamp(decodingAll: bytes)
         }
     }
+
+    /// Found with Fuzz/FuzzCRDT (causal-context): a cloud dot of a replica
+    /// whose prefix is UInt64.max overflowed `prefix + 1` in the decoder's
+    /// compaction check and trapped. Such a dot is covered: a typed error.
+    @Test func causalContextWithAMaximalPrefixRefusesCloudDots() throws {
+        let maximum: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]
+        // vector {r1: 2^64 − 1}, cloud {r1.5}
+        #expect(throws: BinaryDecodingError.self) { try CausalContext(decodingAll: [1, 1] + maximum + [1, 1, 5]) }
+        // The same vector with an empty cloud is a context, and round-trips.
+        let context = try CausalContext(decodingAll: [1, 1] + maximum + [0])
+        #expect(context.contains(Dot(replica: 1, counter: .max)))
+        #expect(try CausalContext(decodingAll: context.encodedBytes) == context)
+    }
 }

@@ -1,6 +1,7 @@
 import ChorusCore
 import ChorusEventStore
 import ChorusLocalCluster
+import ChorusRaft
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -135,6 +135,7 @@ import Testing
                 ("/v1/streams/s?limit=5000", "invalid_parameter"), ("/v1/streams/s?limit=1&limit=2", "invalid_parameter"),
                 ("/v1/streams/s?from=-3", "invalid_revision"), ("/v1/all?from=first", "invalid_position"),
                 ("/v1/streams/s?as-of-position=x", "invalid_position"), ("/v1/streams/s?consistency=strong", "invalid_consistency"),
+                ("/v1/all?consistency=bounded-staleness&max-versions=3", "invalid_consistency"),
                 ("/v1/all?include-system=yes", "invalid_parameter"), ("/v1/streams/%24all", "invalid_stream_name"),
             ]
             for (path, code) in cases {
@@ -159,6 +160,19 @@ import Testing
             #expect(badDelete.status == .badRequest && badDelete.errorCode == "invalid_parameter")
             let wrongDelete = try await client.send(.delete, "/v1/streams/other", headers: [Self.expected: "3"])
             #expect(wrongDelete.status == .conflict && wrongDelete.header("X-Chorus-Actual-Revision") == "no_stream")
+        }
+    }
+
+    @Test func readsTakeTheRaftLevels() async throws {
+        try await EventRoutesHarness.run { _, client in
+            let appended = try await client.send(.post, "/v1/streams/levels", body: #"[{"type":"E","data":1}]"#)
+            let index = try #require(appended.header("X-Chorus-Index"))
+            for level in ["linearizable", "sequential", "session", "consistent-prefix", "eventual"] {
+                let read = try await client.send(
+                    .get, "/v1/streams/levels?consistency=\(level)", headers: [HTTPField.Name("X-Chorus-Min-Index")!: index])
+                #expect(read.status == .ok, "\(level): \(read.text)")
+                #expect(read.json["events"]?.arrayValue?.compactMap { $0["revision"]?.int64Value } == [0], "\(level)")
+            }
         }
     }
 

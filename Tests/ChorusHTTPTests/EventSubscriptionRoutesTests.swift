@@ -1,8 +1,10 @@
 import ChorusCore
+import ChorusService
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOHTTP1
 import Testing
 
 @testable import ChorusHTTP

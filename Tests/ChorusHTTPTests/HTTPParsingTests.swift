@@ -1,3 +1,4 @@
+import ChorusKeyValue
 import ChorusCore
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import NIOHTTP1
 import ChorusClient
 import ChorusLocalCluster
 import Foundation

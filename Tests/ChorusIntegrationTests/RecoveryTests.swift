@@ -1,3 +1,4 @@
+import ChorusAPI
 import ChorusClient
 import ChorusLocalCluster
 import Foundation

@@ -61,10 +61,10 @@ import Testing
         let overwrite = store.apply(commandBytes: command(1, 2, .put(key: "a", value: [2])), at: 5)
         #expect(overwrite.result == .written(version: 5))
         let delete = store.apply(commandBytes: command(1, 3, .delete(key: "a")), at: 6)
-        #expect(delete.result == .deleted(existed: true))
+        #expect(delete.result == .deleted(existed: true, index: 6))
         #expect(store.get("a") == nil)
         let again = store.apply(commandBytes: command(1, 4, .delete(key: "a")), at: 7)
-        #expect(again.result == .deleted(existed: false))
+        #expect(again.result == .deleted(existed: false, index: 7))
         #expect(store.appliedIndex == 7)
     }
 
@@ -202,7 +202,7 @@ import Testing
         #expect(store.keyCount == 2)
         // Existing keys still take writes, and a delete makes room.
         #expect(store.apply(commandBytes: command(5, .put(key: "a", value: [9])), at: 5).result == .written(version: 5))
-        #expect(store.apply(commandBytes: command(6, .delete(key: "b")), at: 6).result == .deleted(existed: true))
+        #expect(store.apply(commandBytes: command(6, .delete(key: "b")), at: 6).result == .deleted(existed: true, index: 6))
         #expect(store.apply(commandBytes: command(7, .put(key: "c", value: [3])), at: 7).result == .written(version: 7))
 
         // A session whose last result was storeFull survives a snapshot.

@@ -1,3 +1,6 @@
+import ChorusWire
+import ChorusRaft
+import ChorusKeyValue
 import ChorusCore
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import ChorusRaft
 import ChorusCore
 import ChorusKeyValue
 import ChorusLocalCluster
@@ -130,6 +131,31 @@ import Testing
             configuration: Self.configuration(directory: directory, port: otherPort),
             eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
         await again.shutdown()
+
+        // A directory of the earlier release (an owner, no recorded format) is
+        // refused with a message naming its format.
+        try FileManager.default.removeItem(atPath: directory + "/" + DurableStorage.formatFileName)
+        do {
+            let old = try await ChorusNode.start(
+                configuration: Self.configuration(directory: directory, port: otherPort),
+                eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
+            await old.shutdown()
+            Issue.record("a format-1 directory was opened")
+        } catch {
+            #expect("\(error)".contains("data format 1"), "\(error)")
+        }
+        try Array("chorus-node 9".utf8).withUnsafeBytes {
+            try Data($0).write(to: URL(fileURLWithPath: directory + "/" + DurableStorage.formatFileName))
+        }
+        do {
+            let future = try await ChorusNode.start(
+                configuration: Self.configuration(directory: directory, port: otherPort),
+                eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
+            await future.shutdown()
+            Issue.record("a directory of another format was opened")
+        } catch {
+            #expect("\(error)".contains("'chorus-node 9'") && "\(error)".contains("'\(ChorusNode.dataFormat)'"), "\(error)")
+        }
     }
 
     /// A stranger on the peer port cannot make the node buffer a message

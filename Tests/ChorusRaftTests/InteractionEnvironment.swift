@@ -171,7 +171,7 @@ struct InteractionEnvironment {
                 configuration.learnerCatchUpMarginEntries = margin
             }
             if let value = command.value("forwarding") { configuration.proposalForwardingEnabled = value == "true" }
-            if let value = command.value("bug") { configuration.injectedBug = RaftInjectedBug(rawValue: value) }
+            if let value = command.value("bug") { configuration.injectedBug = InjectedBug(rawValue: value) }
             let state: RaftPersistentState =
                 joining ? .joining : .bootstrap(voters: voters, learners: learners)
             nodes[id] = try RaftNode(configuration: configuration, persistentState: state, randomSeed: raw &* 1_000)

@@ -71,52 +71,6 @@ import Testing
     }
 }
 
-@Suite struct QuorumTests {
-    /// Against a dumb reference: the committed index is the largest value that
-    /// at least a majority of matches reach.
-    @Test func committedIndexMatchesReference() {
-        let seed: UInt64 = 2024
-        var random = SeededGenerator(seed: seed)
-        for round in 0..<2_000 {
-            let count = 1 + Int(random.next() % 7)
-            let matches = (0..<count).map { _ in LogIndex(random.next() % 20) }
-            let reference = matches.filter { candidate in
-                matches.filter { $0 >= candidate }.count >= count / 2 + 1
-            }.max()!
-            #expect(Quorum.committedIndex(matches) == reference, "seed \(seed) round \(round): \(matches)")
-        }
-    }
-
-    @Test func voteResults() {
-        let voters: [NodeID] = [1, 2, 3, 4, 5]
-        #expect(Quorum.voteResult(voters: voters, granted: [1, 2], rejected: []) == .pending)
-        #expect(Quorum.voteResult(voters: voters, granted: [1, 2, 3], rejected: []) == .won)
-        #expect(Quorum.voteResult(voters: voters, granted: [1], rejected: [2, 3, 4]) == .lost)
-        // Votes from non-voters do not count.
-        #expect(Quorum.voteResult(voters: voters, granted: [1, 2, 9], rejected: []) == .pending)
-        #expect(Quorum.voteResult(voters: [1], granted: [1], rejected: []) == .won)
-    }
-
-    /// Single-server changes keep any old majority and any new majority overlapping.
-    @Test func singleServerChangesOverlap() {
-        let start = MembershipConfiguration(voters: [1, 2, 3])
-        for change in [MembershipChange.removeMember(2), .addLearner(4)] {
-            guard case .success(let next) = start.applying(change) else {
-                Issue.record("\(change) refused")
-                continue
-            }
-            #expect(start.differsByAtMostOneVoter(from: next))
-        }
-        guard case .success(let withLearner) = start.applying(.addLearner(4)),
-            case .success(let promoted) = withLearner.applying(.promoteLearner(4))
-        else {
-            Issue.record("promotion refused")
-            return
-        }
-        #expect(promoted.voters == [1, 2, 3, 4])
-        #expect(start.quorumSize + promoted.quorumSize > promoted.voters.count)
-    }
-}
 
 @Suite struct InflightWindowTests {
     @Test func boundedRing() {

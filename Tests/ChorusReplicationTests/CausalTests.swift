@@ -1,3 +1,4 @@
+import ChorusCRDT
 import ChorusClocks
 import ChorusCore
 import ChorusReplication

@@ -250,6 +250,35 @@ func put(_ text: String, context: VersionVector = VersionVector(), key: ObjectKe
         #expect(cluster.perform(.update(set, .counterIncrement(1)), at: 1)?.failure == .refused(.wrongKind(key: .set, operation: .counter)))
     }
 
+    /// Two coordinators' first requests carry the same boot and sequence
+    /// (both start at boot 1). The minting replica remembers mints by request
+    /// to make retries idempotent, so the request identifier must name its
+    /// coordinator: otherwise the second increment is answered with the
+    /// first's result, acknowledged, and never applied (a lost acknowledged
+    /// write, found by `chorus simulate leaderless`).
+    @Test func firstRequestsOfTwoCoordinatorsAreBothApplied() throws {
+        let cluster = eventualCluster()
+        let counter = ObjectKey(kind: .counter, "collide")
+        let primaries = cluster.replica(1).primaries(of: counter)
+        let outsiders = cluster.members.filter { !primaries.contains($0) }
+        #expect(outsiders.count == 2, "five members, three primaries")
+        // W=1: the minting replica's acknowledgement alone completes each write.
+        var single = RequestOptions()
+        single.writeQuorum = 1
+        for outsider in outsiders {
+            _ = try #require(cluster.perform(.update(counter, .counterIncrement(1)), at: outsider, options: single)?.write, "n\(outsider.rawValue)")
+        }
+        cluster.run(ticks: 5)
+        for primary in primaries {
+            guard case .counter(let value)? = cluster.replica(primary).store.value(of: counter) else {
+                Issue.record("n\(primary.rawValue) holds no counter")
+                continue
+            }
+            #expect(value.value == 2, "n\(primary.rawValue): both acknowledged increments applied")
+        }
+        #expect(cluster.replica(primaries[0]).counter == 2, "the minting replica minted twice")
+    }
+
     @Test func aCoordinatingReplicaRecoversItsCounterAndNeverReusesADot() throws {
         let cluster = eventualCluster(members: [1, 2, 3])
         let minter = cluster.replica(1).primaries(of: key)[0]
@@ -278,14 +307,23 @@ func put(_ text: String, context: VersionVector = VersionVector(), key: ObjectKe
         cluster.dropProbability = 0.1
         cluster.duplicateProbability = 0.05
         let key = ObjectKey(kind: .set, "churn")
+        // A remove whose mint was lost never happened (the coordinator does not
+        // retry): it is issued again once the network is reliable.
+        var removesNotAcknowledged: [(element: [UInt8], coordinator: NodeID)] = []
         for index in 0..<150 {
             let coordinator = NodeID(UInt64(index % 4 + 1))
             let element = Array("e\(index)".utf8)
             _ = cluster.perform(.update(key, .setInsert([element])), at: coordinator, limit: 30)
-            _ = cluster.perform(.update(key, .setRemove([element])), at: coordinator, limit: 30)
+            if cluster.perform(.update(key, .setRemove([element])), at: coordinator, limit: 30)?.write == nil {
+                removesNotAcknowledged.append((element, coordinator))
+            }
         }
         cluster.dropProbability = 0
         cluster.duplicateProbability = 0
+        #expect(!removesNotAcknowledged.isEmpty, "the faults made some removes fail")
+        for (element, coordinator) in removesNotAcknowledged {
+            _ = try #require(cluster.perform(.update(key, .setRemove([element])), at: coordinator)?.write)
+        }
         cluster.run(ticks: 80)
         let primaries = cluster.replica(1).primaries(of: key)
         let states = primaries.compactMap { cluster.replica($0).store.value(of: key) }

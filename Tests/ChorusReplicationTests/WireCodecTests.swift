@@ -16,7 +16,7 @@ import Testing
         _ = try set.apply(.setInsert([[9], [8, 7]]), by: 4)
         var map = ReplicatedValue.empty(.map)
         _ = try map.apply(.map([.update(FieldKey("n", .counter), .increment(-3)), .update(FieldKey("inner", .map), .map([.update(FieldKey("f", .flag), .enable)]))]), by: 2)
-        let request = RequestID(boot: 3, sequence: 99)
+        let request = RequestID(coordinator: 5, boot: 3, sequence: 99)
         let vector = VersionVector([(ReplicaID(1), UInt64(5)), (ReplicaID(9), UInt64(1))])
         let gossip = [MembershipUpdate(member: 2, status: .suspect, incarnation: 4), MembershipUpdate(member: 3, status: .dead, incarnation: 0)]
         let tree = TreeID(keyspace: KeyspaceID(3), range: RingRangeIndex(17))
@@ -187,7 +187,7 @@ import Testing
         let records: [DurableRecord] = [
             .boot(4),
             .stored(key: key, value: .versioned(siblings), dependencies: VersionVector([(ReplicaID(2), UInt64(1))])),
-            .minted(key: key, value: .versioned(siblings), sequence: 1, causal: CausalOrigin(dependencies: VersionVector(), destinations: [1, 2, 3]), request: RequestID(boot: 4, sequence: 1)),
+            .minted(key: key, value: .versioned(siblings), sequence: 1, causal: CausalOrigin(dependencies: VersionVector(), destinations: [1, 2, 3]), request: RequestID(coordinator: 2, boot: 4, sequence: 1)),
             .minted(key: key, value: .versioned(siblings), sequence: 2, causal: nil, request: nil),
             .hintRemoved(HintID(3)),
             .originAcknowledged(9),
@@ -207,6 +207,21 @@ import Testing
 @Suite struct HostilePeerTests {
     /// A peer sends a counter whose context names this replica's counter at
     /// 2^64 − 1; minting the next increment would overflow. It is refused.
+    /// A mint is remembered under its request identifier, which names the
+    /// coordinator: a mint naming another coordinator than its sender is
+    /// dropped, not minted, remembered or answered.
+    @Test func aMintNamingAnotherCoordinatorIsDropped() throws {
+        let configuration = ReplicationConfiguration(myself: 1, members: [1, 2, 3], keyspaces: [KeyspaceConfiguration(id: KeyspaceID(0))])
+        var node = try ReplicationNode(configuration: configuration)
+        let mint = MintRequest(
+            request: RequestID(coordinator: 2, boot: 1, sequence: 1), key: ObjectKey(kind: .counter, "c"),
+            operation: .update(.counterIncrement(1)), targets: [], requireDurable: false, dependencies: VersionVector(), returnValue: false)
+        let dropped = node.receive(.mint(mint), from: 3)
+        #expect(dropped.messages.isEmpty && node.counter == 0)
+        let minted = node.receive(.mint(mint), from: 2)
+        #expect(minted.messages.count == 1 && node.counter == 1, "from its own coordinator the same mint is applied")
+    }
+
     @Test func aForgedContextCannotOverflowADot() throws {
         let configuration = ReplicationConfiguration(myself: 1, members: [1, 2, 3], keyspaces: [KeyspaceConfiguration(id: KeyspaceID(0))])
         var node = try ReplicationNode(configuration: configuration)
@@ -214,16 +229,16 @@ import Testing
         let forged = CausalCounter(store: DotFunction(), context: CausalContext(VersionVector([(ReplicaID(1), UInt64.max)])))
         _ = node.receive(.replicate(Replication(
             request: nil, coordinator: nil, key: key, value: .counter(forged), hintFor: nil, requireDurable: false, causal: nil)), from: 2)
-        let request = RequestID(boot: 1, sequence: 1)
+        let request = RequestID(coordinator: 2, boot: 1, sequence: 1)
         let effects = node.receive(.mint(MintRequest(
             request: request, key: key, operation: .update(.counterIncrement(1)), targets: [], requireDurable: false,
             dependencies: VersionVector(), returnValue: false)), from: 2)
         #expect(effects.messages.map(\.message) == [.mintRefused(request: request, reason: .counterOverflow)])
         let versioned = ObjectKey(kind: .versioned, "v")
         let refused = node.receive(.mint(MintRequest(
-            request: RequestID(boot: 1, sequence: 2), key: versioned,
+            request: RequestID(coordinator: 2, boot: 1, sequence: 2), key: versioned,
             operation: .put(value: [1], context: .client(VersionVector([(ReplicaID(1), UInt64.max)])), timestamp: .zero),
             targets: [], requireDurable: false, dependencies: VersionVector(), returnValue: false)), from: 2)
-        #expect(refused.messages.map(\.message) == [.mintRefused(request: RequestID(boot: 1, sequence: 2), reason: .counterOverflow)])
+        #expect(refused.messages.map(\.message) == [.mintRefused(request: RequestID(coordinator: 2, boot: 1, sequence: 2), reason: .counterOverflow)])
     }
 }

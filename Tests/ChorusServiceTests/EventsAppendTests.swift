@@ -1,6 +1,8 @@
 import ChorusAPI
 import ChorusCore
 import ChorusEventStore
+import ChorusNode
+import MetricsTestKit
 import Testing
 
 @testable import ChorusService

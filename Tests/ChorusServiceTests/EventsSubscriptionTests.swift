@@ -1,6 +1,7 @@
 import ChorusAPI
 import ChorusCore
 import ChorusEventStore
+import MetricsTestKit
 import Testing
 
 @testable import ChorusService

@@ -1,10 +1,12 @@
 import ChorusCore
 import ChorusEventStore
 import ChorusLocalCluster
+import ChorusRaft
 import Foundation
 import Logging
 import MetricsTestKit
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 import Testing
 

@@ -1,4 +1,5 @@
 import ChorusRaft
+import ChorusCore
 import ChorusSimulation
 import Testing
 
@@ -7,22 +8,11 @@ import Testing
     /// event count and history, and a different seed gives another run.
     @Test(arguments: [UInt64(3), 41, 977])
     func sameSeedSameTrace(seed: UInt64) {
-        let first = Campaign.runSeed(seed, options: .init(quick: true))
-        let second = Campaign.runSeed(seed, options: .init(quick: true))
-        #expect(first.traceHash == second.traceHash, "seed \(seed) did not replay")
-        #expect(first.events == second.events, "seed \(seed)")
-        #expect(first.operations == second.operations, "seed \(seed)")
-        #expect(first.simulatedMicroseconds == second.simulatedMicroseconds, "seed \(seed)")
-        let other = Campaign.runSeed(seed + 1, options: .init(quick: true))
-        #expect(other.traceHash != first.traceHash, "seeds \(seed) and \(seed + 1) ran identically")
+        ReplayExpectations.sameSeedSameTrace(seed: seed) { Campaign.runSeed($0, options: .init(quick: true), trace: $1) }
     }
 
     @Test func traceSinkDoesNotChangeTheRun() {
-        var lines = 0
-        let traced = Campaign.runSeed(12, options: .init(quick: true), trace: { _ in lines += 1 })
-        let untraced = Campaign.runSeed(12, options: .init(quick: true))
-        #expect(traced.traceHash == untraced.traceHash)
-        #expect(lines > 100)
+        ReplayExpectations.traceSinkDoesNotChangeTheRun(seed: 12) { Campaign.runSeed($0, options: .init(quick: true), trace: $1) }
     }
 }
 
@@ -39,6 +29,33 @@ import Testing
         print(
             "campaign: seeds=\(summary.seeds) ops=\(summary.completedOperations) simulated_seconds=\(summary.simulatedSeconds) unknown=\(summary.linearizabilityUnknown)"
         )
+    }
+}
+
+/// The event store on the simulated cluster (`chorus simulate events`).
+@Suite struct EventSimulationTests {
+    @Test func eventCampaignHasNoViolations() async {
+        let summary = await Campaign.runConcurrently(
+            start: 1, count: 150, jobs: 2, options: .init(quick: true, workload: .eventStore))
+        for failure in summary.failures {
+            Issue.record("seed \(failure.seed): \(failure.violation!) — rerun: chorus simulate events --seed \(failure.seed) --quick --trace")
+        }
+        #expect(summary.completedOperations > 3_000, "the workload did little: \(summary.completedOperations)")
+    }
+
+    @Test(arguments: [
+        (InjectedBug.appendIgnoresExpectedVersion, "expected-versions"),
+        (InjectedBug.subscriptionSkipsBoundary, "catch-up-subscriptions"),
+    ])
+    func eventStoreBugsAreCaught(_ bug: InjectedBug, property: String) async throws {
+        let found = try #require(
+            await Campaign.firstViolation(
+                start: 1, limit: NegativeControlTests.seedLimit, options: .init(injectedBug: bug, quick: true, workload: .eventStore),
+                jobs: 2),
+            "\(bug) went unnoticed for \(NegativeControlTests.seedLimit) seeds")
+        let violation = try #require(found.outcome.violation)
+        #expect(violation.property == .eventStore && violation.detail.hasPrefix(property), "seed \(found.outcome.seed): \(violation)")
+        print("\(bug) caught at seed \(found.outcome.seed) after \(found.seedsRun) seeds: \(violation.detail.prefix(120))")
     }
 }
 

@@ -25,11 +25,8 @@ import Testing
         try all.map { ($0.file, try $0.trace.get()) }.filter { $0.trace.kind == kind }
     }
 
-    @Test func everySequentialTraceReplaysToItsEndContent() throws {
-        guard Self.directory != nil else {
-            print(ReferenceData.missingMessage("editing-traces"))
-            return
-        }
+    @Test(.enabled(if: ReferenceData.isPresent("editing-traces"), Comment(rawValue: ReferenceData.missingMessage("editing-traces"))))
+    func everySequentialTraceReplaysToItsEndContent() throws {
         let traces = try Self.traces(kind: .sequential)
         #expect(traces.count >= 3, "expected automerge-paper, sveltecomponent and json-crdt-patch")
         for (file, trace) in traces {
@@ -56,11 +53,8 @@ import Testing
         }
     }
 
-    @Test func theConcurrentTraceConvergesOnEveryReplica() throws {
-        guard Self.directory != nil else {
-            print(ReferenceData.missingMessage("editing-traces"))
-            return
-        }
+    @Test(.enabled(if: ReferenceData.isPresent("editing-traces"), Comment(rawValue: ReferenceData.missingMessage("editing-traces"))))
+    func theConcurrentTraceConvergesOnEveryReplica() throws {
         let traces = try Self.traces(kind: .concurrent)
         #expect(!traces.isEmpty, "expected friendsforever")
         for (file, trace) in traces {
@@ -75,11 +69,8 @@ import Testing
         }
     }
 
-    @Test func theCLIOutcomeReportsMismatches() throws {
-        guard Self.directory != nil else {
-            print(ReferenceData.missingMessage("editing-traces"))
-            return
-        }
+    @Test(.enabled(if: ReferenceData.isPresent("editing-traces"), Comment(rawValue: ReferenceData.missingMessage("editing-traces"))))
+    func theCLIOutcomeReportsMismatches() throws {
         guard var trace = try Self.traces(kind: .sequential).first(where: { $0.file.lastPathComponent == "sveltecomponent.json.gz" })?.trace
         else {
             Issue.record("sveltecomponent.json.gz not found")

@@ -5,11 +5,17 @@ extension EventStoreRun {
     /// Collects every claim, checks that they agree, and fixes each event's place.
     mutating func placeEvents() throws(HistoryError) {
         var subscribedStream: [String: String] = [:]
+        // Every append's events first: a read may complete with an event whose
+        // append was invoked after the read (they were concurrent).
+        for operation in history.operations {
+            if case .append(_, let ids, _) = operation.kind {
+                appendCount += 1
+                for id in ids { appendsOfEvent[id, default: []].append(operation.id) }
+            }
+        }
         for operation in history.operations {
             switch operation.kind {
             case .append(_, let ids, let result):
-                appendCount += 1
-                for id in ids { appendsOfEvent[id, default: []].append(operation.id) }
                 if case .appended(let revisions, let positions) = result {
                     claimAcknowledged(operation, ids: ids, revisions: revisions, positions: positions)
                 }

@@ -1,3 +1,4 @@
+import ChorusCore
 /// Appends: the expected-state check and exact idempotency by event id.
 ///
 /// The decision for one stream's batch, in order (KurrentDB's
@@ -197,7 +198,13 @@ extension EventStore {
                         disposition: .alreadyWritten, idempotencyHorizon: idempotencyHorizon))
             }
         }
-        guard append.expected.isSatisfied(by: state) else {
+        let ignoresExpectation: Bool
+        if injectedBug == .appendIgnoresExpectedVersion, case .revision = append.expected {
+            ignoresExpectation = true
+        } else {
+            ignoresExpectation = false
+        }
+        guard ignoresExpectation || append.expected.isSatisfied(by: state) else {
             return .refused(.wrongExpectedVersion(expected: append.expected, actual: state, cause: .stateMismatch))
         }
         switch state {

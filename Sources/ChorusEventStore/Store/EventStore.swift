@@ -41,6 +41,10 @@ public struct EventStore: Sendable {
     /// report: counters of this process for metrics, not replicated state (a
     /// snapshot does not carry them).
     public internal(set) var scavengeCount = 0
+    /// A deliberate bug for a negative control (`InjectedBug.eventStore`);
+    /// nil always but in the simulator's `--inject-bug`. Not replicated state:
+    /// the host sets it on every replica alike, and again after a restore.
+    public var injectedBug: InjectedBug?
     public internal(set) var lastScavenge: ScavengeReport?
 
     public init(limits: EventStoreLimits = .default) {

@@ -1,3 +1,4 @@
+import ChorusCore
 /// Catch-up subscriptions, as a pure function of the applied state: given a
 /// source and the cursor after the last event delivered, the next batch and
 /// whether the subscriber has caught up.
@@ -45,7 +46,12 @@ extension EventStore {
             var events: [RecordedEvent] = []
             events.reserveCapacity(Int(stop - low))
             for revision in low..<stop { events.append(recordedEvent(at: stream.slot(ofRevision: revision)!)) }
-            let next = events.last.map { SubscriptionCursor.after($0.position) } ?? cursor
+            var next = events.last.map { SubscriptionCursor.after($0.position) } ?? cursor
+            if injectedBug == .subscriptionSkipsBoundary && stop == end && !events.isEmpty {
+                // The negative control: the cursor of a caught-up batch jumps
+                // past the head, over the first event appended after it.
+                next = .after(headPosition)
+            }
             return .batch(SubscriptionBatch(events: events, cursor: next, isCaughtUp: stop == end, headPosition: headPosition))
         case .all(let filter):
             let request = AllReadRequest(direction: .forwards, from: .position(cursor.nextPosition), maxCount: limit, filter: filter)
@@ -53,7 +59,10 @@ extension EventStore {
             case .invalidFilter(let problem):
                 return .invalid(problem)
             case .events(let page):
-                let next = page.scannedThrough.map { SubscriptionCursor.after($0) } ?? cursor
+                var next = page.scannedThrough.map { SubscriptionCursor.after($0) } ?? cursor
+                if injectedBug == .subscriptionSkipsBoundary && page.nextPosition == nil && !page.events.isEmpty {
+                    next = .after(headPosition)
+                }
                 return .batch(
                     SubscriptionBatch(events: page.events, cursor: next, isCaughtUp: page.nextPosition == nil, headPosition: headPosition))
             }

@@ -1,18 +1,31 @@
 import ChorusClocks
 import ChorusCore
 
-/// A coordinator's request: unique across the coordinator's restarts (the
-/// boot count is durable), so a late reply to a request from before a crash
-/// never counts for a new one.
+/// A coordinator's request, unique across the cluster: the coordinator's
+/// node names it, and its boot count (durable) and a sequence number make it
+/// unique across that coordinator's restarts, so a late reply to a request
+/// from before a crash never counts for a new one.
+///
+/// The coordinator is part of the identifier because a replica remembers the
+/// mints it has made by request (`ReplicationNode.rememberedMints`, which makes
+/// a duplicated or retried mint idempotent). Without it, two coordinators at
+/// the same boot and sequence (every node's first request after a fresh start
+/// is boot 1, sequence 1) would collide there: the second write would be
+/// answered with the first one's dot, acknowledged, and never applied, a lost
+/// acknowledged write (found by `chorus simulate leaderless`).
 public struct RequestID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var coordinator: NodeID
     public var boot: UInt64
     public var sequence: UInt64
-    public init(boot: UInt64, sequence: UInt64) {
+    public init(coordinator: NodeID, boot: UInt64, sequence: UInt64) {
+        self.coordinator = coordinator
         self.boot = boot
         self.sequence = sequence
     }
-    public static func < (lhs: RequestID, rhs: RequestID) -> Bool { (lhs.boot, lhs.sequence) < (rhs.boot, rhs.sequence) }
-    public var description: String { "req\(boot).\(sequence)" }
+    public static func < (lhs: RequestID, rhs: RequestID) -> Bool {
+        (lhs.coordinator, lhs.boot, lhs.sequence) < (rhs.coordinator, rhs.boot, rhs.sequence)
+    }
+    public var description: String { "req\(coordinator.rawValue).\(boot).\(sequence)" }
 }
 
 /// Where a write goes: a primary, or a fallback holding it for `hintFor`.

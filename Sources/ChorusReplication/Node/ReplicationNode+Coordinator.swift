@@ -54,7 +54,7 @@ extension ReplicationNode {
 
     private mutating func nextRequestID() -> RequestID {
         requestSequence += 1
-        return RequestID(boot: boot, sequence: requestSequence)
+        return RequestID(coordinator: myself, boot: boot, sequence: requestSequence)
     }
 
     private mutating func coordinate(_ request: ClientRequest, into effects: inout ReplicationEffects) {

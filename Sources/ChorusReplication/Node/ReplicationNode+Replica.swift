@@ -8,10 +8,13 @@ extension ReplicationNode {
     /// key, persists it durably, stores it, and sends it on.
     mutating func handleMint(_ request: MintRequest, from coordinator: NodeID, into effects: inout ReplicationEffects) {
         guard let keyspace = keyspace(of: request.key) else { return }
+        // Requests are remembered by identifier, which names its coordinator:
+        // a mint that names another coordinator than its sender is malformed.
+        guard request.request.coordinator == coordinator else { return }
         let key = request.key
         // A duplicated (or retried) mint request is answered again, never
         // applied twice: a counter must not count one increment twice.
-        if let earlier = rememberedMints[request.request] {
+        if let earlier = rememberedMints[mintMemoryKey(request.request)] {
             var result = earlier
             if request.returnValue { result.value = store.entries[key]?.mintBase }
             return send(.writeAcknowledged(request: request.request, durable: true, primary: true, minted: result), to: coordinator, into: &effects)
@@ -98,8 +101,16 @@ extension ReplicationNode {
         }
     }
 
+    /// What the remembered mints are keyed by: the whole request identifier,
+    /// coordinator included (the negative control forgets the coordinator).
+    func mintMemoryKey(_ request: RequestID) -> RequestID {
+        guard configuration.injectedBug == .mintMemoryIgnoresCoordinator else { return request }
+        return RequestID(coordinator: NodeID.none, boot: request.boot, sequence: request.sequence)
+    }
+
     /// Remembers a minted request, forgetting the oldest past the bound.
     mutating func remember(_ request: RequestID, _ result: MintResult) {
+        let request = mintMemoryKey(request)
         if rememberedMints.updateValue(result, forKey: request) == nil { rememberedMintOrder.append(request) }
         // Forgets in halves, so a mint costs amortized O(1): between the bound
         // and twice it are remembered.

@@ -17,6 +17,7 @@ extension ByteWriter {
     }
 
     mutating func write(requestID: RequestID) {
+        write(node: requestID.coordinator)
         writeVarint(requestID.boot)
         writeVarint(requestID.sequence)
     }
@@ -38,7 +39,7 @@ extension ByteReader {
     }
 
     mutating func readRequestID() throws(BinaryDecodingError) -> RequestID {
-        RequestID(boot: try readVarint(), sequence: try readVarint())
+        RequestID(coordinator: try readNode(), boot: try readVarint(), sequence: try readVarint())
     }
 
     /// A version vector naming at most `ReplicationLimits.maximumReplicaCount` replicas.

@@ -52,6 +52,12 @@ extension SagaLockTable {
                 throw reader.error(.invalidValue("lock names not strictly ascending"))
             }
             previous = name
+            // Names are ordered by bytes but keyed as `String`s, which compare by
+            // canonical equivalence: two spellings of one name (U+00E9, and "e"
+            // with U+0301) would be one entry, the second silently replacing the first.
+            guard entries[name] == nil else {
+                throw reader.error(.invalidValue("lock \(name) listed twice, in canonically equivalent spellings"))
+            }
             let owner = try reader.readString(limit: limits.maximumOwnerBytes)
             guard !owner.isEmpty else { throw reader.error(.invalidValue("an empty lock holder")) }
             let grantedAt = try reader.readVarint()

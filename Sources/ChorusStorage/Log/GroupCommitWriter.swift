@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import ChorusCore
 
 /// The writer thread's own state: the segment being written and a reusable

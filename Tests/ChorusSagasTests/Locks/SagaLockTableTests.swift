@@ -97,4 +97,21 @@ import Testing
             _ = try? SagaLockTable(restoring: bytes)
         }
     }
+
+    /// Found with Fuzz/FuzzSagas (its lost-lock check, on a seed written for
+    /// it from reading the decoder): a snapshot naming one lock in two canonically
+    /// equivalent spellings ("e" + U+0301, then U+00E9: ascending by bytes)
+    /// restored as one lock, the second entry replacing the first, so a
+    /// restored table held fewer locks than its snapshot listed.
+    @Test func canonicallyEquivalentLockNamesAreRefused() throws {
+        let bytes: [UInt8] = [
+            1, 2,
+            3, 0x65, 0xCC, 0x81, 1, 0x61, 1, 2, 0,
+            2, 0xC3, 0xA9, 1, 0x62, 1, 2, 0,
+        ]
+        #expect(throws: BinaryDecodingError.self) { try SagaLockTable(restoring: bytes) }
+        // Either spelling alone restores.
+        #expect(try SagaLockTable(restoring: [1, 1] + Array(bytes[2..<11])).count == 1)
+        #expect(try SagaLockTable(restoring: [1, 1] + Array(bytes[11...])).holding(of: "\u{E9}")?.owner == "b")
+    }
 }

@@ -1,0 +1,3 @@
+// The driver is libFuzzer's (linked by -sanitize=fuzzer); this target only
+// declares it for Swift, in include/FuzzDriver.h.
+#include "FuzzDriver.h"

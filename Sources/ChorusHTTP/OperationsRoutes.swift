@@ -1,0 +1,38 @@
+import ChorusAPI
+import ChorusCore
+import ChorusService
+import Prometheus
+import ChorusNode
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The operations routes: cluster status, health, metrics.
+extension KeyValueAPI {
+    func cluster() async throws -> Response {
+        let status: NodeStatus
+        do { status = try await service.status() } catch { throw APIError(error, requestURI: "/v1/cluster") }
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: ClusterJSON.render(status))))
+    }
+
+    func health() async -> Response {
+        guard let status = try? await service.status() else {
+            return APIError(.stopped, "the node has stopped").response()
+        }
+        let body =
+            "{\"status\":\"ok\",\"node\":\(status.node.rawValue),\"role\":\"\(ClusterJSON.roleName(status.role))\",\"leader\":\(status.leader.rawValue),\"term\":\(status.term.rawValue)}\n"
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    func metrics() -> Response {
+        var bytes: [UInt8] = []
+        configuration.metricsRegistry?.emit(into: &bytes)
+        var buffer = ByteBuffer()
+        buffer.writeBytes(bytes)
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: buffer))
+    }
+}

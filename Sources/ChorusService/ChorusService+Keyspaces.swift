@@ -1,0 +1,93 @@
+import ChorusAPI
+import ChorusCore
+import ChorusKeyValue
+import ChorusMachines
+import ChorusNode
+import ChorusReplica
+
+extension ChorusService {
+    /// The levels a keyspace of each mode can have as its default.
+    public static func levels(of mode: ReplicationMode) -> [ConsistencyLevel] {
+        switch mode {
+        case .raft: ConsistencyLevel.allCases
+        case .leaderless: [.eventual, .session]
+        }
+    }
+
+    /// Creates a keyspace through the catalog (replicated in the Raft log).
+    /// Creating one that exists with the same definition succeeds again
+    /// (idempotent); with another definition it is `keyspace_exists`.
+    public func createKeyspace(_ name: String, definition: KeyspaceDefinition, caller: Caller) async throws(ServiceError)
+        -> KeyspaceEntry
+    {
+        try validate(keyspace: name)
+        guard name != KeyspaceName.defaultName else {
+            throw ServiceError(.keyspaceExists, "the default keyspace always exists")
+        }
+        guard let level = ConsistencyLevel(rawValue: definition.defaultLevel) else {
+            throw ServiceError(
+                .invalidConsistency,
+                "default level must be one of \(ConsistencyLevel.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard Self.levels(of: definition.mode).contains(level) else {
+            throw ServiceError(.invalidKeyspace, "a \(definition.mode) keyspace cannot default to \(level)")
+        }
+        guard (1...KeyspaceName.maximumReplicas).contains(definition.replicas),
+            (1...definition.replicas).contains(definition.readQuorum),
+            (1...definition.replicas).contains(definition.writeQuorum)
+        else {
+            throw ServiceError(
+                .invalidKeyspace, "replicas must be in 1...\(KeyspaceName.maximumReplicas) and each quorum in 1...replicas")
+        }
+        switch try await catalog(KeyValueCommand(clientID: 0, sequence: 0, keyspace: name, operation: .createKeyspace(definition))) {
+        case .keyspaceCreated: return KeyspaceEntry(name: name, definition: definition)
+        case .keyspaceExists(_, let existing):
+            throw ServiceError(.keyspaceExists, "keyspace '\(name)' exists with another definition (\(existing.mode), \(existing.defaultLevel))")
+        case .rejected(let reason): throw ServiceError(.rejected, reason)
+        case let other: throw ServiceError(.internal, "creating a keyspace answered \(other)")
+        }
+    }
+
+    /// Deletes a keyspace and every key in it; answers how many keys went.
+    public func deleteKeyspace(_ name: String, caller: Caller) async throws(ServiceError) -> Int {
+        try validate(keyspace: name)
+        guard name != KeyspaceName.defaultName else {
+            throw ServiceError(.invalidKeyspace, "the default keyspace cannot be deleted")
+        }
+        switch try await catalog(KeyValueCommand(clientID: 0, sequence: 0, keyspace: name, operation: .deleteKeyspace)) {
+        case .keyspaceDeleted(_, let keys): return keys
+        case .keyspaceNotFound: throw ServiceError(.keyspaceNotFound, "no keyspace named '\(name)'")
+        case .rejected(let reason): throw ServiceError(.rejected, reason)
+        case let other: throw ServiceError(.internal, "deleting a keyspace answered \(other)")
+        }
+    }
+
+    /// Every keyspace, the default first, as this replica has applied them
+    /// (a linearizable read: a keyspace just created is listed).
+    public func keyspaces(caller: Caller) async throws(ServiceError) -> [KeyspaceEntry] {
+        let answer: ReadResult<ReplicatedMachines.Answer>
+        do {
+            answer = try await node.read(.keyValue(.keyspaces), requirement: .linearizable)
+        } catch {
+            throw ServiceError(error)
+        }
+        guard case .keyValue(.keyspaces(let entries)) = answer.value else {
+            throw ServiceError(.internal, "a keyspace listing answered \(answer.value)")
+        }
+        if entries.contains(where: { $0.name == KeyspaceName.defaultName }) { return entries }
+        return [KeyspaceEntry(name: KeyspaceName.defaultName, definition: .default)] + entries
+    }
+
+    private func catalog(_ command: KeyValueCommand) async throws(ServiceError) -> KeyValueResult {
+        let written: WriteResult<ReplicatedMachines.Output>
+        do {
+            written = try await node.write(.keyValue(command))
+        } catch {
+            throw ServiceError(error)
+        }
+        guard case .keyValue(let applied) = written.output else {
+            throw ServiceError(.internal, "the catalog write was applied by another machine: \(written.output)")
+        }
+        return applied.result
+    }
+}
