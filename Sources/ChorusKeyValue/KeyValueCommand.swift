@@ -61,7 +61,7 @@ public struct KeyValueCommand: Sendable, Hashable {
         let tag = try reader.readByte()
         clientID = try reader.readVarint()
         sequence = try reader.readVarint()
-        keyspace = try reader.readString(limit: KeyspaceName.maxBytes)
+        keyspace = try reader.readString(limit: KeyspaceName.maximumBytes)
         switch tag {
         case KeyValueOperation.tagPut:
             let key = try reader.readString(limit: limits.maximumKeyBytes)

@@ -52,7 +52,7 @@ extension KeyValueStore {
         let keyspaceCount = try reader.readCount(limit: KeyspaceName.maximumKeyspaces, minimumElementBytes: 4)
         var previousName: String?
         for _ in 0..<keyspaceCount {
-            let name = try reader.readString(limit: KeyspaceName.maxBytes)
+            let name = try reader.readString(limit: KeyspaceName.maximumBytes)
             if let problem = KeyspaceName.problem(name) { throw reader.error(.invalidValue(problem)) }
             guard name != KeyspaceName.defaultName, previousName.map({ $0 < name }) ?? true else {
                 throw reader.error(.invalidValue("snapshot keyspaces not strictly ascending, or 'default' among them"))
@@ -67,7 +67,7 @@ extension KeyValueStore {
         sortedKeys.reserveCapacity(keyCount)
         var previousKey: StoreKey?
         for _ in 0..<keyCount {
-            let text = try reader.readString(limit: KeyspaceName.maxBytes + 1 + limits.maximumKeyBytes)
+            let text = try reader.readString(limit: KeyspaceName.maximumBytes + 1 + limits.maximumKeyBytes)
             guard let separator = text.utf8.firstIndex(of: 0) else {
                 throw reader.error(.invalidValue("a snapshot key without a keyspace"))
             }
@@ -163,18 +163,18 @@ extension KeyValueStore {
         case 4: return .sessionExpired
         case 5: return .rejected(try reader.readString(limit: 4_096))
         case 6: return .storeFull(maximumKeys: try reader.readVarint(limit: Int(Int32.max)))
-        case 7: return .keyspaceNotFound(try reader.readString(limit: KeyspaceName.maxBytes))
+        case 7: return .keyspaceNotFound(try reader.readString(limit: KeyspaceName.maximumBytes))
         case 8:
-            let keyspace = try reader.readString(limit: KeyspaceName.maxBytes)
+            let keyspace = try reader.readString(limit: KeyspaceName.maximumBytes)
             let byte = try reader.readByte()
             guard let mode = ReplicationMode(rawValue: byte) else { throw reader.error(.invalidValue("replication mode \(byte)")) }
             return .wrongReplicationMode(keyspace: keyspace, mode: mode)
-        case 9: return .keyspaceCreated(try reader.readString(limit: KeyspaceName.maxBytes))
+        case 9: return .keyspaceCreated(try reader.readString(limit: KeyspaceName.maximumBytes))
         case 10:
-            let name = try reader.readString(limit: KeyspaceName.maxBytes)
+            let name = try reader.readString(limit: KeyspaceName.maximumBytes)
             return .keyspaceExists(name, try KeyspaceDefinition.read(&reader))
         case 11:
-            let name = try reader.readString(limit: KeyspaceName.maxBytes)
+            let name = try reader.readString(limit: KeyspaceName.maximumBytes)
             return .keyspaceDeleted(name, keys: try reader.readVarint(limit: Int(Int32.max)))
         case 12: return .epoch(try reader.readFixedUInt64())
         default: throw reader.error(.invalidValue("result tag \(tag)"))

@@ -85,14 +85,14 @@ public struct KeyspaceDefinition: Sendable, Hashable {
 /// URL path, a metric label and a Redis `SELECT` table without escaping).
 public enum KeyspaceName {
     public static let defaultName = "default"
-    public static let maxBytes = 64
+    public static let maximumBytes = 64
     public static let maximumKeyspaces = 1_024
     public static let maximumReplicas = 16
 
     /// Why `name` is not a keyspace name, or nil if it is one.
     public static func problem(_ name: String) -> String? {
         let bytes = Array(name.utf8)
-        guard !bytes.isEmpty, bytes.count <= maxBytes else { return "a keyspace name is 1 to \(maxBytes) bytes" }
+        guard !bytes.isEmpty, bytes.count <= maximumBytes else { return "a keyspace name is 1 to \(maximumBytes) bytes" }
         func allowed(_ byte: UInt8) -> Bool {
             (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
                 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")

@@ -55,7 +55,7 @@ extension RaftNode {
         guard let previousTerm = log.term(at: previousIndex),
             let batch = log.entries(
                 from: progress.next, through: log.lastIndex,
-                maximumCount: configuration.maximumEntriesPerMessage, maxBytes: configuration.maximumMessageBytes)
+                maximumCount: configuration.maximumEntriesPerMessage, maximumBytes: configuration.maximumMessageBytes)
         else {
             // The entries the follower needs are compacted: send the snapshot (§5.3).
             progress.becomeSnapshot(at: log.snapshotIndex)

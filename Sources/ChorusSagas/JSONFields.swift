@@ -50,17 +50,17 @@ struct JSONFields {
         JSONFieldError(location: path(key), reason: .invalid(message))
     }
 
-    mutating func string(_ key: String, maxBytes: Int) throws(JSONFieldError) -> String {
-        guard let text = try optionalString(key, maxBytes: maxBytes) else {
+    mutating func string(_ key: String, maximumBytes: Int) throws(JSONFieldError) -> String {
+        guard let text = try optionalString(key, maximumBytes: maximumBytes) else {
             throw JSONFieldError(location: path(key), reason: .missing)
         }
         return text
     }
 
-    mutating func optionalString(_ key: String, maxBytes: Int) throws(JSONFieldError) -> String? {
+    mutating func optionalString(_ key: String, maximumBytes: Int) throws(JSONFieldError) -> String? {
         guard let value = optionalValue(key) else { return nil }
         guard case .string(let text) = value else { throw wrongType(key, "string", value) }
-        guard text.utf8.count <= maxBytes else { throw invalid(key, "longer than \(maxBytes) bytes") }
+        guard text.utf8.count <= maximumBytes else { throw invalid(key, "longer than \(maximumBytes) bytes") }
         return text
     }
 
@@ -128,7 +128,7 @@ struct JSONFields {
     mutating func optionalEnumeration<Value: RawRepresentable & CaseIterable>(_ key: String, _ type: Value.Type)
         throws(JSONFieldError) -> Value? where Value.RawValue == String
     {
-        guard let text = try optionalString(key, maxBytes: 64) else { return nil }
+        guard let text = try optionalString(key, maximumBytes: 64) else { return nil }
         guard let value = Value(rawValue: text) else {
             throw invalid(key, "must be one of \(Value.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
         }

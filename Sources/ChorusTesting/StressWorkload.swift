@@ -18,18 +18,18 @@ public enum StressWorkload {
         return run << 40 | writer << 32 | counter
     }
 
-    /// A payload of 8 to `maxBytes` bytes whose length and content follow from `tag`.
-    public static func payload(tag: UInt64, maxBytes: Int) -> [UInt8] {
-        precondition(maxBytes >= 8, "stress payloads carry an 8-byte tag")
+    /// A payload of 8 to `maximumBytes` bytes whose length and content follow from `tag`.
+    public static func payload(tag: UInt64, maximumBytes: Int) -> [UInt8] {
+        precondition(maximumBytes >= 8, "stress payloads carry an 8-byte tag")
         var generator = SeededGenerator(seed: tag)
-        let length = 8 + Int(generator.next() % UInt64(maxBytes - 8 + 1))
+        let length = 8 + Int(generator.next() % UInt64(maximumBytes - 8 + 1))
         var writer = ByteWriter(capacity: length)
         writer.writeFixed(tag)
         while writer.count < length { writer.write(UInt8(truncatingIfNeeded: generator.next())) }
         return writer.bytes
     }
 
-    /// The tag of a payload `payload(tag:maxBytes:)` produced, or nil if the
+    /// The tag of a payload `payload(tag:maximumBytes:)` produced, or nil if the
     /// bytes are not such a payload.
     public static func validatedTag(of payload: [UInt8]) -> UInt64? {
         var reader = ByteReader(payload)

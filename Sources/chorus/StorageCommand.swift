@@ -185,7 +185,7 @@ struct StorageStressCommand: AsyncParsableCommand {
                 group.addTask {
                     for counter in 0..<count {
                         let tag = StressWorkload.tag(run: UInt64(run), writer: UInt64(writer), counter: UInt64(counter))
-                        let payload = StressWorkload.payload(tag: tag, maxBytes: recordBytes)
+                        let payload = StressWorkload.payload(tag: tag, maximumBytes: recordBytes)
                         let acknowledged = await append(payload, tag: tag, to: storage.log, shared: shared)
                         guard acknowledged else {
                             shared.progress.withLock { $0.failed = true }

@@ -28,7 +28,7 @@ public struct StreamName: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     /// Why a client may not use this name for a stream it writes, or nil if it may.
     public func validate(limits: EventStoreLimits) -> StreamNameProblem? {
-        if let problem = Self.problem(in: text, maxBytes: limits.maximumStreamNameBytes) { return problem }
+        if let problem = Self.problem(in: text, maximumBytes: limits.maximumStreamNameBytes) { return problem }
         if isSystem { return .reservedForSystemStreams }
         return nil
     }
@@ -36,13 +36,13 @@ public struct StreamName: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// Why this name cannot name any stream (system streams included), or nil.
     func validateAnyStream(limits: EventStoreLimits) -> StreamNameProblem? {
         if self == .all { return .reservedForSystemStreams }
-        return Self.problem(in: text, maxBytes: isSystem ? limits.maximumSystemStreamNameBytes : limits.maximumStreamNameBytes)
+        return Self.problem(in: text, maximumBytes: isSystem ? limits.maximumSystemStreamNameBytes : limits.maximumStreamNameBytes)
     }
 
-    static func problem(in text: String, maxBytes: Int) -> StreamNameProblem? {
+    static func problem(in text: String, maximumBytes: Int) -> StreamNameProblem? {
         let count = text.utf8.count
         if count == 0 { return .empty }
-        if count > maxBytes { return .tooLong(bytes: count, limit: maxBytes) }
+        if count > maximumBytes { return .tooLong(bytes: count, limit: maximumBytes) }
         if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return .controlCharacter }
         return nil
     }

@@ -13,7 +13,7 @@ extension EventStore {
     public static let parkedEventType = "$parked"
 
     func groupProblem(_ key: PersistentGroupKey) -> String? {
-        if let problem = StreamName.problem(in: key.group, maxBytes: limits.maximumGroupNameBytes) {
+        if let problem = StreamName.problem(in: key.group, maximumBytes: limits.maximumGroupNameBytes) {
             return "group name: \(problem)"
         }
         if key.stream != .all, let problem = key.stream.validateAnyStream(limits: limits) { return "source stream: \(problem)" }

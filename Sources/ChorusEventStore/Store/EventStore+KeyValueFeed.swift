@@ -14,7 +14,7 @@ extension EventStore {
         var newStreams = Set<StreamName>()
         var bytes = 0
         for (index, change) in changes.enumerated() {
-            if let problem = StreamName.problem(in: change.keyspace, maxBytes: limits.maximumKeyspaceNameBytes) {
+            if let problem = StreamName.problem(in: change.keyspace, maximumBytes: limits.maximumKeyspaceNameBytes) {
                 return .invalidEvent(
                     InvalidEvent(streamIndex: nil, eventIndex: index, problem: .invalidKeyValueChange("keyspace: \(problem)")))
             }

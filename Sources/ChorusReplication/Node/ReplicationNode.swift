@@ -118,7 +118,7 @@ public struct ReplicationNode: Sendable {
         ring = HashRing(members: configuration.members, virtualNodesPerMember: configuration.virtualNodesPerMember)
         store = ReplicaStore(ring: ring, merkleBranching: configuration.merkleBranching, merkleDepth: configuration.merkleDepth)
         hints = HintStore(
-            maximumCount: configuration.maximumHintCount, maxBytes: configuration.maximumHintBytes,
+            maximumCount: configuration.maximumHintCount, maximumBytes: configuration.maximumHintBytes,
             maximumAgeTicks: configuration.maximumHintAgeTicks)
         originLog = OriginLog(maximumCount: configuration.maximumOriginLogCount)
         self.now = now

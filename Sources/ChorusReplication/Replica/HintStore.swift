@@ -33,7 +33,7 @@ public struct Hint: Equatable, Sendable {
 /// elsewhere.
 public struct HintStore: Sendable {
     public let maximumCount: Int
-    public let maxBytes: Int
+    public let maximumBytes: Int
     public let maximumAgeTicks: UInt64
     public private(set) var hints: [HintID: Hint] = [:]
     private var idByTargetAndKey: [HintKey: HintID] = [:]
@@ -45,9 +45,9 @@ public struct HintStore: Sendable {
         var key: ObjectKey
     }
 
-    public init(maximumCount: Int, maxBytes: Int, maximumAgeTicks: UInt64) {
+    public init(maximumCount: Int, maximumBytes: Int, maximumAgeTicks: UInt64) {
         self.maximumCount = maximumCount
-        self.maxBytes = maxBytes
+        self.maximumBytes = maximumBytes
         self.maximumAgeTicks = maximumAgeTicks
     }
 
@@ -71,7 +71,7 @@ public struct HintStore: Sendable {
         hints[hint.id] = hint
         byteCount += hint.byteCount
         var dropped: [Hint] = []
-        while hints.count > maximumCount || (byteCount > maxBytes && hints.count > 1) {
+        while hints.count > maximumCount || (byteCount > maximumBytes && hints.count > 1) {
             guard let oldest = hints.values.filter({ $0.id != hint.id }).min(by: { ($0.createdTick, $0.id) < ($1.createdTick, $1.id) })
             else { break }
             remove(oldest.id)

@@ -101,7 +101,7 @@ extension SagaDefinition {
 
     static func decode(_ value: JSONValue) throws(JSONFieldError) -> SagaDefinition {
         var fields = try JSONFields(value, at: "")
-        let name = try fields.string("name", maxBytes: SagaLimits.maximumNameBytes)
+        let name = try fields.string("name", maximumBytes: SagaLimits.maximumNameBytes)
         let version = Int(try fields.integer("version", in: Int64(Int32.min)...Int64(Int32.max)))
         let deadline = try fields.optionalUnsigned("deadlineMilliseconds")
         let stageValues = try fields.array("steps", maximumCount: SagaLimits.maximumSteps)
@@ -127,7 +127,7 @@ extension SagaDefinition {
 
     private static func decodeStep(_ value: JSONValue, at location: String) throws(JSONFieldError) -> SagaStep {
         var fields = try JSONFields(value, at: location)
-        let id = StepID(try fields.string("id", maxBytes: SagaLimits.maximumNameBytes))
+        let id = StepID(try fields.string("id", maximumBytes: SagaLimits.maximumNameBytes))
         let kind = try fields.optionalEnumeration("kind", SagaStepKind.self) ?? .compensatable
         let action = try decodeRequest(try fields.value("action"), at: fields.path("action"), isCompensation: false).request
         var compensation: SagaCompensation?
@@ -144,7 +144,7 @@ extension SagaDefinition {
         if let lockValue = fields.optionalValue("lock") {
             var lockFields = try JSONFields(lockValue, at: fields.path("lock"))
             lock = SagaLockRequirement(
-                name: try lockFields.string("name", maxBytes: SagaLimits.maximumTemplateBytes),
+                name: try lockFields.string("name", maximumBytes: SagaLimits.maximumTemplateBytes),
                 expiryMilliseconds: try lockFields.unsigned("expiryMilliseconds"),
                 onContention: try lockFields.optionalEnumeration("onContention", SagaLockContention.self) ?? .wait)
             try lockFields.finish()
@@ -159,9 +159,9 @@ extension SagaDefinition {
         throws(JSONFieldError) -> (request: SagaRequestTemplate, retry: SagaRetryPolicy?, timeout: UInt64?)
     {
         var fields = try JSONFields(value, at: location)
-        let participant = try fields.string("participant", maxBytes: SagaLimits.maximumParticipantBytes)
+        let participant = try fields.string("participant", maximumBytes: SagaLimits.maximumParticipantBytes)
         let method = try fields.enumeration("method", SagaHTTPMethod.self)
-        let path = try fields.string("path", maxBytes: SagaLimits.maximumTemplateBytes)
+        let path = try fields.string("path", maximumBytes: SagaLimits.maximumTemplateBytes)
         let body = fields.optionalValue("body")
         var retry: SagaRetryPolicy?
         var timeout: UInt64?

@@ -39,7 +39,7 @@ extension SagaEvent {
         let event: SagaEvent
         switch type {
         case .started:
-            let sagaID = SagaID(try fields.string("sagaId", maxBytes: SagaLimits.maximumSagaIDBytes))
+            let sagaID = SagaID(try fields.string("sagaId", maximumBytes: SagaLimits.maximumSagaIDBytes))
             guard SagaNames.isValidSagaID(sagaID) else { throw fields.invalid("sagaId", "not a valid saga id") }
             let definition = try SagaDefinition(json: try fields.value("definition"))
             let input = try fields.value("input")
@@ -49,11 +49,11 @@ extension SagaEvent {
             let number = try attempt(&fields)
             var request = try JSONFields(try fields.value("request"), at: "request")
             let decoded = ParticipantRequest(
-                participant: try request.string("participant", maxBytes: SagaLimits.maximumParticipantBytes),
+                participant: try request.string("participant", maximumBytes: SagaLimits.maximumParticipantBytes),
                 method: try request.enumeration("method", SagaHTTPMethod.self),
-                path: try request.string("path", maxBytes: SagaLimits.maximumRequestBodyBytes),
+                path: try request.string("path", maximumBytes: SagaLimits.maximumRequestBodyBytes),
                 body: request.optionalValue("body"),
-                idempotencyKey: try request.string("idempotencyKey", maxBytes: 1_024))
+                idempotencyKey: try request.string("idempotencyKey", maximumBytes: 1_024))
             try request.finish()
             event = .scheduled(step: step, phase: phase, attempt: number, request: decoded, at: try fields.unsigned("at"))
         case .stepSucceeded, .compensationSucceeded:
@@ -101,25 +101,25 @@ extension SagaEvent {
             event = .timerFired(timer: SagaTimerID(try fields.unsigned("timer")), at: try fields.unsigned("at"))
         case .cancelRequested:
             event = .cancelRequested(
-                reason: try fields.string("reason", maxBytes: SagaLimits.maximumNoteBytes), at: try fields.unsigned("at"))
+                reason: try fields.string("reason", maximumBytes: SagaLimits.maximumNoteBytes), at: try fields.unsigned("at"))
         case .aborted:
             event = .aborted(reason: try abortReason(try fields.value("reason")), at: try fields.unsigned("at"))
         case .parked:
             let reason = try parkReason(try fields.value("reason"))
             event = .parked(reason: reason, failure: try failure(&fields, "error"), at: try fields.unsigned("at"))
         case .operatorRetried:
-            event = .operatorRetried(note: try fields.string("note", maxBytes: SagaLimits.maximumNoteBytes), at: try fields.unsigned("at"))
+            event = .operatorRetried(note: try fields.string("note", maximumBytes: SagaLimits.maximumNoteBytes), at: try fields.unsigned("at"))
         case .operatorResolved:
             var resolution = try JSONFields(try fields.value("resolution"), at: "resolution")
             let decoded: SagaResolution
-            switch try resolution.string("outcome", maxBytes: 16) {
+            switch try resolution.string("outcome", maximumBytes: 16) {
             case "succeeded": decoded = .succeeded(result: try resolution.value("result"))
-            case "failed": decoded = .failed(code: try resolution.string("code", maxBytes: SagaLimits.maximumErrorCodeBytes))
+            case "failed": decoded = .failed(code: try resolution.string("code", maximumBytes: SagaLimits.maximumErrorCodeBytes))
             default: throw resolution.invalid("outcome", "must be \"succeeded\" or \"failed\"")
             }
             try resolution.finish()
             event = .operatorResolved(
-                resolution: decoded, note: try fields.string("note", maxBytes: SagaLimits.maximumNoteBytes),
+                resolution: decoded, note: try fields.string("note", maximumBytes: SagaLimits.maximumNoteBytes),
                 at: try fields.unsigned("at"))
         case .completed: event = .completed(at: try fields.unsigned("at"))
         case .compensated: event = .compensated(at: try fields.unsigned("at"))
@@ -130,7 +130,7 @@ extension SagaEvent {
     }
 
     private static func stepID(_ fields: inout JSONFields, _ key: String = "step") throws(JSONFieldError) -> StepID {
-        let step = StepID(try fields.string(key, maxBytes: SagaLimits.maximumNameBytes))
+        let step = StepID(try fields.string(key, maximumBytes: SagaLimits.maximumNameBytes))
         guard SagaNames.isValidStepID(step) else { throw fields.invalid(key, "not a valid step id") }
         return step
     }
@@ -140,7 +140,7 @@ extension SagaEvent {
     }
 
     private static func lockName(_ fields: inout JSONFields) throws(JSONFieldError) -> String {
-        let name = try fields.string("name", maxBytes: SagaLimits.maximumLockNameBytes)
+        let name = try fields.string("name", maximumBytes: SagaLimits.maximumLockNameBytes)
         guard !name.isEmpty else { throw fields.invalid("name", "a lock name cannot be empty") }
         return name
     }
@@ -148,8 +148,8 @@ extension SagaEvent {
     private static func failure(_ fields: inout JSONFields, _ key: String) throws(JSONFieldError) -> SagaFailure {
         var error = try JSONFields(try fields.value(key), at: key)
         let failure = SagaFailure(
-            code: try error.string("code", maxBytes: SagaLimits.maximumErrorCodeBytes),
-            message: try error.string("message", maxBytes: SagaLimits.maximumErrorMessageBytes))
+            code: try error.string("code", maximumBytes: SagaLimits.maximumErrorCodeBytes),
+            message: try error.string("message", maximumBytes: SagaLimits.maximumErrorMessageBytes))
         try error.finish()
         return failure
     }
@@ -157,7 +157,7 @@ extension SagaEvent {
     private static func purpose(_ value: JSONValue) throws(JSONFieldError) -> SagaTimerPurpose {
         var fields = try JSONFields(value, at: "purpose")
         let purpose: SagaTimerPurpose
-        switch try fields.string("kind", maxBytes: 32) {
+        switch try fields.string("kind", maximumBytes: 32) {
         case "deadline": purpose = .deadline
         case "attemptTimeout":
             purpose = .attemptTimeout(
@@ -173,9 +173,9 @@ extension SagaEvent {
     private static func abortReason(_ value: JSONValue) throws(JSONFieldError) -> SagaAbortReason {
         var fields = try JSONFields(value, at: "reason")
         let reason: SagaAbortReason
-        switch try fields.string("kind", maxBytes: 32) {
+        switch try fields.string("kind", maximumBytes: 32) {
         case "stepFailed":
-            reason = .stepFailed(try stepID(&fields), code: try fields.string("code", maxBytes: SagaLimits.maximumErrorCodeBytes))
+            reason = .stepFailed(try stepID(&fields), code: try fields.string("code", maximumBytes: SagaLimits.maximumErrorCodeBytes))
         case "cancelled": reason = .cancelled
         case "deadlineExceeded": reason = .deadlineExceeded
         case "lockExpired": reason = .lockExpired(name: try lockName(&fields))
@@ -188,7 +188,7 @@ extension SagaEvent {
     private static func parkReason(_ value: JSONValue) throws(JSONFieldError) -> SagaParkReason {
         var fields = try JSONFields(value, at: "reason")
         let reason: SagaParkReason
-        switch try fields.string("kind", maxBytes: 32) {
+        switch try fields.string("kind", maximumBytes: 32) {
         case "compensationFailed": reason = .compensationFailed(try stepID(&fields))
         case "stepFailed": reason = .stepFailed(try stepID(&fields))
         case "pivotUncertain": reason = .pivotUncertain(try stepID(&fields))
