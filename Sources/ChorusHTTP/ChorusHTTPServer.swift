@@ -40,8 +40,8 @@ public struct HTTPAPIConfiguration: Sendable {
     /// one the state machine accepts).
     public func validate(against node: NodeConfiguration) throws(NodeConfigurationError) {
         guard (1...65_535).contains(port) else { throw .invalid("the HTTP port must be in 1...65535") }
-        guard (1...node.keyValue.maxValueBytes).contains(maximumValueBytes) else {
-            throw .invalid("maximumValueBytes must be in 1...\(node.keyValue.maxValueBytes) (the store's value limit)")
+        guard (1...node.keyValue.maximumValueBytes).contains(maximumValueBytes) else {
+            throw .invalid("maximumValueBytes must be in 1...\(node.keyValue.maximumValueBytes) (the store's value limit)")
         }
         guard (1...(64 << 20)).contains(maximumEventBodyBytes) else {
             throw .invalid("maximumEventBodyBytes must be in 1...\(64 << 20)")

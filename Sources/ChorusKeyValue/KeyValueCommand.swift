@@ -64,14 +64,14 @@ public struct KeyValueCommand: Sendable, Hashable {
         keyspace = try reader.readString(limit: KeyspaceName.maximumBytes)
         switch tag {
         case KeyValueOperation.tagPut:
-            let key = try reader.readString(limit: limits.maxKeyBytes)
-            operation = .put(key: key, value: Array(try reader.readLengthPrefixed(limit: limits.maxValueBytes)))
+            let key = try reader.readString(limit: limits.maximumKeyBytes)
+            operation = .put(key: key, value: Array(try reader.readLengthPrefixed(limit: limits.maximumValueBytes)))
         case KeyValueOperation.tagDelete:
-            operation = .delete(key: try reader.readString(limit: limits.maxKeyBytes))
+            operation = .delete(key: try reader.readString(limit: limits.maximumKeyBytes))
         case KeyValueOperation.tagCompareAndSet:
-            let key = try reader.readString(limit: limits.maxKeyBytes)
+            let key = try reader.readString(limit: limits.maximumKeyBytes)
             let expected = LogIndex(try reader.readVarint())
-            let value = Array(try reader.readLengthPrefixed(limit: limits.maxValueBytes))
+            let value = Array(try reader.readLengthPrefixed(limit: limits.maximumValueBytes))
             operation = .compareAndSet(key: key, expectedVersion: expected, value: value)
         case KeyValueOperation.tagCreateKeyspace:
             operation = .createKeyspace(try KeyspaceDefinition.read(&reader))
@@ -151,9 +151,9 @@ public enum KeyValueResult: Sendable, Hashable {
     /// The client's session was evicted (too many sessions); the command was
     /// not applied and the client must start a new session.
     case sessionExpired
-    /// A write that would add a key beyond `KeyValueLimits.maxKeys`; nothing
+    /// A write that would add a key beyond `KeyValueLimits.maximumKeys`; nothing
     /// was applied. Writes to keys that exist, and deletes, still succeed.
-    case storeFull(maxKeys: Int)
+    case storeFull(maximumKeys: Int)
     /// The command was malformed; nothing was applied.
     case rejected(String)
     /// The keyspace does not exist (or is not a Raft keyspace, for data).
@@ -173,22 +173,22 @@ public enum KeyValueResult: Sendable, Hashable {
 /// The limits of the store, so that a hostile or corrupt command or snapshot
 /// cannot make it allocate without bound.
 public struct KeyValueLimits: Sendable, Hashable {
-    public var maxKeyBytes: Int
-    public var maxValueBytes: Int
+    public var maximumKeyBytes: Int
+    public var maximumValueBytes: Int
     /// Live client sessions kept for de-duplication; the least recently active
     /// is evicted beyond this.
-    public var maxSessions: Int
+    public var maximumSessions: Int
     /// The most keys the store holds: a write that would add one more is
     /// refused (`KeyValueResult.storeFull`), and a snapshot with more is rejected.
-    public var maxKeys: Int
+    public var maximumKeys: Int
 
-    public init(maxKeyBytes: Int, maxValueBytes: Int, maxSessions: Int, maxKeys: Int) {
-        self.maxKeyBytes = maxKeyBytes
-        self.maxValueBytes = maxValueBytes
-        self.maxSessions = maxSessions
-        self.maxKeys = maxKeys
+    public init(maximumKeyBytes: Int, maximumValueBytes: Int, maximumSessions: Int, maximumKeys: Int) {
+        self.maximumKeyBytes = maximumKeyBytes
+        self.maximumValueBytes = maximumValueBytes
+        self.maximumSessions = maximumSessions
+        self.maximumKeys = maximumKeys
     }
 
     public static let `default` = KeyValueLimits(
-        maxKeyBytes: 1_024, maxValueBytes: 1 << 20, maxSessions: 65_536, maxKeys: 1 << 24)
+        maximumKeyBytes: 1_024, maximumValueBytes: 1 << 20, maximumSessions: 65_536, maximumKeys: 1 << 24)
 }

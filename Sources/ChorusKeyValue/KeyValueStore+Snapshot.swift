@@ -60,14 +60,14 @@ extension KeyValueStore {
             previousName = name
             keyspaces[name] = try KeyspaceDefinition.read(&reader)
         }
-        let keyCount = try reader.readCount(limit: limits.maxKeys, minimumElementBytes: 3)
+        let keyCount = try reader.readCount(limit: limits.maximumKeys, minimumElementBytes: 3)
         var records: [StoreKey: Record] = [:]
         records.reserveCapacity(keyCount)
         var sortedKeys: [StoreKey] = []
         sortedKeys.reserveCapacity(keyCount)
         var previousKey: StoreKey?
         for _ in 0..<keyCount {
-            let text = try reader.readString(limit: KeyspaceName.maximumBytes + 1 + limits.maxKeyBytes)
+            let text = try reader.readString(limit: KeyspaceName.maximumBytes + 1 + limits.maximumKeyBytes)
             guard let separator = text.utf8.firstIndex(of: 0) else {
                 throw reader.error(.invalidValue("a snapshot key without a keyspace"))
             }
@@ -82,10 +82,10 @@ extension KeyValueStore {
             previousKey = key
             sortedKeys.append(key)
             let version = LogIndex(try reader.readVarint())
-            let value = Array(try reader.readLengthPrefixed(limit: limits.maxValueBytes))
+            let value = Array(try reader.readLengthPrefixed(limit: limits.maximumValueBytes))
             records[key] = Record(value: value, version: version)
         }
-        let sessionCount = try reader.readCount(limit: limits.maxSessions, minimumElementBytes: 4)
+        let sessionCount = try reader.readCount(limit: limits.maximumSessions, minimumElementBytes: 4)
         var sessions: [UInt64: Session] = [:]
         var previousClient: UInt64?
         for _ in 0..<sessionCount {
@@ -123,9 +123,9 @@ extension KeyValueStore {
         case .rejected(let reason):
             writer.write(UInt8(5))
             writer.writeString(reason)
-        case .storeFull(let maxKeys):
+        case .storeFull(let maximumKeys):
             writer.write(UInt8(6))
-            writer.writeVarint(maxKeys)
+            writer.writeVarint(maximumKeys)
         case .keyspaceNotFound(let name):
             writer.write(UInt8(7))
             writer.writeString(name)
@@ -162,7 +162,7 @@ extension KeyValueStore {
         case 3: return .compareAndSetMismatch(currentVersion: LogIndex(try reader.readVarint()))
         case 4: return .sessionExpired
         case 5: return .rejected(try reader.readString(limit: 4_096))
-        case 6: return .storeFull(maxKeys: try reader.readVarint(limit: Int(Int32.max)))
+        case 6: return .storeFull(maximumKeys: try reader.readVarint(limit: Int(Int32.max)))
         case 7: return .keyspaceNotFound(try reader.readString(limit: KeyspaceName.maximumBytes))
         case 8:
             let keyspace = try reader.readString(limit: KeyspaceName.maximumBytes)

@@ -161,9 +161,9 @@ public struct KeyValueStore: Sendable {
         guard let definition = definition(of: keyspace) else { return .keyspaceNotFound(keyspace) }
         guard definition.mode == .raft else { return .wrongReplicationMode(keyspace: keyspace, mode: definition.mode) }
         let storeKey = StoreKey(keyspace: keyspace, key: operation.key!)
-        if records.count >= limits.maxKeys, records[storeKey] == nil {
+        if records.count >= limits.maximumKeys, records[storeKey] == nil {
             switch operation {
-            case .put, .compareAndSet: return .storeFull(maxKeys: limits.maxKeys)
+            case .put, .compareAndSet: return .storeFull(maximumKeys: limits.maximumKeys)
             default: break
             }
         }
@@ -229,7 +229,7 @@ public struct KeyValueStore: Sendable {
 
     /// Deterministic: the session with the least recent activity goes first.
     private mutating func evictSessionsBeyondLimit() {
-        while sessions.count > limits.maxSessions, activityHead < activityOrder.count {
+        while sessions.count > limits.maximumSessions, activityHead < activityOrder.count {
             let oldest = activityOrder[activityHead]
             activityHead += 1
             if sessions[oldest.client]?.lastActivity == oldest.activity { sessions.removeValue(forKey: oldest.client) }

@@ -215,8 +215,8 @@ public final class ChorusNode: Service, Sendable {
         throws(NodeStartupError) -> (RecoveredRaftState, ReplicatedMachines)
     {
         let codingLimits = RaftCoding.Limits(
-            maxCommandBytes: configuration.wire.maximumCommandBytes, maxMembers: configuration.wire.maximumMembers,
-            maxSnapshotBytes: configuration.storage.maximumSnapshotBytes, maxEntriesPerRecord: 1 << 20)
+            maximumCommandBytes: configuration.wire.maximumCommandBytes, maximumMembers: configuration.wire.maximumMembers,
+            maximumSnapshotBytes: configuration.storage.maximumSnapshotBytes, maximumEntriesPerRecord: 1 << 20)
         var checkpoint: Checkpoint?
         if let snapshot = recovered.snapshot {
             do {

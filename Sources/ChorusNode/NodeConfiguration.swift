@@ -94,9 +94,9 @@ public enum NodeConfigurationError: Error, Sendable, Hashable, CustomStringConve
 /// ticks = 1 s. Linearizable reads do not wait for the heartbeat timer: the
 /// core starts a read round at once when none is outstanding.
 ///
-/// **Sizes.** A value is at most `keyValue.maxValueBytes`; its command (key,
+/// **Sizes.** A value is at most `keyValue.maximumValueBytes`; its command (key,
 /// session, framing) must fit in a wire command and in a log record, and an
-/// AppendEntries carries at most `raft.maxMessageBytes` plus one entry, which
+/// AppendEntries carries at most `raft.maximumMessageBytes` plus one entry, which
 /// must fit in a frame.
 public struct NodeConfiguration: Sendable {
     public var nodeID: NodeID
@@ -118,7 +118,7 @@ public struct NodeConfiguration: Sendable {
         maximumRecordBytes: 4 << 20, maximumBatchBytes: 16 << 20, maximumPendingBytes: 128 << 20)
     public var wire: WireLimits = .default
     public var keyValue: KeyValueLimits = KeyValueLimits(
-        maxKeyBytes: 1_024, maxValueBytes: 1 << 20, maxSessions: 65_536, maxKeys: 1 << 24)
+        maximumKeyBytes: 1_024, maximumValueBytes: 1 << 20, maximumSessions: 65_536, maximumKeys: 1 << 24)
 
     /// A snapshot is taken and the log compacted once this many entries are
     /// applied beyond the previous snapshot.
@@ -161,12 +161,12 @@ public struct NodeConfiguration: Sendable {
         raft.electionTimeoutTicks = 30
         raft.heartbeatIntervalTicks = 5
         raft.snapshotRetryTicks = 100
-        raft.maxEntriesPerMessage = 1_024
-        raft.maxMessageBytes = 4 << 20
-        raft.maxInflightMessages = 256
-        raft.maxUncommittedEntries = 65_536
-        raft.maxPendingReads = 65_536
-        raft.maxCommittedEntriesPerReady = 4_096
+        raft.maximumEntriesPerMessage = 1_024
+        raft.maximumMessageBytes = 4 << 20
+        raft.maximumInflightMessages = 256
+        raft.maximumUncommittedEntries = 65_536
+        raft.maximumPendingReads = 65_536
+        raft.maximumCommittedEntriesPerReady = 4_096
         raft.leaseDurationTicks = 20
         self.raft = raft
     }
@@ -203,7 +203,7 @@ public struct NodeConfiguration: Sendable {
     public var voters: [NodeID] { members.map(\.id) }
 
     /// The largest encoded command: a value, a key, the session varints and framing.
-    public var maximumCommandBytes: Int { keyValue.maxValueBytes + keyValue.maxKeyBytes + 64 }
+    public var maximumCommandBytes: Int { keyValue.maximumValueBytes + keyValue.maximumKeyBytes + 64 }
 
     /// Throws the first invalid setting or broken relation.
     public func validate() throws(NodeConfigurationError) {
@@ -223,7 +223,7 @@ public struct NodeConfiguration: Sendable {
             advertisedHTTPURL.utf8.count <= wire.maximumURLBytes,
             "the advertised HTTP URL is longer than \(wire.maximumURLBytes) bytes")
         try require(!dataDirectory.isEmpty, "the data directory is empty")
-        try require(keyValue.maxKeyBytes >= 1 && keyValue.maxValueBytes >= 1, "key and value limits must be positive")
+        try require(keyValue.maximumKeyBytes >= 1 && keyValue.maximumValueBytes >= 1, "key and value limits must be positive")
         try require(
             maximumCommandBytes <= wire.maximumCommandBytes,
             "a largest command (\(maximumCommandBytes) bytes) must fit the wire's command limit (\(wire.maximumCommandBytes))")
@@ -231,14 +231,14 @@ public struct NodeConfiguration: Sendable {
             maximumCommandBytes + WireLimits.entryFramingBytes + 16 <= storage.maximumRecordBytes,
             "a largest command must fit in one log record (\(storage.maximumRecordBytes) bytes)")
         try require(
-            raft.maxEntriesPerMessage <= wire.maximumEntriesPerMessage,
-            "raft.maxEntriesPerMessage exceeds the wire's maximumEntriesPerMessage")
+            raft.maximumEntriesPerMessage <= wire.maximumEntriesPerMessage,
+            "raft.maximumEntriesPerMessage exceeds the wire's maximumEntriesPerMessage")
         try require(
-            raft.maxMessageBytes + maximumCommandBytes + 256 <= wire.maximumFrameBytes,
-            "an AppendEntries of raft.maxMessageBytes plus one largest entry must fit in a frame")
+            raft.maximumMessageBytes + maximumCommandBytes + 256 <= wire.maximumFrameBytes,
+            "an AppendEntries of raft.maximumMessageBytes plus one largest entry must fit in a frame")
         try require(
-            maximumProposalBatch <= raft.maxUncommittedEntries,
-            "maximumProposalBatch must not exceed raft.maxUncommittedEntries")
+            maximumProposalBatch <= raft.maximumUncommittedEntries,
+            "maximumProposalBatch must not exceed raft.maximumUncommittedEntries")
         try require(maximumProposalBatch <= wire.maximumCommandsPerProposal, "maximumProposalBatch exceeds the wire limit")
         try require((1...100_000_000).contains(snapshotThresholdEntries), "snapshotThresholdEntries must be in 1...100000000")
         try require((1...(1 << 24)).contains(maximumPendingWrites), "maximumPendingWrites must be in 1...16777216")

@@ -11,7 +11,7 @@ import ChorusCore
 /// * probe: one AppendEntries at a time, until one is accepted and the match
 ///   point is known; fast backtracking moves `next` back a whole term at a time.
 /// * replicate: optimistic; `next` advances as soon as entries are sent, with
-///   at most `maxInflightMessages` unacknowledged messages in flight.
+///   at most `maximumInflightMessages` unacknowledged messages in flight.
 /// * snapshot: an InstallSnapshot is outstanding; nothing else is sent.
 ///
 /// Invariant: `match < next`.

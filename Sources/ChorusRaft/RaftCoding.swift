@@ -7,20 +7,20 @@ import ChorusCore
 public enum RaftCoding {
     /// Limits applied while decoding, so corrupt input cannot force large allocations.
     public struct Limits: Sendable, Hashable {
-        public var maxCommandBytes: Int
-        public var maxMembers: Int
-        public var maxSnapshotBytes: Int
-        public var maxEntriesPerRecord: Int
+        public var maximumCommandBytes: Int
+        public var maximumMembers: Int
+        public var maximumSnapshotBytes: Int
+        public var maximumEntriesPerRecord: Int
 
-        public init(maxCommandBytes: Int, maxMembers: Int, maxSnapshotBytes: Int, maxEntriesPerRecord: Int) {
-            self.maxCommandBytes = maxCommandBytes
-            self.maxMembers = maxMembers
-            self.maxSnapshotBytes = maxSnapshotBytes
-            self.maxEntriesPerRecord = maxEntriesPerRecord
+        public init(maximumCommandBytes: Int, maximumMembers: Int, maximumSnapshotBytes: Int, maximumEntriesPerRecord: Int) {
+            self.maximumCommandBytes = maximumCommandBytes
+            self.maximumMembers = maximumMembers
+            self.maximumSnapshotBytes = maximumSnapshotBytes
+            self.maximumEntriesPerRecord = maximumEntriesPerRecord
         }
 
         public static let `default` = Limits(
-            maxCommandBytes: 16 << 20, maxMembers: 1_024, maxSnapshotBytes: 1 << 30, maxEntriesPerRecord: 1 << 20)
+            maximumCommandBytes: 16 << 20, maximumMembers: 1_024, maximumSnapshotBytes: 1 << 30, maximumEntriesPerRecord: 1 << 20)
     }
 
     public static func write(_ entry: LogEntry, to writer: inout ByteWriter) {
@@ -47,7 +47,7 @@ public enum RaftCoding {
             return LogEntry(term: term, index: index, payload: .empty)
         case 1:
             return LogEntry(
-                term: term, index: index, payload: .command(Array(try reader.readLengthPrefixed(limit: limits.maxCommandBytes))))
+                term: term, index: index, payload: .command(Array(try reader.readLengthPrefixed(limit: limits.maximumCommandBytes))))
         case 2:
             return LogEntry(term: term, index: index, payload: .configuration(try readConfiguration(&reader, limits: limits)))
         default:
@@ -66,9 +66,9 @@ public enum RaftCoding {
         -> MembershipConfiguration
     {
         var voters: [NodeID] = []
-        for _ in 0..<(try reader.readCount(limit: limits.maxMembers)) { voters.append(NodeID(try reader.readVarint())) }
+        for _ in 0..<(try reader.readCount(limit: limits.maximumMembers)) { voters.append(NodeID(try reader.readVarint())) }
         var learners: [NodeID] = []
-        for _ in 0..<(try reader.readCount(limit: limits.maxMembers)) { learners.append(NodeID(try reader.readVarint())) }
+        for _ in 0..<(try reader.readCount(limit: limits.maximumMembers)) { learners.append(NodeID(try reader.readVarint())) }
         // Validate here: MembershipConfiguration.init traps on bad input, decoders must not.
         let sortedVoters = voters.sorted()
         let sortedLearners = learners.sorted()
@@ -106,7 +106,7 @@ public enum RaftCoding {
         let index = LogIndex(try reader.readVarint())
         let term = Term(try reader.readVarint())
         let configuration = try readConfiguration(&reader, limits: limits)
-        let data = Array(try reader.readLengthPrefixed(limit: limits.maxSnapshotBytes))
+        let data = Array(try reader.readLengthPrefixed(limit: limits.maximumSnapshotBytes))
         return Snapshot(metadata: SnapshotMetadata(index: index, term: term, configuration: configuration), data: data)
     }
 }

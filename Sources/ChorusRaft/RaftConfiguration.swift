@@ -67,26 +67,26 @@ public struct RaftConfiguration: Sendable, Hashable {
     public var clockDriftBoundPartsPerThousand: Int = 50
 
     /// The most entries one AppendEntries carries.
-    public var maxEntriesPerMessage: Int = 64
+    public var maximumEntriesPerMessage: Int = 64
 
     /// The most bytes (by `LogEntry.approximateByteCount`) one AppendEntries
     /// carries. A single larger entry is still sent alone.
-    public var maxMessageBytes: Int = 1 << 20
+    public var maximumMessageBytes: Int = 1 << 20
 
     /// The replication pipeline: how many AppendEntries may be outstanding to a
     /// follower in replicate state before the leader waits for acknowledgements.
-    public var maxInflightMessages: Int = 64
+    public var maximumInflightMessages: Int = 64
 
     /// Proposals are refused (`RaftError.proposalDropped`) while this many
     /// entries are appended but not committed, so a leader cut off from its
     /// quorum does not grow its log without bound.
-    public var maxUncommittedEntries: Int = 8_192
+    public var maximumUncommittedEntries: Int = 8_192
 
     /// The most linearizable reads waiting at a leader for a heartbeat round.
-    public var maxPendingReads: Int = 8_192
+    public var maximumPendingReads: Int = 8_192
 
     /// The most committed entries handed out in one `Ready`.
-    public var maxCommittedEntriesPerReady: Int = 1_024
+    public var maximumCommittedEntriesPerReady: Int = 1_024
 
     /// A follower in snapshot state that has not acknowledged the snapshot within
     /// this many ticks is probed again (the snapshot may have been lost).
@@ -130,12 +130,12 @@ public struct RaftConfiguration: Sendable, Hashable {
         try Self.check("heartbeatIntervalTicks", heartbeatIntervalTicks, 1...Self.ticksMaximum)
         try Self.check("leaseDurationTicks", leaseDurationTicks, 1...Self.ticksMaximum)
         try Self.check("clockDriftBoundPartsPerThousand", clockDriftBoundPartsPerThousand, 0...500)
-        try Self.check("maxEntriesPerMessage", maxEntriesPerMessage, 1...Self.countMaximum)
-        try Self.check("maxMessageBytes", maxMessageBytes, 64...(1 << 30))
-        try Self.check("maxInflightMessages", maxInflightMessages, 1...Self.countMaximum)
-        try Self.check("maxUncommittedEntries", maxUncommittedEntries, 1...Self.countMaximum)
-        try Self.check("maxPendingReads", maxPendingReads, 1...Self.countMaximum)
-        try Self.check("maxCommittedEntriesPerReady", maxCommittedEntriesPerReady, 1...Self.countMaximum)
+        try Self.check("maximumEntriesPerMessage", maximumEntriesPerMessage, 1...Self.countMaximum)
+        try Self.check("maximumMessageBytes", maximumMessageBytes, 64...(1 << 30))
+        try Self.check("maximumInflightMessages", maximumInflightMessages, 1...Self.countMaximum)
+        try Self.check("maximumUncommittedEntries", maximumUncommittedEntries, 1...Self.countMaximum)
+        try Self.check("maximumPendingReads", maximumPendingReads, 1...Self.countMaximum)
+        try Self.check("maximumCommittedEntriesPerReady", maximumCommittedEntriesPerReady, 1...Self.countMaximum)
         try Self.check("snapshotRetryTicks", snapshotRetryTicks, 1...Self.ticksMaximum)
         try Self.check("learnerCatchUpMarginEntries", learnerCatchUpMarginEntries, 0...Self.countMaximum)
         guard heartbeatIntervalTicks < electionTimeoutTicks else {

@@ -46,11 +46,11 @@ public enum RaftError: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// Why the core refused a proposal or a read for now.
 public enum DropReason: Sendable, Hashable, CustomStringConvertible {
-    /// `maxUncommittedEntries` would be exceeded.
+    /// `maximumUncommittedEntries` would be exceeded.
     case uncommittedEntries(uncommitted: Int, limit: Int)
     /// Reads waiting for a new leader's first commit in its term are at the limit.
     case readsAwaitingFirstCommit(limit: Int)
-    /// `maxPendingReads` reads are waiting for a heartbeat round.
+    /// `maximumPendingReads` reads are waiting for a heartbeat round.
     case pendingReads(limit: Int)
 
     public var description: String {

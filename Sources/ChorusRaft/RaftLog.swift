@@ -102,9 +102,9 @@ struct RaftLog: Sendable {
         Int(index.rawValue - snapshot.metadata.index.rawValue - 1)
     }
 
-    /// Entries in `from...through`, at most `maxCount` and about `maxBytes` (always
+    /// Entries in `from...through`, at most `maximumCount` and about `maximumBytes` (always
     /// at least one if any is in range). Nil if `from` is compacted.
-    func entries(from: LogIndex, through: LogIndex, maxCount: Int, maxBytes: Int) -> [LogEntry]? {
+    func entries(from: LogIndex, through: LogIndex, maximumCount: Int, maximumBytes: Int) -> [LogEntry]? {
         guard from > snapshot.metadata.index else { return nil }
         guard from <= through, from <= lastIndex else { return [] }
         let start = position(of: from)
@@ -112,9 +112,9 @@ struct RaftLog: Sendable {
         var result: [LogEntry] = []
         var bytes = 0
         var current = start
-        while current <= end, result.count < maxCount {
+        while current <= end, result.count < maximumCount {
             let size = entries[current].approximateByteCount
-            if !result.isEmpty && bytes + size > maxBytes { break }
+            if !result.isEmpty && bytes + size > maximumBytes { break }
             result.append(entries[current])
             bytes += size
             current += 1

@@ -113,7 +113,7 @@ extension RaftNode {
         var state = LeaderState()
         for member in log.configuration.members.sorted() where member != id {
             state.progress.append(
-                Progress(node: member, next: log.lastIndex.next, inflightCapacity: configuration.maxInflightMessages))
+                Progress(node: member, next: log.lastIndex.next, inflightCapacity: configuration.maximumInflightMessages))
         }
         leaderState = state
         // An empty entry of the new term: committing it commits everything

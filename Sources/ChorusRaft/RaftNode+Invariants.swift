@@ -32,7 +32,7 @@ extension RaftNode {
         }
         if let leaderState {
             precondition(leaderState.confirmedRound <= leaderState.heartbeatRound, "confirmed an unstarted round")
-            precondition(leaderState.pendingReads.count <= configuration.maxPendingReads, "pending reads over limit")
+            precondition(leaderState.pendingReads.count <= configuration.maximumPendingReads, "pending reads over limit")
         }
 
         #if DEBUG
@@ -49,7 +49,7 @@ extension RaftNode {
         for progress in leaderState.progress {
             precondition(progress.match < progress.next, "\(progress.node): match \(progress.match) ≥ next \(progress.next)")
             precondition(progress.match <= log.lastIndex, "\(progress.node): match beyond the leader's log")
-            precondition(progress.inflights.count <= configuration.maxInflightMessages, "inflight window overflow")
+            precondition(progress.inflights.count <= configuration.maximumInflightMessages, "inflight window overflow")
         }
         var previousRound: UInt64 = 0
         for read in leaderState.pendingReads {

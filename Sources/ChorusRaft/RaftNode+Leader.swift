@@ -152,8 +152,8 @@ extension RaftNode {
     mutating func handleReadRequest(context: UInt64, requester: NodeID) throws(RaftError) {
         guard leaderState != nil else { throw .notLeader(leaderHint: nil) }
         guard log.term(at: log.committed) == term else {
-            guard leader.readsAwaitingCommit.count < configuration.maxPendingReads else {
-                throw .proposalDropped(.readsAwaitingFirstCommit(limit: configuration.maxPendingReads))
+            guard leader.readsAwaitingCommit.count < configuration.maximumPendingReads else {
+                throw .proposalDropped(.readsAwaitingFirstCommit(limit: configuration.maximumPendingReads))
             }
             leader.readsAwaitingCommit.append((context, requester))
             return
@@ -162,8 +162,8 @@ extension RaftNode {
             deliverRead(index: log.committed, context: context, requester: requester)
             return
         }
-        guard leader.pendingReads.count < configuration.maxPendingReads else {
-            throw .proposalDropped(.pendingReads(limit: configuration.maxPendingReads))
+        guard leader.pendingReads.count < configuration.maximumPendingReads else {
+            throw .proposalDropped(.pendingReads(limit: configuration.maximumPendingReads))
         }
         let state = leader
         // The first round whose heartbeats leave after this read arrived.

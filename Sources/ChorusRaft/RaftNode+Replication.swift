@@ -13,8 +13,8 @@ extension RaftNode {
         precondition(role == .leader, "appendAsLeader on a \(role)")
         if let target = leaderState?.transferTarget { throw .leadershipTransferInProgress(target: target) }
         let uncommitted = Int(log.lastIndex.rawValue - log.committed.rawValue)
-        guard uncommitted + payloads.count <= configuration.maxUncommittedEntries else {
-            throw .proposalDropped(.uncommittedEntries(uncommitted: uncommitted, limit: configuration.maxUncommittedEntries))
+        guard uncommitted + payloads.count <= configuration.maximumUncommittedEntries else {
+            throw .proposalDropped(.uncommittedEntries(uncommitted: uncommitted, limit: configuration.maximumUncommittedEntries))
         }
         return appendAsLeaderUnchecked(payloads)
     }
@@ -55,7 +55,7 @@ extension RaftNode {
         guard let previousTerm = log.term(at: previousIndex),
             let batch = log.entries(
                 from: progress.next, through: log.lastIndex,
-                maxCount: configuration.maxEntriesPerMessage, maxBytes: configuration.maxMessageBytes)
+                maximumCount: configuration.maximumEntriesPerMessage, maximumBytes: configuration.maximumMessageBytes)
         else {
             // The entries the follower needs are compacted: send the snapshot (§5.3).
             progress.becomeSnapshot(at: log.snapshotIndex)
@@ -151,7 +151,7 @@ extension RaftNode {
         // Keep the pipeline full (bounded by the inflight window).
         guard let position = leaderState?.progress.firstIndex(where: { $0.node == node }) else { return }
         var sent = 0
-        while sent < configuration.maxInflightMessages && sendAppend(toProgressAt: position, sendIfEmpty: false) {
+        while sent < configuration.maximumInflightMessages && sendAppend(toProgressAt: position, sendIfEmpty: false) {
             sent += 1
         }
         if leaderState?.transferTarget == node && leader.progress[position].match == log.lastIndex {
@@ -175,7 +175,7 @@ extension RaftNode {
                 next.append(existing)
             } else {
                 // A new member: probe from the end; fast backtracking finds its match.
-                var progress = Progress(node: member, next: log.lastIndex, inflightCapacity: configuration.maxInflightMessages)
+                var progress = Progress(node: member, next: log.lastIndex, inflightCapacity: configuration.maximumInflightMessages)
                 progress.recentActive = true
                 next.append(progress)
             }

@@ -266,7 +266,7 @@ public struct RaftNode: Sendable {
         let hardState = hard != persistedHardState ? hard : nil
 
         let unstable = log.stableIndex < log.lastIndex
-            ? log.entries(from: log.stableIndex.next, through: log.lastIndex, maxCount: Int.max, maxBytes: Int.max) ?? []
+            ? log.entries(from: log.stableIndex.next, through: log.lastIndex, maximumCount: Int.max, maximumBytes: Int.max) ?? []
             : []
 
         var committed: [LogEntry] = []
@@ -274,7 +274,7 @@ public struct RaftNode: Sendable {
             let first = max(log.applied.next, log.firstIndex)
             committed = log.entries(
                 from: first, through: log.committed,
-                maxCount: configuration.maxCommittedEntriesPerReady, maxBytes: Int.max) ?? []
+                maximumCount: configuration.maximumCommittedEntriesPerReady, maximumBytes: Int.max) ?? []
         }
 
         let snapshot = pendingSnapshot

@@ -30,8 +30,8 @@ extension ChorusService {
             guard (1...Self.maximumRangeLimit).contains(limit) else {
                 throw ServiceError(.invalidRange, "limit must be in 1...\(Self.maximumRangeLimit), not \(limit)")
             }
-            guard prefix.utf8.count <= limits.maxKeyBytes, (after?.utf8.count ?? 0) <= limits.maxKeyBytes else {
-                throw ServiceError(.invalidRange, "a prefix or continuation may be at most \(limits.maxKeyBytes) bytes")
+            guard prefix.utf8.count <= limits.maximumKeyBytes, (after?.utf8.count ?? 0) <= limits.maximumKeyBytes else {
+                throw ServiceError(.invalidRange, "a prefix or continuation may be at most \(limits.maximumKeyBytes) bytes")
             }
             query = .range(keyspace: request.keyspace, prefix: prefix, after: after, limit: limit)
         }

@@ -49,8 +49,8 @@ public struct ChorusService: Sendable {
         switch request {
         case .put(let key, let space, let value, let condition, let writeSession):
             try validate(key: key)
-            guard value.count <= limits.maxValueBytes else {
-                throw ServiceError(.payloadTooLarge, "a value may be at most \(limits.maxValueBytes) bytes")
+            guard value.count <= limits.maximumValueBytes else {
+                throw ServiceError(.payloadTooLarge, "a value may be at most \(limits.maximumValueBytes) bytes")
             }
             switch condition {
             case .always: operation = .put(key: key, value: value)
@@ -101,8 +101,8 @@ public struct ChorusService: Sendable {
             throw ServiceError(
                 .sessionExpired,
                 "the client session is unknown or was evicted, or this sequence number is older than its latest; start a new session")
-        case .storeFull(let maxKeys):
-            throw ServiceError(.storeFull, "the store holds its maximum of \(maxKeys) keys; delete keys or raise the limit")
+        case .storeFull(let maximumKeys):
+            throw ServiceError(.storeFull, "the store holds its maximum of \(maximumKeys) keys; delete keys or raise the limit")
         case .rejected(let reason):
             throw ServiceError(.rejected, reason)
         case .keyspaceNotFound(let name):
@@ -117,8 +117,8 @@ public struct ChorusService: Sendable {
     /// A key the store accepts: non-empty UTF-8 within the limit.
     func validate(key: String) throws(ServiceError) {
         guard !key.isEmpty else { throw ServiceError(.invalidKey, "the key is empty") }
-        guard key.utf8.count <= limits.maxKeyBytes else {
-            throw ServiceError(.invalidKey, "a key may be at most \(limits.maxKeyBytes) bytes")
+        guard key.utf8.count <= limits.maximumKeyBytes else {
+            throw ServiceError(.invalidKey, "a key may be at most \(limits.maximumKeyBytes) bytes")
         }
     }
 

@@ -106,7 +106,7 @@ extension Simulation {
                 kind: .read(direction: .forwards, from: nil, limit: 4_096, linearizable: true, events: nil),
                 invokedAt: invoked, completedAt: nil))
             eventWorkload.clients[client].operation = eventWorkload.operations.count - 1
-            let request = StreamReadRequest(stream: StreamName(stream), direction: .forwards, from: .start, maxCount: 4_096)
+            let request = StreamReadRequest(stream: StreamName(stream), direction: .forwards, from: .start, maximumCount: 4_096)
             body = .read(.eventStore(.readStream(request)), .linearizable)
         case .subscriber(let stream):
             let name = stream ?? allStreamName
@@ -117,7 +117,7 @@ extension Simulation {
                     instant: eventWorkload.nextInstant()))
             }
             let source: SubscriptionSource = stream.map { .stream(StreamName($0)) } ?? .all(EventFilter())
-            let query = EventStoreQuery.subscriptionBatch(source: source, after: eventWorkload.clients[client].cursor, maxCount: 32)
+            let query = EventStoreQuery.subscriptionBatch(source: source, after: eventWorkload.clients[client].cursor, maximumCount: 32)
             eventWorkload.clients[client].batchInvokedAt = eventWorkload.nextInstant()
             // A linearizable batch: "caught up" then means every append
             // acknowledged before the batch was asked for is in it.

@@ -110,7 +110,7 @@ struct SimulatedDisk {
             case 1:
                 record = .hardState(try RaftCoding.readHardState(&reader))
             case 2:
-                let count = try reader.readCount(limit: RaftCoding.Limits.default.maxEntriesPerRecord, minimumElementBytes: 3)
+                let count = try reader.readCount(limit: RaftCoding.Limits.default.maximumEntriesPerRecord, minimumElementBytes: 3)
                 var entries: [LogEntry] = []
                 entries.reserveCapacity(count)
                 for _ in 0..<count { entries.append(try RaftCoding.readEntry(&reader)) }

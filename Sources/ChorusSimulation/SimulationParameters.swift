@@ -29,8 +29,8 @@ public struct SimulationParameters: Sendable, Hashable {
 
     public var raftReadMode: RaftConfiguration.ReadMode
     public var preVoteEnabled: Bool
-    public var maxEntriesPerMessage: Int
-    public var maxInflightMessages: Int
+    public var maximumEntriesPerMessage: Int
+    public var maximumInflightMessages: Int
     /// Compact the log once this many entries are applied past the snapshot.
     public var compactionThresholdEntries: Int
 
@@ -114,10 +114,10 @@ public struct SimulationParameters: Sendable, Hashable {
         configuration.leaseDurationTicks = RaftConfiguration.leaseDurationTicksMaximum(
             electionTimeoutTicks: Self.electionTimeoutTicks,
             clockDriftBoundPartsPerThousand: Self.clockDriftBoundPartsPerThousand)
-        configuration.maxEntriesPerMessage = maxEntriesPerMessage
-        configuration.maxInflightMessages = maxInflightMessages
-        configuration.maxUncommittedEntries = 512
-        configuration.maxPendingReads = 512
+        configuration.maximumEntriesPerMessage = maximumEntriesPerMessage
+        configuration.maximumInflightMessages = maximumInflightMessages
+        configuration.maximumUncommittedEntries = 512
+        configuration.maximumPendingReads = 512
         configuration.snapshotRetryTicks = 3 * Self.electionTimeoutTicks
         configuration.learnerCatchUpMarginEntries = 8
         configuration.injectedBug = injectedBug
@@ -160,8 +160,8 @@ public struct SimulationParameters: Sendable, Hashable {
             clockDriftPartsPerThousand: uniformInt(0...clockDriftBoundPartsPerThousand),
             raftReadMode: random.chance(0.5) ? .lease : .readIndex,
             preVoteEnabled: !random.chance(0.2),
-            maxEntriesPerMessage: random.chance(0.5) ? uniformInt(1...2) : uniformInt(3...64),
-            maxInflightMessages: random.chance(0.5) ? 1 : uniformInt(2...16),
+            maximumEntriesPerMessage: random.chance(0.5) ? uniformInt(1...2) : uniformInt(3...64),
+            maximumInflightMessages: random.chance(0.5) ? 1 : uniformInt(2...16),
             compactionThresholdEntries: uniformInt(8...200),
             delayMinimumMicroseconds: delayMinimum,
             delayMaximumMicroseconds: delayMaximum,

@@ -83,7 +83,7 @@ public enum PersistenceRecord: Sendable, Hashable {
     static func readEntries(_ reader: inout ByteReader, limits: RaftCoding.Limits) throws(BinaryDecodingError)
         -> [LogEntry]
     {
-        let count = try reader.readCount(limit: limits.maxEntriesPerRecord, minimumElementBytes: 3)
+        let count = try reader.readCount(limit: limits.maximumEntriesPerRecord, minimumElementBytes: 3)
         var entries: [LogEntry] = []
         entries.reserveCapacity(count)
         for _ in 0..<count { entries.append(try RaftCoding.readEntry(&reader, limits: limits)) }

@@ -72,8 +72,8 @@ public struct WireLimits: Sendable, Hashable {
     /// The limits `RaftCoding` applies to the entries and snapshots inside messages.
     public var raftCodingLimits: RaftCoding.Limits {
         RaftCoding.Limits(
-            maxCommandBytes: maximumCommandBytes, maxMembers: maximumMembers, maxSnapshotBytes: maximumSnapshotBytes,
-            maxEntriesPerRecord: maximumEntriesPerMessage)
+            maximumCommandBytes: maximumCommandBytes, maximumMembers: maximumMembers, maximumSnapshotBytes: maximumSnapshotBytes,
+            maximumEntriesPerRecord: maximumEntriesPerMessage)
     }
 
     /// Throws the first limit out of range, or the first relation that does not hold.

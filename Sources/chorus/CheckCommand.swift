@@ -350,10 +350,10 @@ struct CheckStalenessCommand: ParsableCommand {
     @OptionGroup var options: PropertyCheckOptions
 
     @Option(help: "K: the most acknowledged newer versions of its key a read may miss.")
-    var maxVersions: Int?
+    var maximumVersions: Int?
 
     @Option(help: "T: the longest a read may lag behind an acknowledged newer write, in milliseconds.")
-    var maxLagMs: Double?
+    var maximumLagMs: Double?
 
     @Option(help: "D: how far the recorders' clocks (and the servers' drift bound) may be off, in milliseconds.")
     var driftMs: Double = 0
@@ -365,10 +365,10 @@ struct CheckStalenessCommand: ParsableCommand {
     var perRead = false
 
     func validate() throws {
-        if let maxVersions, !(0...1_000_000_000).contains(maxVersions) {
+        if let maximumVersions, !(0...1_000_000_000).contains(maximumVersions) {
             throw ValidationError("--max-versions must be between 0 and 1000000000")
         }
-        if let maxLagMs, !(maxLagMs >= 0 && maxLagMs <= 86_400_000) {
+        if let maximumLagMs, !(maximumLagMs >= 0 && maximumLagMs <= 86_400_000) {
             throw ValidationError("--max-lag-ms must be between 0 and 86400000 (a day)")
         }
         if !(driftMs >= 0 && driftMs <= 86_400_000) {
@@ -378,11 +378,11 @@ struct CheckStalenessCommand: ParsableCommand {
 
     func run() throws {
         let bounds = StalenessOptions(
-            maximumVersions: maxVersions, maximumLagMilliseconds: maxLagMs, clockDriftMilliseconds: driftMs,
+            maximumVersions: maximumVersions, maximumLagMilliseconds: maximumLagMs, clockDriftMilliseconds: driftMs,
             timeUnitsPerMillisecond: timeUnit.perMillisecond)
         var described: [HistoryValue.MapEntry] = [.init(key: "driftMs", value: .float(driftMs)), .init(key: "timeUnit", value: .string(timeUnit.rawValue))]
-        if let maxVersions { described.append(.init(key: "maxVersions", value: .integer(Int64(maxVersions)))) }
-        if let maxLagMs { described.append(.init(key: "maxLagMs", value: .float(maxLagMs))) }
+        if let maximumVersions { described.append(.init(key: "maxVersions", value: .integer(Int64(maximumVersions)))) }
+        if let maximumLagMs { described.append(.init(key: "maxLagMs", value: .float(maximumLagMs))) }
         try options.run(checker: "staleness", title: "bounded staleness", options: .map(described)) { document in
             let history = try KeyValueHistory(document: document)
             return (history.displayHistory, try StalenessChecker.check(history, options: bounds, perRead: perRead), [:])

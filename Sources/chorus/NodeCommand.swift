@@ -111,7 +111,7 @@ struct NodeCommand: AsyncParsableCommand {
         }
         let api = HTTPAPIConfiguration(
             host: httpAddress.host, port: httpAddress.port,
-            maximumValueBytes: configuration.keyValue.maxValueBytes, metricsRegistry: MetricsBootstrap.registry)
+            maximumValueBytes: configuration.keyValue.maximumValueBytes, metricsRegistry: MetricsBootstrap.registry)
         do { try api.validate(against: configuration) } catch { throw ValidationError("\(error)") }
 
         LoggingSystem.bootstrap { label in

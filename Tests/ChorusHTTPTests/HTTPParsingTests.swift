@@ -19,7 +19,7 @@ import Testing
         let node = Self.configuration()
         try HTTPAPIConfiguration(host: "127.0.0.1", port: 8001).validate(against: node)
         #expect(throws: NodeConfigurationError.self) {
-            try HTTPAPIConfiguration(host: "127.0.0.1", port: 8001, maximumValueBytes: node.keyValue.maxValueBytes + 1)
+            try HTTPAPIConfiguration(host: "127.0.0.1", port: 8001, maximumValueBytes: node.keyValue.maximumValueBytes + 1)
                 .validate(against: node)
         }
     }

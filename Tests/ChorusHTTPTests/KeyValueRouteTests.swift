@@ -42,9 +42,9 @@ import Testing
             while try await node.status().role != .leader, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
             }
-            let api = HTTPAPIConfiguration(host: "127.0.0.1", port: 1, maximumValueBytes: configuration.keyValue.maxValueBytes)
+            let api = HTTPAPIConfiguration(host: "127.0.0.1", port: 1, maximumValueBytes: configuration.keyValue.maximumValueBytes)
             let application = ChorusHTTPServer.makeApplication(node: node, configuration: api, logger: logger)
-            let maximumValueBytes = configuration.keyValue.maxValueBytes
+            let maximumValueBytes = configuration.keyValue.maximumValueBytes
             try await application.test(.router) { client in try await body(client, maximumValueBytes) }
         } catch {
             await node.shutdown()
@@ -242,7 +242,7 @@ import Testing
     }
 
     @Test func aFullStoreIs507StoreFull() async throws {
-        try await Self.withRoutes(adjust: { $0.keyValue.maxKeys = 2 }) { client, _ in
+        try await Self.withRoutes(adjust: { $0.keyValue.maximumKeys = 2 }) { client, _ in
             for key in ["a", "b"] {
                 #expect(try await client.execute(uri: "/v1/kv/\(key)", method: .put, body: Self.bytes("v")).status == .ok)
             }

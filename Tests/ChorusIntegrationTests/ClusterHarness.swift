@@ -78,6 +78,43 @@ struct ClusterHarness {
         return try ChorusClient(endpoints: [cluster.httpURL(node)], configuration: configuration)
     }
 
+    /// A client for a nemesis workload: an attempt gives up on a silent
+    /// (SIGSTOPped) node after `requestTimeoutMilliseconds`, and the whole
+    /// operation after `operationTimeoutMilliseconds`, so clients keep going.
+    func loadClient(
+        endpoints: [String], operationTimeoutMilliseconds: Int = 3_000, requestTimeoutMilliseconds: Int = 1_000
+    ) throws -> ChorusClient {
+        var configuration = ChorusClient.Configuration()
+        configuration.operationTimeoutMilliseconds = operationTimeoutMilliseconds
+        configuration.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+        configuration.connectTimeoutMilliseconds = min(configuration.connectTimeoutMilliseconds, requestTimeoutMilliseconds)
+        return try ChorusClient(endpoints: endpoints, configuration: configuration)
+    }
+
+    /// Undoes whatever a nemesis left: every node resumed, every stopped one
+    /// started again and serving, and a leader elected.
+    func heal() async throws {
+        for node in cluster.nodes {
+            cluster.resume(node)
+            if !cluster.isRunning(node) { try cluster.start(node) }
+        }
+        let serving = await cluster.waitUntilServing(client: client)
+        try #require(serving, "the nodes did not all serve again; logs in \(directory)")
+        _ = try await leader()
+    }
+
+    /// SIGKILLs `node` and starts it again, `times` times: each restart comes
+    /// back with the state it had persisted, behind what the others went on
+    /// committing, until it catches up.
+    func crashAndRestart(_ node: Int, times: Int, upMilliseconds: Int = 700, downMilliseconds: Int = 500) async throws {
+        for _ in 0..<times {
+            try await Task.sleep(for: .milliseconds(upMilliseconds))
+            await cluster.crash(node)
+            try await Task.sleep(for: .milliseconds(downMilliseconds))
+            try cluster.start(node)
+        }
+    }
+
     func metric(_ name: String, node: Int) async throws -> Double? {
         let response = try await client.send(.GET, url: cluster.httpURL(node) + "/metrics")
         for line in response.bodyText.split(separator: "\n") where line.hasPrefix(name + " ") || line.hasPrefix(name + "{") {

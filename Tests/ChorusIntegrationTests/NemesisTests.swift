@@ -56,11 +56,7 @@ extension RealProcessTests {
                 }
 
                 // Heal: every node up, a leader, then every acknowledged fresh write is there.
-                for node in harness.cluster.nodes {
-                    harness.cluster.resume(node)
-                    if !harness.cluster.isRunning(node) { try harness.cluster.start(node) }
-                }
-                _ = try await harness.leader()
+                try await harness.heal()
                 let fresh = recorder.state.withLock { $0.acknowledgedFreshWrites }
                 for (key, value) in fresh {
                     let read = try await harness.client.get(key)
@@ -87,10 +83,7 @@ extension RealProcessTests {
         static func runClient(_ number: Int, harness: ClusterHarness, recorder: Recorder, until deadline: ContinuousClock.Instant)
             async throws
         {
-            var configuration = ChorusClient.Configuration()
-            configuration.operationTimeoutMilliseconds = 3_000
-            configuration.requestTimeoutMilliseconds = 1_000
-            let client = try ChorusClient(endpoints: harness.cluster.httpURLs, configuration: configuration)
+            let client = try harness.loadClient(endpoints: harness.cluster.httpURLs)
             defer { client.shutdown() }
             var random = SeededGenerator(seed: UInt64(number) &* 7_919 &+ 17)
             var process = Int64(number)
@@ -267,14 +260,7 @@ extension RealProcessTests {
                             }
                         }
                     }
-                    group.addTask {
-                        for _ in 0..<3 {
-                            try await Task.sleep(for: .milliseconds(700))
-                            await harness.cluster.crash(follower)
-                            try await Task.sleep(for: .milliseconds(500))
-                            try harness.cluster.start(follower)
-                        }
-                    }
+                    group.addTask { try await harness.crashAndRestart(follower, times: 3) }
                     try await group.waitForAll()
                 }
                 let events = recorder.state.withLock { $0.events }

@@ -41,7 +41,7 @@ import Testing
             #expect(throws: BinaryDecodingError.self) { try KeyValueCommand(decoding: Array(good.prefix(cut))) }
         }
         #expect(throws: BinaryDecodingError.self) { try KeyValueCommand(decoding: good + [0]) }
-        let limits = KeyValueLimits(maxKeyBytes: 4, maxValueBytes: 2, maxSessions: 4, maxKeys: 4)
+        let limits = KeyValueLimits(maximumKeyBytes: 4, maximumValueBytes: 2, maximumSessions: 4, maximumKeys: 4)
         #expect(throws: BinaryDecodingError.self) { try KeyValueCommand(decoding: good, limits: limits) }
     }
 }
@@ -120,7 +120,7 @@ import Testing
     }
 
     @Test func evictedSessionsAreRefusedNotReapplied() {
-        var store = KeyValueStore(limits: KeyValueLimits(maxKeyBytes: 64, maxValueBytes: 64, maxSessions: 2, maxKeys: 64))
+        var store = KeyValueStore(limits: KeyValueLimits(maximumKeyBytes: 64, maximumValueBytes: 64, maximumSessions: 2, maximumKeys: 64))
         store.apply(commandBytes: command(1, 1, .put(key: "a", value: [1])), at: 1)
         store.apply(commandBytes: command(2, 1, .put(key: "a", value: [2])), at: 2)
         store.apply(commandBytes: command(3, 1, .put(key: "a", value: [3])), at: 3)  // evicts client 1
@@ -191,13 +191,13 @@ import Testing
     }
 
     @Test func writesThatWouldAddAKeyBeyondTheLimitAreRefused() throws {
-        var store = KeyValueStore(limits: KeyValueLimits(maxKeyBytes: 8, maxValueBytes: 8, maxSessions: 4, maxKeys: 2))
+        var store = KeyValueStore(limits: KeyValueLimits(maximumKeyBytes: 8, maximumValueBytes: 8, maximumSessions: 4, maximumKeys: 2))
         #expect(store.apply(commandBytes: command(1, .put(key: "a", value: [1])), at: 1).result == .written(version: 1))
         #expect(store.apply(commandBytes: command(2, .put(key: "b", value: [2])), at: 2).result == .written(version: 2))
-        #expect(store.apply(commandBytes: command(3, .put(key: "c", value: [3])), at: 3).result == .storeFull(maxKeys: 2))
+        #expect(store.apply(commandBytes: command(3, .put(key: "c", value: [3])), at: 3).result == .storeFull(maximumKeys: 2))
         #expect(
             store.apply(commandBytes: command(4, .compareAndSet(key: "c", expectedVersion: .zero, value: [3])), at: 4).result
-                == .storeFull(maxKeys: 2))
+                == .storeFull(maximumKeys: 2))
         #expect(store.get("c") == nil)
         #expect(store.keyCount == 2)
         // Existing keys still take writes, and a delete makes room.
@@ -210,7 +210,7 @@ import Testing
         let restored = try KeyValueStore(restoring: store.snapshot(), limits: store.limits)
         #expect(restored.stateDigest == store.stateDigest)
         var replay = restored
-        #expect(replay.apply(commandBytes: command(8, .put(key: "d", value: [4])), at: 9).result == .storeFull(maxKeys: 2))
+        #expect(replay.apply(commandBytes: command(8, .put(key: "d", value: [4])), at: 9).result == .storeFull(maximumKeys: 2))
     }
 }
 

@@ -22,13 +22,13 @@ import Testing
     @Test func defaultsAreValidAndRelationsAreChecked() throws {
         try Self.configuration().validate()
         var configuration = Self.configuration()
-        configuration.keyValue.maxValueBytes = configuration.wire.maximumCommandBytes
+        configuration.keyValue.maximumValueBytes = configuration.wire.maximumCommandBytes
         #expect(throws: NodeConfigurationError.self, "a value that cannot fit a wire command") { try configuration.validate() }
         configuration = Self.configuration()
         configuration.writeTimeoutMilliseconds = 100
         #expect(throws: NodeConfigurationError.self, "a write timeout shorter than an election") { try configuration.validate() }
         configuration = Self.configuration()
-        configuration.raft.maxEntriesPerMessage = configuration.wire.maximumEntriesPerMessage + 1
+        configuration.raft.maximumEntriesPerMessage = configuration.wire.maximumEntriesPerMessage + 1
         #expect(throws: NodeConfigurationError.self) { try configuration.validate() }
         configuration = Self.configuration()
         configuration.members.removeFirst()

@@ -162,10 +162,10 @@ struct InteractionEnvironment {
             if let value = command.value("election"), let ticks = Int(value) { configuration.electionTimeoutTicks = ticks }
             if let value = command.value("heartbeat"), let ticks = Int(value) { configuration.heartbeatIntervalTicks = ticks }
             if let value = command.value("lease"), let ticks = Int(value) { configuration.leaseDurationTicks = ticks }
-            if let value = command.value("max-entries"), let limit = Int(value) { configuration.maxEntriesPerMessage = limit }
-            if let value = command.value("max-inflight"), let limit = Int(value) { configuration.maxInflightMessages = limit }
+            if let value = command.value("max-entries"), let limit = Int(value) { configuration.maximumEntriesPerMessage = limit }
+            if let value = command.value("max-inflight"), let limit = Int(value) { configuration.maximumInflightMessages = limit }
             if let value = command.value("max-uncommitted"), let limit = Int(value) {
-                configuration.maxUncommittedEntries = limit
+                configuration.maximumUncommittedEntries = limit
             }
             if let value = command.value("catch-up"), let margin = Int(value) {
                 configuration.learnerCatchUpMarginEntries = margin

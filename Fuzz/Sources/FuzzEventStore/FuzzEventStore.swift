@@ -17,8 +17,8 @@ import FuzzSupport
 /// states the commands built).
 enum EventStoreHarness {
     static let limits = EventStoreLimits(
-        maxEventsPerAppend: 16, maxStreams: 64, maxRetainedEvents: 256, keyValueChangeFeedMaxCount: 128,
-        idempotencyWindowMaxEvents: 32, maxPersistentGroups: 8)
+        maximumEventsPerAppend: 16, maximumStreams: 64, maximumRetainedEvents: 256, keyValueChangeFeedMaxCount: 128,
+        idempotencyWindowMaxEvents: 32, maximumPersistentGroups: 8)
 
     static func run(_ bytes: [UInt8]) {
         var input = FuzzInput(bytes)
@@ -76,14 +76,14 @@ enum EventStoreHarness {
     }
 
     static let queries: [EventStoreQuery] = [
-        .readAll(AllReadRequest(maxCount: 64, filter: .everything)),
-        .readAll(AllReadRequest(direction: .backwards, from: .end, maxCount: 8)),
-        .readStream(StreamReadRequest(stream: "orders", maxCount: 64)),
-        .readStream(StreamReadRequest(stream: "orders", direction: .backwards, from: .end, maxCount: 3, asOf: GlobalPosition(2))),
+        .readAll(AllReadRequest(maximumCount: 64, filter: .everything)),
+        .readAll(AllReadRequest(direction: .backwards, from: .end, maximumCount: 8)),
+        .readStream(StreamReadRequest(stream: "orders", maximumCount: 64)),
+        .readStream(StreamReadRequest(stream: "orders", direction: .backwards, from: .end, maximumCount: 3, asOf: GlobalPosition(2))),
         .streamInfo("orders"),
         .groups,
         .group(PersistentGroupKey(stream: "orders", group: "g")),
-        .readParked(key: PersistentGroupKey(stream: "orders", group: "g"), from: .zero, maxCount: 8),
+        .readParked(key: PersistentGroupKey(stream: "orders", group: "g"), from: .zero, maximumCount: 8),
     ]
 
     static func seeds() -> [Seed] {
@@ -97,7 +97,7 @@ enum EventStoreHarness {
             .appendMultiple(MultiStreamAppend(
                 writes: [StreamAppend(stream: "billing", expected: .any, events: [event(3, "Invoiced")])],
                 checks: [StreamCondition(stream: "orders", expected: .revision(StreamRevision(1)))])),
-            .setMetadata(stream: "orders", metadata: StreamMetadata(maxCount: 10, maxAge: .seconds(60), truncateBefore: nil)),
+            .setMetadata(stream: "orders", metadata: StreamMetadata(maximumCount: 10, maximumAge: .seconds(60), truncateBefore: nil)),
             .createGroup(key: group, filter: nil, settings: PersistentGroupSettings(), start: .start),
             .advanceCheckpoint(key: group, checkpoint: .after(GlobalPosition(1))),
             .parkEvent(key: group, position: GlobalPosition(1), reason: "poison"),

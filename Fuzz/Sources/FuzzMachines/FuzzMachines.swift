@@ -17,7 +17,7 @@ import FuzzSupport
 /// commands to apply after it. 2: a machines snapshot (the container), then
 /// commands.
 enum MachinesHarness {
-    static let limits = KeyValueLimits(maxKeyBytes: 64, maxValueBytes: 256, maxSessions: 8, maxKeys: 64)
+    static let limits = KeyValueLimits(maximumKeyBytes: 64, maximumValueBytes: 256, maximumSessions: 8, maximumKeys: 64)
 
     static func run(_ bytes: [UInt8]) {
         var input = FuzzInput(bytes)

@@ -18,7 +18,7 @@ import FuzzSupport
 /// none), each later one a log record.
 enum PersistenceHarness {
     static let limits = RaftCoding.Limits(
-        maxCommandBytes: 1 << 16, maxMembers: 64, maxSnapshotBytes: 1 << 18, maxEntriesPerRecord: 1 << 12)
+        maximumCommandBytes: 1 << 16, maximumMembers: 64, maximumSnapshotBytes: 1 << 18, maximumEntriesPerRecord: 1 << 12)
     static let voters = [NodeID(1), NodeID(2), NodeID(3)]
 
     static func run(_ bytes: [UInt8]) {

@@ -95,8 +95,8 @@ extension EventStoreCommand {
 
     /// Decodes `encoded()`'s output. Throws on anything else.
     public init(decoding bytes: ArraySlice<UInt8>, limits: EventStoreLimits = .default) throws(BinaryDecodingError) {
-        guard bytes.count <= limits.maxCommandBytes else {
-            throw BinaryDecodingError(.lengthOutOfBounds(length: UInt64(bytes.count), limit: limits.maxCommandBytes), at: 0)
+        guard bytes.count <= limits.maximumCommandBytes else {
+            throw BinaryDecodingError(.lengthOutOfBounds(length: UInt64(bytes.count), limit: limits.maximumCommandBytes), at: 0)
         }
         var reader = ByteReader(bytes)
         let format = try reader.readByte()
@@ -109,7 +109,7 @@ extension EventStoreCommand {
         guard let tag = Tag(rawValue: rawTag) else {
             throw BinaryDecodingError(.invalidValue("event-store operation tag \(rawTag)"), at: tagOffset)
         }
-        let bound = limits.maxCommandBytes
+        let bound = limits.maximumCommandBytes
         switch tag {
         case .append:
             operation = .append(try StreamAppend(decoding: &reader, bound: bound))
@@ -257,12 +257,12 @@ extension StreamAppend {
 extension StreamMetadata {
     func encode(into writer: inout ByteWriter) {
         var flags: UInt8 = 0
-        if maxCount != nil { flags |= 1 }
-        if maxAge != nil { flags |= 2 }
+        if maximumCount != nil { flags |= 1 }
+        if maximumAge != nil { flags |= 2 }
         if truncateBefore != nil { flags |= 4 }
         writer.write(flags)
-        if let maxCount { writer.writeVarint(maxCount) }
-        if let maxAge { writer.writeVarint(maxAge.rawValue) }
+        if let maximumCount { writer.writeVarint(maximumCount) }
+        if let maximumAge { writer.writeVarint(maximumAge.rawValue) }
         if let truncateBefore { writer.writeVarint(truncateBefore.rawValue) }
     }
 
@@ -270,8 +270,8 @@ extension StreamMetadata {
         let flags = try reader.readByte()
         guard flags & ~7 == 0 else { throw reader.error(.invalidValue("metadata flags \(flags)")) }
         self.init(
-            maxCount: flags & 1 != 0 ? try reader.readVarint() : nil,
-            maxAge: flags & 2 != 0 ? Microseconds(try reader.readVarint()) : nil,
+            maximumCount: flags & 1 != 0 ? try reader.readVarint() : nil,
+            maximumAge: flags & 2 != 0 ? Microseconds(try reader.readVarint()) : nil,
             truncateBefore: flags & 4 != 0 ? StreamRevision(try reader.readVarint()) : nil)
     }
 }
@@ -332,7 +332,7 @@ extension EventFilter {
 extension PersistentGroupSettings {
     func encode(into writer: inout ByteWriter) {
         for value in [
-            maxRetryCount, maxConsumerCount, messageTimeoutTicks, maxInFlightPerConsumer, bufferSize, checkpointAfterEvents,
+            maximumRetryCount, maximumConsumerCount, messageTimeoutTicks, maximumInFlightPerConsumer, bufferSize, checkpointAfterEvents,
             checkpointIntervalTicks,
         ] {
             writer.writeVarint(value)
@@ -344,9 +344,9 @@ extension PersistentGroupSettings {
         // store's limits refine them when the command is applied.
         let bound = Int(Int32.max)
         self.init(
-            maxRetryCount: try reader.readVarint(limit: bound), maxConsumerCount: try reader.readVarint(limit: bound),
+            maximumRetryCount: try reader.readVarint(limit: bound), maximumConsumerCount: try reader.readVarint(limit: bound),
             messageTimeoutTicks: try reader.readVarint(limit: bound),
-            maxInFlightPerConsumer: try reader.readVarint(limit: bound), bufferSize: try reader.readVarint(limit: bound),
+            maximumInFlightPerConsumer: try reader.readVarint(limit: bound), bufferSize: try reader.readVarint(limit: bound),
             checkpointAfterEvents: try reader.readVarint(limit: bound),
             checkpointIntervalTicks: try reader.readVarint(limit: bound))
     }

@@ -6,7 +6,7 @@ import ChorusCore
 ///
 /// The time is the only clock the machine ever sees (DESIGN.md §3): it becomes
 /// the recorded time of the events the command appends, ages events for
-/// `maxAge` and the idempotency window, and every replica reads the same one.
+/// `maximumAge` and the idempotency window, and every replica reads the same one.
 public struct EventStoreCommand: Hashable, Sendable {
     public var recordedTime: RecordedTime
     public var operation: EventStoreOperation
@@ -47,10 +47,10 @@ public enum EventStoreOperation: Hashable, Sendable {
     /// Records that parked-stream revisions below `through` were replayed and are done.
     case advanceReplay(key: PersistentGroupKey, through: StreamRevision)
     /// Only advances the store's clock to the command's time: an idle leader
-    /// proposes it now and then so that `maxAge` and the id window's age move
+    /// proposes it now and then so that `maximumAge` and the id window's age move
     /// on when nothing else is written.
     case advanceClock
     /// Physically removes every event that deletes and retention rules made
-    /// unreachable (at this command's time, for `maxAge`).
+    /// unreachable (at this command's time, for `maximumAge`).
     case scavenge
 }

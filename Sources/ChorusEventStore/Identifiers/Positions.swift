@@ -68,7 +68,7 @@ public struct RecordedTime: RawRepresentable, Hashable, Comparable, Sendable, Cu
     }
 }
 
-/// A length of time in microseconds (a stream's `maxAge`, the id window's age).
+/// A length of time in microseconds (a stream's `maximumAge`, the id window's age).
 public struct Microseconds: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }

@@ -28,7 +28,7 @@ public struct StreamName: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     /// Why a client may not use this name for a stream it writes, or nil if it may.
     public func validate(limits: EventStoreLimits) -> StreamNameProblem? {
-        if let problem = Self.problem(in: text, maximumBytes: limits.maxStreamNameBytes) { return problem }
+        if let problem = Self.problem(in: text, maximumBytes: limits.maximumStreamNameBytes) { return problem }
         if isSystem { return .reservedForSystemStreams }
         return nil
     }
@@ -36,7 +36,7 @@ public struct StreamName: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// Why this name cannot name any stream (system streams included), or nil.
     func validateAnyStream(limits: EventStoreLimits) -> StreamNameProblem? {
         if self == .all { return .reservedForSystemStreams }
-        return Self.problem(in: text, maximumBytes: isSystem ? limits.maxSystemStreamNameBytes : limits.maxStreamNameBytes)
+        return Self.problem(in: text, maximumBytes: isSystem ? limits.maximumSystemStreamNameBytes : limits.maximumStreamNameBytes)
     }
 
     static func problem(in text: String, maximumBytes: Int) -> StreamNameProblem? {

@@ -5,7 +5,7 @@ import ChorusCore
 public struct ProposedEvent: Hashable, Sendable {
     public var id: EventID
     /// The event type, as the client names it (`OrderPlaced`); UTF-8, non-empty,
-    /// at most `maxEventTypeBytes`, no control characters.
+    /// at most `maximumEventTypeBytes`, no control characters.
     public var type: String
     public var data: [UInt8]
     public var metadata: [UInt8]
@@ -26,7 +26,7 @@ public struct ProposedEvent: Hashable, Sendable {
         self.schemaVersion = schemaVersion
     }
 
-    /// Type, data and metadata bytes: what `maxEventBytes` bounds.
+    /// Type, data and metadata bytes: what `maximumEventBytes` bounds.
     public var payloadByteCount: Int { type.utf8.count + data.count + metadata.count }
 }
 

@@ -3,17 +3,17 @@
 /// strictest wins. Hidden events stay in `$all` and in memory until a scavenge
 /// removes them; loosening a rule before that scavenge shows them again.
 public struct StreamMetadata: Hashable, Sendable {
-    /// Only the latest `maxCount` events are visible.
-    public var maxCount: UInt64?
-    /// Only events recorded within `maxAge` of the store's clock (the latest
+    /// Only the latest `maximumCount` events are visible.
+    public var maximumCount: UInt64?
+    /// Only events recorded within `maximumAge` of the store's clock (the latest
     /// recorded time applied, see `EventStore.clock`) are visible.
-    public var maxAge: Microseconds?
+    public var maximumAge: Microseconds?
     /// Events before this revision are hidden.
     public var truncateBefore: StreamRevision?
 
-    public init(maxCount: UInt64? = nil, maxAge: Microseconds? = nil, truncateBefore: StreamRevision? = nil) {
-        self.maxCount = maxCount
-        self.maxAge = maxAge
+    public init(maximumCount: UInt64? = nil, maximumAge: Microseconds? = nil, truncateBefore: StreamRevision? = nil) {
+        self.maximumCount = maximumCount
+        self.maximumAge = maximumAge
         self.truncateBefore = truncateBefore
     }
 

@@ -8,15 +8,15 @@ extension EventStore {
         case .readStream(let request): .stream(readStream(request))
         case .readAll(let request): .all(readAll(request))
         case .streamInfo(let stream): .streamInfo(streamInfo(stream))
-        case .subscriptionBatch(let source, let after, let maxCount):
-            .subscriptionBatch(subscriptionBatch(source: source, after: after, maxCount: maxCount))
+        case .subscriptionBatch(let source, let after, let maximumCount):
+            .subscriptionBatch(subscriptionBatch(source: source, after: after, maximumCount: maximumCount))
         case .group(let key): .group(groups[key])
         case .groups: .groups(groups.keys.sorted().map { groups[$0]! })
-        case .readParked(let key, let from, let maxCount): .parked(readParked(key, from: from, maxCount: maxCount))
+        case .readParked(let key, let from, let maximumCount): .parked(readParked(key, from: from, maximumCount: maximumCount))
         }
     }
 
-    func clampedCount(_ requested: Int) -> Int { Swift.min(Swift.max(requested, 0), limits.maxReadCount) }
+    func clampedCount(_ requested: Int) -> Int { Swift.min(Swift.max(requested, 0), limits.maximumReadCount) }
 
     // MARK: One stream
 
@@ -67,7 +67,7 @@ extension EventStore {
             return .notRetained(
                 "the stream's deletes or retention rules changed at position \(stream.rulesChangedAt), after \(asOf)")
         }
-        if stream.metadata.maxAge != nil { return .notRetained("as-of reads of a stream with maxAge are not supported") }
+        if stream.metadata.maximumAge != nil { return .notRetained("as-of reads of a stream with maximumAge are not supported") }
         if stream.status != .active { return .notFound }
         let cut = stream.countCut(nextRevision: revisionsThen)
         if cut < stream.retainedStart { return .notRetained("events visible at position \(asOf) were scavenged") }
@@ -75,7 +75,7 @@ extension EventStore {
     }
 
     func page(of stream: StreamRecord, visible: Range<UInt64>, request: StreamReadRequest) -> StreamReadPage {
-        let limit = UInt64(clampedCount(request.maxCount))
+        let limit = UInt64(clampedCount(request.maximumCount))
         var events: [RecordedEvent] = []
         var next: UInt64?
         switch request.direction {
@@ -130,7 +130,7 @@ extension EventStore {
 
     public func readAll(_ request: AllReadRequest) -> AllReadResult {
         if let problem = request.filter.problem(limits: limits) { return .invalidFilter(problem) }
-        let limit = clampedCount(request.maxCount)
+        let limit = clampedCount(request.maximumCount)
         var matcher = FilterMatcher(filter: request.filter)
         var events: [RecordedEvent] = []
         var scanned = 0
@@ -144,7 +144,7 @@ extension EventStore {
             case .end: slot = log.count
             case .position(let position): slot = log.firstSlot(atOrAfter: position.rawValue)
             }
-            while slot < log.count && events.count < limit && scanned < limits.maxScannedEventsPerRead {
+            while slot < log.count && events.count < limit && scanned < limits.maximumScannedEventsPerRead {
                 if matcher.matches(log[slot], in: self) { events.append(recordedEvent(at: slot)) }
                 scannedThrough = GlobalPosition(log[slot].position)
                 scanned += 1
@@ -159,7 +159,7 @@ extension EventStore {
             case .position(let position):
                 slot = position.rawValue == .max ? log.count : log.firstSlot(atOrAfter: position.rawValue + 1)
             }
-            while slot > 0 && events.count < limit && scanned < limits.maxScannedEventsPerRead {
+            while slot > 0 && events.count < limit && scanned < limits.maximumScannedEventsPerRead {
                 slot -= 1
                 if matcher.matches(log[slot], in: self) { events.append(recordedEvent(at: slot)) }
                 scannedThrough = GlobalPosition(log[slot].position)
@@ -196,10 +196,10 @@ extension EventStore {
 
     // MARK: Parked events
 
-    public func readParked(_ key: PersistentGroupKey, from: StreamRevision, maxCount: Int) -> ParkedReadResult {
+    public func readParked(_ key: PersistentGroupKey, from: StreamRevision, maximumCount: Int) -> ParkedReadResult {
         guard groups[key] != nil else { return .groupNotFound(key) }
         let page: StreamReadPage
-        switch readStream(StreamReadRequest(stream: key.parkedStream, from: .revision(from), maxCount: maxCount)) {
+        switch readStream(StreamReadRequest(stream: key.parkedStream, from: .revision(from), maximumCount: maximumCount)) {
         case .events(let events): page = events
         default: return .entries(ParkedPage(entries: [], nextRevision: nil))
         }

@@ -6,11 +6,11 @@ public enum EventStoreQuery: Hashable, Sendable {
     case readAll(AllReadRequest)
     case streamInfo(StreamName)
     /// The next batch of a catch-up subscription (see `EventStore.subscriptionBatch`).
-    case subscriptionBatch(source: SubscriptionSource, after: SubscriptionCursor, maxCount: Int)
+    case subscriptionBatch(source: SubscriptionSource, after: SubscriptionCursor, maximumCount: Int)
     case group(PersistentGroupKey)
     case groups
     /// A group's parked events, resolved to the events they refer to.
-    case readParked(key: PersistentGroupKey, from: StreamRevision, maxCount: Int)
+    case readParked(key: PersistentGroupKey, from: StreamRevision, maximumCount: Int)
 }
 
 /// The answer to an `EventStoreQuery`, case for case.
@@ -41,21 +41,21 @@ public struct StreamReadRequest: Hashable, Sendable {
     public var stream: StreamName
     public var direction: ReadDirection
     public var from: StreamReadStart
-    /// At most this many events (capped at `maxReadCount`).
-    public var maxCount: Int
+    /// At most this many events (capped at `maximumReadCount`).
+    public var maximumCount: Int
     /// Read the stream as it was right after the command that assigned this
     /// position: only events at or before it, under the rules in force then
     /// (see `StreamReadResult.asOfNotRetained` for what cannot be answered).
     public var asOf: GlobalPosition?
 
     public init(
-        stream: StreamName, direction: ReadDirection = .forwards, from: StreamReadStart = .start, maxCount: Int,
+        stream: StreamName, direction: ReadDirection = .forwards, from: StreamReadStart = .start, maximumCount: Int,
         asOf: GlobalPosition? = nil
     ) {
         self.stream = stream
         self.direction = direction
         self.from = from
-        self.maxCount = maxCount
+        self.maximumCount = maximumCount
         self.asOf = asOf
     }
 }
@@ -67,7 +67,7 @@ public enum StreamReadResult: Hashable, Sendable {
     /// The stream is tombstoned.
     case streamDeleted(StreamName)
     /// An "as of" read the store cannot answer exactly: the rules changed after
-    /// that position, `maxAge` applies, or the events it needs were scavenged.
+    /// that position, `maximumAge` applies, or the events it needs were scavenged.
     /// It is an error, never a wrong state.
     case asOfNotRetained(StreamName, reason: String)
 }
@@ -104,15 +104,15 @@ public enum AllReadStart: Hashable, Sendable {
 public struct AllReadRequest: Hashable, Sendable {
     public var direction: ReadDirection
     public var from: AllReadStart
-    public var maxCount: Int
+    public var maximumCount: Int
     public var filter: EventFilter
 
     public init(
-        direction: ReadDirection = .forwards, from: AllReadStart = .start, maxCount: Int, filter: EventFilter = .clientStreams
+        direction: ReadDirection = .forwards, from: AllReadStart = .start, maximumCount: Int, filter: EventFilter = .clientStreams
     ) {
         self.direction = direction
         self.from = from
-        self.maxCount = maxCount
+        self.maximumCount = maximumCount
         self.filter = filter
     }
 }
@@ -129,7 +129,7 @@ public struct AllReadPage: Hashable, Sendable {
     /// Where the next page starts (pass it as `.position`), or nil at the end.
     public var nextPosition: GlobalPosition?
     /// The last position the read examined, matching or not (a filtered read
-    /// examines at most `maxScannedEventsPerRead`): a checkpoint that skips
+    /// examines at most `maximumScannedEventsPerRead`): a checkpoint that skips
     /// what the filter left out. Nil if it examined nothing.
     public var scannedThrough: GlobalPosition?
     /// The position the next appended event will get.

@@ -61,11 +61,11 @@ extension EventStore {
 
     mutating func executeMultiStreamAppend(_ multiple: MultiStreamAppend) -> EventStoreResult {
         let streamTotal = multiple.writes.count + multiple.checks.count
-        if streamTotal > limits.maxStreamsPerMultiAppend {
+        if streamTotal > limits.maximumStreamsPerMultiAppend {
             return .invalidEvent(
                 InvalidEvent(
                     streamIndex: nil, eventIndex: nil,
-                    problem: .tooManyStreams(count: streamTotal, limit: limits.maxStreamsPerMultiAppend)))
+                    problem: .tooManyStreams(count: streamTotal, limit: limits.maximumStreamsPerMultiAppend)))
         }
         if multiple.writes.isEmpty { return .invalidEvent(InvalidEvent(streamIndex: nil, eventIndex: nil, problem: .noEvents)) }
         var named = Set<StreamName>()
@@ -277,7 +277,7 @@ extension EventStore {
         refreshReclaimable(number)
         if recordInWindow {
             window.evict(
-                maxEvents: limits.idempotencyWindowMaxEvents, recordedBefore: clock.subtracting(limits.idempotencyWindowMaxAge))
+                maximumEvents: limits.idempotencyWindowMaxEvents, recordedBefore: clock.subtracting(limits.idempotencyWindowMaxAge))
         }
         return AppendOutcome(
             stream: append.stream, firstRevision: StreamRevision(firstRevision),

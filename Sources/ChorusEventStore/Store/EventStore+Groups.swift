@@ -13,7 +13,7 @@ extension EventStore {
     public static let parkedEventType = "$parked"
 
     func groupProblem(_ key: PersistentGroupKey) -> String? {
-        if let problem = StreamName.problem(in: key.group, maximumBytes: limits.maxGroupNameBytes) {
+        if let problem = StreamName.problem(in: key.group, maximumBytes: limits.maximumGroupNameBytes) {
             return "group name: \(problem)"
         }
         if key.stream != .all, let problem = key.stream.validateAnyStream(limits: limits) { return "source stream: \(problem)" }
@@ -36,8 +36,8 @@ extension EventStore {
         }
         if let problem = settings.problem(limits: limits) { return .invalidGroup(key, reason: problem) }
         if groups[key] != nil { return .groupAlreadyExists(key) }
-        if groups.count >= limits.maxPersistentGroups {
-            return .invalidGroup(key, reason: "the store holds the most groups it may (\(limits.maxPersistentGroups))")
+        if groups.count >= limits.maximumPersistentGroups {
+            return .invalidGroup(key, reason: "the store holds the most groups it may (\(limits.maximumPersistentGroups))")
         }
         let checkpoint: SubscriptionCursor
         switch start {
@@ -82,8 +82,8 @@ extension EventStore {
 
     mutating func executePark(_ key: PersistentGroupKey, position: GlobalPosition, reason: String) -> EventStoreResult {
         guard let group = groups[key] else { return .groupNotFound(key) }
-        if reason.utf8.count > limits.maxReasonBytes {
-            return .invalidGroup(key, reason: "a park reason of \(reason.utf8.count) bytes exceeds \(limits.maxReasonBytes)")
+        if reason.utf8.count > limits.maximumReasonBytes {
+            return .invalidGroup(key, reason: "a park reason of \(reason.utf8.count) bytes exceeds \(limits.maximumReasonBytes)")
         }
         guard let slot = log.slot(ofPosition: position.rawValue) else { return .eventNotFound(position) }
         let record = log[slot]

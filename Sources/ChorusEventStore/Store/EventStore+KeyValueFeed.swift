@@ -3,26 +3,26 @@ import ChorusCore
 /// The key-value store's change feed: each committed write or delete becomes
 /// one event in `$kv-<keyspace>`, in commit order, with the key, the new
 /// version and the value (or a tombstone). A feed stream is created with
-/// `maxCount = keyValueChangeFeedMaxCount`, so it keeps the latest changes
+/// `maximumCount = keyValueChangeFeedMaxCount`, so it keeps the latest changes
 /// and older ones are scavenged (the automatic scavenge keeps memory bounded).
 extension EventStore {
     mutating func executeKeyValueChanges(_ changes: [KeyValueChange]) -> EventStoreResult {
-        if changes.count > limits.maxKeyValueChangesPerCommand {
+        if changes.count > limits.maximumKeyValueChangesPerCommand {
             return .appendTooLarge(
-                AppendTooLarge(measure: .eventCount, actual: changes.count, limit: limits.maxKeyValueChangesPerCommand))
+                AppendTooLarge(measure: .eventCount, actual: changes.count, limit: limits.maximumKeyValueChangesPerCommand))
         }
         var newStreams = Set<StreamName>()
         var bytes = 0
         for (index, change) in changes.enumerated() {
-            if let problem = StreamName.problem(in: change.keyspace, maximumBytes: limits.maxKeyspaceNameBytes) {
+            if let problem = StreamName.problem(in: change.keyspace, maximumBytes: limits.maximumKeyspaceNameBytes) {
                 return .invalidEvent(
                     InvalidEvent(streamIndex: nil, eventIndex: index, problem: .invalidKeyValueChange("keyspace: \(problem)")))
             }
-            if change.key.utf8.count > limits.maxKeyValueKeyBytes {
+            if change.key.utf8.count > limits.maximumKeyValueKeyBytes {
                 return .invalidEvent(
                     InvalidEvent(
                         streamIndex: nil, eventIndex: index,
-                        problem: .invalidKeyValueChange("a key of \(change.key.utf8.count) bytes exceeds \(limits.maxKeyValueKeyBytes)")))
+                        problem: .invalidKeyValueChange("a key of \(change.key.utf8.count) bytes exceeds \(limits.maximumKeyValueKeyBytes)")))
             }
             let stream = KeyValueChange.feedStream(keyspace: change.keyspace)
             if streamNumber(stream) == nil { newStreams.insert(stream) }
@@ -36,7 +36,7 @@ extension EventStore {
             let isNew = streamNumber(stream) == nil
             let number = ensureStream(stream)
             if isNew {
-                streams[Int(number)].metadata = StreamMetadata(maxCount: UInt64(limits.keyValueChangeFeedMaxCount))
+                streams[Int(number)].metadata = StreamMetadata(maximumCount: UInt64(limits.keyValueChangeFeedMaxCount))
             }
             if streams[Int(number)].status == .tombstoned { continue }
             let event = ProposedEvent(

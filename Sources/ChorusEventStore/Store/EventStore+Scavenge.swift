@@ -3,7 +3,7 @@
 ///
 /// Reads of a stream return the same events before and after a scavenge,
 /// because it removes exactly what no stream read can see at that moment
-/// (including `maxAge`, measured against the store's clock). What changes:
+/// (including `maximumAge`, measured against the store's clock). What changes:
 /// `$all` reads no longer return the removed events, loosening a rule can no
 /// longer reveal them, and "as of" reads that would need them answer
 /// `asOfNotRetained`. The id window is separate from the events, so a retry

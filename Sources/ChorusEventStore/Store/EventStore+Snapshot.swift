@@ -114,10 +114,10 @@ extension EventStore {
     }
 
     private mutating func restoreStreams(_ reader: inout ByteReader) throws(BinaryDecodingError) {
-        let count = try reader.readCount(limit: limits.maxStreams, minimumElementBytes: 7)
+        let count = try reader.readCount(limit: limits.maximumStreams, minimumElementBytes: 7)
         streams.reserveCapacity(count)
         for _ in 0..<count {
-            let name = StreamName(try reader.readString(limit: limits.maxSystemStreamNameBytes))
+            let name = StreamName(try reader.readString(limit: limits.maximumSystemStreamNameBytes))
             if let problem = name.validateAnyStream(limits: limits) { throw reader.error(.invalidValue("stream name: \(problem)")) }
             guard streamNumbers[name] == nil else { throw reader.error(.invalidValue("stream \(name) appears twice")) }
             var stream = StreamRecord(name: name)
@@ -139,7 +139,7 @@ extension EventStore {
     }
 
     private mutating func restoreEvents(_ reader: inout ByteReader) throws(BinaryDecodingError) {
-        let count = try reader.readCount(limit: limits.maxRetainedEvents, minimumElementBytes: 25)
+        let count = try reader.readCount(limit: limits.maximumRetainedEvents, minimumElementBytes: 25)
         log.reserveCapacity(count)
         var previousPosition: UInt64?
         var previousTime = Int64.min
@@ -151,9 +151,9 @@ extension EventStore {
             let schemaVersion = try reader.readVarint(limit: Int(UInt32.max))
             let contentType = try ContentType(decoding: &reader)
             let flags = EventFlags(rawValue: try reader.readByte())
-            let type = try reader.readString(limit: limits.maxEventTypeBytes)
-            let data = Array(try reader.readLengthPrefixed(limit: limits.maxCommandBytes))
-            let metadata = Array(try reader.readLengthPrefixed(limit: limits.maxCommandBytes))
+            let type = try reader.readString(limit: limits.maximumEventTypeBytes)
+            let data = Array(try reader.readLengthPrefixed(limit: limits.maximumCommandBytes))
+            let metadata = Array(try reader.readLengthPrefixed(limit: limits.maximumCommandBytes))
             guard position < nextPosition, previousPosition.map({ $0 < position }) ?? true else {
                 throw reader.error(.invalidValue("event positions must ascend below the head"))
             }
@@ -163,8 +163,8 @@ extension EventStore {
             guard number < UInt64(streams.count), EventFlags.all.isSuperset(of: flags) else {
                 throw reader.error(.invalidValue("event of an unknown stream or with unknown flags"))
             }
-            guard log.payloadByteCount + type.utf8.count + data.count + metadata.count <= limits.maxRetainedPayloadBytes else {
-                throw reader.error(.invalidValue("retained payload exceeds maxRetainedPayloadBytes"))
+            guard log.payloadByteCount + type.utf8.count + data.count + metadata.count <= limits.maximumRetainedPayloadBytes else {
+                throw reader.error(.invalidValue("retained payload exceeds maximumRetainedPayloadBytes"))
             }
             let stream = UInt32(number)
             let index = Int(stream)
@@ -209,16 +209,16 @@ extension EventStore {
     }
 
     private mutating func restoreGroups(_ reader: inout ByteReader) throws(BinaryDecodingError) {
-        let count = try reader.readCount(limit: limits.maxPersistentGroups, minimumElementBytes: 12)
+        let count = try reader.readCount(limit: limits.maximumPersistentGroups, minimumElementBytes: 12)
         var previousKey: PersistentGroupKey?
         for _ in 0..<count {
-            let key = try PersistentGroupKey(decoding: &reader, bound: limits.maxSystemStreamNameBytes)
+            let key = try PersistentGroupKey(decoding: &reader, bound: limits.maximumSystemStreamNameBytes)
             if let problem = groupProblem(key) { throw reader.error(.invalidValue("group \(key): \(problem)")) }
             if let previousKey, !(previousKey < key) { throw reader.error(.invalidValue("group keys not strictly ascending")) }
             previousKey = key
             let source: SubscriptionSource
             if try reader.readBool() {
-                let filter = try EventFilter(decoding: &reader, bound: limits.maxSystemStreamNameBytes)
+                let filter = try EventFilter(decoding: &reader, bound: limits.maximumSystemStreamNameBytes)
                 if let problem = filter.problem(limits: limits) { throw reader.error(.invalidValue("group filter: \(problem)")) }
                 source = .all(filter)
             } else {

@@ -5,19 +5,19 @@ extension EventStore {
     func validate(batches: [[ProposedEvent]]) -> EventStoreResult? {
         var eventCount = 0
         for batch in batches { eventCount += batch.count }
-        if eventCount > limits.maxEventsPerAppend {
-            return .appendTooLarge(AppendTooLarge(measure: .eventCount, actual: eventCount, limit: limits.maxEventsPerAppend))
+        if eventCount > limits.maximumEventsPerAppend {
+            return .appendTooLarge(AppendTooLarge(measure: .eventCount, actual: eventCount, limit: limits.maximumEventsPerAppend))
         }
         var totalBytes = 0
         for (streamIndex, batch) in batches.enumerated() {
             if batch.isEmpty { return .invalidEvent(InvalidEvent(streamIndex: streamIndex, eventIndex: nil, problem: .noEvents)) }
             for (eventIndex, event) in batch.enumerated() {
                 let bytes = event.payloadByteCount
-                if bytes > limits.maxEventBytes {
+                if bytes > limits.maximumEventBytes {
                     return .appendTooLarge(
                         AppendTooLarge(
                             measure: .eventBytes(streamIndex: streamIndex, eventIndex: eventIndex), actual: bytes,
-                            limit: limits.maxEventBytes))
+                            limit: limits.maximumEventBytes))
                 }
                 totalBytes += bytes
                 if let problem = problem(inType: event.type) ?? (event.schemaVersion == 0 ? .schemaVersionZero : nil) {
@@ -31,8 +31,8 @@ extension EventStore {
                     InvalidEvent(streamIndex: streamIndex, eventIndex: eventIndex, problem: .duplicateEventID(event.id)))
             }
         }
-        if totalBytes > limits.maxAppendBytes {
-            return .appendTooLarge(AppendTooLarge(measure: .appendBytes, actual: totalBytes, limit: limits.maxAppendBytes))
+        if totalBytes > limits.maximumAppendBytes {
+            return .appendTooLarge(AppendTooLarge(measure: .appendBytes, actual: totalBytes, limit: limits.maximumAppendBytes))
         }
         return nil
     }
@@ -40,7 +40,7 @@ extension EventStore {
     func problem(inType type: String) -> InvalidEvent.Problem? {
         let bytes = type.utf8.count
         if bytes == 0 { return .emptyType }
-        if bytes > limits.maxEventTypeBytes { return .typeTooLong(bytes: bytes, limit: limits.maxEventTypeBytes) }
+        if bytes > limits.maximumEventTypeBytes { return .typeTooLong(bytes: bytes, limit: limits.maximumEventTypeBytes) }
         if type.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return .typeControlCharacter }
         return nil
     }
@@ -49,12 +49,12 @@ extension EventStore {
     /// once before it refuses, so unreachable events never block an append.
     mutating func makeRoom(newStreams: Int, events: Int, bytes: Int) -> StoreFull? {
         func lacking() -> StoreFull? {
-            if streams.count + newStreams > limits.maxStreams { return StoreFull(resource: .streams, limit: limits.maxStreams) }
-            if log.count + events > limits.maxRetainedEvents {
-                return StoreFull(resource: .events, limit: limits.maxRetainedEvents)
+            if streams.count + newStreams > limits.maximumStreams { return StoreFull(resource: .streams, limit: limits.maximumStreams) }
+            if log.count + events > limits.maximumRetainedEvents {
+                return StoreFull(resource: .events, limit: limits.maximumRetainedEvents)
             }
-            if log.payloadByteCount + bytes > limits.maxRetainedPayloadBytes {
-                return StoreFull(resource: .payloadBytes, limit: limits.maxRetainedPayloadBytes)
+            if log.payloadByteCount + bytes > limits.maximumRetainedPayloadBytes {
+                return StoreFull(resource: .payloadBytes, limit: limits.maximumRetainedPayloadBytes)
             }
             return nil
         }

@@ -23,7 +23,7 @@ public struct EventStore: Sendable {
     /// The index of the last log entry applied or skipped.
     public internal(set) var appliedIndex: LogIndex = .zero
     /// The store's clock: the latest recorded time of any applied command. It
-    /// never goes back, and it is what `maxAge` and the id window's age measure
+    /// never goes back, and it is what `maximumAge` and the id window's age measure
     /// against (so a read ages events the same way on every replica).
     public internal(set) var clock: RecordedTime = .epoch
     /// The position the next event gets.
@@ -34,7 +34,7 @@ public struct EventStore: Sendable {
     var window = IdempotencyWindow()
     var groups: [PersistentGroupKey: PersistentGroup] = [:]
     /// Retained events that the count-based rules hide: what a scavenge would
-    /// free, not counting `maxAge`. Maintained incrementally (the sum of the
+    /// free, not counting `maximumAge`. Maintained incrementally (the sum of the
     /// streams' `reclaimable`), for the automatic scavenge.
     var reclaimableEvents: UInt64 = 0
     /// Scavenges run so far (requested and automatic), and the latest one's
@@ -67,8 +67,8 @@ public struct EventStore: Sendable {
     public mutating func apply(_ command: ArraySlice<UInt8>, at index: LogIndex) -> EventStoreResult {
         precondition(index > appliedIndex, "entries are applied in log order: \(index) after \(appliedIndex)")
         appliedIndex = index
-        guard command.count <= limits.maxCommandBytes else {
-            return .appendTooLarge(AppendTooLarge(measure: .commandBytes, actual: command.count, limit: limits.maxCommandBytes))
+        guard command.count <= limits.maximumCommandBytes else {
+            return .appendTooLarge(AppendTooLarge(measure: .commandBytes, actual: command.count, limit: limits.maximumCommandBytes))
         }
         let decoded: EventStoreCommand
         do {
@@ -106,7 +106,7 @@ public struct EventStore: Sendable {
 
     private mutating func execute(_ command: EventStoreCommand) -> EventStoreResult {
         if command.recordedTime > clock { clock = command.recordedTime }
-        window.evict(maxEvents: limits.idempotencyWindowMaxEvents, recordedBefore: clock.subtracting(limits.idempotencyWindowMaxAge))
+        window.evict(maximumEvents: limits.idempotencyWindowMaxEvents, recordedBefore: clock.subtracting(limits.idempotencyWindowMaxAge))
         let result: EventStoreResult
         switch command.operation {
         case .append(let append): result = executeAppend(append)
@@ -139,10 +139,10 @@ public struct EventStore: Sendable {
     }
 
     /// The stream's number, creating an empty record if it has none.
-    /// Precondition: there is room (`streams.count < limits.maxStreams`).
+    /// Precondition: there is room (`streams.count < limits.maximumStreams`).
     mutating func ensureStream(_ name: StreamName) -> UInt32 {
         if let number = streamNumbers[name] { return number }
-        precondition(streams.count < limits.maxStreams, "ensureStream beyond maxStreams; the caller checks room first")
+        precondition(streams.count < limits.maximumStreams, "ensureStream beyond maximumStreams; the caller checks room first")
         let number = UInt32(streams.count)
         streams.append(StreamRecord(name: name))
         streamNumbers[name] = number
@@ -161,7 +161,7 @@ public struct EventStore: Sendable {
     /// and never below what is retained).
     func visibleStart(of stream: StreamRecord) -> UInt64 {
         var cut = Swift.max(stream.countCut(nextRevision: stream.nextRevision), stream.retainedStart)
-        if let maxAge = stream.metadata.maxAge { cut = ageCut(of: stream, from: cut, threshold: clock.subtracting(maxAge)) }
+        if let maximumAge = stream.metadata.maximumAge { cut = ageCut(of: stream, from: cut, threshold: clock.subtracting(maximumAge)) }
         return cut
     }
 

@@ -8,8 +8,8 @@
 /// bounded by a documented count and age, so what it remembers is the same on
 /// every replica and after every restart:
 ///
-/// - it holds the ids of at most `maxEvents` events (the latest ones), and
-/// - it forgets an id once it was recorded more than `maxAge` before the
+/// - it holds the ids of at most `maximumEvents` events (the latest ones), and
+/// - it forgets an id once it was recorded more than `maximumAge` before the
 ///   store's clock (the latest recorded time applied).
 ///
 /// Ids are scoped by stream: the same id in two streams is two entries.
@@ -51,9 +51,9 @@ struct IdempotencyWindow: Sendable {
         if order.count - head > 2 * entries.count + 64 { rebuildOrder() }
     }
 
-    /// Forgets the oldest entries beyond `maxEvents` and those recorded before `threshold`.
-    mutating func evict(maxEvents: Int, recordedBefore threshold: RecordedTime) {
-        while let current = oldest, entries.count > maxEvents || current.entry.recordedTime < threshold.rawValue {
+    /// Forgets the oldest entries beyond `maximumEvents` and those recorded before `threshold`.
+    mutating func evict(maximumEvents: Int, recordedBefore threshold: RecordedTime) {
+        while let current = oldest, entries.count > maximumEvents || current.entry.recordedTime < threshold.rawValue {
             entries.removeValue(forKey: current.key)
             head += 1
             skipStaleHead()

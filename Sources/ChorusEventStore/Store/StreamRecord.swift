@@ -14,7 +14,7 @@ enum StreamStatus: UInt8, Sendable, Hashable {
 /// Invariant: `entries[k]` is the slot of revision `retainedStart + k`, for
 /// every revision from `retainedStart` to `nextRevision - 1` (a scavenge only
 /// removes a prefix of a stream, because every retention rule hides a prefix:
-/// recorded times are non-decreasing, so `maxAge` hides a prefix too).
+/// recorded times are non-decreasing, so `maximumAge` hides a prefix too).
 struct StreamRecord: Sendable, Hashable {
     var name: StreamName
     /// Revisions ever assigned: the next append gets this one.
@@ -48,12 +48,12 @@ struct StreamRecord: Sendable, Hashable {
     /// Whether reads see the stream (it exists and is neither deleted nor empty-and-new).
     var isReadable: Bool { status == .active && nextRevision > 0 }
 
-    /// The first revision the count-based rules (deletes, `maxCount`,
+    /// The first revision the count-based rules (deletes, `maximumCount`,
     /// `truncateBefore`) leave visible, at most `nextRevision`.
     func countCut(nextRevision: UInt64) -> UInt64 {
         if status == .tombstoned { return nextRevision }
         var cut = Swift.max(softDeletedBefore, metadata.truncateBefore?.rawValue ?? 0)
-        if let maxCount = metadata.maxCount, nextRevision > maxCount { cut = Swift.max(cut, nextRevision - maxCount) }
+        if let maximumCount = metadata.maximumCount, nextRevision > maximumCount { cut = Swift.max(cut, nextRevision - maximumCount) }
         return Swift.min(cut, nextRevision)
     }
 

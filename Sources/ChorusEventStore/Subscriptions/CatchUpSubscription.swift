@@ -20,10 +20,10 @@ import ChorusCore
 /// it with `streamDeleted`. A `$all` subscription sees every retained event
 /// its filter matches.
 extension EventStore {
-    public func subscriptionBatch(source: SubscriptionSource, after cursor: SubscriptionCursor, maxCount: Int)
+    public func subscriptionBatch(source: SubscriptionSource, after cursor: SubscriptionCursor, maximumCount: Int)
         -> SubscriptionBatchResult
     {
-        let limit = clampedCount(maxCount)
+        let limit = clampedCount(maximumCount)
         switch source {
         case .stream(let name):
             guard let number = streamNumber(name) else {
@@ -54,7 +54,7 @@ extension EventStore {
             }
             return .batch(SubscriptionBatch(events: events, cursor: next, isCaughtUp: stop == end, headPosition: headPosition))
         case .all(let filter):
-            let request = AllReadRequest(direction: .forwards, from: .position(cursor.nextPosition), maxCount: limit, filter: filter)
+            let request = AllReadRequest(direction: .forwards, from: .position(cursor.nextPosition), maximumCount: limit, filter: filter)
             switch readAll(request) {
             case .invalidFilter(let problem):
                 return .invalid(problem)

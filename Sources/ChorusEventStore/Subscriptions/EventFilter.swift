@@ -25,13 +25,13 @@ public struct EventFilter: Hashable, Sendable {
 
     /// Why this filter is refused, or nil.
     func problem(limits: EventStoreLimits) -> String? {
-        if streamNamePrefixes.count > limits.maxFilterPrefixes || eventTypePrefixes.count > limits.maxFilterPrefixes {
-            return "a filter may hold at most \(limits.maxFilterPrefixes) prefixes of each kind"
+        if streamNamePrefixes.count > limits.maximumFilterPrefixes || eventTypePrefixes.count > limits.maximumFilterPrefixes {
+            return "a filter may hold at most \(limits.maximumFilterPrefixes) prefixes of each kind"
         }
-        if streamNamePrefixes.contains(where: { $0.utf8.count > limits.maxSystemStreamNameBytes }) {
+        if streamNamePrefixes.contains(where: { $0.utf8.count > limits.maximumSystemStreamNameBytes }) {
             return "a stream-name prefix is longer than any stream name"
         }
-        if eventTypePrefixes.contains(where: { $0.utf8.count > limits.maxEventTypeBytes }) {
+        if eventTypePrefixes.contains(where: { $0.utf8.count > limits.maximumEventTypeBytes }) {
             return "an event-type prefix is longer than any event type"
         }
         return nil

@@ -45,15 +45,15 @@ public enum PersistentGroupStart: Hashable, Sendable {
 /// A group's replicated settings; the leader's dispatcher interprets them.
 public struct PersistentGroupSettings: Hashable, Sendable {
     /// Redeliveries of one event before it is parked (KurrentDB's rule: an event
-    /// that fails with `retryCount < maxRetryCount` is retried, else parked; 0
+    /// that fails with `retryCount < maximumRetryCount` is retried, else parked; 0
     /// parks on the first failure).
-    public var maxRetryCount: Int
+    public var maximumRetryCount: Int
     /// Consumers connected at once; more are refused.
-    public var maxConsumerCount: Int
+    public var maximumConsumerCount: Int
     /// Ticks an event may stay unacknowledged before it counts as failed.
     public var messageTimeoutTicks: Int
     /// Unacknowledged events per consumer.
-    public var maxInFlightPerConsumer: Int
+    public var maximumInFlightPerConsumer: Int
     /// Source events the dispatcher buffers ahead of its consumers.
     public var bufferSize: Int
     /// The dispatcher proposes a checkpoint once this many events were completed since the last one …
@@ -62,13 +62,13 @@ public struct PersistentGroupSettings: Hashable, Sendable {
     public var checkpointIntervalTicks: Int
 
     public init(
-        maxRetryCount: Int = 10, maxConsumerCount: Int = 16, messageTimeoutTicks: Int = 30, maxInFlightPerConsumer: Int = 16,
+        maximumRetryCount: Int = 10, maximumConsumerCount: Int = 16, messageTimeoutTicks: Int = 30, maximumInFlightPerConsumer: Int = 16,
         bufferSize: Int = 512, checkpointAfterEvents: Int = 64, checkpointIntervalTicks: Int = 10
     ) {
-        self.maxRetryCount = maxRetryCount
-        self.maxConsumerCount = maxConsumerCount
+        self.maximumRetryCount = maximumRetryCount
+        self.maximumConsumerCount = maximumConsumerCount
         self.messageTimeoutTicks = messageTimeoutTicks
-        self.maxInFlightPerConsumer = maxInFlightPerConsumer
+        self.maximumInFlightPerConsumer = maximumInFlightPerConsumer
         self.bufferSize = bufferSize
         self.checkpointAfterEvents = checkpointAfterEvents
         self.checkpointIntervalTicks = checkpointIntervalTicks
@@ -79,13 +79,13 @@ public struct PersistentGroupSettings: Hashable, Sendable {
         func outside(_ name: String, _ value: Int, _ range: ClosedRange<Int>) -> String? {
             range.contains(value) ? nil : "\(name) \(value) is outside \(range.lowerBound)...\(range.upperBound)"
         }
-        return outside("maxRetryCount", maxRetryCount, 0...limits.maxRetryCountLimit)
-            ?? outside("maxConsumerCount", maxConsumerCount, 1...limits.maxConsumersPerGroup)
-            ?? outside("messageTimeoutTicks", messageTimeoutTicks, 1...limits.maxMessageTimeoutTicks)
-            ?? outside("maxInFlightPerConsumer", maxInFlightPerConsumer, 1...limits.maxInFlightPerConsumer)
-            ?? outside("bufferSize", bufferSize, 1...limits.maxDispatcherBufferedEvents)
-            ?? outside("checkpointAfterEvents", checkpointAfterEvents, 1...limits.maxCheckpointInterval)
-            ?? outside("checkpointIntervalTicks", checkpointIntervalTicks, 1...limits.maxCheckpointInterval)
+        return outside("maximumRetryCount", maximumRetryCount, 0...limits.maximumRetryCountLimit)
+            ?? outside("maximumConsumerCount", maximumConsumerCount, 1...limits.maximumConsumersPerGroup)
+            ?? outside("messageTimeoutTicks", messageTimeoutTicks, 1...limits.maximumMessageTimeoutTicks)
+            ?? outside("maximumInFlightPerConsumer", maximumInFlightPerConsumer, 1...limits.maximumInFlightPerConsumer)
+            ?? outside("bufferSize", bufferSize, 1...limits.maximumDispatcherBufferedEvents)
+            ?? outside("checkpointAfterEvents", checkpointAfterEvents, 1...limits.maximumCheckpointInterval)
+            ?? outside("checkpointIntervalTicks", checkpointIntervalTicks, 1...limits.maximumCheckpointInterval)
     }
 }
 

@@ -19,11 +19,11 @@
 ///   checkpoint, so events completed since the last applied checkpoint are
 ///   delivered again). An acknowledgement from any consumer completes an event
 ///   that is in flight or waiting for a retry.
-/// - **Retries.** A failed event with `retryCount < maxRetryCount` is
+/// - **Retries.** A failed event with `retryCount < maximumRetryCount` is
 ///   delivered again with `retryCount + 1`; otherwise it is parked. Retries go
 ///   before new events.
 /// - **Order.** Events are taken from the source in `$all` order and handed
-///   out round-robin to consumers with room (`maxInFlightPerConsumer`), so each
+///   out round-robin to consumers with room (`maximumInFlightPerConsumer`), so each
 ///   consumer receives first deliveries in source order; a retried or replayed
 ///   event can arrive after later events, and nothing orders deliveries across
 ///   consumers.
@@ -34,7 +34,7 @@
 ///   requested and delivered like retries (from `retryCount` 0); once done, the
 ///   replay bound advances and the parked stream is truncated.
 /// - **Bounded.** At most `bufferSize` source events and `bufferSize` replayed
-///   events are held, at most `maxConsumerCount` consumers are connected.
+///   events are held, at most `maximumConsumerCount` consumers are connected.
 public struct PersistentSubscriptionDispatcher: Sendable {
     public struct ConsumerID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
         public var rawValue: UInt64
@@ -69,7 +69,7 @@ public struct PersistentSubscriptionDispatcher: Sendable {
     }
 
     public enum NegativeAcknowledgement: Hashable, Sendable {
-        /// Deliver it again (subject to `maxRetryCount`).
+        /// Deliver it again (subject to `maximumRetryCount`).
         case retry
         /// Park it at once.
         case park
@@ -86,7 +86,7 @@ public struct PersistentSubscriptionDispatcher: Sendable {
     public enum ConnectResult: Hashable, Sendable {
         case connected([Effect])
         case alreadyConnected
-        case refused(maxConsumerCount: Int)
+        case refused(maximumConsumerCount: Int)
     }
 
     struct Pending: Hashable, Sendable {
@@ -198,7 +198,7 @@ public struct PersistentSubscriptionDispatcher: Sendable {
         return effects
     }
 
-    /// The parked revisions to read next (`EventStore.readParked(key, from: replayCursor, maxCount:)`), or 0.
+    /// The parked revisions to read next (`EventStore.readParked(key, from: replayCursor, maximumCount:)`), or 0.
     public var wantedParkedEvents: Int {
         guard replayCursor < replayRequestedThrough else { return 0 }
         let room = Swift.max(0, settings.bufferSize - replayOutstanding.count)
@@ -248,7 +248,7 @@ public struct PersistentSubscriptionDispatcher: Sendable {
 
     public mutating func connect(_ consumer: ConsumerID) -> ConnectResult {
         if consumers.contains(where: { $0.id == consumer }) { return .alreadyConnected }
-        guard consumers.count < settings.maxConsumerCount else { return .refused(maxConsumerCount: settings.maxConsumerCount) }
+        guard consumers.count < settings.maximumConsumerCount else { return .refused(maximumConsumerCount: settings.maximumConsumerCount) }
         consumers.append(Consumer(id: consumer, inFlight: 0))
         var effects: [Effect] = []
         dispatch(into: &effects)
@@ -327,7 +327,7 @@ public struct PersistentSubscriptionDispatcher: Sendable {
     }
 
     private mutating func fail(_ pending: Pending, reason: String, into effects: inout [Effect]) {
-        if pending.retryCount < settings.maxRetryCount {
+        if pending.retryCount < settings.maximumRetryCount {
             var again = pending
             again.retryCount += 1
             retries.append(again)
@@ -389,7 +389,7 @@ public struct PersistentSubscriptionDispatcher: Sendable {
             var chosen: Int?
             for step in 0..<consumers.count {
                 let index = (nextConsumer + step) % consumers.count
-                if consumers[index].inFlight < settings.maxInFlightPerConsumer {
+                if consumers[index].inFlight < settings.maximumInFlightPerConsumer {
                     chosen = index
                     break
                 }

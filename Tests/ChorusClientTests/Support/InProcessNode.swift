@@ -27,7 +27,7 @@ enum InProcessNode {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (node, configuration) = try await startNode(directory: directory, adjust: adjust)
         // The API listens on a port the kernel picks; its URL is known once it runs.
-        let api = HTTPAPIConfiguration(host: "127.0.0.1", port: 1, maximumValueBytes: configuration.keyValue.maxValueBytes)
+        let api = HTTPAPIConfiguration(host: "127.0.0.1", port: 1, maximumValueBytes: configuration.keyValue.maximumValueBytes)
         try api.validate(against: configuration)
         let bound = BoundPort()
         let application = ApplicationOnFreePort(

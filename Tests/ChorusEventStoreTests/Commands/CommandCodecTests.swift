@@ -26,7 +26,7 @@ let everyKindOfCommand: [EventStoreCommand] = {
         .appendMultiple(MultiStreamAppend(writes: [], checks: [])),
         .softDelete(stream: "s", expected: .revision(9)),
         .hardDelete(stream: "s", expected: .any),
-        .setMetadata(stream: "s", metadata: StreamMetadata(maxCount: 3, maxAge: Microseconds(50), truncateBefore: 2)),
+        .setMetadata(stream: "s", metadata: StreamMetadata(maximumCount: 3, maximumAge: Microseconds(50), truncateBefore: 2)),
         .setMetadata(stream: "s", metadata: .none),
         .recordKeyValueChanges([
             KeyValueChange(key: "k", version: 5, value: [1, 2]), KeyValueChange(keyspace: "x", key: "", version: 0, value: nil),
@@ -35,7 +35,7 @@ let everyKindOfCommand: [EventStoreCommand] = {
         .createGroup(
             key: PersistentGroupKey(stream: .all, group: "g"),
             filter: EventFilter(streamNamePrefixes: ["a", "$kv-"], eventTypePrefixes: ["T"], includeSystemStreams: true),
-            settings: PersistentGroupSettings(maxRetryCount: 0, maxConsumerCount: 1), start: .end),
+            settings: PersistentGroupSettings(maximumRetryCount: 0, maximumConsumerCount: 1), start: .end),
         .createGroup(key: key, filter: EventFilter(), settings: PersistentGroupSettings(), start: .after(12)),
         .deleteGroup(key: key),
         .advanceCheckpoint(key: key, checkpoint: .start),
@@ -108,8 +108,8 @@ let everyKindOfCommand: [EventStoreCommand] = {
         #expect(reason([1, 0, 1, 1, 0x73, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]) == .lengthOutOfBounds(length: 0xFFFF_FFFF, limit: 0))
         // A forged length likewise.
         if case .truncated = reason([1, 0, 5, 0xFF, 0xFF, 0x7F]) {} else { Issue.record("forged length not refused") }
-        // A command longer than maxCommandBytes is refused before decoding.
-        #expect(reason(Array(repeating: 1, count: EventStoreLimits.default.maxCommandBytes + 1)) == .lengthOutOfBounds(length: UInt64(EventStoreLimits.default.maxCommandBytes + 1), limit: EventStoreLimits.default.maxCommandBytes))
+        // A command longer than maximumCommandBytes is refused before decoding.
+        #expect(reason(Array(repeating: 1, count: EventStoreLimits.default.maximumCommandBytes + 1)) == .lengthOutOfBounds(length: UInt64(EventStoreLimits.default.maximumCommandBytes + 1), limit: EventStoreLimits.default.maximumCommandBytes))
     }
 
     /// Seeded fuzzing: mutated commands either decode or throw, and applying

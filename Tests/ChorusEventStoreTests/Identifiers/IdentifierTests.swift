@@ -55,26 +55,26 @@ import Testing
         #expect(smallLimits.problems == [])
         #expect(PersistentGroupSettings().problem(limits: .default) == nil, "the default settings fit the default limits")
         var broken = EventStoreLimits.default
-        broken.maxEventBytes = broken.maxAppendBytes + 1
-        #expect(broken.problems == ["maxEventBytes must not exceed maxAppendBytes: one event is an append"])
+        broken.maximumEventBytes = broken.maximumAppendBytes + 1
+        #expect(broken.problems == ["maximumEventBytes must not exceed maximumAppendBytes: one event is an append"])
         broken = .default
-        broken.idempotencyWindowMaxEvents = broken.maxEventsPerAppend - 1
+        broken.idempotencyWindowMaxEvents = broken.maximumEventsPerAppend - 1
         #expect(broken.problems == ["idempotencyWindowMaxEvents must hold the largest batch, or a retry of it could never be recognised"])
         broken = .default
-        broken.maxCommandBytes = broken.maxAppendBytes
-        #expect(broken.problems.count == 1 && broken.problems[0].hasPrefix("maxCommandBytes"))
+        broken.maximumCommandBytes = broken.maximumAppendBytes
+        #expect(broken.problems.count == 1 && broken.problems[0].hasPrefix("maximumCommandBytes"))
         broken = .default
-        broken.maxRetainedEvents = Int(UInt32.max) + 1
-        #expect(broken.problems == ["maxRetainedEvents must fit the 32-bit event slots"])
+        broken.maximumRetainedEvents = Int(UInt32.max) + 1
+        #expect(broken.problems == ["maximumRetainedEvents must fit the 32-bit event slots"])
         broken = .default
-        broken.maxScannedEventsPerRead = broken.maxReadCount - 1
+        broken.maximumScannedEventsPerRead = broken.maximumReadCount - 1
         #expect(broken.problems == ["a filtered read must be able to scan at least one full page"])
         broken = .default
-        broken.maxSystemStreamNameBytes = broken.maxStreamNameBytes
-        #expect(broken.problems.contains { $0.hasPrefix("maxSystemStreamNameBytes must hold a parked stream's name") })
+        broken.maximumSystemStreamNameBytes = broken.maximumStreamNameBytes
+        #expect(broken.problems.contains { $0.hasPrefix("maximumSystemStreamNameBytes must hold a parked stream's name") })
         broken = .default
-        broken.maxReadCount = 0
-        #expect(broken.problems == ["maxReadCount must be positive (is 0)"])
+        broken.maximumReadCount = 0
+        #expect(broken.problems == ["maximumReadCount must be positive (is 0)"])
     }
 
     @Test func newtypesOrder() {

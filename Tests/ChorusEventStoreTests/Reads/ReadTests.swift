@@ -15,9 +15,9 @@ import Testing
         return harness
     }
 
-    func page(_ harness: Harness, _ direction: ReadDirection, _ from: StreamReadStart, _ maxCount: Int) -> ([UInt64], UInt64?) {
+    func page(_ harness: Harness, _ direction: ReadDirection, _ from: StreamReadStart, _ maximumCount: Int) -> ([UInt64], UInt64?) {
         guard case .events(let page) = harness.store.readStream(
-            StreamReadRequest(stream: "s", direction: direction, from: from, maxCount: maxCount))
+            StreamReadRequest(stream: "s", direction: direction, from: from, maximumCount: maximumCount))
         else { return ([], 999) }
         return (page.events.map(\.revision.rawValue), page.nextRevision?.rawValue)
     }
@@ -52,7 +52,7 @@ import Testing
         }
         #expect(seen == Array(0..<37))
         #expect(pages == 8)
-        // The count is capped at maxReadCount (16).
+        // The count is capped at maximumReadCount (16).
         #expect(page(harness, .forwards, .start, 1_000).0.count == 16)
     }
 
@@ -89,14 +89,14 @@ import Testing
         #expect(asOf(0) != asOf(1))
         #expect(harness.read("t", asOf: 1) == .streamNotFound("t"), "t had no events yet")
         // A rule change after the position cannot be undone by the read: an error, not a wrong state.
-        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maxCount: 1)))
+        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maximumCount: 1)))
         #expect(revisions(asOf(3)) == [2], "at the head the current rules apply")
         harness.append("t", .any, [5])  // 4
         if case .asOfNotRetained = asOf(2) {} else { Issue.record("as of 2 after a metadata change must be refused: \(asOf(2))") }
         #expect(revisions(asOf(4)) == [2])
         harness.append("s", .any, [6])  // 5
         #expect(revisions(asOf(5)) == [3])
-        #expect(revisions(asOf(4)) == [2], "maxCount as of 4 counts the revisions then")
+        #expect(revisions(asOf(4)) == [2], "maximumCount as of 4 counts the revisions then")
         harness.run(.scavenge)
         if case .asOfNotRetained = asOf(3) {} else { Issue.record("as of 3 needs scavenged state") }
         #expect(revisions(asOf(5)) == [3])
@@ -141,26 +141,26 @@ import Testing
 
     @Test func pagingForwardsAndBackwards() {
         let harness = populated()
-        let first = read(harness, AllReadRequest(maxCount: 5))
+        let first = read(harness, AllReadRequest(maximumCount: 5))
         #expect(first?.events.map(\.position.rawValue) == [0, 1, 2, 3, 4])
         #expect(first?.nextPosition == 5)
-        #expect(read(harness, AllReadRequest(from: .position(10), maxCount: 5))?.events.map(\.position.rawValue) == [10, 11])
-        let tail = read(harness, AllReadRequest(from: .position(10), maxCount: 5))
+        #expect(read(harness, AllReadRequest(from: .position(10), maximumCount: 5))?.events.map(\.position.rawValue) == [10, 11])
+        let tail = read(harness, AllReadRequest(from: .position(10), maximumCount: 5))
         #expect(tail?.nextPosition == nil, "the read examined the feed event at 12 too")
         #expect(tail?.scannedThrough == 12)
-        let back = read(harness, AllReadRequest(direction: .backwards, from: .end, maxCount: 3, filter: .everything))
+        let back = read(harness, AllReadRequest(direction: .backwards, from: .end, maximumCount: 3, filter: .everything))
         #expect(back?.events.map(\.position.rawValue) == [12, 11, 10])
         #expect(back?.nextPosition == 9)
-        #expect(read(harness, AllReadRequest(direction: .backwards, from: .position(1), maxCount: 5))?.events.map(\.position.rawValue) == [1, 0])
-        #expect(read(harness, AllReadRequest(direction: .backwards, from: .position(1), maxCount: 5))?.nextPosition == nil)
-        #expect(read(harness, AllReadRequest(from: .end, maxCount: 5))?.events == [])
+        #expect(read(harness, AllReadRequest(direction: .backwards, from: .position(1), maximumCount: 5))?.events.map(\.position.rawValue) == [1, 0])
+        #expect(read(harness, AllReadRequest(direction: .backwards, from: .position(1), maximumCount: 5))?.nextPosition == nil)
+        #expect(read(harness, AllReadRequest(from: .end, maximumCount: 5))?.events == [])
         #expect(first?.headPosition == 13)
     }
 
     @Test func filters() {
         let harness = populated()
         func positions(_ filter: EventFilter) -> [UInt64] {
-            read(harness, AllReadRequest(maxCount: 16, filter: filter))?.events.map(\.position.rawValue) ?? [999]
+            read(harness, AllReadRequest(maximumCount: 16, filter: filter))?.events.map(\.position.rawValue) ?? [999]
         }
         #expect(positions(EventFilter(streamNamePrefixes: ["a-"])) == [0, 2, 3, 5, 6, 8, 9, 11])
         #expect(positions(EventFilter(eventTypePrefixes: ["Shipped"])) == [1, 4, 5, 7, 10, 11])
@@ -172,25 +172,25 @@ import Testing
         #expect(positions(EventFilter(eventTypePrefixes: ["$kv"])) == [], "a type prefix alone does not")
         #expect(positions(EventFilter(eventTypePrefixes: ["$kv"], includeSystemStreams: true)) == [12])
         #expect(
-            harness.store.readAll(AllReadRequest(maxCount: 1, filter: EventFilter(streamNamePrefixes: ["a", "b", "c", "d", "e"])))
+            harness.store.readAll(AllReadRequest(maximumCount: 1, filter: EventFilter(streamNamePrefixes: ["a", "b", "c", "d", "e"])))
                 == .invalidFilter("a filter may hold at most 4 prefixes of each kind"))
     }
 
-    /// A sparse filter examines at most maxScannedEventsPerRead (32) events per
+    /// A sparse filter examines at most maximumScannedEventsPerRead (32) events per
     /// read and returns where it got to, so a checkpoint moves past skipped events.
     @Test func scanLimitAndContinuation() {
-        var harness = Harness(limits: { var limits = smallLimits; limits.maxRetainedEvents = 10_000; return limits }())
+        var harness = Harness(limits: { var limits = smallLimits; limits.maximumRetainedEvents = 10_000; return limits }())
         for id in 0..<20 as Range<UInt64> { harness.append("noise", .any, [id * 4, id * 4 + 1, id * 4 + 2, id * 4 + 3]) }
         harness.append("rare", .any, [1_000])
         let filter = EventFilter(streamNamePrefixes: ["rare"])
-        let first = read(harness, AllReadRequest(maxCount: 10, filter: filter))
+        let first = read(harness, AllReadRequest(maximumCount: 10, filter: filter))
         #expect(first?.events == [])
         #expect(first?.scannedThrough == 31)
         #expect(first?.nextPosition == 32)
         var from = first!.nextPosition!
         var found: [UInt64] = []
         for _ in 0..<5 {
-            guard let page = read(harness, AllReadRequest(from: .position(from), maxCount: 10, filter: filter)) else { break }
+            guard let page = read(harness, AllReadRequest(from: .position(from), maximumCount: 10, filter: filter)) else { break }
             found += page.events.map(\.position.rawValue)
             guard let next = page.nextPosition else { break }
             from = next
@@ -204,9 +204,9 @@ import Testing
         harness.append("b", .any, [4, 5])
         harness.run(.softDelete(stream: "a", expected: .any))
         harness.run(.scavenge)
-        #expect(read(harness, AllReadRequest(from: .position(1), maxCount: 5))?.events.map(\.position.rawValue) == [3, 4])
-        #expect(read(harness, AllReadRequest(direction: .backwards, from: .position(2), maxCount: 5))?.events == [])
-        #expect(read(harness, AllReadRequest(direction: .backwards, from: .position(3), maxCount: 5))?.events.map(\.position.rawValue) == [3])
+        #expect(read(harness, AllReadRequest(from: .position(1), maximumCount: 5))?.events.map(\.position.rawValue) == [3, 4])
+        #expect(read(harness, AllReadRequest(direction: .backwards, from: .position(2), maximumCount: 5))?.events == [])
+        #expect(read(harness, AllReadRequest(direction: .backwards, from: .position(3), maximumCount: 5))?.events.map(\.position.rawValue) == [3])
         #expect(harness.store.headPosition == 5, "positions are never reused")
         harness.append("a", .any, [6])
         #expect(harness.allPositions() == [3, 4, 5])

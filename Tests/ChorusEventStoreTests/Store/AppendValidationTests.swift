@@ -13,10 +13,10 @@ import Testing
         let exactly = ProposedEvent(id: EventID(high: 0, low: 1), type: "T", data: Array(repeating: 0, count: 1_023))
         #expect(harness.run(.append(StreamAppend(stream: "s", expected: .any, events: [exactly]))).isSuccess)
         let four = (2...5).map { ProposedEvent(id: EventID(high: 0, low: $0), type: "T", data: Array(repeating: 0, count: 1_023)) }
-        #expect(harness.run(.append(StreamAppend(stream: "s", expected: .any, events: four))).isSuccess, "4 × 1024 = maxAppendBytes")
-        // Five events of 820 bytes: each within maxEventBytes, together beyond maxAppendBytes.
+        #expect(harness.run(.append(StreamAppend(stream: "s", expected: .any, events: four))).isSuccess, "4 × 1024 = maximumAppendBytes")
+        // Five events of 820 bytes: each within maximumEventBytes, together beyond maximumAppendBytes.
         var roomy = smallLimits
-        roomy.maxEventsPerAppend = 8
+        roomy.maximumEventsPerAppend = 8
         var wide = Harness(limits: roomy)
         let five = (6...10).map { ProposedEvent(id: EventID(high: 0, low: $0), type: "T", data: Array(repeating: 0, count: 819)) }
         #expect(
@@ -99,13 +99,13 @@ import Testing
 
     @Test func storeFullRefusesAfterScavengingWhatItCan() {
         var limits = smallLimits
-        limits.maxRetainedEvents = 6
-        limits.maxStreams = 3
+        limits.maximumRetainedEvents = 6
+        limits.maximumStreams = 3
         var harness = Harness(limits: limits)
         harness.append("a", .any, [1, 2, 3, 4])
         harness.append("b", .any, [5, 6])
         #expect(harness.append("b", .any, [7]) == .storeFull(StoreFull(resource: .events, limit: 6)))
-        harness.run(.setMetadata(stream: "a", metadata: StreamMetadata(maxCount: 1)))
+        harness.run(.setMetadata(stream: "a", metadata: StreamMetadata(maximumCount: 1)))
         // Three of a's events are unreachable: the full store scavenges them and takes the append.
         guard case .appended(let placed) = harness.append("b", .any, [7]) else {
             Issue.record("append after metadata refused")

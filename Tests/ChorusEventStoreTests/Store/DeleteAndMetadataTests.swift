@@ -38,7 +38,7 @@ import Testing
         #expect(harness.run(.hardDelete(stream: "s", expected: .any)) == .streamDeleted("s"))
         #expect(harness.run(.softDelete(stream: "s", expected: .any)) == .streamDeleted("s"))
         #expect(harness.run(.setMetadata(stream: "s", metadata: .none)) == .streamDeleted("s"))
-        #expect(harness.store.subscriptionBatch(source: .stream("s"), after: .start, maxCount: 10) == .streamDeleted("s"))
+        #expect(harness.store.subscriptionBatch(source: .stream("s"), after: .start, maximumCount: 10) == .streamDeleted("s"))
         #expect(harness.store.streamInfo("s")?.state == .tombstoned)
         // A stream that never existed can be tombstoned too.
         #expect(harness.run(.hardDelete(stream: "fresh", expected: .noStream)) == .deleted(StreamDeletion(stream: "fresh", kind: .hard, lastRevision: nil)))
@@ -48,23 +48,23 @@ import Testing
         #expect(harness.allPositions() == [])
         #expect(harness.read("s") == .streamDeleted("s"), "the tombstone outlives its events")
         let restored = try? EventStore(restoring: harness.store.snapshot(), limits: smallLimits)
-        #expect(restored?.readStream(StreamReadRequest(stream: "s", maxCount: 1)) == .streamDeleted("s"))
+        #expect(restored?.readStream(StreamReadRequest(stream: "s", maximumCount: 1)) == .streamDeleted("s"))
     }
 
     @Test func metadataStricterWins() throws {
         var harness = Harness()
         for id in 1...5 as ClosedRange<UInt64> { harness.append("s", .any, [id]) }
-        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maxCount: 3)))
+        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maximumCount: 3)))
         #expect(harness.revisionsAndIDs("s") == [Pair(2, 3), Pair(3, 4), Pair(4, 5)])
-        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maxCount: 3, truncateBefore: 4)))
+        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maximumCount: 3, truncateBefore: 4)))
         #expect(harness.revisionsAndIDs("s") == [Pair(4, 5)])
-        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maxCount: 1, truncateBefore: 2)))
+        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maximumCount: 1, truncateBefore: 2)))
         #expect(harness.revisionsAndIDs("s") == [Pair(4, 5)])
         // Loosening before a scavenge shows the hidden events again …
         harness.run(.setMetadata(stream: "s", metadata: .none))
         #expect(harness.revisionsAndIDs("s")?.count == 5)
         // … after one it cannot.
-        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maxCount: 2)))
+        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maximumCount: 2)))
         #expect(harness.run(.scavenge) == .scavenged(ScavengeReport(removedEvents: 3, removedPayloadBytes: 36, retainedEvents: 2, automatic: false)))
         harness.run(.setMetadata(stream: "s", metadata: .none))
         #expect(harness.revisionsAndIDs("s") == [Pair(3, 4), Pair(4, 5)])
@@ -74,17 +74,17 @@ import Testing
         #expect(harness.append("s", .revision(4), [6]).isSuccess)
     }
 
-    /// `maxAge` is measured against the store's clock (the latest recorded time),
+    /// `maximumAge` is measured against the store's clock (the latest recorded time),
     /// so every replica ages events alike.
-    @Test func maxAgeAgesAgainstTheStoreClock() {
+    @Test func maximumAgeAgesAgainstTheStoreClock() {
         var harness = Harness()
         harness.append("s", .any, [1])
         harness.append("s", .any, [2])
-        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maxAge: Microseconds(10))))
+        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maximumAge: Microseconds(10))))
         #expect(harness.revisionsAndIDs("s") == [Pair(0, 1), Pair(1, 2)], "event 1 is 2 µs old")
         harness.append("t", .any, [3])  // the clock moves 1 µs
         #expect(harness.run(.advanceClock, advancing: 7) == .clockAdvanced(RecordedTime(microsecondsSinceEpoch: harness.time)))
-        #expect(harness.revisionsAndIDs("s") == [Pair(0, 1), Pair(1, 2)], "exactly maxAge old is still visible")
+        #expect(harness.revisionsAndIDs("s") == [Pair(0, 1), Pair(1, 2)], "exactly maximumAge old is still visible")
         // A command stamped earlier does not move the clock back.
         #expect(harness.run(.advanceClock, advancing: -5) == .clockAdvanced(RecordedTime(microsecondsSinceEpoch: harness.time + 5)))
         harness.run(.advanceClock, advancing: 6)
@@ -98,7 +98,7 @@ import Testing
     @Test(arguments: [11, 12, 13, 14] as [UInt64])
     func scavengeKeepsEveryStreamReadTheSame(seed: UInt64) {
         var random = SeededGenerator(seed: seed)
-        var harness = Harness(limits: { var limits = smallLimits; limits.maxRetainedEvents = 10_000; return limits }())
+        var harness = Harness(limits: { var limits = smallLimits; limits.maximumRetainedEvents = 10_000; return limits }())
         let names: [StreamName] = ["a", "b", "c", "d"]
         var nextID: UInt64 = 1
         var removed = 0
@@ -108,8 +108,8 @@ import Testing
             case 0: harness.run(.softDelete(stream: stream, expected: .any))
             case 1:
                 let metadata = StreamMetadata(
-                    maxCount: random.chance(0.5) ? random.next() % 6 : nil,
-                    maxAge: random.chance(0.3) ? Microseconds(random.next() % 400) : nil,
+                    maximumCount: random.chance(0.5) ? random.next() % 6 : nil,
+                    maximumAge: random.chance(0.3) ? Microseconds(random.next() % 400) : nil,
                     truncateBefore: random.chance(0.4) ? StreamRevision(random.next() % 40) : nil)
                 harness.run(.setMetadata(stream: stream, metadata: metadata))
             case 2 where step > 250: harness.run(.hardDelete(stream: stream, expected: .any))
@@ -134,7 +134,7 @@ import Testing
         var lines: [String] = []
         var from = StreamReadStart.start
         while true {
-            switch store.readStream(StreamReadRequest(stream: stream, from: from, maxCount: 5)) {
+            switch store.readStream(StreamReadRequest(stream: stream, from: from, maximumCount: 5)) {
             case .events(let page):
                 lines += page.events.map { "\($0.revision.rawValue):\($0.id.low)@\($0.position.rawValue)" }
                 guard let next = page.nextRevision else { return lines + ["last \(page.lastRevision.rawValue)"] }
@@ -150,7 +150,7 @@ import Testing
         var limits = smallLimits
         limits.automaticScavengeMinimumReclaimableEvents = 6
         var harness = Harness(limits: limits)
-        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maxCount: 2)))
+        harness.run(.setMetadata(stream: "s", metadata: StreamMetadata(maximumCount: 2)))
         for id in 1...7 as ClosedRange<UInt64> { harness.append("s", .any, [id]) }
         #expect(harness.store.retainedEventCount == 7)
         #expect(harness.store.scavengeCount == 0, "5 reclaimable < 6")

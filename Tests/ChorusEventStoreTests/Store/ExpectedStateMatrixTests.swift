@@ -357,7 +357,7 @@ import Testing
 
 extension AppendOutcome {
     func firstPositionTime(_ harness: Harness) -> RecordedTime {
-        guard case .events(let page) = harness.store.readAll(AllReadRequest(from: .position(firstPosition), maxCount: 1)) else {
+        guard case .events(let page) = harness.store.readAll(AllReadRequest(from: .position(firstPosition), maximumCount: 1)) else {
             return .epoch
         }
         return page.events.first?.recordedTime ?? .epoch

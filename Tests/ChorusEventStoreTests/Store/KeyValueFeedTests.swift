@@ -14,7 +14,7 @@ import Testing
         store.skip(index: 8)
         _ = store.recordKeyValueChanges(
             [KeyValueChange(keyspace: "carts", key: "c", version: 9, value: [1])], recordedTime: time, at: 9)
-        guard case .events(let page) = store.readStream(StreamReadRequest(stream: "$kv-default", maxCount: 10)) else {
+        guard case .events(let page) = store.readStream(StreamReadRequest(stream: "$kv-default", maximumCount: 10)) else {
             Issue.record("feed not readable")
             return
         }
@@ -30,7 +30,7 @@ import Testing
                     schemaVersion: 1, recordedTime: time),
             ])
         #expect(store.streamInfo("$kv-carts")?.nextRevision == 1)
-        #expect(store.streamInfo("$kv-default")?.metadata == StreamMetadata(maxCount: 5))
+        #expect(store.streamInfo("$kv-default")?.metadata == StreamMetadata(maximumCount: 5))
         #expect(store.appliedIndex == 9)
     }
 
@@ -47,8 +47,8 @@ import Testing
                 recordedTime: RecordedTime(microsecondsSinceEpoch: Int64(version)), at: LogIndex(version))
             peak = Swift.max(peak, store.retainedEventCount)
         }
-        #expect(peak <= 5 + 20, "retained at most maxCount + the scavenge threshold, got \(peak)")
-        guard case .events(let page) = store.readStream(StreamReadRequest(stream: "$kv-default", maxCount: 10)) else {
+        #expect(peak <= 5 + 20, "retained at most maximumCount + the scavenge threshold, got \(peak)")
+        guard case .events(let page) = store.readStream(StreamReadRequest(stream: "$kv-default", maximumCount: 10)) else {
             Issue.record("feed not readable")
             return
         }
@@ -71,7 +71,7 @@ import Testing
         #expect(harness.append("$kv-default", .any, [1]) == .invalidStreamName("$kv-default", .reservedForSystemStreams))
         #expect(harness.run(.hardDelete(stream: "$kv-default", expected: .any)) == .invalidStreamName("$kv-default", .reservedForSystemStreams))
         // … but may change its retention.
-        #expect(harness.run(.setMetadata(stream: "$kv-default", metadata: StreamMetadata(maxCount: 2))) == .metadataSet(stream: "$kv-default"))
+        #expect(harness.run(.setMetadata(stream: "$kv-default", metadata: StreamMetadata(maximumCount: 2))) == .metadataSet(stream: "$kv-default"))
         #expect(harness.store.headPosition == 0)
     }
 }

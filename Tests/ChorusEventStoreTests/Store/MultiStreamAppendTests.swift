@@ -148,7 +148,7 @@ import Testing
         #expect(
             harness.run(.appendMultiple(MultiStreamAppend(writes: [], checks: [StreamCondition(stream: "a", expected: .any)])))
                 == .invalidEvent(InvalidEvent(streamIndex: nil, eventIndex: nil, problem: .noEvents)))
-        // Five events across streams exceed maxEventsPerAppend (4).
+        // Five events across streams exceed maximumEventsPerAppend (4).
         #expect(
             harness.run(.appendMultiple(MultiStreamAppend(writes: [write("a", .any, [1, 2, 3]), write("b", .any, [4, 5])])))
                 == .appendTooLarge(AppendTooLarge(measure: .eventCount, actual: 5, limit: 4)))

@@ -297,10 +297,10 @@ struct ReferenceModel {
     func visibleStart(_ stream: Stream) -> UInt64 {
         if stream.status == 2 { return stream.next }
         var cut = Swift.max(stream.softBefore, stream.metadata.truncateBefore?.rawValue ?? 0)
-        if let maxCount = stream.metadata.maxCount, stream.next > maxCount { cut = Swift.max(cut, stream.next - maxCount) }
+        if let maximumCount = stream.metadata.maximumCount, stream.next > maximumCount { cut = Swift.max(cut, stream.next - maximumCount) }
         cut = Swift.max(Swift.min(cut, stream.next), stream.retainedStart)
-        if let maxAge = stream.metadata.maxAge {
-            let threshold = clock &- Int64(clamping: maxAge.rawValue)
+        if let maximumAge = stream.metadata.maximumAge {
+            let threshold = clock &- Int64(clamping: maximumAge.rawValue)
             while cut < stream.next, retained(stream.name, cut)!.time < threshold { cut += 1 }
         }
         return cut

@@ -9,9 +9,9 @@ import Testing
     @Test(arguments: [1, 2, 3, 20_261_201] as [UInt64])
     func storeAgreesWithTheReference(seed: UInt64) {
         var limits = smallLimits
-        limits.maxRetainedEvents = 100_000
-        limits.maxEventsPerAppend = 8
-        limits.maxRetainedPayloadBytes = 1 << 24
+        limits.maximumRetainedEvents = 100_000
+        limits.maximumEventsPerAppend = 8
+        limits.maximumRetainedPayloadBytes = 1 << 24
         var harness = Harness(limits: limits)
         var model = ReferenceModel(limits: limits)
         var random = SeededGenerator(seed: seed)
@@ -94,8 +94,8 @@ import Testing
                 expected = model.hardDelete(name, state)
             case 77..<87:
                 let metadata = StreamMetadata(
-                    maxCount: random.chance(0.5) ? random.next() % 5 : nil,
-                    maxAge: random.chance(0.2) ? Microseconds(random.next() % 20) : nil,
+                    maximumCount: random.chance(0.5) ? random.next() % 5 : nil,
+                    maximumAge: random.chance(0.2) ? Microseconds(random.next() % 20) : nil,
                     truncateBefore: random.chance(0.3) ? StreamRevision(random.next() % 12) : nil)
                 real = harness.run(.setMetadata(stream: StreamName(name), metadata: metadata), advancing: advance)
                 model.tick(time)
@@ -126,7 +126,7 @@ import Testing
         var lines: [String] = []
         var from = StreamReadStart.start
         while true {
-            switch store.readStream(StreamReadRequest(stream: StreamName(name), from: from, maxCount: 7)) {
+            switch store.readStream(StreamReadRequest(stream: StreamName(name), from: from, maximumCount: 7)) {
             case .events(let page):
                 lines += page.events.map { "\($0.revision.rawValue):\($0.id.low)@\($0.position.rawValue)" }
                 guard let next = page.nextRevision else { return lines + ["last \(page.lastRevision.rawValue)"] }
@@ -142,7 +142,7 @@ import Testing
         var lines: [String] = []
         var from = AllReadStart.start
         while true {
-            guard case .events(let page) = store.readAll(AllReadRequest(from: from, maxCount: 16, filter: .everything)) else { return ["?"] }
+            guard case .events(let page) = store.readAll(AllReadRequest(from: from, maximumCount: 16, filter: .everything)) else { return ["?"] }
             lines += page.events.map { "\($0.stream.text)/\($0.revision.rawValue)@\($0.position.rawValue)" }
             guard let next = page.nextPosition else { return lines }
             from = .position(next)

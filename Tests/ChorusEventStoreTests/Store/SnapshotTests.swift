@@ -16,7 +16,7 @@ import Testing
         harness.run(.hardDelete(stream: "gone", expected: .any))
         harness.append("soft", .any, [6, 7])
         harness.run(.softDelete(stream: "soft", expected: .any))
-        harness.run(.setMetadata(stream: "carts", metadata: StreamMetadata(maxCount: 1, maxAge: Microseconds.seconds(3_600), truncateBefore: 0)))
+        harness.run(.setMetadata(stream: "carts", metadata: StreamMetadata(maximumCount: 1, maximumAge: Microseconds.seconds(3_600), truncateBefore: 0)))
         harness.append("carts", .revision(0), [8])
         harness.run(.recordKeyValueChanges([KeyValueChange(key: "k", version: 12, value: [4]), KeyValueChange(key: "k", version: 13, value: nil)]))
         harness.run(.createGroup(key: key, filter: nil, settings: smallSettings, start: .start))
@@ -69,12 +69,12 @@ import Testing
     }
 
     static let queries: [EventStoreQuery] = [
-        .readStream(StreamReadRequest(stream: "orders", maxCount: 10)), .readStream(StreamReadRequest(stream: "carts", maxCount: 10)),
-        .readStream(StreamReadRequest(stream: "gone", maxCount: 10)), .readStream(StreamReadRequest(stream: "soft", maxCount: 10)),
-        .readStream(StreamReadRequest(stream: "$kv-default", maxCount: 10)),
-        .readAll(AllReadRequest(maxCount: 16, filter: .everything)), .streamInfo("carts"), .streamInfo("soft"), .groups,
-        .readParked(key: PersistentGroupKey(stream: "orders", group: "billing"), from: 0, maxCount: 10),
-        .subscriptionBatch(source: .all(.everything), after: .after(3), maxCount: 10),
+        .readStream(StreamReadRequest(stream: "orders", maximumCount: 10)), .readStream(StreamReadRequest(stream: "carts", maximumCount: 10)),
+        .readStream(StreamReadRequest(stream: "gone", maximumCount: 10)), .readStream(StreamReadRequest(stream: "soft", maximumCount: 10)),
+        .readStream(StreamReadRequest(stream: "$kv-default", maximumCount: 10)),
+        .readAll(AllReadRequest(maximumCount: 16, filter: .everything)), .streamInfo("carts"), .streamInfo("soft"), .groups,
+        .readParked(key: PersistentGroupKey(stream: "orders", group: "billing"), from: 0, maximumCount: 10),
+        .subscriptionBatch(source: .all(.everything), after: .after(3), maximumCount: 10),
     ]
 
     @Test func restoreThroughTheSeam() throws {
@@ -103,7 +103,7 @@ import Testing
         #expect(throws: BinaryDecodingError.self) { try EventStore(restoring: wrongFormat, limits: smallLimits) }
         // Tighter limits refuse a snapshot that exceeds them.
         var tight = smallLimits
-        tight.maxStreams = 3
+        tight.maximumStreams = 3
         #expect(throws: BinaryDecodingError.self) { try EventStore(restoring: bytes, limits: tight) }
     }
 

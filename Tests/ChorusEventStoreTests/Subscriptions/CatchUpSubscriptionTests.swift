@@ -4,17 +4,17 @@ import Testing
 @testable import ChorusEventStore
 
 @Suite struct CatchUpSubscriptionTests {
-    func batch(_ store: EventStore, _ source: SubscriptionSource, _ cursor: SubscriptionCursor, _ maxCount: Int = 3)
+    func batch(_ store: EventStore, _ source: SubscriptionSource, _ cursor: SubscriptionCursor, _ maximumCount: Int = 3)
         -> SubscriptionBatch?
     {
-        guard case .batch(let batch) = store.subscriptionBatch(source: source, after: cursor, maxCount: maxCount) else { return nil }
+        guard case .batch(let batch) = store.subscriptionBatch(source: source, after: cursor, maximumCount: maximumCount) else { return nil }
         return batch
     }
 
     /// Catch-up, caught-up, then live from the same cursor: every event exactly
     /// once and in order, however the batches fall between appends.
     @Test func catchUpThenLiveWithoutGapOrDuplicate() {
-        var harness = Harness(limits: { var limits = smallLimits; limits.maxRetainedEvents = 10_000; return limits }())
+        var harness = Harness(limits: { var limits = smallLimits; limits.maximumRetainedEvents = 10_000; return limits }())
         var random = SeededGenerator(seed: 99)
         var cursor = SubscriptionCursor.start
         var delivered: [UInt64] = []
@@ -84,9 +84,9 @@ import Testing
         #expect(after?.isCaughtUp == true)
         #expect(harness.store.cursor(stream: "s", afterRevision: 1) == .start)
         harness.run(.hardDelete(stream: "s", expected: .any))
-        #expect(harness.store.subscriptionBatch(source: .stream("s"), after: after!.cursor, maxCount: 3) == .streamDeleted("s"))
+        #expect(harness.store.subscriptionBatch(source: .stream("s"), after: after!.cursor, maximumCount: 3) == .streamDeleted("s"))
         #expect(
-            harness.store.subscriptionBatch(source: .all(EventFilter(eventTypePrefixes: ["a", "b", "c", "d", "e"])), after: .start, maxCount: 3)
+            harness.store.subscriptionBatch(source: .all(EventFilter(eventTypePrefixes: ["a", "b", "c", "d", "e"])), after: .start, maximumCount: 3)
                 == .invalid("a filter may hold at most 4 prefixes of each kind"))
     }
 }

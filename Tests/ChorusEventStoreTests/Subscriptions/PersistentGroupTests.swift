@@ -24,11 +24,11 @@ import Testing
             harness.run(.createGroup(key: other, filter: EventFilter(), settings: smallSettings, start: .start))
                 == .invalidGroup(other, reason: "a filter applies to $all groups only"))
         #expect(
-            harness.run(.createGroup(key: other, filter: nil, settings: smallSettings.with { $0.maxRetryCount = 6 }, start: .start))
-                == .invalidGroup(other, reason: "maxRetryCount 6 is outside 0...5"))
+            harness.run(.createGroup(key: other, filter: nil, settings: smallSettings.with { $0.maximumRetryCount = 6 }, start: .start))
+                == .invalidGroup(other, reason: "maximumRetryCount 6 is outside 0...5"))
         #expect(
-            harness.run(.createGroup(key: other, filter: nil, settings: smallSettings.with { $0.maxConsumerCount = 0 }, start: .start))
-                == .invalidGroup(other, reason: "maxConsumerCount 0 is outside 1...4"))
+            harness.run(.createGroup(key: other, filter: nil, settings: smallSettings.with { $0.maximumConsumerCount = 0 }, start: .start))
+                == .invalidGroup(other, reason: "maximumConsumerCount 0 is outside 1...4"))
         let unnamed = PersistentGroupKey(stream: "orders", group: "")
         #expect(harness.run(.createGroup(key: unnamed, filter: nil, settings: smallSettings, start: .start)) == .invalidGroup(unnamed, reason: "group name: a stream name must not be empty"))
         let parkedSource = PersistentGroupKey(stream: key.parkedStream, group: "g")
@@ -78,7 +78,7 @@ import Testing
         }
         #expect(parked.events.map(\.type) == ["$parked", "$parked"])
         #expect(String(decoding: parked.events[0].data, as: UTF8.self) == #"{"stream":"orders","revision":1,"position":1,"eventId":"00000000-0000-0000-0000-000000000002"}"#)
-        guard case .entries(let page) = harness.store.readParked(key, from: 0, maxCount: 10) else {
+        guard case .entries(let page) = harness.store.readParked(key, from: 0, maximumCount: 10) else {
             Issue.record("readParked failed")
             return
         }
@@ -88,7 +88,7 @@ import Testing
         #expect(harness.run(.replayParked(key: key)) == .replayRequested(key: key, through: 2))
         #expect(harness.run(.advanceReplay(key: key, through: 3)) == .invalidGroup(key, reason: "replay through r3 beyond the requested r2"))
         #expect(harness.run(.advanceReplay(key: key, through: 1)) == .replayAdvanced(key: key, through: 1))
-        guard case .entries(let rest) = harness.store.readParked(key, from: 0, maxCount: 10) else {
+        guard case .entries(let rest) = harness.store.readParked(key, from: 0, maximumCount: 10) else {
             Issue.record("readParked failed")
             return
         }
@@ -101,7 +101,7 @@ import Testing
             return
         }
         #expect(again.replayRequestedThrough == 2 && again.replayedThrough == 2, "a new group does not replay its predecessor's parked events")
-        #expect(harness.store.readParked(PersistentGroupKey(stream: "a", group: "b"), from: 0, maxCount: 1) == .groupNotFound(PersistentGroupKey(stream: "a", group: "b")))
+        #expect(harness.store.readParked(PersistentGroupKey(stream: "a", group: "b"), from: 0, maximumCount: 1) == .groupNotFound(PersistentGroupKey(stream: "a", group: "b")))
     }
 }
 
@@ -115,7 +115,7 @@ extension EventStoreQueryResult {
 
 /// Settings within `smallLimits`.
 let smallSettings = PersistentGroupSettings(
-    maxRetryCount: 2, maxConsumerCount: 3, messageTimeoutTicks: 5, maxInFlightPerConsumer: 2, bufferSize: 8,
+    maximumRetryCount: 2, maximumConsumerCount: 3, messageTimeoutTicks: 5, maximumInFlightPerConsumer: 2, bufferSize: 8,
     checkpointAfterEvents: 2, checkpointIntervalTicks: 4)
 
 extension PersistentGroupSettings {

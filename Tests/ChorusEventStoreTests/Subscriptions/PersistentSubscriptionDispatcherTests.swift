@@ -38,14 +38,14 @@ struct GroupDriver {
             var progressed = false
             if dispatcher.wantedSourceEvents > 0,
                 case .batch(let batch) = harness.store.subscriptionBatch(
-                    source: dispatcher.source, after: dispatcher.sourceCursor, maxCount: dispatcher.wantedSourceEvents),
+                    source: dispatcher.source, after: dispatcher.sourceCursor, maximumCount: dispatcher.wantedSourceEvents),
                 batch.cursor != dispatcher.sourceCursor
             {
                 handle(dispatcher.receive(batch))
                 progressed = true
             }
             if dispatcher.wantedParkedEvents > 0,
-                case .entries(let page) = harness.store.readParked(key, from: dispatcher.replayCursor, maxCount: dispatcher.wantedParkedEvents),
+                case .entries(let page) = harness.store.readParked(key, from: dispatcher.replayCursor, maximumCount: dispatcher.wantedParkedEvents),
                 !page.entries.isEmpty
             {
                 handle(dispatcher.receive(parked: page.entries))
@@ -104,7 +104,7 @@ func source(_ position: UInt64) -> Dispatcher.DeliveryKey { .source(GlobalPositi
     @Test func roundRobinWithinInFlightLimits() {
         var driver = GroupDriver(events: 6)
         driver.connect(1)
-        #expect(driver.trace() == ["1:1/0", "1:2/0"], "one consumer takes maxInFlightPerConsumer (2)")
+        #expect(driver.trace() == ["1:1/0", "1:2/0"], "one consumer takes maximumInFlightPerConsumer (2)")
         driver.connect(2)
         #expect(driver.trace() == ["1:1/0", "1:2/0", "2:3/0", "2:4/0"])
         driver.ack([source(0)])
@@ -134,7 +134,7 @@ func source(_ position: UInt64) -> Dispatcher.DeliveryKey { .source(GlobalPositi
     }
 
     @Test func retriesThenParkAtTheRetryLimit() {
-        var driver = GroupDriver(events: 1, settings: smallSettings.with { $0.maxRetryCount = 2 })
+        var driver = GroupDriver(events: 1, settings: smallSettings.with { $0.maximumRetryCount = 2 })
         driver.connect(1)
         driver.connect(2)
         driver.nack([source(0)], .retry)
@@ -144,7 +144,7 @@ func source(_ position: UInt64) -> Dispatcher.DeliveryKey { .source(GlobalPositi
         driver.nack([source(0)], .retry)
         #expect(driver.proposals.first == .parkEvent(key: driver.key, position: 0, reason: "handler failed (after 2 retries)"))
         #expect(driver.deliveries.count == 3)
-        guard case .entries(let parked) = driver.harness.store.readParked(driver.key, from: 0, maxCount: 5) else {
+        guard case .entries(let parked) = driver.harness.store.readParked(driver.key, from: 0, maximumCount: 5) else {
             Issue.record("no parked stream")
             return
         }
@@ -167,7 +167,7 @@ func source(_ position: UInt64) -> Dispatcher.DeliveryKey { .source(GlobalPositi
     }
 
     @Test func ackTimeoutsRedeliver() {
-        var driver = GroupDriver(events: 2, settings: smallSettings.with { $0.maxRetryCount = 1 })
+        var driver = GroupDriver(events: 2, settings: smallSettings.with { $0.maximumRetryCount = 1 })
         driver.connect(1)
         driver.tick(4)
         #expect(driver.trace() == ["1:1/0", "1:2/0"])
@@ -179,12 +179,12 @@ func source(_ position: UInt64) -> Dispatcher.DeliveryKey { .source(GlobalPositi
         #expect(driver.dispatcher.inFlightCount == 0)
     }
 
-    @Test func maxConsumersAndDisconnect() {
+    @Test func maximumConsumersAndDisconnect() {
         var driver = GroupDriver(events: 3)
         driver.connect(1)
         driver.connect(2)
         driver.connect(3)
-        #expect(driver.dispatcher.connect(Dispatcher.ConsumerID(4)) == .refused(maxConsumerCount: 3))
+        #expect(driver.dispatcher.connect(Dispatcher.ConsumerID(4)) == .refused(maximumConsumerCount: 3))
         #expect(driver.dispatcher.connect(Dispatcher.ConsumerID(2)) == .alreadyConnected)
         #expect(driver.trace() == ["1:1/0", "1:2/0", "2:3/0"])
         driver.handle(driver.dispatcher.disconnect(Dispatcher.ConsumerID(1)))
@@ -221,7 +221,7 @@ func source(_ position: UInt64) -> Dispatcher.DeliveryKey { .source(GlobalPositi
         driver.ack([.parked(0)])
         #expect(driver.proposals.last == .advanceReplay(key: driver.key, through: 2))
         #expect(driver.group.replayedThrough == 2)
-        guard case .entries(let parked) = driver.harness.store.readParked(driver.key, from: 0, maxCount: 5) else {
+        guard case .entries(let parked) = driver.harness.store.readParked(driver.key, from: 0, maximumCount: 5) else {
             Issue.record("readParked failed")
             return
         }
@@ -260,7 +260,7 @@ func source(_ position: UInt64) -> Dispatcher.DeliveryKey { .source(GlobalPositi
     /// A park the store refuses (it is full) puts the event back in circulation.
     @Test func refusedParkKeepsTheEvent() {
         var limits = smallLimits
-        limits.maxRetainedEvents = 4
+        limits.maximumRetainedEvents = 4
         limits.keyValueChangeFeedMaxCount = 4
         var driver = GroupDriver(events: 4, limits: limits)
         driver.connect(1)
@@ -277,7 +277,7 @@ func source(_ position: UInt64) -> Dispatcher.DeliveryKey { .source(GlobalPositi
     @Test func staleBatchesAreIgnored() {
         var driver = GroupDriver(events: 3)
         driver.connect(1)
-        guard case .batch(let old) = driver.harness.store.subscriptionBatch(source: .stream("orders"), after: .start, maxCount: 3) else {
+        guard case .batch(let old) = driver.harness.store.subscriptionBatch(source: .stream("orders"), after: .start, maximumCount: 3) else {
             Issue.record("no batch")
             return
         }

@@ -3,14 +3,14 @@ import ChorusEventStore
 
 /// Small limits, so tests reach every bound quickly.
 let smallLimits = EventStoreLimits(
-    maxStreamNameBytes: 64, maxSystemStreamNameBytes: 256, maxEventTypeBytes: 32, maxGroupNameBytes: 32,
-    maxKeyspaceNameBytes: 16, maxReasonBytes: 64, maxEventBytes: 1_024, maxAppendBytes: 4_096, maxEventsPerAppend: 4,
-    maxStreamsPerMultiAppend: 8, maxCommandBytes: 16_384, maxKeyValueChangesPerCommand: 8, maxKeyValueKeyBytes: 64,
-    maxStreams: 64, maxRetainedEvents: 1_000, maxRetainedPayloadBytes: 1 << 20, payloadChunkBytes: 512,
+    maximumStreamNameBytes: 64, maximumSystemStreamNameBytes: 256, maximumEventTypeBytes: 32, maximumGroupNameBytes: 32,
+    maximumKeyspaceNameBytes: 16, maximumReasonBytes: 64, maximumEventBytes: 1_024, maximumAppendBytes: 4_096, maximumEventsPerAppend: 4,
+    maximumStreamsPerMultiAppend: 8, maximumCommandBytes: 16_384, maximumKeyValueChangesPerCommand: 8, maximumKeyValueKeyBytes: 64,
+    maximumStreams: 64, maximumRetainedEvents: 1_000, maximumRetainedPayloadBytes: 1 << 20, payloadChunkBytes: 512,
     automaticScavengeMinimumReclaimableEvents: Int.max, keyValueChangeFeedMaxCount: 5, idempotencyWindowMaxEvents: 8,
-    idempotencyWindowMaxAge: Microseconds.seconds(60), maxReadCount: 16, maxFilterPrefixes: 4, maxScannedEventsPerRead: 32,
-    maxPersistentGroups: 4, maxRetryCountLimit: 5, maxConsumersPerGroup: 4, maxInFlightPerConsumer: 8,
-    maxDispatcherBufferedEvents: 16, maxMessageTimeoutTicks: 100, maxCheckpointInterval: 100)
+    idempotencyWindowMaxAge: Microseconds.seconds(60), maximumReadCount: 16, maximumFilterPrefixes: 4, maximumScannedEventsPerRead: 32,
+    maximumPersistentGroups: 4, maximumRetryCountLimit: 5, maximumConsumersPerGroup: 4, maximumInFlightPerConsumer: 8,
+    maximumDispatcherBufferedEvents: 16, maximumMessageTimeoutTicks: 100, maximumCheckpointInterval: 100)
 
 /// An event with id `number` (a readable id: 0…0-number).
 func event(_ number: UInt64, type: String = "Happened", data: [UInt8] = [1, 2, 3], schemaVersion: UInt32 = 1)
@@ -44,8 +44,8 @@ struct Harness {
         run(.append(StreamAppend(stream: stream, expected: expected, events: ids.map { event($0) })))
     }
 
-    func read(_ stream: StreamName, maxCount: Int = 16, asOf: GlobalPosition? = nil) -> StreamReadResult {
-        store.readStream(StreamReadRequest(stream: stream, maxCount: maxCount, asOf: asOf))
+    func read(_ stream: StreamName, maximumCount: Int = 16, asOf: GlobalPosition? = nil) -> StreamReadResult {
+        store.readStream(StreamReadRequest(stream: stream, maximumCount: maximumCount, asOf: asOf))
     }
 
     /// The (revision, id) pairs a forward read returns, or nil when the read is not a page.
@@ -55,7 +55,7 @@ struct Harness {
     }
 
     func allPositions(filter: EventFilter = .everything) -> [UInt64] {
-        guard case .events(let page) = store.readAll(AllReadRequest(maxCount: 16, filter: filter)) else { return [] }
+        guard case .events(let page) = store.readAll(AllReadRequest(maximumCount: 16, filter: filter)) else { return [] }
         return page.events.map(\.position.rawValue)
     }
 }
