@@ -71,7 +71,7 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
     case invalidGroup = "invalid_group"
     /// No retained event at this position (never written, or scavenged).
     case eventNotFound = "event_not_found"
-    /// An "as of" read the store cannot answer exactly (rules changed since, `maxAge`, scavenged).
+    /// An "as of" read the store cannot answer exactly (rules changed since, `maximumAge`, scavenged).
     case asOfNotRetained = "as_of_not_retained"
     /// A global position that is malformed or beyond the head (a bogus `Last-Event-ID`).
     case invalidPosition = "invalid_position"
@@ -86,7 +86,7 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
     /// A query parameter with a value outside its documented set.
     case invalidParameter = "invalid_parameter"
     /// A persistent group already has its maximum number of consumers.
-    case maxConsumersReached = "max_consumers_reached"
+    case maximumConsumersReached = "max_consumers_reached"
 
     /// The HTTP status this code is answered with.
     public var httpStatus: Int {
@@ -99,7 +99,7 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
             400
         case .notFound, .keyNotFound, .keyspaceNotFound: 404
         case .streamNotFound, .groupNotFound, .eventNotFound: 404
-        case .wrongExpectedVersion, .groupAlreadyExists, .maxConsumersReached: 409
+        case .wrongExpectedVersion, .groupAlreadyExists, .maximumConsumersReached: 409
         case .streamDeleted, .asOfNotRetained: 410
         case .appendTooLarge: 413
         case .methodNotAllowed: 405

@@ -77,7 +77,7 @@ extension EventStoreAPI {
         let direction = try query.direction()
         let read = ReadStreamRequest(
             stream: stream, direction: direction, from: try query.streamStart(direction),
-            limit: try query.limit(maximum: limits.maxReadCount), asOf: try query.position("as-of-position"),
+            limit: try query.limit(maximum: limits.maximumReadCount), asOf: try query.position("as-of-position"),
             consistency: try query.consistency(request))
         let answer: StreamReadResponse
         do { answer = try await service.readStream(read, caller: caller(request)) } catch { throw failure(error, request) }
@@ -95,7 +95,7 @@ extension EventStoreAPI {
         let query = EventQueryParameters(request)
         let direction = try query.direction()
         let read = ReadAllRequest(
-            direction: direction, from: try query.allStart(direction), limit: try query.limit(maximum: limits.maxReadCount),
+            direction: direction, from: try query.allStart(direction), limit: try query.limit(maximum: limits.maximumReadCount),
             filter: try query.filter(), consistency: try query.consistency(request))
         let answer: AllReadResponse
         do { answer = try await service.readAll(read, caller: caller(request)) } catch { throw failure(error, request) }
@@ -133,12 +133,12 @@ extension EventStoreAPI {
             }
             return UInt64(number)
         }
-        let maxAgeSeconds = try count("maxAgeSeconds", minimum: 1)
-        if let seconds = maxAgeSeconds, seconds > UInt64.max / 1_000_000 {
+        let maximumAgeSeconds = try count("maxAgeSeconds", minimum: 1)
+        if let seconds = maximumAgeSeconds, seconds > UInt64.max / 1_000_000 {
             throw APIError(.invalidJSON, "maxAgeSeconds is too large")
         }
         let metadata = StreamMetadata(
-            maxCount: try count("maxCount", minimum: 0), maxAge: maxAgeSeconds.map { Microseconds.seconds($0) },
+            maximumCount: try count("maxCount", minimum: 0), maximumAge: maximumAgeSeconds.map { Microseconds.seconds($0) },
             truncateBefore: try count("truncateBefore", minimum: 0).map { StreamRevision($0) })
         let written: EventWriteAcknowledgement
         do {
@@ -178,11 +178,11 @@ extension EventStoreAPI {
         }
         text += ",\"state\":\"\(state)\",\"lastRevision\":\(EventJSON.number(lastRevision))"
         text += ",\"nextRevision\":\(info.nextRevision.rawValue),\"firstVisibleRevision\":\(info.firstVisibleRevision.rawValue)"
-        text += ",\"maxCount\":\(EventJSON.number(info.metadata.maxCount))"
-        let maxAge = info.metadata.maxAge.map { age in
+        text += ",\"maxCount\":\(EventJSON.number(info.metadata.maximumCount))"
+        let maximumAge = info.metadata.maximumAge.map { age in
             age.rawValue % 1_000_000 == 0 ? "\(age.rawValue / 1_000_000)" : "\(Double(age.rawValue) / 1_000_000)"
         }
-        text += ",\"maxAgeSeconds\":\(maxAge ?? "null"),\"truncateBefore\":\(EventJSON.number(info.metadata.truncateBefore?.rawValue))}"
+        text += ",\"maxAgeSeconds\":\(maximumAge ?? "null"),\"truncateBefore\":\(EventJSON.number(info.metadata.truncateBefore?.rawValue))}"
         return json(text, appliedIndex: answer.appliedIndex)
     }
 }

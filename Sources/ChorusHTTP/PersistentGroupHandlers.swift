@@ -55,10 +55,10 @@ extension EventStoreAPI {
         func ticks(_ milliseconds: Int) -> Int { max(1, (milliseconds + tickMilliseconds - 1) / tickMilliseconds) }
         let defaults = PersistentGroupSettings()
         let settings = PersistentGroupSettings(
-            maxRetryCount: try integer("maxRetryCount", defaults.maxRetryCount),
-            maxConsumerCount: try integer("maxConsumerCount", defaults.maxConsumerCount),
+            maximumRetryCount: try integer("maxRetryCount", defaults.maximumRetryCount),
+            maximumConsumerCount: try integer("maxConsumerCount", defaults.maximumConsumerCount),
             messageTimeoutTicks: ticks(try integer("messageTimeoutMilliseconds", defaults.messageTimeoutTicks * tickMilliseconds)),
-            maxInFlightPerConsumer: try integer("maxInFlightPerConsumer", defaults.maxInFlightPerConsumer),
+            maximumInFlightPerConsumer: try integer("maxInFlightPerConsumer", defaults.maximumInFlightPerConsumer),
             bufferSize: try integer("bufferSize", defaults.bufferSize),
             checkpointAfterEvents: try integer("checkpointAfterEvents", defaults.checkpointAfterEvents),
             checkpointIntervalTicks: ticks(
@@ -135,9 +135,9 @@ extension EventStoreAPI {
         text += ",\"group\":"
         JSONString.write(group.key.group, to: &text)
         text += ",\"checkpoint\":\(ServerSentEvents.id(of: group.checkpoint) ?? "null")"
-        text += ",\"settings\":{\"maxRetryCount\":\(settings.maxRetryCount),\"maxConsumerCount\":\(settings.maxConsumerCount)"
+        text += ",\"settings\":{\"maxRetryCount\":\(settings.maximumRetryCount),\"maxConsumerCount\":\(settings.maximumConsumerCount)"
         text += ",\"messageTimeoutMilliseconds\":\(settings.messageTimeoutTicks * tick)"
-        text += ",\"maxInFlightPerConsumer\":\(settings.maxInFlightPerConsumer),\"bufferSize\":\(settings.bufferSize)"
+        text += ",\"maxInFlightPerConsumer\":\(settings.maximumInFlightPerConsumer),\"bufferSize\":\(settings.bufferSize)"
         text += ",\"checkpointAfterEvents\":\(settings.checkpointAfterEvents)"
         text += ",\"checkpointIntervalMilliseconds\":\(settings.checkpointIntervalTicks * tick)}"
         text += ",\"filter\":"
@@ -228,7 +228,7 @@ extension EventStoreAPI {
         guard let list = object["deliveryIds"]?.arrayValue, !list.isEmpty else {
             throw APIError(.invalidJSON, "deliveryIds must be a non-empty array of delivery ids")
         }
-        let maximum = limits.maxInFlightPerConsumer
+        let maximum = limits.maximumInFlightPerConsumer
         guard list.count <= maximum else { throw APIError(.invalidJSON, "at most \(maximum) delivery ids at once") }
         var ids: [DeliveryID] = []
         for element in list {
@@ -249,7 +249,7 @@ extension EventStoreAPI {
         let key = try groupKey(context)
         let query = EventQueryParameters(request)
         let from = try query.revision("from") ?? .zero
-        let limit = try query.limit(maximum: limits.maxReadCount)
+        let limit = try query.limit(maximum: limits.maximumReadCount)
         let consistency = try query.consistency(request)
         let answer: ParkedEventsResponse
         do {

@@ -65,7 +65,7 @@ extension ChorusService {
 
     /// Refuses a command the node could not carry: the node's log records and
     /// peer frames bound one command (`NodeConfiguration.maximumCommandBytes`),
-    /// which is below the store's own `maxAppendBytes` with the default node
+    /// which is below the store's own `maximumAppendBytes` with the default node
     /// settings. The size is an upper bound of the encoding (names, events and
     /// their framing), checked before anything is proposed.
     func checkCommandSize(streams: [StreamName], events batches: [[ProposedEvent]]) throws(ServiceError) {
@@ -127,7 +127,7 @@ extension ChorusService {
             throw ServiceError(.invalidStreamName, "$all is not a stream name here; read it with the $all operations")
         }
         let count = stream.byteCount
-        let maximum = stream.isSystem ? limits.maxSystemStreamNameBytes : limits.maxStreamNameBytes
+        let maximum = stream.isSystem ? limits.maximumSystemStreamNameBytes : limits.maximumStreamNameBytes
         let problem: StreamNameProblem?
         if count == 0 {
             problem = .empty

@@ -27,7 +27,7 @@ extension ChorusService {
         }
     }
 
-    /// Replaces the stream's rules (`maxCount`, `maxAge`, `truncateBefore`; nil removes a rule).
+    /// Replaces the stream's rules (`maximumCount`, `maximumAge`, `truncateBefore`; nil removes a rule).
     public func setStreamMetadata(_ stream: StreamName, _ metadata: StreamMetadata, caller: Caller) async throws(ServiceError)
         -> EventWriteAcknowledgement
     {

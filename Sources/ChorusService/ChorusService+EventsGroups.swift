@@ -9,7 +9,7 @@ import ChorusEventStore
 ///
 /// Guarantees (the dispatcher's, exactly): at least once; first deliveries in
 /// source order per consumer, retries and replays possibly later, no order
-/// across consumers; an event failed more than `maxRetryCount` times is parked
+/// across consumers; an event failed more than `maximumRetryCount` times is parked
 /// in `$persistentsubscription-<stream>::<group>-parked`.
 extension ChorusService {
     public func createGroup(_ request: CreateGroupRequest, caller: Caller) async throws(ServiceError) -> GroupResponse {
@@ -62,7 +62,7 @@ extension ChorusService {
         try validateGroupSource(key.stream)
         try validateLimit(limit)
         let (answer, appliedIndex) = try await eventStore.proposer.read(
-            .readParked(key: key, from: from, maxCount: limit), requirement: consistency.requirement)
+            .readParked(key: key, from: from, maximumCount: limit), requirement: consistency.requirement)
         guard case .parked(let result) = answer else { throw Self.misanswered("a parked read") }
         switch result {
         case .entries(let page): return ParkedEventsResponse(page: page, appliedIndex: appliedIndex)
@@ -96,7 +96,7 @@ extension ChorusService {
         reason: String, caller: Caller
     ) async throws(ServiceError) {
         try validateGroupSource(key.stream)
-        let maximum = eventStore.options.limits.maxReasonBytes
+        let maximum = eventStore.options.limits.maximumReasonBytes
         guard reason.utf8.count <= maximum else {
             throw ServiceError(.invalidParameter, "a reason may be at most \(maximum) bytes")
         }

@@ -15,7 +15,7 @@ extension ChorusService {
         try validateReadable(request.stream)
         try validateLimit(request.limit)
         let query = StreamReadRequest(
-            stream: request.stream, direction: request.direction, from: request.from, maxCount: request.limit, asOf: request.asOf)
+            stream: request.stream, direction: request.direction, from: request.from, maximumCount: request.limit, asOf: request.asOf)
         let (answer, appliedIndex) = try await eventStore.proposer.read(
             .readStream(query), requirement: request.consistency.requirement)
         guard case .stream(let result) = answer else { throw Self.misanswered("a stream read") }
@@ -40,7 +40,7 @@ extension ChorusService {
 
     public func readAll(_ request: ReadAllRequest, caller: Caller) async throws(ServiceError) -> AllReadResponse {
         try validateLimit(request.limit)
-        let query = AllReadRequest(direction: request.direction, from: request.from, maxCount: request.limit, filter: request.filter)
+        let query = AllReadRequest(direction: request.direction, from: request.from, maximumCount: request.limit, filter: request.filter)
         let (answer, appliedIndex) = try await eventStore.proposer.read(.readAll(query), requirement: request.consistency.requirement)
         guard case .all(let result) = answer else { throw Self.misanswered("an $all read") }
         switch result {
@@ -71,7 +71,7 @@ extension ChorusService {
     }
 
     func validateLimit(_ limit: Int) throws(ServiceError) {
-        let maximum = eventStore.options.limits.maxReadCount
+        let maximum = eventStore.options.limits.maximumReadCount
         guard (1...maximum).contains(limit) else {
             throw ServiceError(.invalidParameter, "limit must be in 1...\(maximum), not \(limit)")
         }

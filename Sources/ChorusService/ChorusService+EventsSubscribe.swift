@@ -46,7 +46,7 @@ extension ChorusService {
     /// The position the next appended event will get.
     func headPosition(requirement: ReadRequirement) async throws(ServiceError) -> (GlobalPosition, LogIndex) {
         let (answer, appliedIndex) = try await eventStore.proposer.read(
-            .readAll(AllReadRequest(from: .end, maxCount: 0, filter: .everything)), requirement: requirement)
+            .readAll(AllReadRequest(from: .end, maximumCount: 0, filter: .everything)), requirement: requirement)
         guard case .all(.events(let page)) = answer else { throw Self.misanswered("a head read") }
         return (page.headPosition, appliedIndex)
     }
@@ -63,7 +63,7 @@ extension ChorusService {
                 "the stream \(stream.text) has no revision \(revision.rawValue) (its next revision is \(found?.nextRevision.rawValue ?? 0))")
         }
         if found.state == .tombstoned { throw ServiceError(refusal: .streamDeleted(stream)) }
-        let read = StreamReadRequest(stream: stream, from: .revision(revision), maxCount: 1)
+        let read = StreamReadRequest(stream: stream, from: .revision(revision), maximumCount: 1)
         let (answer, applied) = try await eventStore.proposer.read(.readStream(read), requirement: .appliedAtLeast(infoApplied))
         guard case .stream(let result) = answer else { throw Self.misanswered("a stream read") }
         switch result {

@@ -30,7 +30,7 @@ import ServiceLifecycle
 /// once (`learn`); the replicated list is also re-read every
 /// `groupReconcileMilliseconds`, so nothing depends on which node took the
 /// request. Memory is bounded by the dispatchers' own bounds (`bufferSize`,
-/// `maxConsumerCount`, `maxInFlightPerConsumer`) and the store's group limit.
+/// `maximumConsumerCount`, `maximumInFlightPerConsumer`) and the store's group limit.
 public actor PersistentGroupHost: Service {
     typealias ConsumerID = PersistentSubscriptionDispatcher.ConsumerID
     typealias Continuation = AsyncThrowingStream<GroupConsumerMessage, any Error>.Continuation
@@ -286,13 +286,13 @@ public actor PersistentGroupHost: Service {
         guard var entry = hosted[key] else { throw ServiceError(refusal: .groupNotFound(key)) }
         nextConsumer += 1
         let consumer = ConsumerID(nextConsumer)
-        // The dispatcher keeps at most maxInFlightPerConsumer deliveries in flight
+        // The dispatcher keeps at most maximumInFlightPerConsumer deliveries in flight
         // per consumer; one more slot holds a heartbeat. A consumer that stops
         // reading loses its oldest buffered messages, whose deliveries then time
         // out and go to other consumers (at least once, never unbounded).
         let (deliveries, continuation) = AsyncThrowingStream.makeStream(
             of: GroupConsumerMessage.self, throwing: (any Error).self,
-            bufferingPolicy: .bufferingNewest(entry.group.settings.maxInFlightPerConsumer + 1))
+            bufferingPolicy: .bufferingNewest(entry.group.settings.maximumInFlightPerConsumer + 1))
         switch entry.dispatcher.connect(consumer) {
         case .connected(let effects):
             entry.consumers[consumer] = continuation
@@ -309,7 +309,7 @@ public actor PersistentGroupHost: Service {
         case .refused(let maximum):
             continuation.finish()
             var error = ServiceError(
-                .maxConsumersReached, "the group \(key.group) on \(key.stream.text) has its maximum of \(maximum) consumers")
+                .maximumConsumersReached, "the group \(key.group) on \(key.stream.text) has its maximum of \(maximum) consumers")
             error.problem.details = ["maxConsumerCount": .number(JSONNumber(maximum))]
             throw error
         }
@@ -378,7 +378,7 @@ public actor PersistentGroupHost: Service {
             entry.readingSource = true
             let query = EventStoreQuery.subscriptionBatch(
                 source: entry.dispatcher.source, after: entry.dispatcher.sourceCursor,
-                maxCount: min(wanted, options.limits.maxReadCount))
+                maximumCount: min(wanted, options.limits.maximumReadCount))
             Task { [proposer] in
                 let read = try? await proposer.read(query, requirement: .appliedAtLeast(.zero))
                 self.receivedSource(read, key: key, generation: generation)
@@ -388,7 +388,7 @@ public actor PersistentGroupHost: Service {
         if !entry.readingParked, parked > 0 {
             entry.readingParked = true
             let query = EventStoreQuery.readParked(
-                key: key, from: entry.dispatcher.replayCursor, maxCount: min(parked, options.limits.maxReadCount))
+                key: key, from: entry.dispatcher.replayCursor, maximumCount: min(parked, options.limits.maximumReadCount))
             Task { [proposer] in
                 let read = try? await proposer.read(query, requirement: .appliedAtLeast(.zero))
                 self.receivedParked(read, key: key, generation: generation)

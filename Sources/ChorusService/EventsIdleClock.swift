@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// Keeps the event store's clock moving on an idle leader.
 ///
 /// The store's clock is the latest recorded time applied (the store never
-/// reads a clock), so with nothing proposed, `maxAge` would stop hiding old
+/// reads a clock), so with nothing proposed, `maximumAge` would stop hiding old
 /// events and the id window would stop forgetting old ids. About once per
 /// `idleClockIntervalMilliseconds`, if this node leads and proposed no
 /// event-store command during that interval, this proposes `advanceClock`

@@ -43,8 +43,8 @@ public struct EventServiceOptions: Sendable {
         positive("subscriptionCheckpointAfterEvents", subscriptionCheckpointAfterEvents)
         positive("subscriptionCheckpointIntervalMilliseconds", subscriptionCheckpointIntervalMilliseconds)
         positive("subscriptionHeartbeatIntervalMilliseconds", subscriptionHeartbeatIntervalMilliseconds)
-        if subscriptionBatchSize > limits.maxReadCount {
-            problems.append("subscriptionBatchSize (\(subscriptionBatchSize)) exceeds the store's maxReadCount (\(limits.maxReadCount))")
+        if subscriptionBatchSize > limits.maximumReadCount {
+            problems.append("subscriptionBatchSize (\(subscriptionBatchSize)) exceeds the store's maximumReadCount (\(limits.maximumReadCount))")
         }
         if groupReconcileMilliseconds < groupTickMilliseconds {
             problems.append("groupReconcileMilliseconds must be at least one group tick")

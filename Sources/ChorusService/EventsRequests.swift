@@ -96,7 +96,7 @@ public struct ReadStreamRequest: Sendable, Hashable {
     public var stream: StreamName
     public var direction: ReadDirection
     public var from: StreamReadStart
-    /// At most this many events (1 … `EventStoreLimits.maxReadCount`).
+    /// At most this many events (1 … `EventStoreLimits.maximumReadCount`).
     public var limit: Int
     /// Read the stream as it was right after the command that assigned this position.
     public var asOf: GlobalPosition?

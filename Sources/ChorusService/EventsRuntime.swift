@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// adds them to its service group):
 ///
 /// - `EventStoreIdleClock`: on the leader, proposes `advanceClock` when no
-///   event-store command was proposed for a second, so `maxAge` and the id
+///   event-store command was proposed for a second, so `maximumAge` and the id
 ///   window keep ageing on an idle store;
 /// - `PersistentGroupHost`: the leader's persistent-subscription dispatchers.
 public final class EventStoreRuntime: Sendable {

@@ -149,7 +149,7 @@ public struct EventSubscription: AsyncSequence, Sendable {
                 requirement = .appliedAtLeast(lastApplied)
             }
             let query = EventStoreQuery.subscriptionBatch(
-                source: subscription.source, after: cursor, maxCount: options.subscriptionBatchSize)
+                source: subscription.source, after: cursor, maximumCount: options.subscriptionBatchSize)
             let answer: EventStoreQueryResult
             do {
                 let read = try await subscription.proposer.read(query, requirement: requirement)

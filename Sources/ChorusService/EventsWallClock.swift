@@ -10,7 +10,7 @@ import Darwin
 ///
 /// The event store's core never reads a clock (DESIGN.md §3): every command
 /// carries the time the proposing leader stamped on it, and that is the only
-/// time any replica sees (recorded times, `maxAge`, the id window's age). The
+/// time any replica sees (recorded times, `maximumAge`, the id window's age). The
 /// service layer is the edge that may read one, so it stamps here; tests pass
 /// a clock of their own.
 public struct WallClock: Sendable {

@@ -31,7 +31,9 @@ struct EventsEndpointOptions: ParsableArguments {
     @Option(name: .customLong("endpoint"), help: "A node's HTTP URL; repeat for several (default http://127.0.0.1:8001).")
     var endpoints: [String] = []
 
-    @Option(name: .customLong("timeout-ms"), help: "Give up on a request (a subscription: on reconnecting) after this many milliseconds.")
+    @Option(
+        name: .customLong("timeout-ms"),
+        help: "Give up on a request (a subscription: on reconnecting) after this many milliseconds.")
     var timeoutMilliseconds: Int = 10_000
 
     func validate() throws {

@@ -89,7 +89,7 @@ import Testing
                 #expect(try await reader.next()?.event == "connected")
                 let deadline = ContinuousClock.now + .seconds(5)
                 while !secondReady.value, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-                // This consumer refuses everything it gets: the first park (maxRetryCount 0 parks on failure).
+                // This consumer refuses everything it gets: the first park (maximumRetryCount 0 parks on failure).
                 var refused: [String] = []
                 while refused.count < 1, let message = try await reader.next() {
                     guard message.event == "delivery", let id = message.json?["deliveryId"]?.stringValue else { continue }

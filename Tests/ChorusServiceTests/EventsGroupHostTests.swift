@@ -74,18 +74,18 @@ func eventually(seconds: Double = 5, sourceLocation: SourceLocation = #_sourceLo
 /// Persistent subscription groups on the leader, through the service layer.
 @Suite struct EventsGroupHostTests {
     static func settings(
-        maxRetryCount: Int = 10, maxConsumerCount: Int = 16, maxInFlightPerConsumer: Int = 16, messageTimeoutTicks: Int = 500
+        maximumRetryCount: Int = 10, maximumConsumerCount: Int = 16, maximumInFlightPerConsumer: Int = 16, messageTimeoutTicks: Int = 500
     ) -> PersistentGroupSettings {
         PersistentGroupSettings(
-            maxRetryCount: maxRetryCount, maxConsumerCount: maxConsumerCount, messageTimeoutTicks: messageTimeoutTicks,
-            maxInFlightPerConsumer: maxInFlightPerConsumer, bufferSize: 64, checkpointAfterEvents: 1, checkpointIntervalTicks: 1)
+            maximumRetryCount: maximumRetryCount, maximumConsumerCount: maximumConsumerCount, messageTimeoutTicks: messageTimeoutTicks,
+            maximumInFlightPerConsumer: maximumInFlightPerConsumer, bufferSize: 64, checkpointAfterEvents: 1, checkpointIntervalTicks: 1)
     }
 
     @Test func twoConsumersShareTheGroupRoundRobinAndAcknowledgementsCheckpoint() async throws {
         try await ServiceHarness.run { harness in
             let key = PersistentGroupKey(stream: "jobs", group: "workers")
             _ = try await harness.service.createGroup(
-                CreateGroupRequest(key: key, settings: Self.settings(maxInFlightPerConsumer: 2)), caller: .anonymous)
+                CreateGroupRequest(key: key, settings: Self.settings(maximumInFlightPerConsumer: 2)), caller: .anonymous)
             try await harness.append("jobs", (0..<6).map { ServiceHarness.event("Job\($0)") })
             let first = ConsumerRecorder(try await harness.service.consume(key, caller: .anonymous))
             let second = ConsumerRecorder(try await harness.service.consume(key, caller: .anonymous))
@@ -116,14 +116,14 @@ func eventually(seconds: Double = 5, sourceLocation: SourceLocation = #_sourceLo
         try await ServiceHarness.run { harness in
             let key = PersistentGroupKey(stream: "flaky", group: "g")
             _ = try await harness.service.createGroup(
-                CreateGroupRequest(key: key, settings: Self.settings(maxRetryCount: 1)), caller: .anonymous)
+                CreateGroupRequest(key: key, settings: Self.settings(maximumRetryCount: 1)), caller: .anonymous)
             try await harness.append("flaky", [ServiceHarness.event("A"), ServiceHarness.event("B"), ServiceHarness.event("C")])
             let consumer = ConsumerRecorder(try await harness.service.consume(key, caller: .anonymous))
             defer { consumer.stop() }
             try await consumer.wait { $0.count == 3 }
             let ids = consumer.deliveries.map(\.id)
             #expect(ids.map(\.description) == ["source-0", "source-1", "source-2"])
-            // A: retried once, then parked when it fails again (maxRetryCount 1).
+            // A: retried once, then parked when it fails again (maximumRetryCount 1).
             try await harness.service.negativelyAcknowledge([ids[0]], in: key, action: .retry, reason: "busy", caller: .anonymous)
             try await consumer.wait { $0.count == 4 }
             #expect(consumer.deliveries[3].id == ids[0] && consumer.deliveries[3].retryCount == 1)
@@ -157,14 +157,14 @@ func eventually(seconds: Double = 5, sourceLocation: SourceLocation = #_sourceLo
         try await ServiceHarness.run { harness in
             let key = PersistentGroupKey(stream: "handoff", group: "g")
             _ = try await harness.service.createGroup(
-                CreateGroupRequest(key: key, settings: Self.settings(maxConsumerCount: 1)), caller: .anonymous)
+                CreateGroupRequest(key: key, settings: Self.settings(maximumConsumerCount: 1)), caller: .anonymous)
             try await harness.append("handoff", [ServiceHarness.event("Only")])
             let leaving = ConsumerRecorder(try await harness.service.consume(key, caller: .anonymous))
             try await leaving.wait { $0.count == 1 }
             let refused = await harness.refusal { () async throws(ServiceError) in
                 try await harness.service.consume(key, caller: .anonymous)
             }
-            #expect(refused?.code == .maxConsumersReached)
+            #expect(refused?.code == .maximumConsumersReached)
             #expect(refused?.problem.details["maxConsumerCount"] == .number(JSONNumber(1)))
             leaving.stop()
             try await eventually { await harness.service.eventStore.groups.consumerCounts[key] == 0 }
@@ -187,7 +187,7 @@ func eventually(seconds: Double = 5, sourceLocation: SourceLocation = #_sourceLo
             #expect(twice?.code == .groupAlreadyExists)
             let badSettings = await harness.refusal { () async throws(ServiceError) in
                 try await harness.service.createGroup(
-                    CreateGroupRequest(key: PersistentGroupKey(stream: "x", group: "g"), settings: Self.settings(maxConsumerCount: 0)),
+                    CreateGroupRequest(key: PersistentGroupKey(stream: "x", group: "g"), settings: Self.settings(maximumConsumerCount: 0)),
                     caller: .anonymous)
             }
             #expect(badSettings?.code == .invalidGroup)

@@ -108,18 +108,18 @@ import Testing
     @Test func metadataRulesApplyOnReadAndTheIdleClockAgesAnIdleStore() async throws {
         try await ServiceHarness.run(runsBackgroundServices: false) { harness in
             try await harness.append("counted", (0..<5).map { _ in ServiceHarness.event() })
-            _ = try await harness.service.setStreamMetadata("counted", StreamMetadata(maxCount: 2), caller: .anonymous)
+            _ = try await harness.service.setStreamMetadata("counted", StreamMetadata(maximumCount: 2), caller: .anonymous)
             let counted = try await harness.service.readStream(ReadStreamRequest(stream: "counted"), caller: .anonymous)
             #expect(counted.page.events.map(\.revision) == [3, 4])
             let info = try await harness.service.streamInfo("counted", caller: .anonymous)
-            #expect(info.info.metadata.maxCount == 2 && info.info.nextRevision == 5 && info.info.firstVisibleRevision == 3)
+            #expect(info.info.metadata.maximumCount == 2 && info.info.nextRevision == 5 && info.info.firstVisibleRevision == 3)
             let unknown = await harness.refusal { () async throws(ServiceError) in
                 try await harness.service.streamInfo("unknown", caller: .anonymous)
             }
             #expect(unknown?.code == .streamNotFound)
 
             try await harness.append("aged", [ServiceHarness.event()])
-            _ = try await harness.service.setStreamMetadata("aged", StreamMetadata(maxAge: .seconds(10)), caller: .anonymous)
+            _ = try await harness.service.setStreamMetadata("aged", StreamMetadata(maximumAge: .seconds(10)), caller: .anonymous)
             let idleClock = harness.service.eventStore.idleClock
             #expect(await idleClock.advanceIfIdle(interval: .seconds(60)) == false, "something was proposed just now")
             harness.clock.advance(seconds: 30)
