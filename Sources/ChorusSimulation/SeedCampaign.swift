@@ -84,7 +84,8 @@ enum SeedCampaign {
         return summary
     }
 
-    /// Runs `count` seeds from `start` on `jobs` concurrent tasks.
+    /// Runs `count` seeds from `start` on `jobs` threads of their own
+    /// (`DedicatedThread`: the cooperative pool stays free).
     static func runConcurrently<Outcome: CampaignSeedOutcome>(
         start: UInt64, count: Int, jobs: Int, runSeed: @escaping @Sendable (UInt64) -> Outcome
     ) async -> CampaignSummary<Outcome> {
@@ -92,13 +93,15 @@ enum SeedCampaign {
         return await withTaskGroup(of: CampaignSummary<Outcome>.self) { group in
             for job in 0..<jobCount {
                 group.addTask {
-                    var summary = CampaignSummary<Outcome>()
-                    var offset = job
-                    while offset < count {
-                        summary.add(runSeed(start &+ UInt64(offset)))
-                        offset += jobCount
+                    await DedicatedThread.run {
+                        var summary = CampaignSummary<Outcome>()
+                        var offset = job
+                        while offset < count {
+                            summary.add(runSeed(start &+ UInt64(offset)))
+                            offset += jobCount
+                        }
+                        return summary
                     }
-                    return summary
                 }
             }
             var total = CampaignSummary<Outcome>()
@@ -121,7 +124,7 @@ enum SeedCampaign {
             let base = offset
             let outcomes = await withTaskGroup(of: Outcome.self) { group in
                 for index in 0..<batch {
-                    group.addTask { runSeed(start &+ UInt64(base + index)) }
+                    group.addTask { await DedicatedThread.run { runSeed(start &+ UInt64(base + index)) } }
                 }
                 var collected: [Outcome] = []
                 for await outcome in group { collected.append(outcome) }

@@ -122,7 +122,9 @@ import Testing
             number == 0 ? lost : .ok(version: request.header(ChorusHeader.sequence) == "1" ? 9 : 10)
         }
         try await server.run { url in
-            let client = try ChorusClient(endpoints: [url], configuration: quickConfiguration(requestMilliseconds: 400))
+            // A long deadline: the retry after the lost answer must fit even on a loaded machine.
+            let client = try ChorusClient(
+                endpoints: [url], configuration: quickConfiguration(requestMilliseconds: 400, operationMilliseconds: 20_000))
             #expect(try await client.put("k", Array("once".utf8)) == 9)
             let first = server.requests
             let session = first[0].header(ChorusHeader.clientID)

@@ -17,6 +17,11 @@ extension RealProcessTests {
         /// without waiting for the token's index. Sessions are pinned to the
         /// followers (their writes redirected to the leader).
         @Test func sessionReadsBeforeCatchUpAreCaught() async throws {
+            // The bug shows only when a read lands on a follower that is behind;
+            // on a loaded machine one run may not produce such a read, so up to
+            // three runs (a run that misses it is no false alarm).
+            var caught = false
+            for attempt in 1...3 where !caught {
             try await ClusterHarness.withCluster(
                 extraArguments: ["--inject-bug", "session-read-before-catch-up"], name: "negative-session"
             ) { harness in
@@ -40,9 +45,12 @@ extension RealProcessTests {
                 let result = try SessionChecker.check(try KeyValueHistory(operations: session))
                 Self.print(result, session, level: "session")
                 let guarantees = result.properties.filter { $0.name != "integrity" && $0.verdict == .violated }
-                #expect(!guarantees.isEmpty, "session reads served before catching up went unnoticed")
+                caught = !guarantees.isEmpty
+                if !caught { print("attempt \(attempt): no session violation yet") }
                 #expect(result.property("integrity")?.verdict == .satisfied)
             }
+            }
+            #expect(caught, "session reads served before catching up went unnoticed in three runs")
         }
 
         /// `staleness-bound-ignored`: a follower answers a bounded-staleness

@@ -105,7 +105,8 @@ struct ServiceHarness: Sendable {
     }
 
     func waitForLeadership() async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: with the whole package's tests on two cores an election can take seconds.
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if try await node.status().role == .leader { return }
             try await Task.sleep(for: .milliseconds(5))
