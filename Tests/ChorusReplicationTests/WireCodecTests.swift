@@ -43,7 +43,7 @@ import Testing
                 request: request, coordinator: 5, key: versionedKey, value: .versioned(siblings), hintFor: 3, requireDurable: true,
                 causal: CausalTag(origin: 2, sequence: 12, dependencies: vector))),
             .replicate(Replication(request: nil, coordinator: nil, key: setKey, value: set, hintFor: nil, requireDurable: false, causal: nil)),
-            .writeAcknowledged(request: request, durable: true, primary: false, minted: MintResult(dot: Dot(replica: 2, counter: 7), value: .versioned(siblings), causalSequence: 7)),
+            .writeAcknowledged(request: request, durable: true, primary: false, minted: MintResult(dot: Dot(replica: 2, counter: 7), value: .versioned(siblings), causalSequence: 7, causalDependencies: vector)),
             .writeAcknowledged(request: request, durable: false, primary: true, minted: nil),
             .read(request: request, key: setKey, dependencies: vector),
             .read(request: request, key: setKey, dependencies: nil),
@@ -186,7 +186,7 @@ import Testing
         let key = ObjectKey(kind: .versioned, "k")
         let records: [DurableRecord] = [
             .boot(4),
-            .stored(key: key, value: .versioned(siblings), dependencies: VersionVector([(ReplicaID(2), UInt64(1))])),
+            .stored(key: key, value: .versioned(siblings), dependencies: VersionVector([(ReplicaID(2), UInt64(1))]), condition: VersionVector([(ReplicaID(3), UInt64(4))])),
             .minted(key: key, value: .versioned(siblings), sequence: 1, causal: CausalOrigin(dependencies: VersionVector(), destinations: [1, 2, 3]), request: RequestID(coordinator: 2, boot: 4, sequence: 1)),
             .minted(key: key, value: .versioned(siblings), sequence: 2, causal: nil, request: nil),
             .hintRemoved(HintID(3)),

@@ -20,9 +20,16 @@ public struct CausalOrigin: Equatable, Sendable {
 public enum DurableRecord: Equatable, Sendable {
     /// A process start: request identifiers of the next boot never repeat.
     case boot(UInt64)
-    /// A value joined into the primary store (visible or pending, decided
-    /// again at recovery from the recovered frontier).
-    case stored(key: ObjectKey, value: ReplicatedValue, dependencies: VersionVector)
+    /// A value joined into the primary store: `dependencies` is its causal
+    /// summary (everything a reader of it inherits), `condition` what must be
+    /// visible before it is (its causes; empty in eventual keyspaces and for a
+    /// compacted visible value). Recovery decides visibility from `condition`
+    /// and the recovered frontier, exactly as the runtime did: recovering on
+    /// the summary instead (which holds the value's own stamps) would hide a
+    /// value that was visible, and with it the older writes it superseded,
+    /// from a session the recovered frontier still serves (found by `chorus
+    /// simulate leaderless`, seed 657).
+    case stored(key: ObjectKey, value: ReplicatedValue, dependencies: VersionVector, condition: VersionVector)
     /// A write this node coordinated: its unit, its sequence number (the dot
     /// counter of versioned keys and the causal sequence), and for causal
     /// keyspaces the bookkeeping of its delivery.
@@ -47,10 +54,11 @@ public enum DurableRecord: Equatable, Sendable {
         case .boot(let count):
             writer.write(UInt8(0))
             writer.writeVarint(count)
-        case .stored(let key, let value, let dependencies):
+        case .stored(let key, let value, let dependencies, let condition):
             writer.write(UInt8(1))
             writer.write(keyedValue: key, value)
             dependencies.encode(into: &writer)
+            condition.encode(into: &writer)
         case .minted(let key, let value, let sequence, let causal, let request):
             writer.write(UInt8(2))
             writer.write(request != nil)
@@ -90,7 +98,8 @@ public enum DurableRecord: Equatable, Sendable {
         case 0: self = .boot(try reader.readVarint())
         case 1:
             let (key, value) = try reader.readKeyedValue()
-            self = .stored(key: key, value: value, dependencies: try reader.readBoundedVector())
+            let dependencies = try reader.readBoundedVector()
+            self = .stored(key: key, value: value, dependencies: dependencies, condition: try reader.readBoundedVector())
         case 2:
             let request = try reader.readBool() ? try reader.readRequestID() : nil
             let (key, value) = try reader.readKeyedValue()

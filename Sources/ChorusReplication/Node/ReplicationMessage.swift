@@ -122,11 +122,17 @@ public struct MintResult: Equatable, Sendable {
     public var value: ReplicatedValue?
     /// The causal stamp (origin, sequence) of a causal write.
     public var causalSequence: UInt64?
+    /// What a causal write depends on (its causal tag's dependencies): the
+    /// writer's session and everything the carried object holds. The
+    /// writer's session inherits them. Empty unless `causalSequence` is set.
+    public var causalDependencies: VersionVector
 
-    public init(dot: Dot?, value: ReplicatedValue?, causalSequence: UInt64?) {
+    public init(dot: Dot?, value: ReplicatedValue?, causalSequence: UInt64?, causalDependencies: VersionVector = VersionVector()) {
+        precondition(causalSequence != nil || causalDependencies.isEmpty, "only a causal write has causal dependencies")
         self.dot = dot
         self.value = value
         self.causalSequence = causalSequence
+        self.causalDependencies = causalDependencies
     }
 }
 

@@ -171,7 +171,10 @@ extension ReplicationNode {
         pendingWrites[request] = nil
         var session = pending.session
         if let sequence = minted.causalSequence {
-            session?.observe(VersionVector([(ReplicaID(pending.minter.rawValue), sequence)]), members: configuration.members)
+            var written = minted.causalDependencies
+            let minter = ReplicaID(pending.minter.rawValue)
+            written[minter] = Swift.max(written[minter], sequence)
+            session?.observe(written, members: configuration.members)
         }
         metrics.writesSucceeded += 1
         effects.responses.append(ClientResponse(id: pending.client, result: .success(.write(WriteReply(

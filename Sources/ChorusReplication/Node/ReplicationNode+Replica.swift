@@ -23,6 +23,16 @@ extension ReplicationNode {
         if causal && originLog.isFull {
             return send(.mintRefused(request: request.request, reason: .backlogFull), to: coordinator, into: &effects)
         }
+        // The unit carries the whole object, pending siblings included, so in
+        // a causal keyspace it depends on everything it carries, not only on
+        // the writer's session: else a replica would make a carried sibling
+        // visible before its causes, and its readers would not inherit them
+        // (found by `chorus simulate leaderless`, seed 248).
+        var dependencies = request.dependencies
+        if causal, let entry = store.entries[key] {
+            dependencies.merge(entry.dependencies)
+            for unit in entry.pending { dependencies.merge(unit.summary) }
+        }
         var base = store.entries[key]?.mintBase ?? .empty(key.kind)
         let sequence = counter + 1
         var dot: Dot? = nil
@@ -78,11 +88,12 @@ extension ReplicationNode {
         }
         let destinations = causal ? primaries(of: key) : []
         persist(
-            .minted(key: key, value: unit, sequence: counter, causal: causal ? CausalOrigin(dependencies: request.dependencies, destinations: destinations) : nil,
+            .minted(key: key, value: unit, sequence: counter, causal: causal ? CausalOrigin(dependencies: dependencies, destinations: destinations) : nil,
                 request: request.request),
             sync: true, into: &effects)
-        remember(request.request, MintResult(dot: dot, value: nil, causalSequence: causal ? counter : nil))
-        let tag = causal ? CausalTag(origin: myself, sequence: counter, dependencies: request.dependencies) : nil
+        remember(request.request, MintResult(
+            dot: dot, value: nil, causalSequence: causal ? counter : nil, causalDependencies: causal ? dependencies : VersionVector()))
+        let tag = causal ? CausalTag(origin: myself, sequence: counter, dependencies: dependencies) : nil
         frontier[ReplicaID(myself.rawValue)] = Swift.max(frontier[ReplicaID(myself.rawValue)], counter)
         storeLocally(key, unit, causal: tag, into: &effects)
         if let tag {
@@ -92,7 +103,8 @@ extension ReplicationNode {
             if originLog.acknowledge(sequence: tag.sequence, by: myself) { persist(.originAcknowledged(tag.sequence), sync: false, into: &effects) }
         }
         let result = MintResult(
-            dot: dot, value: request.returnValue ? (store.entries[key]?.mintBase ?? base) : nil, causalSequence: tag?.sequence)
+            dot: dot, value: request.returnValue ? (store.entries[key]?.mintBase ?? base) : nil, causalSequence: tag?.sequence,
+            causalDependencies: tag?.dependencies ?? VersionVector())
         send(.writeAcknowledged(request: request.request, durable: true, primary: true, minted: result), to: coordinator, into: &effects)
         for target in request.targets where target.node != myself {
             send(.replicate(Replication(
@@ -160,12 +172,12 @@ extension ReplicationNode {
             guard storeCausally(key, replication.value, condition: tag.dependencies, summary: summary) else { return }
             // Synced before the acknowledgement: the origin's attestation of
             // this node's frontier rests on it surviving a crash.
-            persist(.stored(key: key, value: replication.value, dependencies: summary), sync: true, into: &effects)
+            persist(.stored(key: key, value: replication.value, dependencies: summary, condition: tag.dependencies), sync: true, into: &effects)
             durable = true
             send(.causalAcknowledged(sequence: tag.sequence), to: tag.origin, into: &effects)
         } else {
             store.join(key, replication.value)
-            persist(.stored(key: key, value: replication.value, dependencies: VersionVector()), sync: durable, into: &effects)
+            persist(.stored(key: key, value: replication.value, dependencies: VersionVector(), condition: VersionVector()), sync: durable, into: &effects)
         }
         if let request = replication.request, let coordinator = replication.coordinator {
             send(
@@ -240,11 +252,11 @@ extension ReplicationNode {
             // visible here once this node holds those writes itself.
             let before = store.entries[key]?.visible
             guard storeCausally(key, value, condition: dependencies, summary: dependencies) else { return false }
-            persist(.stored(key: key, value: value, dependencies: dependencies), sync: false, into: &effects)
+            persist(.stored(key: key, value: value, dependencies: dependencies, condition: dependencies), sync: false, into: &effects)
             return store.entries[key]?.visible != before
         }
         let changed = store.join(key, value)
-        if changed { persist(.stored(key: key, value: value, dependencies: VersionVector()), sync: false, into: &effects) }
+        if changed { persist(.stored(key: key, value: value, dependencies: VersionVector(), condition: VersionVector()), sync: false, into: &effects) }
         return changed
     }
 
@@ -252,7 +264,7 @@ extension ReplicationNode {
         guard case .versioned(var siblings)? = store.entries[key]?.visible, siblings.collectTombstone(dot) else { return }
         store.join(key, .versioned(siblings))
         metrics.tombstonesCollected += 1
-        persist(.stored(key: key, value: .versioned(siblings), dependencies: VersionVector()), sync: false, into: &effects)
+        persist(.stored(key: key, value: .versioned(siblings), dependencies: VersionVector(), condition: VersionVector()), sync: false, into: &effects)
     }
 
     // MARK: Hinted handoff
@@ -270,7 +282,7 @@ extension ReplicationNode {
         guard keyspace(of: key) != nil else { return }
         store.join(key, value)
         // Durable before the acknowledgement: the fallback deletes its copy on it.
-        persist(.stored(key: key, value: value, dependencies: VersionVector()), sync: true, into: &effects)
+        persist(.stored(key: key, value: value, dependencies: VersionVector(), condition: VersionVector()), sync: true, into: &effects)
         send(.hintAcknowledged(hint: hint, version: version), to: fallback, into: &effects)
     }
 

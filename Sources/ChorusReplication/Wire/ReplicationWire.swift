@@ -157,7 +157,10 @@ public enum ReplicationWire {
                 writer.write(minted.value != nil)
                 if let value = minted.value { encodeKindTagged(value, into: &writer) }
                 writer.write(minted.causalSequence != nil)
-                if let sequence = minted.causalSequence { writer.writeVarint(sequence) }
+                if let sequence = minted.causalSequence {
+                    writer.writeVarint(sequence)
+                    minted.causalDependencies.encode(into: &writer)
+                }
             }
         case .read(let request, let key, let dependencies):
             writer.write(UInt8(4))
@@ -244,8 +247,13 @@ public enum ReplicationWire {
             if try reader.readBool() {
                 let dot = try reader.readBool() ? try Dot(decoding: &reader) : nil
                 let value = try reader.readBool() ? try decodeKindTaggedValue(&reader) : nil
-                let sequence = try reader.readBool() ? try reader.readVarint() : nil
-                minted = MintResult(dot: dot, value: value, causalSequence: sequence)
+                var sequence: UInt64? = nil
+                var dependencies = VersionVector()
+                if try reader.readBool() {
+                    sequence = try reader.readVarint()
+                    dependencies = try reader.readBoundedVector()
+                }
+                minted = MintResult(dot: dot, value: value, causalSequence: sequence, causalDependencies: dependencies)
             }
             return .writeAcknowledged(request: request, durable: durable, primary: primary, minted: minted)
         case 4:

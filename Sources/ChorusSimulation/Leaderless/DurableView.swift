@@ -23,7 +23,7 @@ struct DurableView: Sendable {
 
     mutating func fold(_ record: DurableRecord) {
         switch record {
-        case .stored(let key, let value, _), .minted(let key, let value, _, _, _):
+        case .stored(let key, let value, _, _), .minted(let key, let value, _, _, _):
             guard let context = value.versionedContext else { return }
             contexts[key, default: VersionVector()].merge(context)
         case .hint(let hint):
