@@ -46,7 +46,7 @@ extension RealProcessTests {
                 Self.print(result, session, level: "session")
                 let guarantees = result.properties.filter { $0.name != "integrity" && $0.verdict == .violated }
                 caught = !guarantees.isEmpty
-                if !caught { print("attempt \(attempt): no session violation yet") }
+                if !caught { Swift.print("attempt \(attempt): no session violation yet") }
                 #expect(result.property("integrity")?.verdict == .satisfied)
             }
             }
