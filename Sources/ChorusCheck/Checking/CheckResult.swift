@@ -91,11 +91,15 @@ public struct PartitionResult: Sendable {
 public struct CheckResult: Sendable {
     public var condition: ConsistencyCondition
     public var verdict: Verdict
-    /// Set when the verdict is `violated`: from the lowest-numbered violating partition.
+    /// Set when the verdict is `violated`: from the lowest-numbered partition
+    /// that violated in the first round that found a violation
+    /// (`PartitionRounds`); the same for `check` and `checkConcurrently`.
     public var counterexample: Counterexample?
     /// Set when the verdict is `unknown`.
     public var unknownReason: UnknownReason?
-    /// Partitions in order of their first operation in the history.
+    /// Every partition, in order of its first operation in the history. When
+    /// a violation ended the check, partitions still undecided are `unknown`
+    /// (cancelled), with the steps they took.
     public var partitions: [PartitionResult]
     /// Wall time of the search (translation included).
     public var duration: Duration

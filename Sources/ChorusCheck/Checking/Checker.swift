@@ -9,16 +9,19 @@
 ///
 /// Linearizability is checked per key (P-compositionality: Horn & Kroening,
 /// "Faster linearizability checking via P-compositionality", FORTE 2015),
-/// the keys in parallel with `checkConcurrently`. Sequential consistency is not
+/// the keys taking turns in rounds of growing step limits so that a cheap
+/// violation on one key is found before a hard key is decided
+/// (`PartitionRounds`), and in parallel with `checkConcurrently`. Sequential consistency is not
 /// compositional, so it is one search over every key (`KeyedModel`).
 ///
 /// `:fail` operations are dropped; indeterminate ones may take effect at any
 /// point after their invocation, or never. A verdict of `violated` or
 /// `satisfied` is exact; `unknown` means the time or memo budget ran out.
 public enum Checker {
-    /// Checks partitions one after another on the calling thread, stopping at
-    /// the first violation. For callers without an async context, such as the
-    /// single-threaded simulator.
+    /// Checks partitions on the calling thread, taking turns in rounds
+    /// (`PartitionRounds`). For callers without an async context, such as
+    /// the single-threaded simulator. Gives the same verdict and
+    /// counterexample as `checkConcurrently`.
     public static func check<M: Model>(
         _ history: History, model: M, condition: ConsistencyCondition, options: CheckOptions = CheckOptions()
     ) throws(ModelError) -> CheckResult {
@@ -28,24 +31,23 @@ public enum Checker {
             return try checkSequential(history, model: model, options: options, start: start)
         }
         let partitions = try linearizabilityPartitions(history, model: model)
-        var results: [PartitionResult] = []
-        var violation: Counterexample?
-        for (index, partition) in partitions.enumerated() {
-            let budget = SearchBudget(
-                deadline: deadline, memoBytesMaximum: options.memoBytesMaximum, signal: nil, partition: index)
-            let (result, counterexample) = search(partition, condition: .linearizable, budget: budget)
-            results.append(result)
-            if let counterexample {
-                violation = counterexample
-                break
+        var rounds = PartitionRounds(
+            partitions, deadline: deadline, memoBytesMaximum: options.memoBytesMaximum, signal: nil)
+        while let turns = rounds.nextRound() {
+            for turn in turns {
+                rounds.record(turn.take())
+                // The rest of the round is numbered higher: none of it can be the one reported.
+                if rounds.hasViolation { break }
             }
         }
+        let (results, violation) = rounds.conclusion()
         return finish(.linearizable, results: results, violation: violation, duration: ContinuousClock.now - start)
     }
 
-    /// Checks partitions in parallel, one child task each. When a partition is
-    /// violated, partitions numbered after it stop; those before it finish, so
-    /// the reported counterexample is always the lowest-numbered one.
+    /// Checks partitions in parallel: each round's turns are child tasks.
+    /// When a partition violates, the higher-numbered turns of the round stop
+    /// (they can no longer be the one reported) and the lower-numbered ones
+    /// finish theirs, so the counterexample is the one `check` reports.
     public static func checkConcurrently<M: Model>(
         _ history: History, model: M, condition: ConsistencyCondition, options: CheckOptions = CheckOptions()
     ) async throws(ModelError) -> CheckResult {
@@ -58,34 +60,20 @@ public enum Checker {
         if partitions.count == 1 {
             return try check(history, model: model, condition: condition, options: options)
         }
-        let signal = ViolationSignal()
-        let memoBytesMaximum = options.memoBytesMaximum
-        let outcomes = await withTaskGroup(
-            of: (Int, PartitionResult, Counterexample?).self,
-            returning: [(Int, PartitionResult, Counterexample?)].self
-        ) { group in
-            for (index, partition) in partitions.enumerated() {
-                let budget = SearchBudget(
-                    deadline: deadline, memoBytesMaximum: memoBytesMaximum, signal: signal, partition: index)
-                group.addTask {
-                    let (result, counterexample) = search(partition, condition: .linearizable, budget: budget)
-                    if counterexample != nil { signal.report(partition: index) }
-                    return (index, result, counterexample)
-                }
+        var rounds = PartitionRounds(
+            partitions, deadline: deadline, memoBytesMaximum: options.memoBytesMaximum, signal: ViolationSignal())
+        while let turns = rounds.nextRound() {
+            let outcomes = await withTaskGroup(
+                of: PartitionTurnOutcome.self, returning: [PartitionTurnOutcome].self
+            ) { group in
+                for turn in turns { group.addTask { turn.take() } }
+                var collected: [PartitionTurnOutcome] = []
+                for await outcome in group { collected.append(outcome) }
+                return collected
             }
-            var collected: [(Int, PartitionResult, Counterexample?)] = []
-            for await outcome in group { collected.append(outcome) }
-            return collected
+            for outcome in outcomes { rounds.record(outcome) }
         }
-        var results: [PartitionResult] = []
-        var violation: Counterexample?
-        for (_, result, counterexample) in outcomes.sorted(by: { $0.0 < $1.0 }) {
-            results.append(result)
-            if let counterexample {
-                violation = counterexample
-                break
-            }
-        }
+        let (results, violation) = rounds.conclusion()
         return finish(.linearizable, results: results, violation: violation, duration: ContinuousClock.now - start)
     }
 
@@ -233,20 +221,27 @@ public enum Checker {
     static func search<N: Model>(
         _ partition: PreparedPartition<N>, condition: ConsistencyCondition, budget: SearchBudget
     ) -> (PartitionResult, Counterexample?) {
-        var counters = SearchCounters()
-        let outcome: SearchOutcome
         switch condition {
         case .linearizable:
             var search = DepthFirstSearch(partition: partition, budget: budget, frontier: RealTimeFrontier(partition))
-            outcome = search.run(counters: &counters)
+            let outcome = search.run()
+            return conclude(partition, condition: condition, outcome: outcome, steps: search.steps, memoEntries: search.memoEntries)
         case .sequential:
             var search = DepthFirstSearch(partition: partition, budget: budget, frontier: ProcessOrderFrontier(partition))
-            outcome = search.run(counters: &counters)
+            let outcome = search.run()
+            return conclude(partition, condition: condition, outcome: outcome, steps: search.steps, memoEntries: search.memoEntries)
         }
+    }
+
+    /// A partition's result from its search's outcome, with the
+    /// counterexample of a violation.
+    static func conclude<N: Model>(
+        _ partition: PreparedPartition<N>, condition: ConsistencyCondition, outcome: SearchOutcome, steps: Int,
+        memoEntries: Int
+    ) -> (result: PartitionResult, counterexample: Counterexample?) {
         var result = PartitionResult(
             key: partition.key, operationIDs: (partition.operationIDs + partition.droppedOperationIDs).sorted(),
-            verdict: .unknown, witness: nil, unknownReason: nil,
-            searchSteps: counters.steps, memoEntries: counters.memoEntries)
+            verdict: .unknown, witness: nil, unknownReason: nil, searchSteps: steps, memoEntries: memoEntries)
         switch outcome {
         case .consistent(let order):
             result.verdict = .satisfied

@@ -38,49 +38,140 @@ protocol SearchFrontier {
 /// does). So each node first commits to such a read, and when that branch
 /// fails the node fails without trying its other options. This cuts the search
 /// on read-heavy histories by orders of magnitude.
+///
+/// A search can pause and resume (`advance(stepLimit:memoBytesPause:)`), so
+/// that the partitions of one history can take turns (`PartitionRounds`).
+/// Pausing changes nothing about what the search does: it stops between two
+/// steps and carries on from there, so the steps it takes, and its outcome,
+/// are the same however it is paused.
 struct DepthFirstSearch<M: Model, Frontier: SearchFrontier> {
     let partition: PreparedPartition<M>
     let budget: SearchBudget
-    var frontier: Frontier
+    /// Nil only while `explore` holds it.
+    private var frontier: Frontier?
 
-    mutating func run(counters: inout SearchCounters) -> SearchOutcome {
+    private var state: M.State
+    private var placed: BitSet
+    private var memo: Memo<M.State>
+    private let zobrist: [UInt64]
+    private var placedHash: UInt64 = 0
+    private var stack: [(operation: Int, stateBefore: M.State, forced: Bool)] = []
+    private var longestPrefix: [Int] = []
+    private var candidate: Int?
+    private var lookForRead = true
+    private var backtracking = false
+    private var remainingDeterminate: Int
+    private var stepsUntilCheck = CheckLimits.searchStepsPerDeadlineCheck
+    /// Whether each operation is a determinate read-only one (see "Reads go first").
+    private let readOnly: [Bool]
+    private var isFinished = false
+
+    /// Steps taken so far: one per candidate tried or placement undone.
+    private(set) var steps = 0
+    /// What the memo holds, as the memory budget counts it.
+    private(set) var memoBytes = 0
+    var memoEntries: Int { memo.count }
+
+    init(partition: PreparedPartition<M>, budget: SearchBudget, frontier: Frontier) {
         let model = partition.model
         let operationCount = partition.count
-        var remainingDeterminate = partition.determinateCount
-        if remainingDeterminate == 0 { return .consistent(order: []) }
-
-        var state = model.initialState
-        var placed = BitSet(count: operationCount)
-        var memo = Memo<M.State>(operationCount: operationCount)
-        let zobrist = ZobristTable(operationCount: operationCount).keys
-        var placedHash: UInt64 = 0
-        var stack: [(operation: Int, stateBefore: M.State, forced: Bool)] = []
+        self.partition = partition
+        self.budget = budget
+        self.frontier = frontier
+        state = model.initialState
+        placed = BitSet(count: operationCount)
+        memo = Memo<M.State>(operationCount: operationCount)
+        zobrist = ZobristTable(operationCount: operationCount).keys
         stack.reserveCapacity(operationCount)
-        var longestPrefix: [Int] = []
-        var candidate = frontier.first()
-        var lookForRead = true
-        var backtracking = false
-        var stepsUntilCheck = CheckLimits.searchStepsPerDeadlineCheck
-        let readOnly = (0..<operationCount).map {
+        candidate = frontier.first()
+        remainingDeterminate = partition.determinateCount
+        readOnly = (0..<operationCount).map {
             partition.deadline[$0] != nil && model.isReadOnly(partition.inputs[$0])
         }
-        let memoBytesPerEntry = memo.bytesPerEntry
-        var memoBytes = 0
-        defer { counters.memoEntries += memo.count }
+    }
 
+    /// Searches until the outcome is known.
+    mutating func run() -> SearchOutcome {
+        guard case .decided(let outcome) = advance() else {
+            preconditionFailure("a search without limits paused")
+        }
+        return outcome
+    }
+
+    /// Searches until the outcome is known, or until a pause: once `steps`
+    /// reaches `stepLimit`, or the memo holds more than `memoBytesPause`
+    /// bytes. Both are looked at every `CheckLimits.searchStepsPerDeadlineCheck`
+    /// steps, so a step limit that is a multiple of it is met exactly.
+    /// Must not be called again once it has returned an outcome.
+    mutating func advance(stepLimit: Int = .max, memoBytesPause: Int = .max) -> SearchProgress {
+        precondition(!isFinished, "a search was advanced after it had decided")
+        let outcome = explore(stepLimit: stepLimit, memoBytesPause: memoBytesPause)
+        if outcome != nil { isFinished = true }
+        return outcome.map { .decided($0) } ?? .paused
+    }
+
+    /// The search loop; nil when it paused. It works on locals, moved out of
+    /// `self` and back (swapped, so that no buffer is shared and copied):
+    /// the optimizer keeps locals in registers, but not stored properties
+    /// once the loop has passed one of them to a call.
+    private mutating func explore(stepLimit: Int, memoBytesPause: Int) -> SearchOutcome? {
+        let model = partition.model
+        guard var frontier = self.frontier.take() else { preconditionFailure("a search loop is already running") }
+        var memo = Memo<M.State>()
+        swap(&memo, &self.memo)
+        var placed = BitSet(count: 0)
+        swap(&placed, &self.placed)
+        var stack: [(operation: Int, stateBefore: M.State, forced: Bool)] = []
+        swap(&stack, &self.stack)
+        var longestPrefix: [Int] = []
+        swap(&longestPrefix, &self.longestPrefix)
+        var state = self.state
+        var placedHash = self.placedHash
+        var candidate = self.candidate
+        var lookForRead = self.lookForRead
+        var backtracking = self.backtracking
+        var remainingDeterminate = self.remainingDeterminate
+        var stepsUntilCheck = self.stepsUntilCheck
+        var steps = self.steps
+        var memoBytes = self.memoBytes
+        defer {
+            self.frontier = frontier
+            swap(&memo, &self.memo)
+            swap(&placed, &self.placed)
+            swap(&stack, &self.stack)
+            swap(&longestPrefix, &self.longestPrefix)
+            self.state = state
+            self.placedHash = placedHash
+            self.candidate = candidate
+            self.lookForRead = lookForRead
+            self.backtracking = backtracking
+            self.remainingDeterminate = remainingDeterminate
+            self.stepsUntilCheck = stepsUntilCheck
+            self.steps = steps
+            self.memoBytes = memoBytes
+        }
+        let memoBytesPerEntry = memo.bytesPerEntry
+        let inputs = partition.inputs
+        let outputs = partition.outputs
+        let deadline = partition.deadline
+        let readOnly = self.readOnly
+        let zobrist = self.zobrist
         while remainingDeterminate > 0 {
-            counters.steps += 1
-            stepsUntilCheck -= 1
             if stepsUntilCheck == 0 {
+                // Pause before resetting the countdown, so that resuming
+                // comes back here and looks again.
+                if steps >= stepLimit || memoBytes > memoBytesPause { return nil }
                 stepsUntilCheck = CheckLimits.searchStepsPerDeadlineCheck
                 if let reason = budget.interruption() { return .unknown(reason) }
             }
+            steps += 1
+            stepsUntilCheck -= 1
             if backtracking {
                 guard let top = stack.popLast() else { return .inconsistent(longestPrefix: longestPrefix) }
                 state = top.stateBefore
                 placed.remove(top.operation)
                 placedHash ^= zobrist[top.operation]
-                if partition.deadline[top.operation] != nil { remainingDeterminate += 1 }
+                if deadline[top.operation] != nil { remainingDeterminate += 1 }
                 frontier.unplace(top.operation)
                 // Below a forced read the node has no other option: keep unwinding.
                 if top.forced { continue }
@@ -96,7 +187,7 @@ struct DepthFirstSearch<M: Model, Frontier: SearchFrontier> {
                 var scan = candidate
                 while let operation = scan {
                     if readOnly[operation],
-                        let readState = model.step(state, partition.inputs[operation], partition.outputs[operation])
+                        let readState = model.step(state, inputs[operation], outputs[operation])
                     {
                         forced = true
                         chosen = operation
@@ -112,7 +203,7 @@ struct DepthFirstSearch<M: Model, Frontier: SearchFrontier> {
                     continue
                 }
                 chosen = next
-                newState = model.step(state, partition.inputs[chosen], partition.outputs[chosen])
+                newState = model.step(state, inputs[chosen], outputs[chosen])
             }
             if let accepted = newState {
                 placed.insert(chosen)
@@ -124,7 +215,7 @@ struct DepthFirstSearch<M: Model, Frontier: SearchFrontier> {
                     }
                     stack.append((chosen, state, forced))
                     state = accepted
-                    if partition.deadline[chosen] != nil { remainingDeterminate -= 1 }
+                    if deadline[chosen] != nil { remainingDeterminate -= 1 }
                     frontier.place(chosen)
                     if stack.count > longestPrefix.count { longestPrefix = stack.map(\.operation) }
                     candidate = frontier.first()
@@ -143,3 +234,5 @@ struct DepthFirstSearch<M: Model, Frontier: SearchFrontier> {
         return .consistent(order: stack.map(\.operation))
     }
 }
+
+extension DepthFirstSearch: Sendable where Frontier: Sendable {}

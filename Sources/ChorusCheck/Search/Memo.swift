@@ -32,6 +32,15 @@ struct Memo<State: Hashable> {
         mask = (1 << 12) - 1
     }
 
+    /// A memo that holds nothing and allocates nothing, only to stand in
+    /// for a search's real memo while the search loop works on it. It has
+    /// no table, so inserting into it traps.
+    init() {
+        wordCount = 1
+        slots = []
+        mask = 0
+    }
+
     /// Inserts the pair unless present; returns whether it was new.
     mutating func insert(_ linearized: BitSet, zobrist: UInt64, state: State) -> Bool {
         precondition(linearized.words.count == wordCount, "memo and search disagree on the bitset size")
@@ -74,6 +83,8 @@ struct Memo<State: Hashable> {
         }
     }
 }
+
+extension Memo: Sendable where State: Sendable {}
 
 /// One random word per operation for the Zobrist hash of a linearized set,
 /// drawn from a fixed seed so that runs are reproducible.

@@ -10,7 +10,7 @@
 /// may go next. Placing an operation unlinks ("lifts") its entries; unplacing
 /// relinks them in place, as in Knuth's dancing links, which is O(1) because
 /// the search undoes placements in stack order.
-struct RealTimeFrontier: SearchFrontier {
+struct RealTimeFrontier: SearchFrontier, Sendable {
     private var next: [Int]
     private var previous: [Int]
     private let entryOperation: [Int]

@@ -24,8 +24,10 @@ public enum UnknownReason: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Lets partitions searched in parallel stop early once a lower-numbered
-/// partition has found a violation, while keeping the reported counterexample
-/// deterministic: the lowest-numbered violating partition always finishes.
+/// partition has found a violation in the same round (`PartitionRounds`),
+/// while keeping the reported counterexample deterministic: the
+/// lowest-numbered partition that violates within the round always finishes
+/// its turn.
 final class ViolationSignal: Sendable {
     private let lowestViolatingPartition = Atomic<Int>(Int.max)
 
@@ -65,8 +67,9 @@ enum SearchOutcome: Sendable {
     case unknown(UnknownReason)
 }
 
-/// Counters a search reports.
-struct SearchCounters: Sendable {
-    var steps = 0
-    var memoEntries = 0
+/// Where a search stands after `DepthFirstSearch.advance`.
+enum SearchProgress: Sendable {
+    case decided(SearchOutcome)
+    /// It reached its step limit or memo allowance and can be resumed.
+    case paused
 }
