@@ -103,7 +103,7 @@ import Testing
                 endpoints: [url], configuration: quickConfiguration(requestMilliseconds: 150, operationMilliseconds: 400))
             let start = ContinuousClock.now
             let write = await failure { try await client.put("k", [1]) }
-            #expect(millisecondsSince(start) < 30_000, "the 400 ms deadline bounds the call: the server never answers")
+            #expect(millisecondsSince(start) < 120_000, "the 400 ms deadline bounds the call: the server never answers (the bound allows for a starved machine)")
             guard case .outcomeUnknown = write else {
                 Issue.record("a write whose answers never came must be of unknown outcome, got \(String(describing: write))")
                 return
@@ -125,7 +125,7 @@ import Testing
         try await server.run { url in
             // A long deadline: the retry after the lost answer must fit even on a loaded machine.
             let client = try ChorusClient(
-                endpoints: [url], configuration: quickConfiguration(requestMilliseconds: 400, operationMilliseconds: 20_000))
+                endpoints: [url], configuration: quickConfiguration(requestMilliseconds: 2_000, operationMilliseconds: 30_000))
             #expect(try await client.put("k", Array("once".utf8)) == 9)
             let first = server.requests
             let session = first[0].header(ChorusHeader.clientID)

@@ -110,7 +110,11 @@ import Testing
                 while let message = try await reader.next() { messages.append(message) }
                 return messages
             }
-            #expect(messages.map { $0.event ?? "comment" } == ["comment", "event", "caught-up", "comment", "error"])
+            // Heartbeats repeat while nothing happens; on a slow machine more than one may
+            // arrive before the delete, so runs of them count as one.
+            let kinds = messages.map { $0.event ?? "comment" }.enumerated()
+                .filter { index, kind in !(kind == "comment" && index > 0 && messages[index - 1].event == nil) }.map(\.element)
+            #expect(kinds == ["comment", "event", "caught-up", "comment", "error"])
             #expect(messages.last?.json?["error"]?["code"] == "stream_deleted")
         }
     }

@@ -16,7 +16,7 @@ import Synchronization
 ///
 /// - Round r lets every undecided partition search up to
 ///   `CheckLimits.firstRoundSearchSteps` × 2^r steps in all. Searches pause
-///   and resume rather than restart (`DepthFirstSearch.advance`), so no work
+///   and resume rather than restart (`DepthFirstSearch.resume`), so no work
 ///   is repeated, and when the cheapest violation is found (before any last
 ///   round, below) no partition has searched more than twice its steps, or
 ///   the first limit: a check costs at most partitions × that.
@@ -104,7 +104,7 @@ struct PartitionTurn<M: Model>: Sendable {
     let stepLimit: Int
     let memoBytesPause: Int
 
-    func take() -> PartitionTurnOutcome { slot.advance(stepLimit: stepLimit, memoBytesPause: memoBytesPause) }
+    func take() -> PartitionTurnOutcome { slot.resume(stepLimit: stepLimit, memoBytesPause: memoBytesPause) }
 }
 
 /// What a turn found: a verdict (with a counterexample for a violation), or
@@ -129,12 +129,12 @@ final class PartitionSearchSlot<M: Model>: Sendable {
         self.search = Mutex(search)
     }
 
-    func advance(stepLimit: Int, memoBytesPause: Int) -> PartitionTurnOutcome {
+    func resume(stepLimit: Int, memoBytesPause: Int) -> PartitionTurnOutcome {
         search.withLock { search in
             guard var current = search.take() else {
                 preconditionFailure("partition \(index) took a turn after its verdict")
             }
-            let progress = current.advance(stepLimit: stepLimit, memoBytesPause: memoBytesPause)
+            let progress = current.resume(stepLimit: stepLimit, memoBytesPause: memoBytesPause)
             guard case .decided(let outcome) = progress else {
                 let memoBytes = current.memoBytes
                 search = current

@@ -39,7 +39,7 @@ protocol SearchFrontier {
 /// fails the node fails without trying its other options. This cuts the search
 /// on read-heavy histories by orders of magnitude.
 ///
-/// A search can pause and resume (`advance(stepLimit:memoBytesPause:)`), so
+/// A search can pause and resume (`resume(stepLimit:memoBytesPause:)`), so
 /// that the partitions of one history can take turns (`PartitionRounds`).
 /// Pausing changes nothing about what the search does: it stops between two
 /// steps and carries on from there, so the steps it takes, and its outcome,
@@ -92,7 +92,7 @@ struct DepthFirstSearch<M: Model, Frontier: SearchFrontier> {
 
     /// Searches until the outcome is known.
     mutating func run() -> SearchOutcome {
-        guard case .decided(let outcome) = advance() else {
+        guard case .decided(let outcome) = resume() else {
             preconditionFailure("a search without limits paused")
         }
         return outcome
@@ -103,7 +103,7 @@ struct DepthFirstSearch<M: Model, Frontier: SearchFrontier> {
     /// bytes. Both are looked at every `CheckLimits.searchStepsPerDeadlineCheck`
     /// steps, so a step limit that is a multiple of it is met exactly.
     /// Must not be called again once it has returned an outcome.
-    mutating func advance(stepLimit: Int = .max, memoBytesPause: Int = .max) -> SearchProgress {
+    mutating func resume(stepLimit: Int = .max, memoBytesPause: Int = .max) -> SearchProgress {
         precondition(!isFinished, "a search was advanced after it had decided")
         let outcome = explore(stepLimit: stepLimit, memoBytesPause: memoBytesPause)
         if outcome != nil { isFinished = true }

@@ -67,7 +67,7 @@ enum SearchOutcome: Sendable {
     case unknown(UnknownReason)
 }
 
-/// Where a search stands after `DepthFirstSearch.advance`.
+/// Where a search stands after `DepthFirstSearch.resume`.
 enum SearchProgress: Sendable {
     case decided(SearchOutcome)
     /// It reached its step limit or memo allowance and can be resumed.
