@@ -11,6 +11,12 @@
 # Prints one line per target: seconds, executions, exec/s, coverage (libFuzzer's
 # cov: edges and ft: features) and crashes, and a table at the end.
 #
+# Real inputs are read in place from the reference data (CHORUS_SHARED_DATA,
+# default ../shared/data; skipped when absent): FuzzHistory gets the first lines
+# of Jepsen etcd and Porcupine histories behind each harness selector, written
+# to Fuzz/Findings/<target>/real-seeds/ for the run; FuzzTrace gets a link to
+# the friendsforever editing trace. Nothing of ../shared/data is committed here.
+#
 # Environment: FUZZ_RSS_LIMIT_MB (default 2048), FUZZ_NICE (default 10),
 # FUZZ_SKIP_BUILD=1 to use the binaries already built.
 set -euo pipefail
@@ -21,6 +27,32 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 fuzz="$root/Fuzz"
 rss_limit="${FUZZ_RSS_LIMIT_MB:-2048}"
 niceness="${FUZZ_NICE:-10}"
+data="${CHORUS_SHARED_DATA:-$root/../shared/data}"
+
+# real_seeds TARGET DIR: fills DIR with seeds derived from the reference data.
+real_seeds() {
+    local target=$1 dir=$2
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    [[ -d "$data" ]] || return 0
+    case "$target" in
+        FuzzHistory)
+            # FuzzHistory's mode byte (0 detect the format, 1 EDN, 2 Jepsen log), then a history's first lines
+            local entry selector file lines
+            for entry in "0 jepsen-etcd/etcd_002.log 11" "2 jepsen-etcd/etcd_000.log 12" \
+                "1 porcupine-kv/c01-ok.edn 10" "0 porcupine-kv/c10-bad.edn 8"; do
+                read -r selector file lines <<<"$entry"
+                [[ -f "$data/$file" ]] || continue
+                { printf "\\$(printf '%03o' "$selector")"; head -n "$lines" "$data/$file"; } \
+                    > "$dir/real-${file//\//-}-$selector"
+            done
+            ;;
+        FuzzTrace)
+            [[ -f "$data/editing-traces/friendsforever.json.gz" ]] &&
+                ln -s "$(cd "$data/editing-traces" && pwd)/friendsforever.json.gz" "$dir/real-friendsforever.json.gz"
+            ;;
+    esac
+}
 
 if [[ "${FUZZ_SKIP_BUILD:-0}" != 1 ]]; then
     # -sanitize=fuzzer links libFuzzer and instruments every module for
@@ -45,6 +77,7 @@ summary=()
 for target in "${targets[@]}"; do
     findings="$fuzz/Findings/$target"
     mkdir -p "$findings/corpus"
+    real_seeds "$target" "$findings/real-seeds"
     log="$findings/fuzz.log"
     : > "$log"
     count_kept() { find "$findings" -maxdepth 1 \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' \) | wc -l; }
@@ -61,7 +94,7 @@ for target in "${targets[@]}"; do
         set +e
         nice -n "$niceness" "$bin/$target" -max_total_time="$remaining" -rss_limit_mb="$rss_limit" -timeout=20 \
             -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$findings/" \
-            "$findings/corpus" "$fuzz/Corpus/$target" > "$run_log" 2>&1
+            "$findings/corpus" "$fuzz/Corpus/$target" "$findings/real-seeds" > "$run_log" 2>&1
         status=$?
         set -e
         cat "$run_log" >> "$log"
