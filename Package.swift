@@ -162,7 +162,10 @@ let package = Package(
         // The testing world, as NIO's NIOTestUtils and TigerBeetle's src/testing: the
         // fault-injecting file system, the storage stress workload, reference-data
         // lookup and the data-driven script runner. Tests and `chorus storage stress` only.
-        library("ChorusTesting", ["ChorusCore", "ChorusStorage"]),
+        library("ChorusTesting", [
+            "ChorusCore", "ChorusStorage", "ChorusNode", "ChorusLocalCluster", "ChorusRaft",
+            .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
 
         tests("ChorusCore", ["ChorusCore"]),
         tests("ChorusClocks", ["ChorusClocks"]),
@@ -189,7 +192,7 @@ let package = Package(
         tests("ChorusMachines", ["ChorusMachines", "ChorusKeyValue", "ChorusEventStore", "ChorusCore"]),
         tests("ChorusAPI", ["ChorusAPI", "ChorusCore", "ChorusClocks"]),
         tests("ChorusHTTP", [
-            "ChorusHTTP", "ChorusNode", "ChorusService", "ChorusAPI", "ChorusCore", "ChorusLocalCluster",
+            "ChorusHTTP", "ChorusNode", "ChorusService", "ChorusAPI", "ChorusCore", "ChorusLocalCluster", "ChorusTesting",
             "ChorusEventStore", "ChorusRaft",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -200,7 +203,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         tests("ChorusService", [
-            "ChorusService", "ChorusNode", "ChorusAPI", "ChorusCore", "ChorusEventStore", "ChorusLocalCluster", "ChorusRaft",
+            "ChorusService", "ChorusNode", "ChorusAPI", "ChorusCore", "ChorusEventStore", "ChorusLocalCluster", "ChorusRaft", "ChorusTesting",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -208,7 +211,7 @@ let package = Package(
         ]),
         // The client against an in-process node and a scripted server (plain HTTP and HTTPS).
         tests("ChorusClient", [
-            "ChorusClient", "ChorusAPI", "ChorusCore", "ChorusNode", "ChorusHTTP", "ChorusLocalCluster",
+            "ChorusClient", "ChorusAPI", "ChorusCore", "ChorusNode", "ChorusHTTP", "ChorusLocalCluster", "ChorusTesting",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),

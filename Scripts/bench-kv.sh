@@ -25,12 +25,10 @@ command -v etcd >/dev/null || { echo "etcd not installed: apt-get install -y etc
 command -v wrk >/dev/null || { echo "wrk not installed: apt-get install -y wrk" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/chorus-bench-XXXXXX)
+. "$root/Scripts/chorus-cluster.sh"
 cluster_pid=""
 cleanup() {
-  if [ -n "$cluster_pid" ] && kill -0 "$cluster_pid" 2>/dev/null; then
-    kill -INT "$cluster_pid" 2>/dev/null || true
-    wait "$cluster_pid" 2>/dev/null || true
-  fi
+  stop_chorus_cluster
   "$bench/etcd-cluster.sh" stop "$work/etcd" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -55,18 +53,7 @@ done
 "$bench/etcd-cluster.sh" stop "$work/etcd"
 
 # Chorus, three nodes.
-"$chorus" cluster up --nodes 3 --data-dir "$work/chorus" --base-port "$base" --log-level warning >"$work/cluster.log" 2>&1 &
-cluster_pid=$!
-leader_port=""
-for _ in $(seq 1 100); do
-  for i in 1 2 3; do
-    port=$((base + 1000 + i))
-    if curl -s "http://127.0.0.1:$port/healthz" 2>/dev/null | grep -q '"role":"leader"'; then leader_port=$port; fi
-  done
-  [ -n "$leader_port" ] && break
-  sleep 0.2
-done
-[ -n "$leader_port" ] || { echo "the Chorus cluster elected no leader; see $work/cluster.log" >&2; cat "$work/cluster.log" >&2; exit 1; }
+start_chorus_cluster "$chorus" "$base" "$work"
 for c in "${counts[@]}"; do
   fsyncs_before=$(metric chorus_wal_fsyncs_total "$leader_port")
   entries_before=$(metric chorus_entries_persisted_total "$leader_port")
@@ -77,9 +64,7 @@ for c in "${counts[@]}"; do
   chorus_read[$c]=$("$bench/kv-load.sh" chorus "http://127.0.0.1:$leader_port" read "$c" "$seconds")
   rounds[$c]=$(( $(metric chorus_read_index_rounds_total "$leader_port") - rounds_before ))
 done
-kill -INT "$cluster_pid"
-wait "$cluster_pid" 2>/dev/null || true
-cluster_pid=""
+stop_chorus_cluster
 
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 for c in "${counts[@]}"; do

@@ -20,20 +20,17 @@ chorus=$root/.build/release/chorus
 command -v wrk >/dev/null || { echo "wrk not installed: apt-get install -y wrk" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/chorus-levels-XXXXXX)
+. "$root/Scripts/chorus-cluster.sh"
 cluster_pid=""
 cleanup() {
   jobs -p | xargs -r kill 2>/dev/null || true
-  if [ -n "$cluster_pid" ] && kill -0 "$cluster_pid" 2>/dev/null; then
-    kill -INT "$cluster_pid" 2>/dev/null || true
-    wait "$cluster_pid" 2>/dev/null || true
-  fi
+  stop_chorus_cluster
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-# wrk script: reads (or writes) of key0000..key9999 at one level; each
-# connection picks its node round-robin via the "node" path prefix trick is
-# not available in wrk, so one wrk process runs per node.
+# wrk script: reads (or writes) of key0000..key9999 at one level; one wrk
+# process runs per node, since a wrk process drives a single URL.
 lua() { # lua FILE OP QUERY
   cat >"$1" <<LUA
 local n = 0
@@ -49,18 +46,7 @@ LUA
 }
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; printf "%.3f", v}'; }
 
-"$chorus" cluster up --nodes 3 --data-dir "$work/chorus" --base-port "$base" --log-level warning >"$work/cluster.log" 2>&1 &
-cluster_pid=$!
-leader_port=""
-for _ in $(seq 1 100); do
-  for i in 1 2 3; do
-    port=$((base + 1000 + i))
-    if curl -s "http://127.0.0.1:$port/healthz" 2>/dev/null | grep -q '"role":"leader"'; then leader_port=$port; fi
-  done
-  [ -n "$leader_port" ] && break
-  sleep 0.2
-done
-[ -n "$leader_port" ] || { echo "no leader; see $work/cluster.log" >&2; cat "$work/cluster.log" >&2; exit 1; }
+start_chorus_cluster "$chorus" "$base" "$work"
 lua "$work/write.lua" write ""
 wrk -t1 -c16 -d3s -s "$work/write.lua" "http://127.0.0.1:$leader_port" >/dev/null
 
@@ -74,11 +60,13 @@ run() {
     writer=$!
     sleep 0.5
   fi
+  local readers=()
   for i in 1 2 3; do
     wrk -t1 -c"$per_node" -d"${seconds}s" --latency -s "$work/read.lua" "http://127.0.0.1:$((base + 1000 + i))" >"$work/out.$i" 2>&1 &
+    readers+=($!)
   done
-  wait $(jobs -p | grep -v "^${writer:-none}$") 2>/dev/null || true
-  [ -n "$writer" ] && wait "$writer" 2>/dev/null || true
+  wait "${readers[@]}" || true
+  if [ -n "$writer" ]; then wait "$writer" || true; fi
   local ops=0 p50=0 p99=0 errors=0
   for i in 1 2 3; do
     local out; out=$(cat "$work/out.$i")

@@ -30,39 +30,35 @@ extension EventStoreAPI {
     func subscribeStream(_ request: Request, context: some RequestContext) async throws -> Response {
         let stream = try self.stream(context)
         let query = EventQueryParameters(request)
-        let start: SubscriptionStart
-        if let resume = try lastEventID(request) {
-            start = .afterPosition(resume)
-        } else {
-            switch try query.single("from") {
-            case nil, "start": start = .start
-            case "end": start = .end
-            case let text?:
-                guard let revision = EventQueryParameters.unsigned(text) else {
-                    throw APIError(.invalidRevision, "from must be start, end or a revision, not \(JSONString.quoted(text))")
-                }
-                start = .afterRevision(StreamRevision(revision))
-            }
+        let start = try subscriptionStart(request, query, code: .invalidRevision, noun: "a revision") {
+            .afterRevision(StreamRevision($0))
         }
         let subscribe = SubscribeRequest(source: .stream(stream), start: start, consistency: try query.consistency(request))
         return try await serve(subscribe, request)
     }
 
+    /// Where a subscription starts: after `Last-Event-ID` if given, else
+    /// `from` = `start` (default), `end`, or a number read by `after`.
+    private func subscriptionStart(
+        _ request: Request, _ query: EventQueryParameters, code: ErrorCode, noun: String,
+        after: (UInt64) -> SubscriptionStart
+    ) throws -> SubscriptionStart {
+        if let resume = try lastEventID(request) { return .afterPosition(resume) }
+        switch try query.single("from") {
+        case nil, "start": return .start
+        case "end": return .end
+        case let text?:
+            guard let number = EventQueryParameters.unsigned(text) else {
+                throw APIError(code, "from must be start, end or \(noun), not \(JSONString.quoted(text))")
+            }
+            return after(number)
+        }
+    }
+
     func subscribeAll(_ request: Request, context: some RequestContext) async throws -> Response {
         let query = EventQueryParameters(request)
-        let start: SubscriptionStart
-        if let resume = try lastEventID(request) {
-            start = .afterPosition(resume)
-        } else {
-            switch try query.single("from") {
-            case nil, "start": start = .start
-            case "end": start = .end
-            case let text?:
-                guard let position = EventQueryParameters.unsigned(text) else {
-                    throw APIError(.invalidPosition, "from must be start, end or a position, not \(JSONString.quoted(text))")
-                }
-                start = .afterPosition(GlobalPosition(position))
-            }
+        let start = try subscriptionStart(request, query, code: .invalidPosition, noun: "a position") {
+            .afterPosition(GlobalPosition($0))
         }
         let subscribe = SubscribeRequest(
             source: .all(try query.filter()), start: start, consistency: try query.consistency(request))

@@ -43,7 +43,8 @@ extension ChorusService {
         let seen = max(request.minimumIndex, request.session?.index ?? .zero)
         let answer: ReadResult<ReplicatedMachines.Answer>
         do {
-            answer = try await node.read(.keyValue(query), requirement: requirement(consistency, seen: seen))
+            let requirement = Self.requirement(consistency, seen: seen, tickMilliseconds: node.configuration.tickMilliseconds)
+            answer = try await node.read(.keyValue(query), requirement: requirement)
         } catch {
             throw ServiceError(error)
         }
@@ -68,17 +69,18 @@ extension ChorusService {
             stalenessMilliseconds: answer.staleness?.maximumLagTicks.map { $0 * tick }, session: session)
     }
 
-    /// What the replica must establish before it answers at `consistency`.
-    func requirement(_ consistency: ReadConsistency, seen: LogIndex) -> ReadRequirement {
+    /// What the replica must establish before it answers at `consistency`:
+    /// the one mapping from levels to the driver's requirements, for every
+    /// machine's reads. A lag bound in milliseconds becomes whole ticks,
+    /// rounded down (never looser than asked).
+    static func requirement(_ consistency: ReadConsistency, seen: LogIndex, tickMilliseconds: Int) -> ReadRequirement {
         switch consistency.level {
         case .linearizable: .linearizable
         case .sequential, .session: .appliedAtLeast(seen)
         case .boundedStaleness:
             .boundedStaleness(
                 maximumVersions: consistency.maximumVersions,
-                maximumLagTicks: consistency.maximumLagMilliseconds.map {
-                    $0 / UInt64(node.configuration.tickMilliseconds)
-                })
+                maximumLagTicks: consistency.maximumLagMilliseconds.map { $0 / UInt64(max(1, tickMilliseconds)) })
         case .consistentPrefix, .eventual: .immediate
         }
     }

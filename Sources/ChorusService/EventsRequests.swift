@@ -83,11 +83,9 @@ public struct EventReadConsistency: Sendable, Hashable {
     public static let linearizable = EventReadConsistency(level: .linearizable)
 
     public var requirement: ReadRequirement {
-        switch level {
-        case .linearizable, .boundedStaleness: .linearizable
-        case .sequential, .session: .appliedAtLeast(minimumIndex)
-        case .consistentPrefix, .eventual: .immediate
-        }
+        // Without bounds, bounded staleness is served by the stronger level.
+        guard level != .boundedStaleness else { return .linearizable }
+        return ChorusService.requirement(ReadConsistency(level), seen: minimumIndex, tickMilliseconds: 1)
     }
 }
 

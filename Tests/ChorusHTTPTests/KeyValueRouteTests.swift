@@ -5,6 +5,7 @@ import ChorusCore
 import ChorusHTTP
 import ChorusLocalCluster
 import ChorusNode
+import ChorusTesting
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -36,7 +37,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var logger = Logger(label: "chorus.http-tests")
         logger.logLevel = .critical
-        let (node, configuration) = try await startNode(directory: directory, logger: logger, adjust: adjust)
+        let (node, configuration) = try await SingleNode.start(directory: directory, logger: logger, adjust: adjust)
         do {
             let deadline = ContinuousClock.now + .seconds(30)
             while try await node.status().role != .leader, ContinuousClock.now < deadline {
@@ -53,32 +54,6 @@ import Testing
         await node.shutdown()
     }
 
-    /// A single node on a peer port found free; another test may take that
-    /// port between the check and the bind, so a failed bind tries fresh ports.
-    static func startNode(
-        directory: String, logger: Logger, adjust: (inout NodeConfiguration) -> Void
-    ) async throws -> (ChorusNode, NodeConfiguration) {
-        let attempts = 5
-        for attempt in 1...attempts {
-            let port = try #require(LocalCluster.freePorts(1).first)
-            let peer = NetworkAddress(host: "127.0.0.1", port: port)
-            var configuration = NodeConfiguration(
-                nodeID: 1, members: [PeerAddress(id: 1, address: peer)], peerListenAddress: peer,
-                advertisedHTTPURL: "http://127.0.0.1:1", dataDirectory: directory)
-            configuration.raft.electionTimeoutTicks = 5
-            configuration.raft.heartbeatIntervalTicks = 1
-            adjust(&configuration)
-            do {
-                let node = try await ChorusNode.start(
-                    configuration: configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
-                return (node, configuration)
-            } catch {
-                if case .bind = error, attempt < attempts { continue }
-                throw error
-            }
-        }
-        preconditionFailure("the last attempt returns or throws")
-    }
 
     static func code(_ response: TestResponse) -> ErrorCode? {
         APIProblem(json: Array(response.body.readableBytesView))?.code

@@ -1,3 +1,4 @@
+import ChorusTesting
 import ChorusCore
 import ChorusEventStore
 import ChorusLocalCluster
@@ -42,30 +43,12 @@ struct ServiceHarness: Sendable {
         return options
     }
 
-    /// A single-node cluster on a free port. A free port can be taken by a
-    /// parallel test before the node binds it: then it tries another.
-    /// (A `catch .bind where …` clause here crashes Swift 6.3.1's
-    /// MandatoryAllocBoxToStack pass, hence the plain catch.)
+    /// A single-node cluster on a free port (`SingleNode`), with short write and catch-up waits.
     static func startNode(directory: String, logger: Logger) async throws -> ChorusNode {
-        var attempt = 1
-        while true {
-            let port = try #require(LocalCluster.freePorts(1).first)
-            let address = NetworkAddress(host: "127.0.0.1", port: port)
-            var configuration = NodeConfiguration(
-                nodeID: 1, members: [PeerAddress(id: 1, address: address)], peerListenAddress: address,
-                advertisedHTTPURL: "http://127.0.0.1:1", dataDirectory: directory)
-            configuration.raft.electionTimeoutTicks = 5
-            configuration.raft.heartbeatIntervalTicks = 1
+        try await SingleNode.start(directory: directory, logger: logger) { configuration in
             configuration.writeTimeoutMilliseconds = 2_000
             configuration.sequentialWaitMilliseconds = 200
-            do {
-                return try await ChorusNode.start(
-                    configuration: configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
-            } catch {
-                guard case .bind = error, attempt < 5 else { throw error }
-                attempt += 1
-            }
-        }
+        }.0
     }
 
     /// Runs `body` against a fresh node; `configure` adjusts the event options.

@@ -10,7 +10,7 @@ func quickConfiguration(
 ) -> ChorusClient.Configuration {
     var configuration = ChorusClient.Configuration()
     configuration.requestTimeoutMilliseconds = requestMilliseconds
-    configuration.connectTimeoutMilliseconds = min(200, requestMilliseconds)
+    configuration.connectTimeoutMilliseconds = min(1_000, requestMilliseconds)
     // Generous, so a loaded machine does not cut the last attempt short.
     configuration.minimumAttemptMilliseconds = min(150, requestMilliseconds)
     configuration.operationTimeoutMilliseconds = operationMilliseconds

@@ -1,3 +1,4 @@
+import ChorusTesting
 import ChorusRaft
 import ChorusKeyValue
 import ChorusCore
@@ -25,7 +26,10 @@ enum InProcessNode {
     ) async throws -> Value {
         let directory = NSTemporaryDirectory() + "chorus-client-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (node, configuration) = try await startNode(directory: directory, adjust: adjust)
+        let (node, configuration) = try await SingleNode.start(directory: directory, logger: quietLogger) { configuration in
+            configuration.writeTimeoutMilliseconds = 5_000
+            adjust(&configuration)
+        }
         // The API listens on a port the kernel picks; its URL is known once it runs.
         let api = HTTPAPIConfiguration(host: "127.0.0.1", port: 1, maximumValueBytes: configuration.keyValue.maximumValueBytes)
         try api.validate(against: configuration)
@@ -46,35 +50,6 @@ enum InProcessNode {
         }
     }
 
-    /// Starts the node on a peer port found free; another test may take that
-    /// port between the check and the bind, so a failed start tries fresh ports.
-    private static func startNode(
-        directory: String, adjust: (inout NodeConfiguration) -> Void
-    ) async throws -> (ChorusNode, NodeConfiguration) {
-        let attempts = 5
-        for attempt in 1...attempts {
-            let port = try #require(LocalCluster.freePorts(1).first, "no free port")
-            let peer = NetworkAddress(host: "127.0.0.1", port: port)
-            // A single node never redirects, so its advertised URL is never used.
-            var configuration = NodeConfiguration(
-                nodeID: 1, members: [PeerAddress(id: 1, address: peer)], peerListenAddress: peer,
-                advertisedHTTPURL: "http://127.0.0.1:1", dataDirectory: directory)
-            configuration.raft.electionTimeoutTicks = 5
-            configuration.raft.heartbeatIntervalTicks = 1
-            configuration.writeTimeoutMilliseconds = 5_000
-            adjust(&configuration)
-            do {
-                let node = try await ChorusNode.start(
-                    configuration: configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
-                    logger: quietLogger)
-                return (node, configuration)
-            } catch {
-                if case .bind = error, attempt < attempts { continue }
-                throw error
-            }
-        }
-        preconditionFailure("the last attempt returns or throws")
-    }
 
     static func waitForLeadership(_ node: ChorusNode) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
