@@ -9,7 +9,7 @@ import Testing
 @Suite struct InProcessNodeTests {
     @Test func keyValueCallsAgainstARealNode() async throws {
         try await InProcessNode.run { url, _ in
-            let client = try ChorusClient(endpoints: [url], configuration: quickConfiguration(requestMilliseconds: 2_000, operationMilliseconds: 5_000))
+            let client = try ChorusClient(endpoints: [url], configuration: quickConfiguration())
             let first = try await client.put("alpha", Array("one".utf8))
             #expect(try await client.get("alpha") == VersionedValue(value: Array("one".utf8), version: first))
             #expect(client.sessionIndex >= first)
@@ -48,7 +48,7 @@ import Testing
 
     @Test func concurrentWritesThroughPooledSessionsAllApply() async throws {
         try await InProcessNode.run { url, _ in
-            let client = try ChorusClient(endpoints: [url], configuration: quickConfiguration(requestMilliseconds: 2_000, operationMilliseconds: 5_000))
+            let client = try ChorusClient(endpoints: [url], configuration: quickConfiguration())
             let versions = try await withThrowingTaskGroup(of: UInt64.self) { group in
                 for index in 0..<24 { group.addTask { try await client.put("k\(index)", Array("v\(index)".utf8)) } }
                 var versions: [UInt64] = []
@@ -67,7 +67,7 @@ import Testing
     /// state machine (what makes the client's retries safe).
     @Test func aReplayedSessionPairIsAppliedOnce() async throws {
         try await InProcessNode.run { url, _ in
-            let client = try ChorusClient(endpoints: [url], configuration: quickConfiguration(requestMilliseconds: 2_000, operationMilliseconds: 5_000))
+            let client = try ChorusClient(endpoints: [url], configuration: quickConfiguration())
             let session = [(ChorusHeader.clientID, "99"), (ChorusHeader.sequence, "1")]
             let first = try await client.send(.PUT, url: url + "/v1/kv/once", headers: session, body: Array("a".utf8))
             let replay = try await client.send(.PUT, url: url + "/v1/kv/once", headers: session, body: Array("b".utf8))
@@ -82,7 +82,7 @@ import Testing
 @Suite struct ClientSessionTokenTests {
     @Test func theTokenIsKeptSentAndHandedToAnotherClient() async throws {
         try await InProcessNode.run { url, _ in
-            let configuration = quickConfiguration(requestMilliseconds: 2_000, operationMilliseconds: 5_000)
+            let configuration = quickConfiguration()
             let writer = try ChorusClient(endpoints: [url], configuration: configuration)
             let version = try await writer.put("cart", Array("apples".utf8))
             let token = try #require(writer.sessionToken, "a write's answer carries a session token")

@@ -40,7 +40,7 @@ final class ConsumerRecorder: Sendable {
 
     /// Waits until `condition` holds of the deliveries so far (or fails after `seconds`).
     @discardableResult
-    func wait(seconds: Double = 5, sourceLocation: SourceLocation = #_sourceLocation, until condition: ([GroupDelivery]) -> Bool)
+    func wait(seconds: Double = 30, sourceLocation: SourceLocation = #_sourceLocation, until condition: ([GroupDelivery]) -> Bool)
         async throws -> [GroupDelivery]
     {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1_000))
@@ -58,7 +58,7 @@ final class ConsumerRecorder: Sendable {
 }
 
 /// Waits until `condition` holds, polling.
-func eventually(seconds: Double = 5, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async throws -> Bool)
+func eventually(seconds: Double = 30, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async throws -> Bool)
     async throws
 {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1_000))

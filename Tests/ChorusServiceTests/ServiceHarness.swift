@@ -133,7 +133,7 @@ struct ServiceHarness: Sendable {
 /// Collects messages from a subscription until `stop` says so (or a bound on
 /// messages), failing the test if that takes longer than `seconds`.
 func collect(
-    _ iterator: inout EventSubscription.Iterator, seconds: Double = 10, maximumMessages: Int = 100_000,
+    _ iterator: inout EventSubscription.Iterator, seconds: Double = 60, maximumMessages: Int = 100_000,
     until stop: ([SubscriptionMessage]) -> Bool
 ) async throws -> [SubscriptionMessage] {
     var messages: [SubscriptionMessage] = []

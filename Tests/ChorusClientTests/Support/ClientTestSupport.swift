@@ -6,7 +6,7 @@ import Testing
 /// default timeouts are long: a test that is not about time must not fail on
 /// a loaded machine; tests of deadlines pass their own.
 func quickConfiguration(
-    requestMilliseconds: Int = 2_000, operationMilliseconds: Int = 10_000
+    requestMilliseconds: Int = 2_000, operationMilliseconds: Int = 30_000
 ) -> ChorusClient.Configuration {
     var configuration = ChorusClient.Configuration()
     configuration.requestTimeoutMilliseconds = requestMilliseconds
