@@ -38,6 +38,10 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
     /// A replica serves a session read before it has caught up to the
     /// session's token (the session checker).
     case sessionReadBeforeCatchUp = "session-read-before-catch-up"
+    /// A replica's clock advances one tick per timer firing, however long
+    /// the process was paused, so a stale confirmation looks recent (the
+    /// bounded-staleness checker, under the simulator's pause fault).
+    case pausedTimeUncounted = "paused-time-uncounted"
 
     // Leaderless replication, caught by `chorus simulate leaderless`. The
     // first is in the core (`ReplicationConfiguration.injectedBug`); the
@@ -67,6 +71,7 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
     /// The bugs of one protocol, for `--inject-bug` help and validation.
     public static let raft: [InjectedBug] = [
         .followerRead, .oldTermCommit, .unpersistedVote, .stalenessBoundIgnored, .sessionReadBeforeCatchUp,
+        .pausedTimeUncounted,
     ]
     public static let eventStore: [InjectedBug] = [.appendIgnoresExpectedVersion, .subscriptionSkipsBoundary]
     public static let leaderless: [InjectedBug] = [

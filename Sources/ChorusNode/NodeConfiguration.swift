@@ -92,7 +92,10 @@ public enum NodeConfigurationError: Error, Sendable, Hashable, CustomStringConve
 /// leader is heard six times per minimum election timeout, and CheckQuorum
 /// steps a cut-off leader down within 300 ms), and the snapshot retry 100
 /// ticks = 1 s. Linearizable reads do not wait for the heartbeat timer: the
-/// core starts a read round at once when none is outstanding.
+/// core starts a read round at once when none is outstanding. Elapsed time
+/// comes from the uptime clock (`TickClock`), not from counting timer
+/// firings: a node stopped by SIGSTOP for 5 s counts 500 ticks when it
+/// resumes, so no staleness bound or lease outlives the pause.
 ///
 /// **Sizes.** A value is at most `keyValue.maximumValueBytes`; its command (key,
 /// session, framing) must fit in a wire command and in a log record, and an

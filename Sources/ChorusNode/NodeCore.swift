@@ -56,6 +56,9 @@ final class NodeCore {
     var readRoundsExported: UInt64 = 0
     var stopReason: String?
     var tickTask: RepeatedTask?
+    /// The replica's time, from the uptime clock: a SIGSTOP or a starved
+    /// loop makes the repeating timer fire late, never makes time stand still.
+    var clock: TickClock
 
     // Requests in flight, by token.
     var nextToken: UInt64 = 0
@@ -83,6 +86,8 @@ final class NodeCore {
         self.replica = replica
         self.onFatalError = onFatalError
         self.checkpointChain = loop.makeSucceededVoidFuture()
+        self.clock = TickClock(
+            intervalMicroseconds: UInt64(configuration.tickMilliseconds) * 1_000, startMicroseconds: Self.uptimeMicroseconds())
         self.transport = PeerTransport(
             configuration: configuration, loop: loop, logger: logger, metrics: metrics, seed: seed)
         metrics.term.record(Int64(replica.raft.term.rawValue))
@@ -131,9 +136,18 @@ final class NodeCore {
 
     func tick() {
         guard stopReason == nil else { return }
-        replica.tick()
+        replica.tick(elapsedTicks: clock.timerFired(atMicroseconds: Self.uptimeMicroseconds()))
         scheduleDrive()
     }
+
+    /// Counts time the timer has not: after a pause, a request can be
+    /// handled before the late timer fires, and must see the time that passed.
+    func catchUpClock() {
+        let due = clock.catchUp(atMicroseconds: Self.uptimeMicroseconds())
+        if due > 0 { replica.tick(elapsedTicks: due) }
+    }
+
+    static func uptimeMicroseconds() -> UInt64 { NIODeadline.now().uptimeNanoseconds / 1_000 }
 
     func receive(_ message: RaftMessage) {
         guard stopReason == nil else { return }
@@ -145,6 +159,7 @@ final class NodeCore {
     func submitWrite(_ command: ReplicatedMachines.Command, key: IdempotencyKey?, continuation: WriteContinuation) {
         let token = makeToken()
         writeContinuations[token] = continuation
+        catchUpClock()
         replica.submitWrite(command.encoded(), key: key, token: token)
         afterRequest()
     }
@@ -153,6 +168,7 @@ final class NodeCore {
         metrics.reads.increment()
         let token = makeToken()
         readContinuations[token] = continuation
+        catchUpClock()
         replica.submitRead(query, requirement: requirement, token: token)
         afterRequest()
     }

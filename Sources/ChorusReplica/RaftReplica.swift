@@ -162,14 +162,22 @@ public struct RaftReplica<Machine: ReplicatedStateMachine>: Sendable {
 
     // MARK: Inputs
 
-    /// Advances time by one tick: the core's timers, and every
-    /// `expiryIntervalTicks` the deadlines of waiting requests.
-    public mutating func tick() {
+    /// Advances time by `elapsedTicks` (a `TickClock` reading; 1 when the
+    /// timer kept time): the replica's clock, which dates read confirmations
+    /// and request deadlines, moves by all of it; the core's timers tick as
+    /// often, up to one election timeout (more would only repeat heartbeats
+    /// and campaigns already due); and the deadlines of waiting requests are
+    /// swept whenever a multiple of `expiryIntervalTicks` is passed.
+    public mutating func tick(elapsedTicks: UInt64 = 1) {
         guard stopReason == nil else { return }
         defer { checkInvariants() }
-        tickCount += 1
-        raft.tick()
-        if tickCount % configuration.expiryIntervalTicks == 0 { expireWaiters() }
+        precondition(elapsedTicks >= 1, "a tick advances time")
+        // The negative control: time the process did not run is not counted.
+        let elapsed = configuration.injectedBug == .pausedTimeUncounted ? 1 : elapsedTicks
+        let before = tickCount
+        tickCount += elapsed
+        for _ in 0..<min(elapsed, UInt64(raft.configuration.electionTimeoutTicks)) { raft.tick() }
+        if tickCount / configuration.expiryIntervalTicks != before / configuration.expiryIntervalTicks { expireWaiters() }
     }
 
     /// A message from a peer.

@@ -22,6 +22,12 @@ struct SimulatedServer {
     var nextToken: UInt64 = 0
     /// Leading, and the commit index has not moved yet in this term.
     var awaitingFirstCommit = false
+    /// This incarnation's monotonic clock (from its first tick), as a node
+    /// reads its uptime clock: what turns a pause into elapsed ticks.
+    var clock: TickClock?
+    /// Paused (SIGSTOP) until this time: its timer, messages, requests and
+    /// fsync completions wait until then.
+    var pausedUntil: UInt64 = 0
 
     var raft: RaftNode? { replica?.raft }
     var machines: ReplicatedMachines? { replica?.machine }

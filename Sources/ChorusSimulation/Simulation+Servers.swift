@@ -124,6 +124,11 @@ extension Simulation {
 
     func serve(_ request: ClientRequest, on server: Int) {
         guard servers[server - 1].isUp else { return }
+        // A resumed process may handle a request before its late timer fires:
+        // the clock, not the timer, says how much time has passed.
+        if let due = servers[server - 1].clock?.catchUp(atMicroseconds: now), due > 0 {
+            servers[server - 1].replica!.tick(elapsedTicks: due)
+        }
         let token = servers[server - 1].token(for: request.client, requestID: request.requestID)
         switch request.body {
         case .write(var command, let key):
@@ -155,8 +160,33 @@ extension Simulation {
         servers[victim - 1].persistAwaitingSync = nil
         servers[victim - 1].requests = [:]
         servers[victim - 1].incarnation += 1
+        servers[victim - 1].clock = nil
+        servers[victim - 1].pausedUntil = 0
         servers[victim - 1].disk.crash(random: &random, tornWriteProbability: parameters.tornWriteProbability)
         schedule(.restart(server: victim), at: now + 1 + random.next() % parameters.restartDelayMaximumMicroseconds)
+    }
+
+    /// SIGSTOP for a while: the process keeps its state and its sockets, and
+    /// handles nothing until it is continued (`deferredWhilePaused`).
+    func pauseSomeServer() {
+        let running = servers.filter { $0.isUp && $0.pausedUntil <= now }.map(\.number)
+        guard !running.isEmpty else { return }
+        let victim = running[Int(random.next() % UInt64(running.count))]
+        let duration = 20_000 + random.next() % parameters.pauseMaximumMicroseconds
+        statistics.pauses += 1
+        servers[victim - 1].pausedUntil = now + duration
+        trace("pause n\(victim) for \(duration / 1_000) ms")
+    }
+
+    /// Holds `event`, bound for `server`, until the server is continued, as
+    /// a stopped process's kernel holds its timers, packets and fsyncs. They
+    /// come out in no set order (the order epoll reports ready sockets in):
+    /// a client's read may be handled before the peer messages and the timer
+    /// that arrived before it.
+    func deferredWhilePaused(_ event: Event, server: Int) -> Bool {
+        guard now < servers[server - 1].pausedUntil else { return false }
+        queue.schedule(event, at: servers[server - 1].pausedUntil + random.next() % 5_000)
+        return true
     }
 
     func restart(_ server: Int) {

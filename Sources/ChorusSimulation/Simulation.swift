@@ -35,6 +35,8 @@ public final class Simulation {
         case nemesis(NemesisEvent)
         case membershipChange
         case leadershipTransfer
+        /// Pause a server the simulator picks (SIGSTOP, then SIGCONT later).
+        case pause
         case logMatchingCheck
         case endOfSafetyPhase
         case livenessCheck
@@ -78,6 +80,7 @@ public final class Simulation {
         public var snapshotsInstalled = 0
         public var compactions = 0
         public var partitions = 0
+        public var pauses = 0
         /// Leader commits that landed on an entry of an earlier term (only the
         /// `old-term-commit` bug makes these).
         public var oldTermCommits = 0
@@ -122,6 +125,7 @@ public final class Simulation {
         scheduleNemesis(.crash, mean: parameters.crashMeanIntervalMicroseconds)
         scheduleNemesis(.membershipChange, mean: parameters.membershipChangeMeanIntervalMicroseconds)
         scheduleNemesis(.leadershipTransfer, mean: parameters.leadershipTransferMeanIntervalMicroseconds)
+        scheduleNemesis(.pause, mean: parameters.pauseMeanIntervalMicroseconds)
         queue.schedule(.logMatchingCheck, at: 500_000)
         queue.schedule(.endOfSafetyPhase, at: parameters.safetyPhaseMicroseconds)
 
@@ -189,22 +193,29 @@ public final class Simulation {
         case .tick(let server, let incarnation):
             hash(1, UInt64(server))
             guard servers[server - 1].incarnation == incarnation, servers[server - 1].isUp else { return }
-            servers[server - 1].replica!.tick()
+            guard !deferredWhilePaused(event, server: server) else { return }
+            if servers[server - 1].clock == nil {
+                servers[server - 1].clock = TickClock(intervalMicroseconds: servers[server - 1].tickMicroseconds, startMicroseconds: now)
+            }
+            servers[server - 1].replica!.tick(elapsedTicks: servers[server - 1].clock!.timerFired(atMicroseconds: now))
             drive(server)
             queue.schedule(.tick(server: server, incarnation: incarnation), at: now + servers[server - 1].tickMicroseconds)
         case .deliver(let message):
+            guard !deferredWhilePaused(event, server: Int(message.to.rawValue)) else { return }
             deliver(message)
         case .fsyncDone(let server, let incarnation):
             hash(3, UInt64(server))
             guard servers[server - 1].incarnation == incarnation, let ticket = servers[server - 1].persistAwaitingSync else {
                 return
             }
+            guard !deferredWhilePaused(event, server: server) else { return }
             servers[server - 1].persistAwaitingSync = nil
             servers[server - 1].disk.sync()
             servers[server - 1].replica!.persisted(ticket)
             drive(server)
         case .request(let server, let request):
             hash(4, UInt64(server), request.requestID)
+            guard !deferredWhilePaused(event, server: server) else { return }
             serve(request, on: server)
         case .response(let client, let response):
             hash(5, UInt64(client), response.requestID)
@@ -233,6 +244,11 @@ public final class Simulation {
             guard phase == .safety else { return }
             transferLeadership()
             scheduleNemesis(.leadershipTransfer, mean: parameters.leadershipTransferMeanIntervalMicroseconds)
+        case .pause:
+            hash(19)
+            guard phase == .safety else { return }
+            pauseSomeServer()
+            scheduleNemesis(.pause, mean: parameters.pauseMeanIntervalMicroseconds)
         case .logMatchingCheck:
             checkLogMatching()
             queue.schedule(.logMatchingCheck, at: now + 500_000)

@@ -94,6 +94,12 @@ public struct SimulationParameters: Sendable, Hashable {
     /// not, and the next election decides what survives (thesis figure 3.7).
     public var firstCommitCrashProbability: Double
 
+    /// How often a server is paused (SIGSTOP), and for up to how long (plus
+    /// 20 ms): a stopped process's timer fires once when it resumes, however
+    /// long it slept (what `TickClock` makes up for).
+    public var pauseMeanIntervalMicroseconds: UInt64
+    public var pauseMaximumMicroseconds: UInt64
+
     /// The network's delays, loss and duplication, as the shared router takes them.
     var network: NetworkProfile {
         NetworkProfile(
@@ -190,6 +196,9 @@ public struct SimulationParameters: Sendable, Hashable {
             livenessBoundMicroseconds: 30_000_000,
             injectedBug: injectedBug,
             streamCount: 1 + Int(random.next() % 3),
-            firstCommitCrashProbability: random.chance(0.5) ? 0 : 0.2 + 0.8 * unit())
+            firstCommitCrashProbability: random.chance(0.5) ? 0 : 0.2 + 0.8 * unit(),
+            // Drawn last, so the draws above stay what they were for every seed.
+            pauseMeanIntervalMicroseconds: meanInterval(never: random.chance(0.3), 200_000...2_000_000),
+            pauseMaximumMicroseconds: uniform(100_000...1_000_000))
     }
 }

@@ -57,7 +57,8 @@ import Testing
         // `maximumRedirects`, then backs off; the deadline ends it.
         let selfRedirecting = ScriptedServer { request, _ in .redirect(to: "http://\(request.header("host") ?? "")/v1/kv/k") }
         try await selfRedirecting.run { url in
-            var configuration = Self.deadlineConfiguration(operationMilliseconds: 3_000)
+            // 8 s: room for a second round even when a starved machine makes one round take seconds.
+            var configuration = Self.deadlineConfiguration(operationMilliseconds: 8_000)
             configuration.maximumRedirects = 2
             let client = try ChorusClient(endpoints: [url], configuration: configuration)
             let error = await failure { try await client.put("k", [1]) }
@@ -75,7 +76,8 @@ import Testing
     @Test func retriesStopAtTheDeadline() async throws {
         let server = ScriptedServer(always: .problem(.noLeader))
         try await server.run { url in
-            let client = try ChorusClient(endpoints: [url], configuration: Self.deadlineConfiguration(operationMilliseconds: 2_500))
+            // 8 s: room for a retry even when a starved machine makes one attempt take seconds.
+            let client = try ChorusClient(endpoints: [url], configuration: Self.deadlineConfiguration(operationMilliseconds: 8_000))
             let start = ContinuousClock.now
             let error = await failure { try await client.put("k", [1]) }
             let elapsed = millisecondsSince(start)
@@ -86,8 +88,8 @@ import Testing
             #expect(reason.contains("no_leader"), "\(reason)")
             // It ends once no attempt fits (1 s minimum, backoff at most 40 ms) and never waits past the
             // deadline for one; the upper bound leaves room for a loaded machine's scheduling.
-            #expect(elapsed >= 2_500 - 1_050, "the call gave up after \(elapsed) ms of a 2.5 s deadline")
-            #expect(elapsed < 2_500 + 30_000, "the call took \(elapsed) ms for a 2.5 s deadline")
+            #expect(elapsed >= 8_000 - 1_050, "the call gave up after \(elapsed) ms of an 8 s deadline")
+            #expect(elapsed < 8_000 + 30_000, "the call took \(elapsed) ms for an 8 s deadline")
             let attempts = server.requests
             #expect(attempts.count >= 2, "it retried")
             #expect(Set(attempts.map { $0.header(ChorusHeader.clientID) }).count == 1)

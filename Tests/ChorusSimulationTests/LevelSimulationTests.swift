@@ -49,4 +49,19 @@ import Testing
             "seed \(found.outcome.seed): \(violation)")
         print("\(bug) caught at seed \(found.outcome.seed) after \(found.seedsRun) seeds: \(violation.detail.prefix(120))")
     }
+
+    /// A pause only matters once it outlasts a staleness bound, and quick
+    /// seeds are too short for that, so this control runs full-length seeds
+    /// (the first violating one is seed 108; about 30 s on two cores).
+    @Test func pausedTimeUncountedIsCaught() async throws {
+        let found = try #require(
+            await Campaign.firstViolation(
+                start: 1, limit: 300, options: .init(injectedBug: .pausedTimeUncounted, level: .boundedStaleness), jobs: 2),
+            "paused-time-uncounted went unnoticed for 300 seeds")
+        let violation = try #require(found.outcome.violation)
+        #expect(
+            violation.property == .consistencyLevel && violation.detail.hasPrefix("bounded-staleness: max-lag"),
+            "seed \(found.outcome.seed): \(violation)")
+        print("paused-time-uncounted caught at seed \(found.outcome.seed) after \(found.seedsRun) seeds: \(violation.detail.prefix(120))")
+    }
 }

@@ -13,8 +13,9 @@ import NIOPosix
 final class DedicatedExecutor: TaskExecutor {
     static let shared = DedicatedExecutor()
 
-    /// Two threads: a server and a client can run at the same time.
-    private let threads = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    /// Four threads: servers and clients of tests running side by side (and a
+    /// thread held by one of them) do not wait for each other.
+    private let threads = MultiThreadedEventLoopGroup(numberOfThreads: 4)
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
