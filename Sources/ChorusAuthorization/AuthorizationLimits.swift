@@ -7,7 +7,7 @@ public enum AuthorizationLimits {
     /// The longest decoded claims.
     public static let maximumPayloadBytes = 2_048
     public static let maximumSubjectBytes = 256
-    public static let maximumRolesPerToken = 32
+    public static let maximumRolesPerToken = 16
     public static let maximumRoleNameBytes = 64
     public static let maximumKeyIDBytes = 64
     /// HMAC-SHA256's output.

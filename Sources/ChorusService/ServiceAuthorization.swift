@@ -62,6 +62,18 @@ extension ChorusService {
         }
     }
 
+    /// The caller of a Redis-style `AUTH [user] token`: the token as
+    /// `authenticate(bearer:)` verifies it, and a user, when given and not
+    /// `default`, that must be the token's subject (else `unauthenticated`),
+    /// so a log line naming the user never names someone the token is not.
+    public func authenticate(user: String?, token: String) throws(ServiceError) -> Caller {
+        let caller = try authenticate(bearer: token)
+        if let user, user != "default", authorization.isEnforced, user != caller.subject {
+            throw ServiceError(.unauthenticated, "the token's subject is not '\(user)'")
+        }
+        return caller
+    }
+
     /// The one authorization check of an operation, at its top, before any
     /// validation (so what a caller may not do tells it nothing about the
     /// data): `unauthenticated` for an anonymous caller, `permission_denied`

@@ -52,9 +52,14 @@ struct DemoCommand: AsyncParsableCommand {
             nodeCount: 3, dataDirectory: directory, basePort: base, executable: LocalCluster.currentExecutable())
         options.extraArguments = ["--log-level", "info"]
         let cluster = try LocalCluster(options: options)
+        do { try cluster.prepareAuthorization() } catch {
+            printError("chorus demo: \(error)")
+            throw ExitCode(1)
+        }
         let interrupted = SignalWaiter()
         var clientConfiguration = ChorusClient.Configuration()
         clientConfiguration.operationTimeoutMilliseconds = 8_000
+        clientConfiguration.bearerToken = cluster.adminToken
         let client = try ChorusClient(endpoints: cluster.httpURLs, configuration: clientConfiguration)
         defer { client.shutdown() }
 
@@ -73,11 +78,14 @@ struct DemoCommand: AsyncParsableCommand {
             print("  n\(node)  \(cluster.httpURL(node))")
         }
         print("  storage and logs: \(directory)")
+        print("  admin token (role admin; every request but /healthz needs a token): \(cluster.adminTokenFile)")
+        print("    \(cluster.adminToken ?? "?")")
         print("")
+        print("  export CHORUS_TOKEN_FILE=\(cluster.adminTokenFile)")
         print("  chorus kv put greeting bonjour --endpoint \(cluster.httpURL(1))")
         print("  chorus kv get greeting --consistency sequential --endpoint \(cluster.httpURL(3))")
-        print("  curl -s \(cluster.httpURL(1))/v1/cluster")
-        print("  curl -s \(cluster.httpURL(1))/metrics | grep chorus_wal")
+        print("  curl -s -H \"Authorization: Bearer $(cat \(cluster.adminTokenFile))\" \(cluster.httpURL(1))/v1/cluster")
+        print("  chorus tokens issue --keys \(cluster.keyringFile) --subject alice --role reader --expires 1h")
         if noWait {
             await cluster.shutdown()
             return

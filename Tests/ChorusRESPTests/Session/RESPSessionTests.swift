@@ -193,7 +193,10 @@ struct SessionHarness {
             (RESPBackendError(.outcomeUnknown, "the write may have been applied"), "OUTCOME_UNKNOWN the write may have been applied"),
             (RESPBackendError(.overloaded, "too many pending requests"), "OVERLOADED too many pending requests"),
             (RESPBackendError(.badRequest, "key too long"), "ERR key too long"),
-            (RESPBackendError(.permissionDenied, "no write on ks0"), "NOPERM no write on ks0"),
+            (RESPBackendError(RESPBackendError.Code.permissionDenied, "no write on ks0"), "NOPERM no write on ks0"),
+            // The service's authorization codes, in Redis's words.
+            (RESPBackendError(ErrorCode.permissionDenied, "reader may not keyspace.write"), "NOPERM reader may not keyspace.write"),
+            (RESPBackendError(ErrorCode.unauthenticated, "the token expired"), "NOAUTH the token expired"),
             (.wrongType, "WRONGTYPE Operation against a key holding the wrong kind of value"),
         ]
         for (failure, line) in cases {
