@@ -200,7 +200,7 @@ let package = Package(
         tests("ChorusAuthorization", ["ChorusAuthorization", "ChorusCore"]),
         tests("ChorusHTTP", [
             "ChorusHTTP", "ChorusNode", "ChorusService", "ChorusAPI", "ChorusCore", "ChorusLocalCluster", "ChorusTesting",
-            "ChorusEventStore", "ChorusRaft",
+            "ChorusEventStore", "ChorusRaft", "ChorusAuthorization",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
