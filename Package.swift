@@ -210,7 +210,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         tests("ChorusService", [
-            "ChorusService", "ChorusNode", "ChorusAPI", "ChorusCore", "ChorusEventStore", "ChorusLocalCluster", "ChorusRaft", "ChorusTesting",
+            "ChorusService", "ChorusNode", "ChorusAPI", "ChorusCore", "ChorusEventStore", "ChorusLocalCluster", "ChorusRaft", "ChorusTesting", "ChorusAuthorization",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "MetricsTestKit", package: "swift-metrics"),

@@ -176,7 +176,6 @@ public final class LocalCluster: Sendable {
     public func start(_ node: Int) throws(ClusterError) {
         guard nodes.contains(node) else { throw .invalid("no node \(node)") }
         if isRunning(node) { return }
-        try prepareAuthorization()
         do {
             try FileManager.default.createDirectory(atPath: options.dataDirectory, withIntermediateDirectories: true)
             if !FileManager.default.fileExists(atPath: logFile(node)) {
@@ -186,6 +185,9 @@ public final class LocalCluster: Sendable {
                 throw ClusterError.spawnFailed(node: node, reason: "cannot open \(logFile(node))")
             }
             log.seekToEndOfFile()
+            do { try prepareAuthorization() } catch {
+                throw ClusterError.spawnFailed(node: node, reason: "\(error)")
+            }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: options.executable)
             process.arguments = arguments(node)

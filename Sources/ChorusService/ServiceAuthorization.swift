@@ -46,16 +46,16 @@ public struct ServiceAuthorization: Sendable {
     }
 }
 
-extension ChorusService {
+extension ServiceAuthorization {
     /// The caller a bearer token establishes: anonymous without one, the
     /// token's subject and roles if it verifies, else `unauthenticated`
     /// (malformed, unknown key, bad signature, expired). With authorization
     /// disabled a token is not even parsed: every caller may do everything.
     public func authenticate(bearer token: String?) throws(ServiceError) -> Caller {
-        guard let authority = authorization.authority else { return .anonymous }
+        guard let authority else { return .anonymous }
         guard let token else { return .anonymous }
         do {
-            let claims = try authority.verify(token, now: authorization.now())
+            let claims = try authority.verify(token, now: now())
             return Caller(subject: claims.subject, roles: claims.roles)
         } catch {
             throw ServiceError(.unauthenticated, error.description)
@@ -68,7 +68,7 @@ extension ChorusService {
     /// so a log line naming the user never names someone the token is not.
     public func authenticate(user: String?, token: String) throws(ServiceError) -> Caller {
         let caller = try authenticate(bearer: token)
-        if let user, user != "default", authorization.isEnforced, user != caller.subject {
+        if let user, user != "default", isEnforced, user != caller.subject {
             throw ServiceError(.unauthenticated, "the token's subject is not '\(user)'")
         }
         return caller
@@ -79,9 +79,9 @@ extension ChorusService {
     /// data): `unauthenticated` for an anonymous caller, `permission_denied`
     /// when no role grants `action` on `resource`.
     public func authorize(_ caller: Caller, _ action: Action, _ resource: Resource) throws(ServiceError) {
-        guard authorization.isEnforced else { return }
+        guard isEnforced else { return }
         try requireAuthenticated(caller)
-        guard authorization.permissions.allows(caller.roles, action, resource) else {
+        guard permissions.allows(caller.roles, action, resource) else {
             throw ServiceError(.permissionDenied, "\(caller) may not \(action) on \(resource)")
         }
     }
@@ -89,22 +89,46 @@ extension ChorusService {
     /// For listings: the caller must hold `action` on some name; the listing
     /// then shows what `isAllowed` admits.
     public func authorizeSome(_ caller: Caller, _ action: Action) throws(ServiceError) {
-        guard authorization.isEnforced else { return }
+        guard isEnforced else { return }
         try requireAuthenticated(caller)
-        guard authorization.permissions.allowsSome(caller.roles, action) else {
+        guard permissions.allowsSome(caller.roles, action) else {
             throw ServiceError(.permissionDenied, "\(caller) may not \(action) on anything")
         }
     }
 
     /// Whether `caller` may do `action` on `resource` (no error): filtering listings.
     public func isAllowed(_ caller: Caller, _ action: Action, _ resource: Resource) -> Bool {
-        guard authorization.isEnforced else { return true }
-        return caller.subject != nil && authorization.permissions.allows(caller.roles, action, resource)
+        guard isEnforced else { return true }
+        return caller.subject != nil && permissions.allows(caller.roles, action, resource)
     }
 
     private func requireAuthenticated(_ caller: Caller) throws(ServiceError) {
         guard caller.subject != nil else {
             throw ServiceError(.unauthenticated, "this operation needs a bearer token (Authorization: Bearer <token>)")
         }
+    }
+}
+
+/// The service's checks are its authorization's, so every front end and
+/// every operation goes through the same four functions.
+extension ChorusService {
+    public func authenticate(bearer token: String?) throws(ServiceError) -> Caller {
+        try authorization.authenticate(bearer: token)
+    }
+
+    public func authenticate(user: String?, token: String) throws(ServiceError) -> Caller {
+        try authorization.authenticate(user: user, token: token)
+    }
+
+    public func authorize(_ caller: Caller, _ action: Action, _ resource: Resource) throws(ServiceError) {
+        try authorization.authorize(caller, action, resource)
+    }
+
+    public func authorizeSome(_ caller: Caller, _ action: Action) throws(ServiceError) {
+        try authorization.authorizeSome(caller, action)
+    }
+
+    public func isAllowed(_ caller: Caller, _ action: Action, _ resource: Resource) -> Bool {
+        authorization.isAllowed(caller, action, resource)
     }
 }

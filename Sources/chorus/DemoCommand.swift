@@ -136,7 +136,7 @@ struct Tour {
             let version = try await client.put("city/\(position)", Array(city.utf8))
             print("    PUT /v1/kv/city%2F\(position)  \"\(city)\"" + String(repeating: " ", count: 12 - city.count) + "→ version \(version)")
         }
-        let followerClient = try ChorusClient(endpoints: [cluster.httpURL(follower)])
+        let followerClient = try ChorusClient(endpoints: [cluster.httpURL(follower)], configuration: client.configuration)
         defer { followerClient.shutdown() }
         let readStart = ContinuousClock.now
         guard let greeting = try await followerClient.get("greeting", consistency: .linearizable) else {
@@ -185,7 +185,7 @@ struct Tour {
         try cluster.start(leader.node)
         guard await cluster.waitUntilServing(client: client) else { throw TourError("n\(leader.node) did not come back") }
         let token = client.sessionIndex
-        let restartedClient = try ChorusClient(endpoints: [cluster.httpURL(leader.node)])
+        let restartedClient = try ChorusClient(endpoints: [cluster.httpURL(leader.node)], configuration: client.configuration)
         defer { restartedClient.shutdown() }
         var sequential: VersionedValue?
         let readDeadline = ContinuousClock.now + .seconds(10)
