@@ -238,3 +238,47 @@ import Testing
         print("PermissionMatrixTests: \(Self.operations.count) operations × \(invalid.count + Self.roleActions.count) callers = \(total) requests")
     }
 }
+
+/// A role from a roles file, narrower than the built-in ones: streams by
+/// prefix and one keyspace, end to end over HTTP, with listings filtered.
+@Suite struct PrefixRoleRouteTests {
+    @Test func aPrefixRoleReachesOnlyItsStreamsAndKeyspace() async throws {
+        let roles = try RoleFile.parse(Array("""
+            {"roles":[{"name":"orders-service","grants":[
+              {"actions":["stream.*"],"resources":["orders-*"]},
+              {"actions":["keyspace.read"],"resources":["ks"]}]}]}
+            """.utf8))
+        let authorization = ServiceAuthorization.enforced(keyring: PermissionMatrixTests.keyring, permissions: try Permissions(additional: roles))
+        let now = ServiceAuthorization.systemSeconds()
+        let service = try PermissionMatrixTests.token(roles: ["orders-service"], issuedAt: now)
+        let admin = try PermissionMatrixTests.token(roles: ["admin"], issuedAt: now)
+        try await EventRoutesHarness.run(.router, authorization: authorization) { _, client in
+            let asAdmin: HTTPFields = [.authorization: "Bearer \(admin)"]
+            let asService: HTTPFields = [.authorization: "Bearer \(service)"]
+            for name in ["ks", "other"] {
+                #expect(try await client.send(.put, "/v1/keyspaces/\(name)", headers: asAdmin, body: #"{"replication":"raft"}"#).status == .ok)
+            }
+            for stream in ["orders-1", "payments-1"] {
+                #expect(try await client.send(.post, "/v1/streams/\(stream)/groups/g", headers: asAdmin, body: "{}").status == .created)
+            }
+            #expect(try await client.send(.post, "/v1/streams/orders-1", headers: asService, body: PermissionMatrixTests.events).status == .ok)
+            #expect(try await client.send(.get, "/v1/streams/orders-1", headers: asService).status == .ok)
+            #expect(try await client.send(.post, "/v1/streams/payments-1", headers: asService, body: PermissionMatrixTests.events).status == .forbidden)
+            #expect(try await client.send(.get, "/v1/all", headers: asService).status == .forbidden, "a prefix grant does not read $all")
+            // A multi-stream append is refused whole if one stream is outside the grant.
+            let mixed = #"{"streams":[{"stream":"orders-2","events":[{"type":"E","data":1}]},{"stream":"payments-2","events":[{"type":"E","data":1}]}]}"#
+            #expect(try await client.send(.post, "/v1/streams", headers: asService, body: mixed).status == .forbidden)
+            #expect(try await client.send(.get, "/v1/streams/orders-2", headers: asAdmin).status == .notFound, "nothing of it was written")
+            #expect(try await client.send(.get, "/v1/kv/ks/k", headers: asService).status == .notFound)
+            #expect(try await client.send(.put, "/v1/kv/ks/k", headers: asService, body: "v").status == .forbidden)
+            #expect(try await client.send(.get, "/v1/kv/other/k", headers: asService).status == .forbidden)
+            // Listings show what the caller may read, nothing else.
+            let keyspaces = try await client.send(.get, "/v1/keyspaces", headers: asService)
+            #expect(keyspaces.json["keyspaces"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["ks"])
+            let groups = try await client.send(.get, "/v1/groups", headers: asService)
+            #expect(groups.json["groups"]?.arrayValue?.compactMap { $0["stream"]?.stringValue } == ["orders-1"], "\(groups.text)")
+            let everything = try await client.send(.get, "/v1/groups", headers: asAdmin)
+            #expect(everything.json["groups"]?.arrayValue?.count == 2)
+        }
+    }
+}
