@@ -7,8 +7,11 @@ struct SessionHarness {
     var session: RESPSession<InMemoryRESPBackend>
     let backend: InMemoryRESPBackend
 
-    init(users: [String: String]? = nil, databases: RESPDatabaseTable = RESPDatabaseTable(defaultKeyspace: "ks0")) {
-        backend = InMemoryRESPBackend(users: users)
+    init(
+        users: [String: String]? = nil, roles: [String: [String]] = [:],
+        databases: RESPDatabaseTable = RESPDatabaseTable(defaultKeyspace: "ks0")
+    ) {
+        backend = InMemoryRESPBackend(users: users, roles: roles)
         session = RESPSession(
             state: RESPConnectionState(clientID: 7, requiresAuthentication: users != nil, remoteAddress: "127.0.0.1:5000",
                                        localAddress: "127.0.0.1:6379"),
@@ -131,6 +134,22 @@ struct SessionHarness {
         #expect(entries.first(where: { $0.key == .bulk("proto") })?.value == .integer(3))
         #expect(harness.session.state.subject == "alice")
         #expect(await harness.run("GET", "k") == .bulk("v"))
+    }
+
+    /// `AUTH` establishes roles with the subject; they reach the backend in
+    /// every request's context, a refusal is `NOPERM`, and `RESET` forgets them.
+    @Test func authenticatedRolesTravelToTheBackend() async {
+        var harness = SessionHarness(
+            users: ["default": "token-w", "alice": "token-r"], roles: ["alice": ["reader"], "default": ["writer"]])
+        #expect(await harness.run("AUTH", "alice", "token-r") == .ok)
+        #expect(harness.session.state.roles == ["reader"])
+        #expect(await harness.run("SET", "k", "v") == .error("NOPERM alice may not keyspace.write on keyspace 'ks0'"))
+        #expect(await harness.run("GET", "k") == .null)
+        #expect(await harness.run("AUTH", "token-w") == .ok)
+        #expect(harness.session.state.subject == "default" && harness.session.state.roles == ["writer"])
+        #expect(await harness.run("SET", "k", "v") == .ok)
+        #expect(await harness.run("RESET") == .simpleString("RESET"))
+        #expect(harness.session.state.roles == [])
     }
 
     @Test func authWithoutConfiguredPasswordsIsRedisError() async {
