@@ -219,6 +219,7 @@ let package = Package(
         // The client against an in-process node and a scripted server (plain HTTP and HTTPS).
         tests("ChorusClient", [
             "ChorusClient", "ChorusAPI", "ChorusCore", "ChorusNode", "ChorusHTTP", "ChorusLocalCluster", "ChorusTesting",
+            "ChorusService", "ChorusAuthorization",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
