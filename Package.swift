@@ -58,6 +58,8 @@ let package = Package(
         // The Swift client's HTTP stack (pooling, keep-alive, TLS, HTTP/2) and its TLS settings.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.2"),
+        // Token signatures (HMAC-SHA256) for client authorization.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Foundations: standard library only.
@@ -103,10 +105,13 @@ let package = Package(
         ]),
         // The API's vocabulary shared by servers and clients: error codes, header names, levels.
         library("ChorusAPI", ["ChorusCore", "ChorusClocks"]),
+        // Client authorization, pure: permissions, roles, token claims and their text form.
+        library("ChorusAuthorization", ["ChorusCore", "ChorusAPI"]),
         // The protocol-neutral service layer between front ends and the node.
         library("ChorusService", [
             "ChorusAPI", "ChorusCore", "ChorusKeyValue", "ChorusMachines", "ChorusNode", "ChorusReplica",
-            "ChorusEventStore",
+            "ChorusEventStore", "ChorusAuthorization",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -114,6 +119,7 @@ let package = Package(
         // The HTTP API on every node (Hummingbird 2) and its OpenAPI document.
         library("ChorusHTTP", [
             "ChorusAPI", "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusNode", "ChorusService", "ChorusEventStore",
+            "ChorusAuthorization",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
@@ -146,7 +152,7 @@ let package = Package(
                 "ChorusCore", "ChorusCRDT", "ChorusTraces", "ChorusCheck", "ChorusStorage", "ChorusSimulation",
                 "ChorusRaft", "ChorusKeyValue", "ChorusWire", "ChorusNode", "ChorusHTTP", "ChorusClient",
                 "ChorusLocalCluster", "ChorusTesting", "ChorusMachines", "ChorusReplica", "ChorusService", "ChorusAPI",
-                "ChorusEventStore",
+                "ChorusEventStore", "ChorusAuthorization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -191,9 +197,10 @@ let package = Package(
         tests("ChorusReplica", ["ChorusReplica", "ChorusRaft", "ChorusCore", "ChorusMachines", "ChorusKeyValue"]),
         tests("ChorusMachines", ["ChorusMachines", "ChorusKeyValue", "ChorusEventStore", "ChorusCore"]),
         tests("ChorusAPI", ["ChorusAPI", "ChorusCore", "ChorusClocks"]),
+        tests("ChorusAuthorization", ["ChorusAuthorization", "ChorusCore"]),
         tests("ChorusHTTP", [
             "ChorusHTTP", "ChorusNode", "ChorusService", "ChorusAPI", "ChorusCore", "ChorusLocalCluster", "ChorusTesting",
-            "ChorusEventStore", "ChorusRaft",
+            "ChorusEventStore", "ChorusRaft", "ChorusAuthorization",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -203,7 +210,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         tests("ChorusService", [
-            "ChorusService", "ChorusNode", "ChorusAPI", "ChorusCore", "ChorusEventStore", "ChorusLocalCluster", "ChorusRaft", "ChorusTesting",
+            "ChorusService", "ChorusNode", "ChorusAPI", "ChorusCore", "ChorusEventStore", "ChorusLocalCluster", "ChorusRaft", "ChorusTesting", "ChorusAuthorization",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -212,6 +219,7 @@ let package = Package(
         // The client against an in-process node and a scripted server (plain HTTP and HTTPS).
         tests("ChorusClient", [
             "ChorusClient", "ChorusAPI", "ChorusCore", "ChorusNode", "ChorusHTTP", "ChorusLocalCluster", "ChorusTesting",
+            "ChorusService", "ChorusAuthorization",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),

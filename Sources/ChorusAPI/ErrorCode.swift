@@ -48,6 +48,13 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
     case storeFull = "store_full"
     case `internal`
 
+    // MARK: Client authorization (Sources/ChorusAuthorization)
+
+    /// No bearer token, or one this cluster cannot verify (malformed, unknown key, bad signature, expired).
+    case unauthenticated
+    /// The verified caller's roles do not grant the operation's action on its resource.
+    case permissionDenied = "permission_denied"
+
     // MARK: The event store (Sources/ChorusEventStore/README.md)
 
     /// An append's (or delete's) expected state did not hold; the error names
@@ -112,6 +119,8 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
         case .outcomeUnknown: 504
         case .storeFull: 507
         case .internal: 500
+        case .unauthenticated: 401
+        case .permissionDenied: 403
         }
     }
 

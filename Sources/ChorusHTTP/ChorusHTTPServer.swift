@@ -23,6 +23,9 @@ public struct HTTPAPIConfiguration: Sendable {
     public var maximumEventBodyBytes: Int
     /// The event store's part of the service layer (clock, pacing, limits).
     public var eventOptions: EventServiceOptions
+    /// Who may do what, for the service `makeApplication(node:…)` builds
+    /// (`.disabled` unless set; `chorus node` always sets it or says why not).
+    public var authorization: ServiceAuthorization = .disabled
 
     public init(
         host: String, port: Int, maximumValueBytes: Int = 1 << 20, metricsRegistry: PrometheusCollectorRegistry? = nil,
@@ -75,8 +78,9 @@ public enum ChorusHTTPServer {
         node: ChorusNode, configuration: HTTPAPIConfiguration, logger: Logger
     ) -> some ApplicationProtocol {
         makeApplication(
-            service: ChorusService(node: node, eventOptions: configuration.eventOptions), configuration: configuration,
-            logger: logger)
+            service: ChorusService(
+                node: node, eventOptions: configuration.eventOptions, authorization: configuration.authorization),
+            configuration: configuration, logger: logger)
     }
 
     /// The application over an existing service layer (whose event-store
@@ -87,6 +91,7 @@ public enum ChorusHTTPServer {
         let node = service.node
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: AuthenticationMiddleware(service: service))
         let api = KeyValueAPI(service: service, configuration: configuration)
         // One parameter name per position (the router is a trie): `/v1/kv/{key}`
         // is the default keyspace, `/v1/kv/{keyspace}/{key}` a named one.
@@ -111,7 +116,7 @@ public enum ChorusHTTPServer {
         EventStoreAPI(service: service, configuration: configuration).register(on: router)
         router.get("/v1/cluster") { _, _ in try await api.cluster() }
         router.get("/healthz") { _, _ in await api.health() }
-        router.get("/metrics") { _, _ in api.metrics() }
+        router.get("/metrics") { _, _ in try api.metrics() }
         router.get("/openapi.yaml") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/yaml"],

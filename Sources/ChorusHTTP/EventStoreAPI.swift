@@ -34,8 +34,8 @@ struct EventStoreAPI: Sendable {
 
     var limits: EventStoreLimits { service.eventStore.options.limits }
 
-    /// The caller of a request (anonymous until tokens exist; issue 15).
-    func caller(_ request: Request) -> Caller { .anonymous }
+    /// The caller of a request, as `AuthenticationMiddleware` verified it.
+    func caller(_ request: Request) -> Caller { RequestCaller.current }
 
     // MARK: Parsing
 

@@ -72,7 +72,7 @@ struct KeyValueAPI: Sendable {
         let token = try sessionToken(request)
         let written: KeyValueWriteResponse
         do {
-            written = try await service.write(operation, token: token, caller: .anonymous)
+            written = try await service.write(operation, token: token, caller: RequestCaller.current)
         } catch {
             throw APIError(error, requestURI: request.uri.description, headers: headers)
         }
@@ -154,7 +154,7 @@ struct KeyValueAPI: Sendable {
         headers[ChorusHeaders.node] = nodeHeaderValue
         let answer: KeyValueReadResponse
         do {
-            answer = try await service.read(read, caller: .anonymous)
+            answer = try await service.read(read, caller: RequestCaller.current)
         } catch {
             throw APIError(error, requestURI: request.uri.description, headers: headers)
         }

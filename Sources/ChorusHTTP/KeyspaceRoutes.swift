@@ -24,7 +24,7 @@ struct KeyspaceAPI: Sendable {
         let definition = try Self.parseDefinition(Array(body.readableBytesView))
         let created: KeyspaceEntry
         do {
-            created = try await service.createKeyspace(name, definition: definition, caller: .anonymous)
+            created = try await service.createKeyspace(name, definition: definition, caller: RequestCaller.current)
         } catch {
             throw APIError(error, requestURI: request.uri.description)
         }
@@ -34,7 +34,7 @@ struct KeyspaceAPI: Sendable {
     func list(_ request: Request) async throws -> Response {
         let entries: [KeyspaceEntry]
         do {
-            entries = try await service.keyspaces(caller: .anonymous)
+            entries = try await service.keyspaces(caller: RequestCaller.current)
         } catch {
             throw APIError(error, requestURI: request.uri.description)
         }
@@ -43,14 +43,11 @@ struct KeyspaceAPI: Sendable {
 
     func show(_ request: Request, context: some RequestContext) async throws -> Response {
         let name = try self.name(context)
-        let entries: [KeyspaceEntry]
+        let entry: KeyspaceEntry
         do {
-            entries = try await service.keyspaces(caller: .anonymous)
+            entry = try await service.keyspace(name, caller: RequestCaller.current)
         } catch {
             throw APIError(error, requestURI: request.uri.description)
-        }
-        guard let entry = entries.first(where: { $0.name == name }) else {
-            throw APIError(.keyspaceNotFound, "no keyspace named '\(name)'")
         }
         return Self.json(Self.render(entry) + "\n")
     }
@@ -59,7 +56,7 @@ struct KeyspaceAPI: Sendable {
         let name = try self.name(context)
         let keys: Int
         do {
-            keys = try await service.deleteKeyspace(name, caller: .anonymous)
+            keys = try await service.deleteKeyspace(name, caller: RequestCaller.current)
         } catch {
             throw APIError(error, requestURI: request.uri.description)
         }

@@ -1,4 +1,5 @@
 import ChorusAPI
+import ChorusAuthorization
 import ChorusCore
 import ChorusService
 import Prometheus
@@ -11,7 +12,9 @@ import NIOCore
 extension KeyValueAPI {
     func cluster() async throws -> Response {
         let status: NodeStatus
-        do { status = try await service.status() } catch { throw APIError(error, requestURI: "/v1/cluster") }
+        do { status = try await service.status(caller: RequestCaller.current) } catch {
+            throw APIError(error, requestURI: "/v1/cluster")
+        }
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: ClusterJSON.render(status))))
@@ -26,7 +29,11 @@ extension KeyValueAPI {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 
-    func metrics() -> Response {
+    /// `cluster.metrics`: a scrape shows the node's load and internals.
+    func metrics() throws -> Response {
+        do { try service.authorize(RequestCaller.current, .clusterMetrics, .cluster) } catch {
+            throw APIError(error, requestURI: "/metrics")
+        }
         var bytes: [UInt8] = []
         configuration.metricsRegistry?.emit(into: &bytes)
         var buffer = ByteBuffer()

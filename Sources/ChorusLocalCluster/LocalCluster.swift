@@ -28,6 +28,9 @@ public final class LocalCluster: Sendable {
         public var executable: String
         /// Extra arguments for every `chorus node` (timings, log level, …).
         public var extraArguments: [String] = []
+        /// How clients authenticate: by default a keyring and an admin token
+        /// made in the data directory on first start (`prepareAuthorization`).
+        public var authorization: Authorization = .generatedKeyring
 
         public init(nodeCount: Int, dataDirectory: String, peerPorts: [Int], httpPorts: [Int], executable: String) {
             self.nodeCount = nodeCount
@@ -43,6 +46,16 @@ public final class LocalCluster: Sendable {
                 nodeCount: nodeCount, dataDirectory: dataDirectory, peerPorts: (1...nodeCount).map { basePort + $0 },
                 httpPorts: (1...nodeCount).map { basePort + 1_000 + $0 }, executable: executable)
         }
+    }
+
+    /// Client authorization of the nodes (issue 15): secure unless asked.
+    public enum Authorization: Sendable, Hashable {
+        /// `DIR/auth-keys.json` (a keyring) and `DIR/admin.token` (a token of
+        /// the `admin` role), made on first start by `chorus tokens`; every
+        /// node gets `--auth-keys DIR/auth-keys.json`.
+        case generatedKeyring
+        /// `--insecure-no-auth`: every client may do everything.
+        case insecure
     }
 
     public enum ClusterError: Error, CustomStringConvertible {
@@ -78,6 +91,60 @@ public final class LocalCluster: Sendable {
     public func dataDirectory(_ node: Int) -> String { options.dataDirectory + "/n\(node)" }
     public func logFile(_ node: Int) -> String { options.dataDirectory + "/n\(node).log" }
 
+    /// The keyring file the nodes verify tokens with.
+    public var keyringFile: String { options.dataDirectory + "/auth-keys.json" }
+    /// The admin token file (`chorus cluster up` and `chorus demo` print it; the CLI reads it).
+    public var adminTokenFile: String { options.dataDirectory + "/admin.token" }
+
+    /// The admin token, once `prepareAuthorization` made it; nil for an insecure cluster.
+    public var adminToken: String? {
+        guard options.authorization == .generatedKeyring, let data = FileManager.default.contents(atPath: adminTokenFile) else {
+            return nil
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return token.isEmpty ? nil : token
+    }
+
+    /// Makes the keyring and the admin token with `chorus tokens keygen` and
+    /// `chorus tokens issue` (the same executable as the nodes), unless they
+    /// exist: a restarted cluster keeps its keys, so its tokens keep working.
+    /// `startAll` and `start` call it; call it first to read `adminToken`
+    /// before the nodes run.
+    public func prepareAuthorization() throws(ClusterError) {
+        guard options.authorization == .generatedKeyring else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: options.dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw .invalid("cannot create \(options.dataDirectory): \(error)")
+        }
+        if !FileManager.default.fileExists(atPath: keyringFile) {
+            try runTool(["tokens", "keygen", "--out", keyringFile])
+        }
+        if !FileManager.default.fileExists(atPath: adminTokenFile) {
+            try runTool([
+                "tokens", "issue", "--keys", keyringFile, "--subject", "admin", "--role", "admin", "--expires", "366d",
+                "--out", adminTokenFile,
+            ])
+        }
+    }
+
+    private func runTool(_ arguments: [String]) throws(ClusterError) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: options.executable)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        do { try process.run() } catch { throw .invalid("cannot run \(options.executable) \(arguments[0]) \(arguments[1]): \(error)") }
+        let output = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw .invalid(
+                "chorus \(arguments[0]) \(arguments[1]) failed (\(process.terminationStatus)): \(String(decoding: output, as: UTF8.self))")
+        }
+    }
+
     public var peerList: String {
         nodes.map { "\($0)=\(options.host):\(options.peerPorts[$0 - 1])" }.joined(separator: ",")
     }
@@ -89,7 +156,14 @@ public final class LocalCluster: Sendable {
             "--listen", "\(options.host):\(options.peerPorts[node - 1])",
             "--http", "\(options.host):\(options.httpPorts[node - 1])", "--peers", peerList,
             "--parent-pid", "\(getpid())",
-        ] + options.extraArguments
+        ] + authorizationArguments + options.extraArguments
+    }
+
+    var authorizationArguments: [String] {
+        switch options.authorization {
+        case .generatedKeyring: ["--auth-keys", keyringFile]
+        case .insecure: ["--insecure-no-auth"]
+        }
     }
 
     // MARK: Processes
@@ -111,6 +185,9 @@ public final class LocalCluster: Sendable {
                 throw ClusterError.spawnFailed(node: node, reason: "cannot open \(logFile(node))")
             }
             log.seekToEndOfFile()
+            do { try prepareAuthorization() } catch {
+                throw ClusterError.spawnFailed(node: node, reason: "\(error)")
+            }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: options.executable)
             process.arguments = arguments(node)

@@ -1,4 +1,5 @@
 import ChorusAPI
+import ChorusAuthorization
 import ChorusCore
 import ChorusEventStore
 import ChorusNode
@@ -15,6 +16,7 @@ import CoreMetrics
 /// (`already_appended`), or writes it once if the original was lost.
 extension ChorusService {
     public func append(_ request: AppendRequest, caller: Caller) async throws(ServiceError) -> AppendResponse {
+        try authorize(caller, .streamAppend, .stream(request.stream.text))
         try validateWritable(request.stream)
         let events = Self.proposedEvents(request.events)
         try checkCommandSize(streams: [request.stream], events: [events])
@@ -32,6 +34,10 @@ extension ChorusService {
     public func appendMultiple(_ request: MultiStreamAppendRequest, caller: Caller) async throws(ServiceError)
         -> MultiStreamAppendResponse
     {
+        // One decision for the whole request: every written stream needs
+        // `stream.append`, every checked one `stream.read`.
+        for write in request.writes { try authorize(caller, .streamAppend, .stream(write.stream.text)) }
+        for check in request.checks { try authorize(caller, .streamRead, .stream(check.stream.text)) }
         for write in request.writes { try validateWritable(write.stream) }
         for check in request.checks { try validateReadable(check.stream) }
         let batches = request.writes.map { Self.proposedEvents($0.events) }

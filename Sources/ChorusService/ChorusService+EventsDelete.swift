@@ -1,4 +1,5 @@
 import ChorusAPI
+import ChorusAuthorization
 import ChorusCore
 import ChorusEventStore
 import CoreMetrics
@@ -9,6 +10,7 @@ import CoreMetrics
 /// until a scavenge removes them.
 extension ChorusService {
     public func deleteStream(_ request: DeleteStreamRequest, caller: Caller) async throws(ServiceError) -> DeleteStreamResponse {
+        try authorize(caller, .streamDelete, .stream(request.stream.text))
         try validateWritable(request.stream)
         let operation: EventStoreOperation
         switch request.mode {
@@ -31,6 +33,7 @@ extension ChorusService {
     public func setStreamMetadata(_ stream: StreamName, _ metadata: StreamMetadata, caller: Caller) async throws(ServiceError)
         -> EventWriteAcknowledgement
     {
+        try authorize(caller, .streamAdmin, .stream(stream.text))
         try validateWritable(stream)
         let (result, index, appliedIndex) = try await eventStore.proposer.propose(.setMetadata(stream: stream, metadata: metadata))
         guard case .metadataSet = result else { throw Self.refusal(result, expected: "metadataSet") }

@@ -1,4 +1,5 @@
 import ChorusAPI
+import ChorusAuthorization
 import ChorusCore
 import ChorusEventStore
 
@@ -13,6 +14,7 @@ import ChorusEventStore
 /// in `$persistentsubscription-<stream>::<group>-parked`.
 extension ChorusService {
     public func createGroup(_ request: CreateGroupRequest, caller: Caller) async throws(ServiceError) -> GroupResponse {
+        try authorize(caller, .streamAdmin, .stream(request.key.stream.text))
         try validateGroupSource(request.key.stream)
         let operation = EventStoreOperation.createGroup(
             key: request.key, filter: request.filter, settings: request.settings, start: request.start)
@@ -23,6 +25,7 @@ extension ChorusService {
     }
 
     public func deleteGroup(_ key: PersistentGroupKey, caller: Caller) async throws(ServiceError) -> EventWriteAcknowledgement {
+        try authorize(caller, .streamAdmin, .stream(key.stream.text))
         try validateGroupSource(key.stream)
         let operation = EventStoreOperation.deleteGroup(key: key)
         let (result, index, appliedIndex) = try await eventStore.proposer.propose(operation)
@@ -34,6 +37,7 @@ extension ChorusService {
     public func group(_ key: PersistentGroupKey, consistency: EventReadConsistency = .linearizable, caller: Caller)
         async throws(ServiceError) -> GroupResponse
     {
+        try authorize(caller, .streamSubscribe, .stream(key.stream.text))
         try validateGroupSource(key.stream)
         let (answer, appliedIndex) = try await eventStore.proposer.read(.group(key), requirement: consistency.requirement)
         guard case .group(let group) = answer else { throw Self.misanswered("a group read") }
@@ -45,13 +49,16 @@ extension ChorusService {
         return GroupResponse(group: group, appliedIndex: appliedIndex)
     }
 
-    /// Every group, ordered by source stream then group name.
+    /// Every group whose source stream the caller may subscribe to, ordered
+    /// by source stream then group name (`stream.subscribe` on some stream).
     public func groups(consistency: EventReadConsistency = .linearizable, caller: Caller) async throws(ServiceError)
         -> GroupListResponse
     {
+        try authorizeSome(caller, .streamSubscribe)
         let (answer, appliedIndex) = try await eventStore.proposer.read(.groups, requirement: consistency.requirement)
         guard case .groups(let groups) = answer else { throw Self.misanswered("a group list") }
-        return GroupListResponse(groups: groups, appliedIndex: appliedIndex)
+        let visible = groups.filter { isAllowed(caller, .streamSubscribe, .stream($0.key.stream.text)) }
+        return GroupListResponse(groups: visible, appliedIndex: appliedIndex)
     }
 
     /// The group's parked events from a parked-stream revision, resolved to the events they name.
@@ -59,6 +66,7 @@ extension ChorusService {
         _ key: PersistentGroupKey, from: StreamRevision = .zero, limit: Int = 100,
         consistency: EventReadConsistency = .linearizable, caller: Caller
     ) async throws(ServiceError) -> ParkedEventsResponse {
+        try authorize(caller, .streamAdmin, .stream(key.stream.text))
         try validateGroupSource(key.stream)
         try validateLimit(limit)
         let (answer, appliedIndex) = try await eventStore.proposer.read(
@@ -72,6 +80,7 @@ extension ChorusService {
 
     /// Asks for every event parked so far to be delivered again.
     public func replayParked(_ key: PersistentGroupKey, caller: Caller) async throws(ServiceError) -> ReplayParkedResponse {
+        try authorize(caller, .streamAdmin, .stream(key.stream.text))
         try validateGroupSource(key.stream)
         let operation = EventStoreOperation.replayParked(key: key)
         let (result, index, appliedIndex) = try await eventStore.proposer.propose(operation)
@@ -82,11 +91,13 @@ extension ChorusService {
 
     /// Connects a consumer (on the leader; elsewhere `not_leader` names it).
     public func consume(_ key: PersistentGroupKey, caller: Caller) async throws(ServiceError) -> GroupConsumer {
+        try authorize(caller, .streamSubscribe, .stream(key.stream.text))
         try validateGroupSource(key.stream)
         return try await eventStore.groups.connect(key)
     }
 
     public func acknowledge(_ deliveries: [DeliveryID], in key: PersistentGroupKey, caller: Caller) async throws(ServiceError) {
+        try authorize(caller, .streamSubscribe, .stream(key.stream.text))
         try validateGroupSource(key.stream)
         try await eventStore.groups.acknowledge(deliveries, in: key)
     }
@@ -95,6 +106,7 @@ extension ChorusService {
         _ deliveries: [DeliveryID], in key: PersistentGroupKey, action: PersistentSubscriptionDispatcher.NegativeAcknowledgement,
         reason: String, caller: Caller
     ) async throws(ServiceError) {
+        try authorize(caller, .streamSubscribe, .stream(key.stream.text))
         try validateGroupSource(key.stream)
         let maximum = eventStore.options.limits.maximumReasonBytes
         guard reason.utf8.count <= maximum else {

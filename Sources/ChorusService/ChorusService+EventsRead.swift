@@ -1,4 +1,5 @@
 import ChorusAPI
+import ChorusAuthorization
 import ChorusCore
 import ChorusEventStore
 
@@ -12,6 +13,7 @@ import ChorusEventStore
 /// a tombstoned stream fails with `stream_deleted`.
 extension ChorusService {
     public func readStream(_ request: ReadStreamRequest, caller: Caller) async throws(ServiceError) -> StreamReadResponse {
+        try authorize(caller, .streamRead, .stream(request.stream.text))
         try validateReadable(request.stream)
         try validateLimit(request.limit)
         let query = StreamReadRequest(
@@ -39,6 +41,7 @@ extension ChorusService {
     }
 
     public func readAll(_ request: ReadAllRequest, caller: Caller) async throws(ServiceError) -> AllReadResponse {
+        try authorize(caller, .streamRead, .stream(StreamName.all.text))
         try validateLimit(request.limit)
         let query = AllReadRequest(direction: request.direction, from: request.from, maximumCount: request.limit, filter: request.filter)
         let (answer, appliedIndex) = try await eventStore.proposer.read(.readAll(query), requirement: request.consistency.requirement)
@@ -54,6 +57,7 @@ extension ChorusService {
     public func streamInfo(_ stream: StreamName, consistency: EventReadConsistency = .linearizable, caller: Caller)
         async throws(ServiceError) -> StreamInfoResponse
     {
+        try authorize(caller, .streamRead, .stream(stream.text))
         try validateReadable(stream)
         let (answer, appliedIndex) = try await eventStore.proposer.read(.streamInfo(stream), requirement: consistency.requirement)
         guard case .streamInfo(let info) = answer else { throw Self.misanswered("a stream-info read") }

@@ -1,4 +1,5 @@
 import ChorusAPI
+import ChorusAuthorization
 import ChorusCore
 import ChorusEventStore
 import ChorusReplica
@@ -9,6 +10,7 @@ import ChorusReplica
 /// instead of a broken stream.
 extension ChorusService {
     public func subscribe(_ request: SubscribeRequest, caller: Caller) async throws(ServiceError) -> EventSubscription {
+        try authorize(caller, .streamSubscribe, .stream(request.source.streamName.text))
         if case .stream(let stream) = request.source { try validateReadable(stream) }
         var requirement = request.consistency.requirement
         var appliedIndex = LogIndex.zero

@@ -1,4 +1,5 @@
 import ChorusAPI
+import ChorusAuthorization
 import ChorusCore
 import ChorusKeyValue
 import ChorusMachines
@@ -20,6 +21,7 @@ extension ChorusService {
     ///
     /// A token of another cluster epoch is refused before anything is read.
     public func read(_ request: KeyValueReadRequest, caller: Caller) async throws(ServiceError) -> KeyValueReadResponse {
+        try authorize(caller, .keyspaceRead, .keyspace(request.keyspace))
         try validate(keyspace: request.keyspace)
         let query: KeyValueQuery
         switch request.target {

@@ -1,4 +1,5 @@
 import ChorusAPI
+import ChorusAuthorization
 import ChorusCore
 import ChorusKeyValue
 import ChorusMachines
@@ -20,6 +21,7 @@ extension ChorusService {
     public func createKeyspace(_ name: String, definition: KeyspaceDefinition, caller: Caller) async throws(ServiceError)
         -> KeyspaceEntry
     {
+        try authorize(caller, .keyspaceAdmin, .keyspace(name))
         try validate(keyspace: name)
         guard name != KeyspaceName.defaultName else {
             throw ServiceError(.keyspaceExists, "the default keyspace always exists")
@@ -50,6 +52,7 @@ extension ChorusService {
 
     /// Deletes a keyspace and every key in it; answers how many keys went.
     public func deleteKeyspace(_ name: String, caller: Caller) async throws(ServiceError) -> Int {
+        try authorize(caller, .keyspaceAdmin, .keyspace(name))
         try validate(keyspace: name)
         guard name != KeyspaceName.defaultName else {
             throw ServiceError(.invalidKeyspace, "the default keyspace cannot be deleted")
@@ -62,9 +65,24 @@ extension ChorusService {
         }
     }
 
-    /// Every keyspace, the default first, as this replica has applied them
-    /// (a linearizable read: a keyspace just created is listed).
+    /// Every keyspace the caller may read, the default first, as this
+    /// replica has applied them (a linearizable read: a keyspace just created
+    /// is listed). The caller needs `keyspace.read` on some keyspace.
     public func keyspaces(caller: Caller) async throws(ServiceError) -> [KeyspaceEntry] {
+        try authorizeSome(caller, .keyspaceRead)
+        return try await allKeyspaces().filter { isAllowed(caller, .keyspaceRead, .keyspace($0.name)) }
+    }
+
+    /// One keyspace's entry (`keyspace.read` on it), or `keyspace_not_found`.
+    public func keyspace(_ name: String, caller: Caller) async throws(ServiceError) -> KeyspaceEntry {
+        try authorize(caller, .keyspaceRead, .keyspace(name))
+        guard let entry = try await allKeyspaces().first(where: { $0.name == name }) else {
+            throw ServiceError(.keyspaceNotFound, "no keyspace named '\(name)'")
+        }
+        return entry
+    }
+
+    private func allKeyspaces() async throws(ServiceError) -> [KeyspaceEntry] {
         let answer: ReadResult<ReplicatedMachines.Answer>
         do {
             answer = try await node.read(.keyValue(.keyspaces), requirement: .linearizable)

@@ -1,4 +1,5 @@
 import ChorusAPI
+import ChorusAuthorization
 import ChorusCore
 import ChorusKeyValue
 import ChorusMachines
@@ -24,11 +25,19 @@ public struct ChorusService: Sendable {
     let epochCache = EpochCache()
     /// The event store's shared state and long-running parts (`ChorusService+Events*.swift`).
     public let eventStore: EventStoreRuntime
+    /// Who may do what (`ServiceAuthorization.swift`); every operation checks it first.
+    public let authorization: ServiceAuthorization
 
-    public init(node: ChorusNode, eventOptions: EventServiceOptions = EventServiceOptions()) {
+    /// `authorization` is `.disabled` unless given: the node command always
+    /// chooses (`--auth-keys`, or `--insecure-no-auth` with a warning).
+    public init(
+        node: ChorusNode, eventOptions: EventServiceOptions = EventServiceOptions(),
+        authorization: ServiceAuthorization = .disabled
+    ) {
         self.node = node
         self.limits = node.configuration.keyValue
         self.eventStore = EventStoreRuntime(node: node, options: eventOptions)
+        self.authorization = authorization
     }
 
     /// The node id that answers, for front ends that name it.
@@ -43,6 +52,7 @@ public struct ChorusService: Sendable {
     public func write(_ request: KeyValueRequest, token: SessionToken? = nil, caller: Caller) async throws(ServiceError)
         -> KeyValueWriteResponse
     {
+        try authorize(caller, .keyspaceWrite, .keyspace(request.keyspace))
         let operation: KeyValueOperation
         let session: WriteSession?
         let keyspace: String
@@ -124,6 +134,13 @@ public struct ChorusService: Sendable {
 
     // MARK: Cluster
 
+    /// The node's view of the cluster (`GET /v1/cluster`): `cluster.metrics`.
+    public func status(caller: Caller) async throws(ServiceError) -> NodeStatus {
+        try authorize(caller, .clusterMetrics, .cluster)
+        return try await status()
+    }
+
+    /// The node's status without a caller: liveness (`GET /healthz`, open to everyone).
     public func status() async throws(ServiceError) -> NodeStatus {
         do { return try await node.status() } catch { throw ServiceError(error) }
     }

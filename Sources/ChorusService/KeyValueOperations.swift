@@ -34,6 +34,12 @@ public enum KeyValueRequest: Sendable, Hashable {
         case .put(let key, _, _, _, _), .delete(let key, _, _): key
         }
     }
+
+    public var keyspace: String {
+        switch self {
+        case .put(_, let keyspace, _, _, _), .delete(_, let keyspace, _): keyspace
+        }
+    }
 }
 
 /// A key-value read: one key or a range of one keyspace, at a level (nil:

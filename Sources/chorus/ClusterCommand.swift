@@ -38,6 +38,9 @@ struct ClusterUpCommand: AsyncParsableCommand {
     @Option(name: .customLong("snapshot-entries"), help: "Each node takes a snapshot every this many applied entries.")
     var snapshotEntries: Int?
 
+    @Flag(name: .customLong("insecure-no-auth"), help: "Start the nodes without client authorization (no keyring, no admin token).")
+    var insecureNoAuth = false
+
     func validate() throws {
         guard (1...9).contains(nodes) else { throw ValidationError("--nodes must be 1 to 9") }
         guard (1...(65_535 - 1_009)).contains(basePort) else { throw ValidationError("--base-port must leave room for BASE+1009") }
@@ -48,9 +51,16 @@ struct ClusterUpCommand: AsyncParsableCommand {
         var options = LocalCluster.Options(
             nodeCount: nodes, dataDirectory: directory, basePort: basePort, executable: LocalCluster.currentExecutable())
         options.extraArguments = ["--log-level", logLevel] + (snapshotEntries.map { ["--snapshot-entries", "\($0)"] } ?? [])
+        options.authorization = insecureNoAuth ? .insecure : .generatedKeyring
         let cluster = try LocalCluster(options: options)
+        do { try cluster.prepareAuthorization() } catch {
+            printError("chorus cluster up: \(error)")
+            throw ExitCode(1)
+        }
         let interrupted = SignalWaiter()
-        let client = try ChorusClient(endpoints: cluster.httpURLs)
+        var configuration = ChorusClient.Configuration()
+        configuration.bearerToken = cluster.adminToken
+        let client = try ChorusClient(endpoints: cluster.httpURLs, configuration: configuration)
         defer { client.shutdown() }
         do {
             try cluster.startAll()
@@ -68,7 +78,16 @@ struct ClusterUpCommand: AsyncParsableCommand {
         for node in cluster.nodes {
             print("  n\(node)  \(cluster.httpURL(node))\(node == leader.node ? "   (leader)" : "")")
         }
-        print("Try: chorus kv put hello world --endpoint \(cluster.httpURL(leader.node))")
+        if let token = cluster.adminToken {
+            print("Admin token (role admin), also in \(cluster.adminTokenFile):")
+            print("  \(token)")
+            print("Try: export CHORUS_TOKEN_FILE=\(cluster.adminTokenFile)")
+            print("     chorus kv put hello world --endpoint \(cluster.httpURL(leader.node))")
+            print("Other tokens: chorus tokens issue --keys \(cluster.keyringFile) --subject NAME --role reader|writer|monitor|admin --expires 1h")
+        } else {
+            print("Client authorization is OFF (--insecure-no-auth): anyone reaching these ports can do anything.")
+            print("Try: chorus kv put hello world --endpoint \(cluster.httpURL(leader.node))")
+        }
         print("Press Ctrl-C to stop the cluster.")
         // Report a node that exits on its own (a failed fsync, a crash), once.
         let monitor = Task {

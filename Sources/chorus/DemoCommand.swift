@@ -52,9 +52,14 @@ struct DemoCommand: AsyncParsableCommand {
             nodeCount: 3, dataDirectory: directory, basePort: base, executable: LocalCluster.currentExecutable())
         options.extraArguments = ["--log-level", "info"]
         let cluster = try LocalCluster(options: options)
+        do { try cluster.prepareAuthorization() } catch {
+            printError("chorus demo: \(error)")
+            throw ExitCode(1)
+        }
         let interrupted = SignalWaiter()
         var clientConfiguration = ChorusClient.Configuration()
         clientConfiguration.operationTimeoutMilliseconds = 8_000
+        clientConfiguration.bearerToken = cluster.adminToken
         let client = try ChorusClient(endpoints: cluster.httpURLs, configuration: clientConfiguration)
         defer { client.shutdown() }
 
@@ -73,11 +78,14 @@ struct DemoCommand: AsyncParsableCommand {
             print("  n\(node)  \(cluster.httpURL(node))")
         }
         print("  storage and logs: \(directory)")
+        print("  admin token (role admin; every request but /healthz needs a token): \(cluster.adminTokenFile)")
+        print("    \(cluster.adminToken ?? "?")")
         print("")
+        print("  export CHORUS_TOKEN_FILE=\(cluster.adminTokenFile)")
         print("  chorus kv put greeting bonjour --endpoint \(cluster.httpURL(1))")
         print("  chorus kv get greeting --consistency sequential --endpoint \(cluster.httpURL(3))")
-        print("  curl -s \(cluster.httpURL(1))/v1/cluster")
-        print("  curl -s \(cluster.httpURL(1))/metrics | grep chorus_wal")
+        print("  curl -s -H \"Authorization: Bearer $(cat \(cluster.adminTokenFile))\" \(cluster.httpURL(1))/v1/cluster")
+        print("  chorus tokens issue --keys \(cluster.keyringFile) --subject alice --role reader --expires 1h")
         if noWait {
             await cluster.shutdown()
             return
@@ -128,7 +136,7 @@ struct Tour {
             let version = try await client.put("city/\(position)", Array(city.utf8))
             print("    PUT /v1/kv/city%2F\(position)  \"\(city)\"" + String(repeating: " ", count: 12 - city.count) + "→ version \(version)")
         }
-        let followerClient = try ChorusClient(endpoints: [cluster.httpURL(follower)])
+        let followerClient = try ChorusClient(endpoints: [cluster.httpURL(follower)], configuration: client.configuration)
         defer { followerClient.shutdown() }
         let readStart = ContinuousClock.now
         guard let greeting = try await followerClient.get("greeting", consistency: .linearizable) else {
@@ -177,7 +185,7 @@ struct Tour {
         try cluster.start(leader.node)
         guard await cluster.waitUntilServing(client: client) else { throw TourError("n\(leader.node) did not come back") }
         let token = client.sessionIndex
-        let restartedClient = try ChorusClient(endpoints: [cluster.httpURL(leader.node)])
+        let restartedClient = try ChorusClient(endpoints: [cluster.httpURL(leader.node)], configuration: client.configuration)
         defer { restartedClient.shutdown() }
         var sequential: VersionedValue?
         let readDeadline = ContinuousClock.now + .seconds(10)

@@ -158,6 +158,7 @@ struct EventsSubscribe: AsyncParsableCommand {
     func run() async throws {
         let connection = try EventsConnection(endpoint)
         let endpoints = connection.client.endpoints
+        let token = connection.client.configuration.bearerToken
         connection.shutdown()
         var query: [(String, String)] = []
         if let from { query.append(("from", from)) }
@@ -174,7 +175,8 @@ struct EventsSubscribe: AsyncParsableCommand {
         while true {
             let outcome: ServerSentEventsClient.Outcome
             do {
-                let headers = resumeAfter.map { [(ChorusHeader.lastEventID, $0)] } ?? []
+                var headers = resumeAfter.map { [(ChorusHeader.lastEventID, $0)] } ?? []
+                if let token { headers.append(("Authorization", "Bearer \(token)")) }
                 outcome = try await reader.read(target, path, headers: headers) { message in
                     switch message.event {
                     case "event":

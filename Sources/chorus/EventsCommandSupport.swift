@@ -36,6 +36,8 @@ struct EventsEndpointOptions: ParsableArguments {
         help: "Give up on a request (a subscription: on reconnecting) after this many milliseconds.")
     var timeoutMilliseconds: Int = 10_000
 
+    @OptionGroup var credentials: TokenOptions
+
     func validate() throws {
         guard timeoutMilliseconds >= 1 else { throw ValidationError("--timeout-ms must be positive") }
     }
@@ -55,6 +57,7 @@ struct EventsConnection {
     init(_ options: EventsEndpointOptions) throws {
         var configuration = ChorusClient.Configuration()
         configuration.operationTimeoutMilliseconds = options.timeoutMilliseconds
+        configuration.bearerToken = try options.credentials.resolve()
         do {
             client = try ChorusClient(
                 endpoints: options.endpoints.isEmpty ? ["http://127.0.0.1:8001"] : options.endpoints,

@@ -24,9 +24,12 @@ struct EndpointOptions: ParsableArguments {
         help: "A file holding the session token: read before the command (if present), written after it, so successive commands (or processes) share one session.")
     var sessionFile: String?
 
+    @OptionGroup var credentials: TokenOptions
+
     func makeClient() throws -> ChorusClient {
         var configuration = ChorusClient.Configuration()
         configuration.operationTimeoutMilliseconds = timeoutMilliseconds
+        configuration.bearerToken = try credentials.resolve()
         let client: ChorusClient
         do {
             client = try ChorusClient(

@@ -5,6 +5,8 @@ import ChorusCore
 import ChorusHTTP
 import ChorusNode
 import ChorusRaft
+import ChorusAuthorization
+import ChorusService
 import Logging
 import Metrics
 import NIOCore
@@ -33,6 +35,12 @@ struct NodeCommand: AsyncParsableCommand {
             Time: the Raft core ticks every --tick-ms milliseconds; a follower campaigns \
             after --election-ticks to twice that without a leader, and a leader sends \
             heartbeats every --heartbeat-ticks.
+
+            Clients: every request but GET /healthz and GET /openapi.yaml needs a bearer \
+            token signed by a key of --auth-keys (see `chorus tokens`), with roles that grant \
+            the operation (built-in admin, writer, reader, monitor, and those of --auth-roles). \
+            Without --auth-keys the node refuses to start, unless --insecure-no-auth says that \
+            every client may do everything (a warning is logged on every start).
             """
     )
 
@@ -68,6 +76,15 @@ struct NodeCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("snapshot-entries"), help: "Take a snapshot every this many applied entries.")
     var snapshotEntries: Int = 20_000
+
+    @Option(name: .customLong("auth-keys"), help: "The keyring file whose keys sign clients' bearer tokens (`chorus tokens keygen`).")
+    var authKeys: String?
+
+    @Option(name: .customLong("auth-roles"), help: "A JSON roles file adding roles to the built-in ones.")
+    var authRoles: String?
+
+    @Flag(name: .customLong("insecure-no-auth"), help: "Serve every client without a token, with every permission (a warning on each start).")
+    var insecureNoAuth = false
 
     @Option(name: .customLong("parent-pid"), help: .hidden)
     var parentProcessID: Int32?
@@ -109,9 +126,10 @@ struct NodeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let api = HTTPAPIConfiguration(
+        var api = HTTPAPIConfiguration(
             host: httpAddress.host, port: httpAddress.port,
             maximumValueBytes: configuration.keyValue.maximumValueBytes, metricsRegistry: MetricsBootstrap.registry)
+        api.authorization = try clientAuthorization()
         do { try api.validate(against: configuration) } catch { throw ValidationError("\(error)") }
 
         LoggingSystem.bootstrap { label in
@@ -123,6 +141,11 @@ struct NodeCommand: AsyncParsableCommand {
         var logger = Logger(label: "chorus.node")
         logger.logLevel = level
         if let parentProcessID { watchParent(parentProcessID, logger: logger) }
+        if api.authorization.isEnforced {
+            logger.info("client authorization enforced", metadata: ["keys": "\(authKeys ?? "")", "roles": "\(api.authorization.permissions.roleNames)"])
+        } else {
+            logger.warning("--insecure-no-auth: every client may read, write and administer this cluster without a token")
+        }
 
         let group = MultiThreadedEventLoopGroup.singleton
         let node: ChorusNode
@@ -151,6 +174,23 @@ struct NodeCommand: AsyncParsableCommand {
             printError("chorus node \(configuration.nodeID): \(error)")
             await node.shutdown()
             throw ExitCode(1)
+        }
+    }
+
+    /// The keyring and roles of `--auth-keys`/`--auth-roles`, or disabled by
+    /// `--insecure-no-auth`; one of the two is required (secure by default).
+    func clientAuthorization() throws -> ServiceAuthorization {
+        switch (authKeys, insecureNoAuth) {
+        case (nil, false):
+            throw ValidationError(
+                "chorus node needs --auth-keys FILE (create one with `chorus tokens keygen --out FILE`), or --insecure-no-auth to serve clients without tokens")
+        case (_?, true):
+            throw ValidationError("--auth-keys and --insecure-no-auth exclude each other")
+        case (nil, true):
+            guard authRoles == nil else { throw ValidationError("--auth-roles needs --auth-keys") }
+            return .disabled
+        case (let keys?, false):
+            return .enforced(keyring: try KeyringFiles.read(keys), permissions: try loadPermissions(authRoles))
         }
     }
 

@@ -34,7 +34,8 @@ struct EventRoutesHarness: Sendable {
     }
 
     static func run(
-        _ setup: TestingSetup = .router, configure: (inout HTTPAPIConfiguration) -> Void = { _ in },
+        _ setup: TestingSetup = .router, authorization: ServiceAuthorization = .disabled,
+        configure: (inout HTTPAPIConfiguration) -> Void = { _ in },
         _ body: @escaping @Sendable (EventRoutesHarness, any TestClientProtocol) async throws -> Void
     ) async throws {
         let directory = NSTemporaryDirectory() + "chorus-http-events-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -48,7 +49,7 @@ struct EventRoutesHarness: Sendable {
         api.eventOptions.subscriptionHeartbeatIntervalMilliseconds = 300
         api.eventOptions.subscriptionCheckpointIntervalMilliseconds = 100
         configure(&api)
-        let service = ChorusService(node: node, eventOptions: api.eventOptions)
+        let service = ChorusService(node: node, eventOptions: api.eventOptions, authorization: authorization)
         let harness = EventRoutesHarness(node: node, service: service)
         let application = ChorusHTTPServer.makeApplication(service: service, configuration: api, logger: logger)
         do {

@@ -9,6 +9,9 @@ struct ClusterHarness {
     let cluster: LocalCluster
     let client: ChorusClient
     let directory: String
+    /// The cluster's admin token (the default path: a generated keyring and
+    /// `admin.token`, as `chorus cluster up` makes them); every client here sends it.
+    let token: String
 
     /// The `chorus` binary built beside the test bundle, or nil (the test then skips).
     static var executable: String? {
@@ -42,8 +45,11 @@ struct ClusterHarness {
             httpPorts: Array(ports[nodes...]), executable: executable)
         options.extraArguments = ["--log-level", "info"] + extraArguments
         let cluster = try LocalCluster(options: options)
+        try cluster.prepareAuthorization()
+        let token = try #require(cluster.adminToken, "no admin token in \(directory)")
         var configuration = ChorusClient.Configuration()
         configuration.operationTimeoutMilliseconds = 8_000
+        configuration.bearerToken = token
         let client = try ChorusClient(endpoints: cluster.httpURLs, configuration: configuration)
         defer {
             cluster.killAll()
@@ -54,7 +60,7 @@ struct ClusterHarness {
         try #require(serving, "the nodes did not start; logs in \(directory)")
         let leader = await cluster.waitForLeader(client: client)
         try #require(leader != nil, "no leader was elected; logs in \(directory)")
-        let harness = ClusterHarness(cluster: cluster, client: client, directory: directory)
+        let harness = ClusterHarness(cluster: cluster, client: client, directory: directory, token: token)
         do {
             try await body(harness)
         } catch {
@@ -66,6 +72,22 @@ struct ClusterHarness {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    /// A token of `role` for `subject`, issued by the `chorus` executable with the cluster's keyring.
+    func issueToken(role: String, subject: String = "test", expires: String = "1h") throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: cluster.options.executable)
+        process.arguments = [
+            "tokens", "issue", "--keys", cluster.keyringFile, "--subject", subject, "--role", role, "--expires", expires,
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "chorus tokens issue failed")
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     func leader(excluding: Set<Int> = []) async throws -> LocalCluster.NodeView {
         let view = await cluster.waitForLeader(client: client, excluding: excluding, timeoutMilliseconds: 15_000)
         return try #require(view, "no leader; logs in \(directory)")
@@ -75,6 +97,7 @@ struct ClusterHarness {
     func client(for node: Int, timeoutMilliseconds: Int = 8_000) throws -> ChorusClient {
         var configuration = ChorusClient.Configuration()
         configuration.operationTimeoutMilliseconds = timeoutMilliseconds
+        configuration.bearerToken = token
         return try ChorusClient(endpoints: [cluster.httpURL(node)], configuration: configuration)
     }
 
@@ -88,6 +111,7 @@ struct ClusterHarness {
         configuration.operationTimeoutMilliseconds = operationTimeoutMilliseconds
         configuration.requestTimeoutMilliseconds = requestTimeoutMilliseconds
         configuration.connectTimeoutMilliseconds = min(configuration.connectTimeoutMilliseconds, requestTimeoutMilliseconds)
+        configuration.bearerToken = token
         return try ChorusClient(endpoints: endpoints, configuration: configuration)
     }
 

@@ -36,6 +36,38 @@ extension RealProcessTests {
                 #expect(redirected.headers.first(name: "Location") == leaderURL + "/v1/kv/beta")
                 #expect(code(redirected) == .notLeader)
 
+                // Authorization across the redirect: the follower checks first (a
+                // reader is refused there, not redirected); the 307 carries no
+                // credentials, and the leader checks the re-sent token again.
+                let reader = try harness.issueToken(role: "reader")
+                let writer = try harness.issueToken(role: "writer")
+                let refused = try await client.send(
+                    .PUT, url: followerURL + "/v1/kv/gamma", headers: [("Authorization", "Bearer \(reader)")], body: [1])
+                #expect(refused.status == 403 && code(refused) == .permissionDenied)
+                let hop = try await client.send(
+                    .PUT, url: followerURL + "/v1/kv/gamma", headers: [("Authorization", "Bearer \(writer)")], body: [1])
+                #expect(hop.status == 307)
+                let location = try #require(hop.headers.first(name: "Location"))
+                let anonymous = try ChorusClient(endpoints: [leaderURL])
+                defer { anonymous.shutdown() }
+                let withoutToken = try await anonymous.send(.PUT, url: location, body: [1])
+                #expect(withoutToken.status == 401 && code(withoutToken) == .unauthenticated)
+                let asReader = try await client.send(.PUT, url: location, headers: [("Authorization", "Bearer \(reader)")], body: [1])
+                #expect(asReader.status == 403 && code(asReader) == .permissionDenied)
+                let followed = try await client.send(.PUT, url: location, headers: [("Authorization", "Bearer \(writer)")], body: [1])
+                #expect(followed.status == 200)
+                // The client library follows the redirect itself and sends its token again.
+                var writerConfiguration = ChorusClient.Configuration()
+                writerConfiguration.bearerToken = writer
+                writerConfiguration.operationTimeoutMilliseconds = 8_000
+                let writerClient = try ChorusClient(endpoints: [followerURL], configuration: writerConfiguration)
+                defer { writerClient.shutdown() }
+                #expect(try await writerClient.put("delta", [1]) >= 1)
+                // GET /healthz stays open; /metrics needs cluster.metrics.
+                #expect(try await anonymous.send(.GET, url: followerURL + "/healthz").status == 200)
+                #expect(try await anonymous.send(.GET, url: leaderURL + "/metrics").status == 401)
+                #expect(try await client.send(.GET, url: leaderURL + "/metrics", headers: [("Authorization", "Bearer \(writer)")]).status == 403)
+
                 // Compare-and-set: a stale If-Match is 412 with the current version; create-only on an existing key too.
                 let stale = try await client.send(
                     .PUT, url: leaderURL + "/v1/kv/alpha", headers: [("If-Match", "\"\(version + 1_000)\"")], body: [1])
@@ -87,7 +119,7 @@ extension RealProcessTests {
                 #expect(badConsistency.status == 400 && code(badConsistency) == .invalidConsistency)
                 // (Invalid percent-encoding cannot go through the client: AHC rebuilds the path from a Foundation URL.)
                 let badKey = try await rawRequest(
-                    harness.cluster.options.httpPorts[leader.node - 1], "GET /v1/kv/%FF HTTP/1.1\r\nHost: x\r\n\r\n")
+                    harness.cluster.options.httpPorts[leader.node - 1], "GET /v1/kv/%FF HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(harness.token)\r\n\r\n")
                 #expect(badKey.hasPrefix("HTTP/1.1 400") && badKey.contains("\"invalid_key\""), "\(badKey.prefix(80))")
                 let longKey = try await client.send(.GET, url: leaderURL + "/v1/kv/" + String(repeating: "k", count: 1_025))
                 #expect(longKey.status == 400 && code(longKey) == .invalidKey)
@@ -105,7 +137,7 @@ extension RealProcessTests {
                 let unknown = try await client.send(.GET, url: leaderURL + "/v2/nothing")
                 #expect(unknown.status == 404 && code(unknown) == .notFound)
                 let withoutLength = try await rawRequest(
-                    harness.cluster.options.httpPorts[leader.node - 1], "PUT /v1/kv/k HTTP/1.1\r\nHost: x\r\n\r\n")
+                    harness.cluster.options.httpPorts[leader.node - 1], "PUT /v1/kv/k HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(harness.token)\r\n\r\n")
                 #expect(withoutLength.hasPrefix("HTTP/1.1 411"), "\(withoutLength.prefix(80))")
                 let garbage = try await rawRequest(harness.cluster.options.httpPorts[leader.node - 1], "NOT HTTP AT ALL\r\n\r\n")
                 #expect(garbage.hasPrefix("HTTP/1.1 400") || garbage.isEmpty, "\(garbage.prefix(80))")

@@ -37,6 +37,7 @@ import Darwin
                 executable: try #require(Self.executable))
             options.extraArguments = ["--log-level", "warning"]
             let cluster = try LocalCluster(options: options)
+            try cluster.prepareAuthorization()
             let chorus = try client(cluster)
             try cluster.start(1)
             // Generous: on a loaded machine (the whole package's tests at once) a start can take seconds.
@@ -54,7 +55,9 @@ import Darwin
         var configuration = ChorusClient.Configuration()
         configuration.operationTimeoutMilliseconds = 10_000
         let started = try await Self.startServing(directory: directory) { cluster in
-            try ChorusClient(endpoints: cluster.httpURLs, configuration: configuration)
+            var configuration = configuration
+            configuration.bearerToken = try #require(cluster.adminToken, "the cluster made no admin token")
+            return try ChorusClient(endpoints: cluster.httpURLs, configuration: configuration)
         }
         let (cluster, client) = try #require(started, "the node did not serve; logs in \(directory)")
         defer { cluster.killAll() }

@@ -28,6 +28,14 @@ public protocol RESPBackend: Sendable {
     /// later requests carry), or throws `.wrongPassword`.
     func authenticate(username: [UInt8], password: [UInt8]) async throws(RESPBackendError) -> String
 
+    /// Checks credentials and returns who they name with what roles: for
+    /// Chorus's signed tokens, `AUTH <token>` (user `default`) or
+    /// `AUTH <user> <token>` (the user must be the token's subject); the
+    /// roles travel in every later request's context, where the backend
+    /// builds the service's `Caller` from them. By default, `authenticate`'s
+    /// subject with no roles.
+    func authenticateIdentity(username: [UInt8], password: [UInt8]) async throws(RESPBackendError) -> RESPIdentity
+
     // MARK: Strings
 
     /// The string at `key`, or nil if there is none.
@@ -76,6 +84,23 @@ public protocol RESPBackend: Sendable {
     func databaseSize(context: RESPRequestContext) async throws(RESPBackendError) -> Int
 }
 
+/// Who a connection authenticated as: the subject and the roles its token grants.
+public struct RESPIdentity: Sendable, Hashable {
+    public var subject: String
+    public var roles: [String]
+
+    public init(subject: String, roles: [String] = []) {
+        self.subject = subject
+        self.roles = roles
+    }
+}
+
+extension RESPBackend {
+    public func authenticateIdentity(username: [UInt8], password: [UInt8]) async throws(RESPBackendError) -> RESPIdentity {
+        RESPIdentity(subject: try await authenticate(username: username, password: password))
+    }
+}
+
 /// Who asks, and where: what every data request carries.
 public struct RESPRequestContext: Sendable, Hashable {
     /// The keyspace the connection's selected database maps to.
@@ -84,6 +109,8 @@ public struct RESPRequestContext: Sendable, Hashable {
     public var database: Int
     /// The authenticated subject, nil before authentication (or when none is required).
     public var subject: String?
+    /// The roles of the authenticated identity (empty before authentication).
+    public var roles: [String] = []
     /// The connection's `CLIENT ID`.
     public var clientID: UInt64
 

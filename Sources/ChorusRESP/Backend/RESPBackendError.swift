@@ -12,7 +12,8 @@ import ChorusAPI
 /// | `.notAnInteger` | `ERR value is not an integer or out of range` |
 /// | `.incrementOverflow` | `ERR increment or decrement would overflow` |
 /// | `.wrongPassword` | `WRONGPASS invalid username-password pair or user is disabled.` |
-/// | `.permissionDenied` | `NOPERM <message>` |
+/// | `.permissionDenied`, `.api(.permissionDenied)` | `NOPERM <message>` |
+/// | `.api(.unauthenticated)` | `NOAUTH <message>` |
 /// | `.api(.badRequest)`, `.api(.invalidKey)`, `.api(.rejected)` | `ERR <message>` |
 /// | `.api(code)`, any other | `<CODE> <message>`, the code's name in capitals (`OUTCOME_UNKNOWN …`, `OVERLOADED …`) |
 ///
@@ -56,6 +57,9 @@ public struct RESPBackendError: Error, Sendable, Hashable, CustomStringConvertib
         case .api(let apiCode):
             switch apiCode {
             case .badRequest, .invalidKey, .rejected: RESPError("ERR", message)
+            // Redis's own words for the two authorization failures.
+            case .permissionDenied: RESPError("NOPERM", message.isEmpty ? "this user has no permissions to run this command" : message)
+            case .unauthenticated: RESPError("NOAUTH", message.isEmpty ? "Authentication required." : message)
             default: RESPError(apiCode.rawValue.uppercased(), message)
             }
         }

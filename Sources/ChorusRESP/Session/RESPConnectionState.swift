@@ -10,6 +10,8 @@ public struct RESPConnectionState: Sendable, Hashable {
     public var clientName: [UInt8]? = nil
     /// The subject `AUTH` established, nil when none did.
     public var subject: String? = nil
+    /// The roles `AUTH` established with the subject.
+    public var roles: [String] = []
     /// Whether data commands may run: true from the start when the backend
     /// requires no authentication, else after a successful `AUTH`.
     public var isAuthenticated: Bool
@@ -30,6 +32,7 @@ public struct RESPConnectionState: Sendable, Hashable {
         database = 0
         clientName = nil
         subject = nil
+        roles = []
         isAuthenticated = !requiresAuthentication
     }
 }

@@ -96,8 +96,9 @@ public struct RESPSession<Backend: RESPBackend>: Sendable {
         guard let keyspace = configuration.databases.keyspace(forDatabase: state.database) else {
             preconditionFailure("the selected database \(state.database) left the table")
         }
-        let context = RESPRequestContext(
+        var context = RESPRequestContext(
             keyspace: keyspace, database: state.database, subject: state.subject, clientID: state.clientID)
+        context.roles = state.roles
         do {
             return try await executeData(command, context: context)
         } catch let error as RESPBackendError {
@@ -163,7 +164,9 @@ public struct RESPSession<Backend: RESPBackend>: Sendable {
 
     private mutating func authenticate(username: [UInt8], password: [UInt8]) async throws(RESPError) {
         do {
-            state.subject = try await backend.authenticate(username: username, password: password)
+            let identity = try await backend.authenticateIdentity(username: username, password: password)
+            state.subject = identity.subject
+            state.roles = identity.roles
             state.isAuthenticated = true
         } catch {
             throw error.reply

@@ -5,6 +5,7 @@ import ChorusCore
 import ChorusHTTP
 import ChorusLocalCluster
 import ChorusNode
+import ChorusService
 import Foundation
 import NIOPosix
 import Testing
@@ -16,13 +17,15 @@ enum InProcessNode {
     /// Runs `body` with the node's HTTP URL while the node and its API run;
     /// both are shut down and the directory removed afterwards.
     static func run<Value: Sendable>(
-        adjust: (inout NodeConfiguration) -> Void = { _ in }, _ body: (String, ChorusNode) async throws -> Value
+        adjust: (inout NodeConfiguration) -> Void = { _ in }, authorization: ServiceAuthorization = .disabled,
+        _ body: (String, ChorusNode) async throws -> Value
     ) async throws -> Value {
-        try await onDedicatedThreads { try await runHere(adjust: adjust, body) }
+        try await onDedicatedThreads { try await runHere(adjust: adjust, authorization: authorization, body) }
     }
 
     private static func runHere<Value: Sendable>(
-        adjust: (inout NodeConfiguration) -> Void, _ body: (String, ChorusNode) async throws -> Value
+        adjust: (inout NodeConfiguration) -> Void, authorization: ServiceAuthorization,
+        _ body: (String, ChorusNode) async throws -> Value
     ) async throws -> Value {
         let directory = NSTemporaryDirectory() + "chorus-client-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -31,7 +34,8 @@ enum InProcessNode {
             adjust(&configuration)
         }
         // The API listens on a port the kernel picks; its URL is known once it runs.
-        let api = HTTPAPIConfiguration(host: "127.0.0.1", port: 1, maximumValueBytes: configuration.keyValue.maximumValueBytes)
+        var api = HTTPAPIConfiguration(host: "127.0.0.1", port: 1, maximumValueBytes: configuration.keyValue.maximumValueBytes)
+        api.authorization = authorization
         try api.validate(against: configuration)
         let bound = BoundPort()
         let application = ApplicationOnFreePort(

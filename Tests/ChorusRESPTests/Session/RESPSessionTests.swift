@@ -7,8 +7,11 @@ struct SessionHarness {
     var session: RESPSession<InMemoryRESPBackend>
     let backend: InMemoryRESPBackend
 
-    init(users: [String: String]? = nil, databases: RESPDatabaseTable = RESPDatabaseTable(defaultKeyspace: "ks0")) {
-        backend = InMemoryRESPBackend(users: users)
+    init(
+        users: [String: String]? = nil, roles: [String: [String]] = [:],
+        databases: RESPDatabaseTable = RESPDatabaseTable(defaultKeyspace: "ks0")
+    ) {
+        backend = InMemoryRESPBackend(users: users, roles: roles)
         session = RESPSession(
             state: RESPConnectionState(clientID: 7, requiresAuthentication: users != nil, remoteAddress: "127.0.0.1:5000",
                                        localAddress: "127.0.0.1:6379"),
@@ -133,6 +136,22 @@ struct SessionHarness {
         #expect(await harness.run("GET", "k") == .bulk("v"))
     }
 
+    /// `AUTH` establishes roles with the subject; they reach the backend in
+    /// every request's context, a refusal is `NOPERM`, and `RESET` forgets them.
+    @Test func authenticatedRolesTravelToTheBackend() async {
+        var harness = SessionHarness(
+            users: ["default": "token-w", "alice": "token-r"], roles: ["alice": ["reader"], "default": ["writer"]])
+        #expect(await harness.run("AUTH", "alice", "token-r") == .ok)
+        #expect(harness.session.state.roles == ["reader"])
+        #expect(await harness.run("SET", "k", "v") == .error("NOPERM alice may not keyspace.write on keyspace 'ks0'"))
+        #expect(await harness.run("GET", "k") == .null)
+        #expect(await harness.run("AUTH", "token-w") == .ok)
+        #expect(harness.session.state.subject == "default" && harness.session.state.roles == ["writer"])
+        #expect(await harness.run("SET", "k", "v") == .ok)
+        #expect(await harness.run("RESET") == .simpleString("RESET"))
+        #expect(harness.session.state.roles == [])
+    }
+
     @Test func authWithoutConfiguredPasswordsIsRedisError() async {
         var harness = SessionHarness()
         #expect(await harness.run("AUTH", "pw") == .error(RESPError.authWithoutPassword.line))
@@ -193,7 +212,10 @@ struct SessionHarness {
             (RESPBackendError(.outcomeUnknown, "the write may have been applied"), "OUTCOME_UNKNOWN the write may have been applied"),
             (RESPBackendError(.overloaded, "too many pending requests"), "OVERLOADED too many pending requests"),
             (RESPBackendError(.badRequest, "key too long"), "ERR key too long"),
-            (RESPBackendError(.permissionDenied, "no write on ks0"), "NOPERM no write on ks0"),
+            (RESPBackendError(RESPBackendError.Code.permissionDenied, "no write on ks0"), "NOPERM no write on ks0"),
+            // The service's authorization codes, in Redis's words.
+            (RESPBackendError(ErrorCode.permissionDenied, "reader may not keyspace.write"), "NOPERM reader may not keyspace.write"),
+            (RESPBackendError(ErrorCode.unauthenticated, "the token expired"), "NOAUTH the token expired"),
             (.wrongType, "WRONGTYPE Operation against a key holding the wrong kind of value"),
         ]
         for (failure, line) in cases {

@@ -21,9 +21,19 @@ final class InMemoryRESPBackend: RESPBackend {
     private let store = Mutex(Store())
     /// username → password; nil: no authentication required.
     let users: [String: String]?
+    /// username → roles; when any are given, `SET` needs the role `writer`
+    /// in the request's context (what the integrator's backend asks the
+    /// service, which answers `permission_denied`).
+    let roles: [String: [String]]
 
-    init(users: [String: String]? = nil) {
+    init(users: [String: String]? = nil, roles: [String: [String]] = [:]) {
         self.users = users
+        self.roles = roles
+    }
+
+    func authenticateIdentity(username: [UInt8], password: [UInt8]) async throws(RESPBackendError) -> RESPIdentity {
+        let subject = try await authenticate(username: username, password: password)
+        return RESPIdentity(subject: subject, roles: roles[subject] ?? [])
     }
 
     var requiresAuthentication: Bool { users != nil }
@@ -62,7 +72,10 @@ final class InMemoryRESPBackend: RESPBackend {
     }
 
     func set(_ request: RESPSetRequest, context: RESPRequestContext) async throws(RESPBackendError) -> RESPSetOutcome {
-        try withKeyspace(context) { (keys) throws(RESPBackendError) in
+        if !roles.isEmpty && !context.roles.contains("writer") {
+            throw RESPBackendError(ErrorCode.permissionDenied, "\(context.subject ?? "?") may not keyspace.write on keyspace '\(context.keyspace)'")
+        }
+        return try withKeyspace(context) { (keys) throws(RESPBackendError) in
             let existing = keys[request.key]
             var previous: [UInt8]? = nil
             if request.returnsPrevious {
