@@ -128,6 +128,16 @@ public final class LocalCluster: Sendable {
         }
     }
 
+    /// Issues a token of `role` for `subject` with the cluster's keyring
+    /// (`chorus tokens issue`), written to `file` in the data directory, and
+    /// returns it.
+    public func issueToken(subject: String, role: String, expires: String = "1h", file: String) throws(ClusterError) -> String {
+        let path = options.dataDirectory + "/" + file
+        try runTool(["tokens", "issue", "--keys", keyringFile, "--subject", subject, "--role", role, "--expires", expires, "--out", path])
+        guard let data = FileManager.default.contents(atPath: path) else { throw .invalid("chorus tokens issue wrote no \(path)") }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     private func runTool(_ arguments: [String]) throws(ClusterError) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: options.executable)

@@ -8,7 +8,7 @@ import Foundation
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Start a local 3-node cluster and tour it: writes, reads, a leader crash, follower reads.",
+        abstract: "Start a local 3-node cluster and tour it: writes, a leader crash, reads at every level, events, permissions.",
         discussion: """
             The cluster runs as three `chorus node` processes on 127.0.0.1 with their storage \
             in a temporary directory. After the tour it keeps running, with its URLs printed, \
@@ -110,7 +110,7 @@ struct Tour {
     }
 
     func run() async throws {
-        print(style.bold("Chorus demo") + style.dim(" — a replicated, linearizable key-value store in three processes"))
+        print(style.bold("Chorus demo") + style.dim(" — three processes, one log: a key-value store at every consistency level, an event store, tokens"))
         print("")
 
         // Start.
@@ -201,6 +201,11 @@ struct Tour {
             "n\(leader.node) restarted, replayed its log, caught up to index \(token) and served the read itself in \(milliseconds(since: restartAt))"
         )
         print(style.dim("    (sequential: any replica answers from its own state, never older than what this session has seen)"))
+        print("")
+
+        try await spectrum(follower: cluster.nodes.first { $0 != newLeader.node }!)
+        try await eventStore()
+        try await permissions()
     }
 
     /// A sequential read on one node that must reflect at least `minimumIndex`.

@@ -33,6 +33,8 @@ extension RealProcessTests {
             for claim in [
                 "elected a leader", "compare-and-set with the stale version", "New leader",
                 "All 100 acknowledged writes are still there", "caught up to index",
+                "(read-your-writes across processes)", "already_written", "409 wrong_expected_version",
+                "a reader's write → 403 permission_denied",
             ] {
                 #expect(text.contains(claim), "the tour did not report '\(claim)':\n\(text)")
             }
