@@ -2,7 +2,7 @@
 /// and metadata that are not JSON (`dataBase64`, `metadataBase64`). Decoding
 /// is strict: no whitespace, no missing or misplaced padding, no non-zero
 /// bits after the last character, so every byte string has exactly one text.
-enum Base64 {
+public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     private static let values: [UInt8] = {
@@ -11,7 +11,7 @@ enum Base64 {
         return table
     }()
 
-    static func encode(_ bytes: some Collection<UInt8>) -> String {
+    public static func encode(_ bytes: some Collection<UInt8>) -> String {
         var output: [UInt8] = []
         output.reserveCapacity((bytes.count + 2) / 3 * 4)
         var iterator = bytes.makeIterator()
@@ -27,7 +27,7 @@ enum Base64 {
     }
 
     /// The bytes `text` encodes, or nil if it is not canonical base64.
-    static func decode(_ text: String) -> [UInt8]? {
+    public static func decode(_ text: String) -> [UInt8]? {
         let characters = Array(text.utf8)
         guard characters.count % 4 == 0 else { return nil }
         var output: [UInt8] = []

@@ -4,18 +4,19 @@ import NIOHTTP1
 import NIOPosix
 
 /// Reads one server-sent-events response (WHATWG HTML, "Server-sent
-/// events") over plain HTTP/1.1, message by message: what `chorus events
-/// subscribe` needs and `ChorusClient` does not offer (its exchanges collect
-/// whole bodies). One connection per subscription, closed when it ends.
-struct ServerSentEventsClient {
+/// events") over plain HTTP/1.1, message by message: what subscriptions
+/// need (`ChorusClient.subscribe`, `chorus events subscribe`) and the pooled
+/// exchanges do not offer (they collect whole bodies). One connection per
+/// subscription, closed when it ends.
+public struct ServerSentEventsClient: Sendable {
     /// One message: its `event:` (`message` if none), `id:` and `data:` lines.
-    struct Message: Sendable, Hashable {
-        var event: String
-        var id: String?
-        var data: String
+    public struct Message: Sendable, Hashable {
+        public var event: String
+        public var id: String?
+        public var data: String
     }
 
-    enum Outcome {
+    public enum Outcome: Sendable {
         /// The handler asked to stop.
         case stopped
         /// The server ended the stream.
@@ -24,18 +25,20 @@ struct ServerSentEventsClient {
         case refused(status: Int, headers: HTTPHeaders, body: [UInt8])
     }
 
-    struct ConnectionFailure: Error, CustomStringConvertible {
-        var description: String
+    public struct ConnectionFailure: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// The longest message (or refusal body) read; a longer one fails the read.
-    static let maximumMessageBytes = 16 << 20
+    public static let maximumMessageBytes = 16 << 20
 
-    let connectTimeoutMilliseconds: Int64
+    public let connectTimeoutMilliseconds: Int64
+
+    public init(connectTimeoutMilliseconds: Int64) { self.connectTimeoutMilliseconds = connectTimeoutMilliseconds }
 
     /// Sends `GET path` to `origin` and calls `onMessage` with each message
     /// until it returns false or the stream ends.
-    func read(
+    public func read(
         _ origin: HTTPOrigin, _ path: String, headers: [(String, String)],
         onMessage: (Message) throws -> Bool
     ) async throws -> Outcome {
