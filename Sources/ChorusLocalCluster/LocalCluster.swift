@@ -28,6 +28,9 @@ public final class LocalCluster: Sendable {
         public var executable: String
         /// Extra arguments for every `chorus node` (timings, log level, …).
         public var extraArguments: [String] = []
+        /// For experiments (`chorus lab`): every node holds its outbound peer
+        /// frames this long (`chorus node --peer-delay-ms`); 0 sends at once.
+        public var peerDelayMilliseconds: Int = 0
 
         public init(nodeCount: Int, dataDirectory: String, peerPorts: [Int], httpPorts: [Int], executable: String) {
             self.nodeCount = nodeCount
@@ -89,7 +92,8 @@ public final class LocalCluster: Sendable {
             "--listen", "\(options.host):\(options.peerPorts[node - 1])",
             "--http", "\(options.host):\(options.httpPorts[node - 1])", "--peers", peerList,
             "--parent-pid", "\(getpid())",
-        ] + options.extraArguments
+        ] + (options.peerDelayMilliseconds > 0 ? ["--peer-delay-ms", "\(options.peerDelayMilliseconds)"] : [])
+            + options.extraArguments
     }
 
     // MARK: Processes

@@ -127,7 +127,49 @@ final class PeerTransport {
         metrics.messagesSent.increment()
     }
 
+    /// Writes `bytes` to a link now, or, with a configured peer delay, after
+    /// it: the frames wait in the link's delay queue (bounded by
+    /// `peerOutboundBufferBytesMaximum`) and one scheduled task on this loop
+    /// releases them in the order they were sent.
     private func deliver(_ bytes: [UInt8], toLinkAt index: Int) {
+        let delay = configuration.peerDelayMilliseconds
+        guard delay > 0 else {
+            deliverNow(bytes, toLinkAt: index)
+            return
+        }
+        guard links[index].delayedBytes + bytes.count <= configuration.peerOutboundBufferBytesMaximum else {
+            metrics.messagesDropped.increment()
+            return
+        }
+        links[index].delayed.append((NIODeadline.now() + .milliseconds(Int64(delay)), bytes))
+        links[index].delayedBytes += bytes.count
+        if links[index].delayed.count == 1 { scheduleDelayedRelease(linkAt: index) }
+    }
+
+    /// Schedules the release of the link's oldest delayed frames at their deadline.
+    private func scheduleDelayedRelease(linkAt index: Int) {
+        guard let deadline = links[index].delayed.first?.deadline else { return }
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        loop.scheduleTask(deadline: deadline) { bound.value.releaseDelayed(linkAt: index) }
+    }
+
+    /// Writes every delayed frame whose deadline has passed, oldest first, and
+    /// schedules the rest.
+    private func releaseDelayed(linkAt index: Int) {
+        guard !isClosed else { return }
+        let now = NIODeadline.now()
+        var released = 0
+        while released < links[index].delayed.count, links[index].delayed[released].deadline <= now {
+            let bytes = links[index].delayed[released].bytes
+            links[index].delayedBytes -= bytes.count
+            deliverNow(bytes, toLinkAt: index)
+            released += 1
+        }
+        links[index].delayed.removeFirst(released)
+        scheduleDelayedRelease(linkAt: index)
+    }
+
+    private func deliverNow(_ bytes: [UInt8], toLinkAt index: Int) {
         switch links[index].state {
         case .connected(let channel):
             guard channel.isWritable else {
@@ -243,6 +285,8 @@ final class PeerTransport {
             }
             links[index].state = .idle
             links[index].generation &+= 1
+            links[index].delayed = []
+            links[index].delayedBytes = 0
         }
     }
 }
@@ -256,6 +300,9 @@ struct PeerLink {
     var backoffMilliseconds = 0
     /// Frames waiting for the connection being established.
     var pendingBytes: [UInt8] = []
+    /// Frames held back by `NodeConfiguration.peerDelayMilliseconds`, oldest first, with when each may go.
+    var delayed: [(deadline: NIODeadline, bytes: [UInt8])] = []
+    var delayedBytes = 0
 
     init(peer: PeerAddress) { self.peer = peer }
 

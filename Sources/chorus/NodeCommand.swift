@@ -69,6 +69,11 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("snapshot-entries"), help: "Take a snapshot every this many applied entries.")
     var snapshotEntries: Int = 20_000
 
+    @Option(
+        name: .customLong("peer-delay-ms"),
+        help: "For experiments (chorus lab): hold every outbound peer frame this many milliseconds, in order (default 0).")
+    var peerDelayMilliseconds: Int = 0
+
     @Option(name: .customLong("parent-pid"), help: .hidden)
     var parentProcessID: Int32?
 
@@ -98,6 +103,7 @@ struct NodeCommand: AsyncParsableCommand {
             built.raft.heartbeatIntervalTicks = heartbeatTicks
             built.raft.snapshotRetryTicks = max(electionTicks * 3, 10)
             built.snapshotThresholdEntries = snapshotEntries
+            built.peerDelayMilliseconds = peerDelayMilliseconds
             if let injectBug {
                 guard let bug = InjectedBug(rawValue: injectBug) else {
                     throw NodeConfigurationError.invalid("unknown --inject-bug \(injectBug)")
