@@ -1,4 +1,7 @@
+import ChorusAPI
+import ChorusClient
 import ChorusLab
+import ChorusLocalCluster
 import Foundation
 import Testing
 
@@ -30,6 +33,28 @@ extension RealProcessTests {
             return Run(
                 status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
                 errors: String(decoding: errorData, as: UTF8.self))
+        }
+
+        /// `--peer-delay-ms D` holds every peer frame D ms: a write the leader
+        /// acknowledges needs a follower's answer, one round trip between
+        /// nodes, so it takes at least 2 D; and the cluster still elects and commits.
+        @Test func aPeerDelayDelaysEveryCommit() async throws {
+            let delay = 60
+            try await ClusterHarness.withCluster(extraArguments: ["--peer-delay-ms", "\(delay)"], name: "peer-delay") { harness in
+                let leader = try await harness.leader()
+                let client = try harness.client(for: leader.node)
+                defer { client.shutdown() }
+                var latencies: [Duration] = []
+                for number in 0..<8 {
+                    let start = ContinuousClock.now
+                    let version = try await client.put("delayed/\(number % 2)", Array("v\(number)".utf8))
+                    latencies.append(ContinuousClock.now - start)
+                    #expect(version > 0)
+                }
+                print("peer delay \(delay) ms: write latencies \(latencies.map { $0.components.attoseconds / 1_000_000_000_000_000 + $0.components.seconds * 1_000 }) ms")
+                #expect(latencies.allSatisfy { $0 >= .milliseconds(2 * delay) }, "a write committed faster than one delayed round trip")
+                #expect(try await client.get("delayed/1", consistency: .linearizable)?.value == Array("v7".utf8))
+            }
         }
 
         @Test func usageErrorsExitWith64BeforeAnyNodeStarts() throws {
