@@ -26,9 +26,9 @@ extension LabReport {
         }
         page += scatter(title: "read latency p50 against stale reads", xLabel: "stale reads (% of reads)", yLabel: "read p50 (ms)", points: points)
         let tails = levels.map { level in
-            PlotPoint(label: level.level.rawValue, x: level.staleness.milliseconds.p99, y: level.readLatencyMilliseconds.p99)
+            PlotPoint(label: level.level.rawValue, x: level.staleness.milliseconds.max, y: level.readLatencyMilliseconds.p99)
         }
-        page += scatter(title: "read latency p99 against staleness p99", xLabel: "staleness p99 (ms)", yLabel: "read p99 (ms)", points: tails)
+        page += scatter(title: "read latency p99 against the stalest read", xLabel: "staleness max (ms)", yLabel: "read p99 (ms)", points: tails)
         page += "\n</body></html>\n"
         return page
     }

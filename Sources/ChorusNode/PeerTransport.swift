@@ -137,18 +137,18 @@ final class PeerTransport {
             deliverNow(bytes, toLinkAt: index)
             return
         }
-        guard links[index].delayedBytes + bytes.count <= configuration.peerOutboundBufferBytesMaximum else {
+        let deadline = NIODeadline.now() + .milliseconds(Int64(delay))
+        let wasEmpty = links[index].delayed.isEmpty
+        guard links[index].delayed.append(bytes, deadline: deadline, byteLimit: configuration.peerOutboundBufferBytesMaximum) else {
             metrics.messagesDropped.increment()
             return
         }
-        links[index].delayed.append((NIODeadline.now() + .milliseconds(Int64(delay)), bytes))
-        links[index].delayedBytes += bytes.count
-        if links[index].delayed.count == 1 { scheduleDelayedRelease(linkAt: index) }
+        if wasEmpty { scheduleDelayedRelease(linkAt: index) }
     }
 
     /// Schedules the release of the link's oldest delayed frames at their deadline.
     private func scheduleDelayedRelease(linkAt index: Int) {
-        guard let deadline = links[index].delayed.first?.deadline else { return }
+        guard let deadline = links[index].delayed.nextDeadline else { return }
         let bound = NIOLoopBound(self, eventLoop: loop)
         loop.scheduleTask(deadline: deadline) { bound.value.releaseDelayed(linkAt: index) }
     }
@@ -157,15 +157,7 @@ final class PeerTransport {
     /// schedules the rest.
     private func releaseDelayed(linkAt index: Int) {
         guard !isClosed else { return }
-        let now = NIODeadline.now()
-        var released = 0
-        while released < links[index].delayed.count, links[index].delayed[released].deadline <= now {
-            let bytes = links[index].delayed[released].bytes
-            links[index].delayedBytes -= bytes.count
-            deliverNow(bytes, toLinkAt: index)
-            released += 1
-        }
-        links[index].delayed.removeFirst(released)
+        for bytes in links[index].delayed.release(through: .now()) { deliverNow(bytes, toLinkAt: index) }
         scheduleDelayedRelease(linkAt: index)
     }
 
@@ -285,8 +277,7 @@ final class PeerTransport {
             }
             links[index].state = .idle
             links[index].generation &+= 1
-            links[index].delayed = []
-            links[index].delayedBytes = 0
+            links[index].delayed.removeAll()
         }
     }
 }
@@ -300,9 +291,8 @@ struct PeerLink {
     var backoffMilliseconds = 0
     /// Frames waiting for the connection being established.
     var pendingBytes: [UInt8] = []
-    /// Frames held back by `NodeConfiguration.peerDelayMilliseconds`, oldest first, with when each may go.
-    var delayed: [(deadline: NIODeadline, bytes: [UInt8])] = []
-    var delayedBytes = 0
+    /// Frames held back by `NodeConfiguration.peerDelayMilliseconds`.
+    var delayed = DelayedFrames()
 
     init(peer: PeerAddress) { self.peer = peer }
 
