@@ -82,6 +82,9 @@ public final class KeyValueRecorder: Sendable {
         }
     }
 
+    /// How many operations have been invoked so far.
+    public var count: Int { state.withLock { $0.entries.count } }
+
     /// Everything recorded so far, in invocation order.
     public var entries: [Entry] { state.withLock { $0.entries } }
 }

@@ -12,6 +12,7 @@ public struct LabConfiguration: Sendable, Codable, Hashable {
     public var executable: String
 
     public static let durationSecondsRange = 1...3_600
+    /// At most 64: `LabWorkload.operationCountMaximum` leaves room for that many.
     public static let clientsRange = 1...64
     /// As `NodeConfiguration.peerDelayMillisecondsMaximum` allows, but a lab
     /// past one second would measure only its elections.

@@ -32,6 +32,16 @@ struct LabWorkload: Sendable {
     /// Process numbers of the writers start here (clients are 0…).
     static let writerProcessBase = 1_000
 
+    /// A level stops early at this many operations, short of the recorder's
+    /// limit by more than the clients and writers that may each invoke one
+    /// more after they check (at most 64 + 2).
+    static let operationCountMaximum = KeyValueRecorder.operationCountMaximum - 100
+
+    /// Whether a client or writer may invoke another operation.
+    func mayContinue(until deadline: ContinuousClock.Instant) -> Bool {
+        ContinuousClock.now < deadline && recorder.count < Self.operationCountMaximum
+    }
+
     var prefix: String { "lab/\(level.rawValue)/" }
     func key(_ index: Int) -> String { prefix + "\(index)" }
 
@@ -63,7 +73,7 @@ struct LabWorkload: Sendable {
         var random = SeededGenerator(seed: UInt64(number) &* 104_729 &+ 17)
         let session = "client-\(number)"
         var sequence = 0
-        while ContinuousClock.now < deadline {
+        while mayContinue(until: deadline) {
             sequence += 1
             let key = self.key(Int(random.next() % UInt64(LabConfiguration.keyCount)))
             let draw = random.next() % 100
@@ -92,7 +102,7 @@ struct LabWorkload: Sendable {
         var random = SeededGenerator(seed: UInt64(number) &* 7_727 &+ 11)
         var sequence = 0
         let process = Self.writerProcessBase + number
-        while ContinuousClock.now < deadline {
+        while mayContinue(until: deadline) {
             sequence += 1
             let key = self.key(Int(random.next() % UInt64(LabConfiguration.keyCount)))
             await write(client, key: key, value: "w\(number)-\(sequence)", process: process, session: "writer-\(number)")

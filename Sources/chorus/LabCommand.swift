@@ -21,27 +21,29 @@ struct LabCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .customLong("duration"), help: "Seconds of load in total, shared by the levels.")
+    @Option(name: .customLong("duration"), help: ArgumentHelp("Seconds of load in total, shared by the levels.", valueName: "seconds"))
     var durationSeconds: Int = 60
 
-    @Option(help: "Reading clients per level (each also writes now and then).")
+    @Option(help: ArgumentHelp("Reading clients per level (each also writes now and then).", valueName: "n"))
     var clients: Int = 4
 
-    @Option(help: "Comma-separated levels to run (default: all).")
+    @Option(help: ArgumentHelp("Comma-separated levels to run (default: all).", valueName: "level,…"))
     var levels: String?
 
     @Option(
         name: .customLong("peer-delay-ms"),
-        help: "For experiments: every node holds its outbound peer frames this many milliseconds (chorus node --peer-delay-ms).")
+        help: ArgumentHelp(
+            "For experiments: every node holds its outbound peer frames this many milliseconds (chorus node --peer-delay-ms).",
+            valueName: "ms"))
     var peerDelayMilliseconds: Int = 0
 
     @Flag(help: "Print the report as JSON (stable keys) instead of the table.")
     var json = false
 
-    @Option(name: .customLong("html"), help: "Also write a self-contained HTML page with the plots to FILE.")
+    @Option(name: .customLong("html"), help: ArgumentHelp("Also write a self-contained HTML page with the plots to this file.", valueName: "file"))
     var htmlFile: String?
 
-    @Option(name: .customLong("binary"), help: "The chorus binary the nodes run (default: this one).")
+    @Option(name: .customLong("binary"), help: ArgumentHelp("The chorus binary the nodes run (default: this one).", valueName: "path"))
     var binary: String?
 
     /// The validated configuration, or a usage error (exit status 64).

@@ -71,7 +71,7 @@ struct NodeCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("peer-delay-ms"),
-        help: "For experiments (chorus lab): hold every outbound peer frame this many milliseconds, in order (default 0).")
+        help: "For experiments (chorus lab): hold every outbound peer frame this many milliseconds, in order.")
     var peerDelayMilliseconds: Int = 0
 
     @Option(name: .customLong("parent-pid"), help: .hidden)

@@ -1,4 +1,5 @@
-import ChorusLab
+import ChorusCheck
+@testable import ChorusLab
 import Testing
 
 @Suite struct LabLevelTests {
@@ -64,6 +65,26 @@ import Testing
         #expect(throws: LabUsageError("--levels names no level")) { try configuration { $0.levels = [] }.validate() }
         #expect(throws: LabUsageError("--levels names a level twice")) { try configuration { $0.levels = [.session, .session] }.validate() }
         #expect(throws: LabUsageError("--binary is empty")) { try configuration { $0.executable = "" }.validate() }
+    }
+
+    /// Every client and writer may invoke one operation after the level's
+    /// check says there is room: the recorder's hard limit must cover them all.
+    @Test func aFullLevelStopsBeforeTheRecordersLimit() {
+        #expect(
+            LabWorkload.operationCountMaximum + LabConfiguration.clientsRange.upperBound + LabConfiguration.writerCount
+                <= KeyValueRecorder.operationCountMaximum)
+        #expect(LabWorkload.operationCountMaximum > 0)
+    }
+
+    @Test func theRecorderCountsWhatWasInvoked() {
+        let recorder = KeyValueRecorder()
+        #expect(recorder.count == 0)
+        let handle = recorder.invoke(group: "g", process: 1, function: .write, key: "k", value: .string("v"))
+        #expect(recorder.count == 1)
+        recorder.complete(handle, outcome: .ok, version: 3)
+        #expect(recorder.count == 1)
+        #expect(recorder.entries.first?.operation.version == 3)
+        #expect(recorder.entries.first?.operation.outcome == .ok)
     }
 
     @Test func theEdgesOfEachRangeAreAccepted() throws {
