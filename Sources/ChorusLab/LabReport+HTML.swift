@@ -18,6 +18,7 @@ extension LabReport {
 
             """
         page += tableHTML()
+        page += anomaliesHTML()
         let points = levels.map { level in
             PlotPoint(
                 label: level.level.rawValue,
@@ -55,6 +56,22 @@ extension LabReport {
             html += "<td>\(format(lags.p50, digits: 1))/\(format(lags.p99, digits: 1))/\(format(lags.max, digits: 1))</td></tr>\n"
         }
         return html + "</table>\n"
+    }
+
+    /// Each check that found something, per level, with the checker's first
+    /// counterexample: the operations that show it, named in one sentence.
+    private func anomaliesHTML() -> String {
+        var items: [String] = []
+        for level in levels {
+            for found in level.checks where found.violations > 0 {
+                let kind = found.own ? "<strong>a violation of its own guarantee</strong>" : "beyond what the level promises"
+                var item = "<li>\(escape(level.level.rawValue)): \(found.violations) \(escape(found.check.rawValue)) (\(kind))"
+                if let example = found.example { item += ", e.g. \(escape(example))" }
+                items.append(item + "</li>")
+            }
+        }
+        guard !items.isEmpty else { return "<p>No checker found an anomaly at any level.</p>\n" }
+        return "<h2>Anomalies</h2><ul>\n" + items.joined(separator: "\n") + "\n</ul>\n"
     }
 
     private func milliseconds(_ percentiles: Percentiles) -> String {

@@ -59,6 +59,10 @@ import Testing
         #expect(!html.contains("http"))
         #expect(!html.contains("src="))
         #expect(html.contains("<td class=\"bad\""))
+        // The planted anomalies, each with its counterexample: linearizable's own, eventual's beyond its level.
+        #expect(html.contains("<li>linearizable: 2 stale-reads (<strong>a violation of its own guarantee</strong>), e.g. "))
+        #expect(html.contains("<li>eventual: 1 monotonic-reads (beyond what the level promises), e.g. "))
+        #expect(html.components(separatedBy: "<li>").count - 1 == 4, "stale reads and monotonic reads, at both levels")
         #expect(html.hasSuffix("</html>\n"))
     }
 
