@@ -144,6 +144,11 @@ let package = Package(
         // Local multi-process clusters (child `chorus node` processes) for
         // `chorus cluster up`, `chorus demo` and the real-process tests.
         library("ChorusLocalCluster", ["ChorusClient"]),
+        // The consistency lab (`chorus lab`) and the recorder the real-process tests share.
+        library("ChorusLab", [
+            "ChorusAPI", "ChorusCheck", "ChorusClient", "ChorusCore", "ChorusLocalCluster",
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
 
         // The one executable.
         .executableTarget(
@@ -152,7 +157,7 @@ let package = Package(
                 "ChorusCore", "ChorusCRDT", "ChorusTraces", "ChorusCheck", "ChorusStorage", "ChorusSimulation",
                 "ChorusRaft", "ChorusKeyValue", "ChorusWire", "ChorusNode", "ChorusHTTP", "ChorusClient",
                 "ChorusLocalCluster", "ChorusTesting", "ChorusMachines", "ChorusReplica", "ChorusService", "ChorusAPI",
-                "ChorusEventStore", "ChorusAuthorization",
+                "ChorusEventStore", "ChorusAuthorization", "ChorusLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -232,11 +237,12 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], exclude: ["Fixtures"]),
         tests("ChorusLocalCluster", ["ChorusLocalCluster", "ChorusClient"]),
+        tests("ChorusLab", ["ChorusLab", "ChorusCheck", "ChorusCore"]),
         // Real `chorus node` processes: the HTTP API end to end, nemeses, recovery, the demo.
         .testTarget(
             name: "ChorusIntegrationTests",
             dependencies: [
-                "ChorusAPI", "ChorusClient", "ChorusLocalCluster", "ChorusCheck", "ChorusCore", "ChorusTesting",
+                "ChorusAPI", "ChorusClient", "ChorusLocalCluster", "ChorusCheck", "ChorusCore", "ChorusTesting", "ChorusLab",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwift),

@@ -31,6 +31,9 @@ public final class LocalCluster: Sendable {
         /// How clients authenticate: by default a keyring and an admin token
         /// made in the data directory on first start (`prepareAuthorization`).
         public var authorization: Authorization = .generatedKeyring
+        /// For experiments (`chorus lab`): every node holds its outbound peer
+        /// frames this long (`chorus node --peer-delay-ms`); 0 sends at once.
+        public var peerDelayMilliseconds: Int = 0
 
         public init(nodeCount: Int, dataDirectory: String, peerPorts: [Int], httpPorts: [Int], executable: String) {
             self.nodeCount = nodeCount
@@ -166,7 +169,9 @@ public final class LocalCluster: Sendable {
             "--listen", "\(options.host):\(options.peerPorts[node - 1])",
             "--http", "\(options.host):\(options.httpPorts[node - 1])", "--peers", peerList,
             "--parent-pid", "\(getpid())",
-        ] + authorizationArguments + options.extraArguments
+        ] + authorizationArguments
+            + (options.peerDelayMilliseconds > 0 ? ["--peer-delay-ms", "\(options.peerDelayMilliseconds)"] : [])
+            + options.extraArguments
     }
 
     var authorizationArguments: [String] {

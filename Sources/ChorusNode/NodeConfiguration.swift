@@ -149,6 +149,13 @@ public struct NodeConfiguration: Sendable {
     /// Bytes a peer connection may buffer while connecting or while the peer
     /// reads slowly; beyond it messages are dropped (Raft retransmits).
     public var peerOutboundBufferBytesMaximum: Int = 80 << 20
+    /// For experiments only (`chorus lab --peer-delay-ms`): every outbound
+    /// peer frame is held this long before it is written, in order, to model
+    /// a slower network between nodes. 0 (the default) sends at once.
+    public var peerDelayMilliseconds: Int = 0
+    /// The longest `peerDelayMilliseconds` accepted: past it elections and
+    /// heartbeats stop making sense with the default timings.
+    public static let peerDelayMillisecondsMaximum = 10_000
 
     public init(
         nodeID: NodeID, members: [PeerAddress], peerListenAddress: NetworkAddress, advertisedHTTPURL: String,
@@ -221,6 +228,9 @@ public struct NodeConfiguration: Sendable {
         do { try storage.validate() } catch { throw .invalid("storage: \(error)") }
         do { try wire.validate() } catch { throw .invalid(error.description) }
         try require((1...1_000).contains(tickMilliseconds), "tickMilliseconds must be in 1...1000")
+        try require(
+            (0...Self.peerDelayMillisecondsMaximum).contains(peerDelayMilliseconds),
+            "peerDelayMilliseconds must be in 0...\(Self.peerDelayMillisecondsMaximum)")
         try require(!advertisedHTTPURL.isEmpty, "the advertised HTTP URL is empty")
         try require(
             advertisedHTTPURL.utf8.count <= wire.maximumURLBytes,

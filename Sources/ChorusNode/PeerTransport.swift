@@ -127,7 +127,41 @@ final class PeerTransport {
         metrics.messagesSent.increment()
     }
 
+    /// Writes `bytes` to a link now, or, with a configured peer delay, after
+    /// it: the frames wait in the link's delay queue (bounded by
+    /// `peerOutboundBufferBytesMaximum`) and one scheduled task on this loop
+    /// releases them in the order they were sent.
     private func deliver(_ bytes: [UInt8], toLinkAt index: Int) {
+        let delay = configuration.peerDelayMilliseconds
+        guard delay > 0 else {
+            deliverNow(bytes, toLinkAt: index)
+            return
+        }
+        let deadline = NIODeadline.now() + .milliseconds(Int64(delay))
+        let wasEmpty = links[index].delayed.isEmpty
+        guard links[index].delayed.append(bytes, deadline: deadline, byteLimit: configuration.peerOutboundBufferBytesMaximum) else {
+            metrics.messagesDropped.increment()
+            return
+        }
+        if wasEmpty { scheduleDelayedRelease(linkAt: index) }
+    }
+
+    /// Schedules the release of the link's oldest delayed frames at their deadline.
+    private func scheduleDelayedRelease(linkAt index: Int) {
+        guard let deadline = links[index].delayed.nextDeadline else { return }
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        loop.scheduleTask(deadline: deadline) { bound.value.releaseDelayed(linkAt: index) }
+    }
+
+    /// Writes every delayed frame whose deadline has passed, oldest first, and
+    /// schedules the rest.
+    private func releaseDelayed(linkAt index: Int) {
+        guard !isClosed else { return }
+        for bytes in links[index].delayed.release(through: .now()) { deliverNow(bytes, toLinkAt: index) }
+        scheduleDelayedRelease(linkAt: index)
+    }
+
+    private func deliverNow(_ bytes: [UInt8], toLinkAt index: Int) {
         switch links[index].state {
         case .connected(let channel):
             guard channel.isWritable else {
@@ -243,6 +277,7 @@ final class PeerTransport {
             }
             links[index].state = .idle
             links[index].generation &+= 1
+            links[index].delayed.removeAll()
         }
     }
 }
@@ -256,6 +291,8 @@ struct PeerLink {
     var backoffMilliseconds = 0
     /// Frames waiting for the connection being established.
     var pendingBytes: [UInt8] = []
+    /// Frames held back by `NodeConfiguration.peerDelayMilliseconds`.
+    var delayed = DelayedFrames()
 
     init(peer: PeerAddress) { self.peer = peer }
 

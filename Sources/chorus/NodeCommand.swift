@@ -86,6 +86,11 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("insecure-no-auth"), help: "Serve every client without a token, with every permission (a warning on each start).")
     var insecureNoAuth = false
 
+    @Option(
+        name: .customLong("peer-delay-ms"),
+        help: "For experiments (chorus lab): hold every outbound peer frame this many milliseconds, in order.")
+    var peerDelayMilliseconds: Int = 0
+
     @Option(name: .customLong("parent-pid"), help: .hidden)
     var parentProcessID: Int32?
 
@@ -115,6 +120,7 @@ struct NodeCommand: AsyncParsableCommand {
             built.raft.heartbeatIntervalTicks = heartbeatTicks
             built.raft.snapshotRetryTicks = max(electionTicks * 3, 10)
             built.snapshotThresholdEntries = snapshotEntries
+            built.peerDelayMilliseconds = peerDelayMilliseconds
             if let injectBug {
                 guard let bug = InjectedBug(rawValue: injectBug) else {
                     throw NodeConfigurationError.invalid("unknown --inject-bug \(injectBug)")

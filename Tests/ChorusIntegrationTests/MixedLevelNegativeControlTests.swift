@@ -1,4 +1,5 @@
 import ChorusCheck
+import ChorusLab
 import ChorusLocalCluster
 import Testing
 

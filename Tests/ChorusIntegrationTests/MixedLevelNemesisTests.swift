@@ -1,6 +1,7 @@
 import ChorusAPI
 import ChorusCheck
 import ChorusClient
+import ChorusLab
 import ChorusLocalCluster
 import Foundation
 import NIOHTTP1

@@ -2,6 +2,7 @@ import ChorusAPI
 import ChorusCheck
 import ChorusClient
 import ChorusCore
+import ChorusLab
 import ChorusLocalCluster
 import Foundation
 import NIOHTTP1
@@ -91,7 +92,7 @@ enum MixedLevelWorkload {
                     group: Group.session.rawValue, process: process, session: session, function: .read, key: key)
                 do {
                     let read = try await client.get(key, consistency: .session)
-                    complete(handle, read: read, recorder: recorder)
+                    recorder.complete(handle, read: read)
                 } catch {
                     recorder.complete(handle, outcome: .fail)
                 }
@@ -152,7 +153,7 @@ enum MixedLevelWorkload {
                 let read = try await client.get(
                     key, consistency: .boundedStaleness, maximumVersions: byVersions ? maximumVersions : nil,
                     maximumLagMilliseconds: byVersions ? nil : maximumLagMilliseconds)
-                complete(handle, read: read, recorder: recorder)
+                recorder.complete(handle, read: read)
             } catch {
                 recorder.complete(handle, outcome: .fail)
                 try await Task.sleep(for: .milliseconds(failurePauseMilliseconds))
@@ -175,9 +176,8 @@ enum MixedLevelWorkload {
         while ContinuousClock.now < deadline {
             var after: String?
             for _ in 0..<rangePagesMaximum {
-                var url = base + "/v1/kv?consistency=consistent-prefix&limit=\(rangeLimit)"
-                    + "&prefix=\(ChorusClient.encodePathSegment(prefix))"
-                if let after { url += "&after=\(ChorusClient.encodePathSegment(after))" }
+                let url = RangePage.url(
+                    base: base, prefix: prefix, limit: rangeLimit, after: after, query: "consistency=consistent-prefix")
                 let handle = recorder.invoke(
                     group: Group.prefix.rawValue, process: process, function: .rangeRead, key: prefix, rangeStartAfter: after)
                 let response: ChorusResponse
@@ -194,38 +194,18 @@ enum MixedLevelWorkload {
                     break
                 }
                 let page = try parsePage(response, node: node)
-                recorder.complete(
-                    handle, outcome: .ok,
-                    range: RangeReadResult(entries: page.entries, truncated: page.continuation != nil || page.entries.count == rangeLimit))
+                recorder.complete(handle, outcome: .ok, range: page.result(limit: rangeLimit))
                 guard let continuation = page.continuation else { break }
                 after = continuation
             }
         }
     }
 
-    /// A range page's entries and continuation; its headers must name the
-    /// level asked for and the node asked.
-    static func parsePage(_ response: ChorusResponse, node: Int) throws -> (entries: [RangeEntry], continuation: String?) {
-        #expect(response.headers.first(name: ChorusHeader.consistency) == ConsistencyLevel.consistentPrefix.rawValue)
-        #expect(response.headers.first(name: ChorusHeader.servedBy) == "\(node)")
-        let body = try JSONValue(parsing: response.body)
-        let list = try #require(body["entries"]?.arrayValue, "a range answer without entries: \(response.bodyText)")
-        let entries = try list.map { entry in
-            let key = try #require(entry["key"]?.stringValue, "an entry without a key: \(response.bodyText)")
-            let version = try #require(entry["version"]?.int64Value, "an entry without a version: \(response.bodyText)")
-            return RangeEntry(key: key, version: version)
-        }
-        return (entries, body["continuation"]?.stringValue)
-    }
-
-    /// Records a single-key read's answer: the value (absent: `.null`, with
-    /// no version) and the version of the write it returned.
-    static func complete(_ handle: KeyValueRecorder.Handle, read: VersionedValue?, recorder: KeyValueRecorder) {
-        guard let read else {
-            recorder.complete(handle, outcome: .ok, value: .null)
-            return
-        }
-        recorder.complete(
-            handle, outcome: .ok, value: .string(String(decoding: read.value, as: UTF8.self)), version: Int64(read.version))
+    /// A range page; its headers must name the level asked for and the node asked.
+    static func parsePage(_ response: ChorusResponse, node: Int) throws -> RangePage {
+        let page = try RangePage(parsing: response)
+        #expect(page.consistency == ConsistencyLevel.consistentPrefix.rawValue)
+        #expect(page.servedBy == "\(node)")
+        return page
     }
 }

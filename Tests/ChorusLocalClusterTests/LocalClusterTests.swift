@@ -77,6 +77,15 @@ import Darwin
         #expect(try LocalCluster(options: options).arguments(1).suffix(3) == ["--insecure-no-auth", "--tick-ms", "5"])
     }
 
+    @Test func aPeerDelayIsPassedToEveryNodeOnlyWhenSet() throws {
+        var options = Self.options()
+        options.peerDelayMilliseconds = 25
+        options.extraArguments = ["--tick-ms", "5"]
+        let delayed = try LocalCluster(options: options)
+        #expect(Array(delayed.arguments(1).suffix(4)) == ["--peer-delay-ms", "25", "--tick-ms", "5"])
+        #expect(!(try LocalCluster(options: Self.options())).arguments(1).contains("--peer-delay-ms"))
+    }
+
     @Test func nodesThatNeverRanHaveNoProcess() async throws {
         let cluster = try LocalCluster(options: Self.options())
         #expect(cluster.processID(1) == nil)

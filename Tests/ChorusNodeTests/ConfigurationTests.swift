@@ -38,6 +38,19 @@ import Testing
         #expect(throws: NodeConfigurationError.self) { try configuration.validate() }
     }
 
+    @Test func aPeerDelayIsBoundedAndOffByDefault() throws {
+        var configuration = Self.configuration()
+        #expect(configuration.peerDelayMilliseconds == 0)
+        for accepted in [0, 1, NodeConfiguration.peerDelayMillisecondsMaximum] {
+            configuration.peerDelayMilliseconds = accepted
+            try configuration.validate()
+        }
+        for refused in [-1, NodeConfiguration.peerDelayMillisecondsMaximum + 1] {
+            configuration.peerDelayMilliseconds = refused
+            #expect(throws: NodeConfigurationError.self, "\(refused) ms") { try configuration.validate() }
+        }
+    }
+
     @Test func peerListsAndAddressesParseOrExplain() throws {
         let peers = try PeerAddress.parseList("3=10.0.0.3:7003, 1=localhost:7001,2=[::1]:7002")
         #expect(peers.map(\.id) == [1, 2, 3])

@@ -12,19 +12,19 @@ import Synchronization
 /// one monotonic clock in one process, so the recorders' clocks never
 /// disagree. Every operation carries a group (the level, or `writer`) that
 /// picks which checker's history it belongs to.
-final class KeyValueRecorder: Sendable {
+public final class KeyValueRecorder: Sendable {
     /// An operation's place in the recorder, returned by `invoke`.
-    struct Handle: Sendable {
+    public struct Handle: Sendable {
         let index: Int
     }
 
-    struct Entry: Sendable {
-        var group: String
-        var operation: KeyValueOperation
+    public struct Entry: Sendable {
+        public var group: String
+        public var operation: KeyValueOperation
     }
 
     /// More operations than a bounded run can make: a runaway loop traps.
-    static let operationCountMaximum = 200_000
+    public static let operationCountMaximum = 200_000
 
     private struct State {
         var entries: [Entry] = []
@@ -34,13 +34,15 @@ final class KeyValueRecorder: Sendable {
     private let start = ContinuousClock.now
     private let state = Mutex(State())
 
+    public init() {}
+
     private func nanosecondsNow() -> Int64 {
         let elapsed = ContinuousClock.now - start
         return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
     }
 
     /// Records an invocation; complete it with `complete(_:…)`.
-    func invoke(
+    public func invoke(
         group: String, process: Int, session: String? = nil, function: KeyValueFunction, key: String,
         value: HistoryValue = .null, rangeStartAfter: String? = nil
     ) -> Handle {
@@ -60,7 +62,7 @@ final class KeyValueRecorder: Sendable {
     /// Records a completion: `.ok` with what the operation returned, `.fail`
     /// (certainly no effect: a read), or `.info` (unknown: a write may have
     /// taken effect).
-    func complete(
+    public func complete(
         _ handle: Handle, outcome: Outcome, value: HistoryValue? = nil, version: Int64? = nil,
         range: RangeReadResult? = nil
     ) {
@@ -80,6 +82,9 @@ final class KeyValueRecorder: Sendable {
         }
     }
 
+    /// How many operations have been invoked so far.
+    public var count: Int { state.withLock { $0.entries.count } }
+
     /// Everything recorded so far, in invocation order.
-    var entries: [Entry] { state.withLock { $0.entries } }
+    public var entries: [Entry] { state.withLock { $0.entries } }
 }
