@@ -56,7 +56,21 @@ public struct ServerSentEventsClient: Sendable {
         } catch {
             throw ConnectionFailure(description: "cannot connect to \(origin): \(error)")
         }
-        return try await channel.executeThenClose { inbound, outbound in
+        // A cancelled reader (a subscriber that stopped iterating) closes the
+        // connection at once rather than at the next message or heartbeat.
+        let underlying = channel.channel
+        return try await withTaskCancellationHandler {
+            try await exchange(channel, origin, path, headers: headers, onMessage: onMessage)
+        } onCancel: {
+            underlying.close(promise: nil)
+        }
+    }
+
+    private func exchange(
+        _ channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, _ origin: HTTPOrigin, _ path: String,
+        headers: [(String, String)], onMessage: (Message) throws -> Bool
+    ) async throws -> Outcome {
+        try await channel.executeThenClose { inbound, outbound in
             var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
             head.headers.add(name: "Host", value: "\(origin.host):\(origin.port)")
             head.headers.add(name: "Accept", value: "text/event-stream")

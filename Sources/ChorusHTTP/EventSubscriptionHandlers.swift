@@ -92,22 +92,27 @@ extension EventStoreAPI {
                 var buffer = ByteBuffer()
                 ServerSentEvents.comment("subscribed after \(ServerSentEvents.id(of: subscription.start) ?? "start")", to: &buffer)
                 do { try await writer.write(buffer) } catch { return }
-                while true {
-                    buffer.clear()
-                    let messages: ArraySlice<SubscriptionMessage>
-                    do {
-                        guard let next = try await iterator.nextMessages() else { break }
-                        messages = next
-                    } catch let error as ServiceError {
-                        ServerSentEvents.error(error.problem, to: &buffer)
-                        do { try await writer.write(buffer) } catch { return }
-                        break
+                let completed = await GracefulStop.run { stop -> Bool in
+                    while !stop.isStopped {
+                        buffer.clear()
+                        let messages: ArraySlice<SubscriptionMessage>
+                        do {
+                            guard let next = try await iterator.nextMessages() else { break }
+                            messages = next
+                        } catch let error as ServiceError {
+                            ServerSentEvents.error(error.problem, to: &buffer)
+                            do { try await writer.write(buffer) } catch { return false }
+                            break
+                        } catch {
+                            return false
+                        }
+                        for message in messages { ServerSentEvents.append(message, to: &buffer) }
+                        // A failed write is a client that went away: the subscription ends here.
+                        do { try await writer.write(buffer) } catch { return false }
                     }
-                    for message in messages { ServerSentEvents.append(message, to: &buffer) }
-                    // A failed write is a client that went away: the subscription ends here.
-                    do { try await writer.write(buffer) } catch { return }
+                    return true
                 }
-                try? await writer.finish(nil)
+                if completed { try? await writer.finish(nil) }
             })
     }
 }
