@@ -125,7 +125,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ], resources: [.embedInCode("openapi.yaml")]),
+        ], resources: [.embedInCode("openapi.yaml"), .embedInCode("dashboard.html")]),
         // The async/await client, on async-http-client.
         library("ChorusClient", [
             "ChorusAPI", "ChorusCore",

@@ -13,7 +13,7 @@ enum RequestCaller {
 /// Turns `Authorization: Bearer <token>` into the request's `Caller`
 /// (RFC 6750 §2.1), before any route parses anything:
 ///
-/// - the open routes (`GET /healthz`, `GET /openapi.yaml`) pass without a token;
+/// - the open routes (`GET /` (the dashboard page), `GET /healthz`, `GET /openapi.yaml`) pass without a token;
 /// - while authorization is enforced, a request without a token, with a
 ///   header that is not `Bearer <token>`, or with a token that does not
 ///   verify is answered 401 `unauthenticated`, with `WWW-Authenticate`
@@ -29,7 +29,7 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
     let service: ChorusService
 
     /// Paths served to anyone (liveness probes, the API's own description).
-    static var openPaths: Set<String> { ["/healthz", "/openapi.yaml"] }
+    static var openPaths: Set<String> { ["/", "/healthz", "/openapi.yaml"] }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response

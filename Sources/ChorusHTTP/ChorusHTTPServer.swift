@@ -66,7 +66,7 @@ public struct HTTPAPIConfiguration: Sendable {
 /// | `GET/PUT/DELETE /v1/keyspaces[/{name}]` | named keyspaces with a replication mode and a default level |
 /// | `GET /v1/cluster` | members, leader, term, commit/applied index, follower match indexes |
 /// | `/v1/streams…`, `/v1/all…`, `/v1/groups` | the event store (`EventStoreAPI`) |
-/// | `GET /metrics`, `GET /healthz`, `GET /openapi.yaml` | operations |
+/// | `GET /metrics`, `GET /healthz`, `GET /openapi.yaml`, `GET /` (the dashboard) | operations |
 ///
 /// Writes on a follower answer `307 Temporary Redirect` to the same path on
 /// the leader (its URL learned from the peer handshake); linearizable reads
@@ -117,6 +117,12 @@ public enum ChorusHTTPServer {
         router.get("/v1/cluster") { _, _ in try await api.cluster() }
         router.get("/healthz") { _, _ in await api.health() }
         router.get("/metrics") { _, _ in try api.metrics() }
+        router.get("/") { _, _ in
+            // The page holds no data (it fetches /v1/cluster and /metrics with the token it is given), so it is open.
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.dashboard_html)))
+        }
         router.get("/openapi.yaml") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/yaml"],

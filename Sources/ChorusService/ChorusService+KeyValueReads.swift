@@ -44,12 +44,14 @@ extension ChorusService {
         let consistency = try await resolve(request.consistency, keyspace: request.keyspace)
         let seen = max(request.minimumIndex, request.session?.index ?? .zero)
         let answer: ReadResult<ReplicatedMachines.Answer>
+        let started = ContinuousClock.now
         do {
             let requirement = Self.requirement(consistency, seen: seen, tickMilliseconds: node.configuration.tickMilliseconds)
             answer = try await node.read(.keyValue(query), requirement: requirement)
         } catch {
             throw ServiceError(error)
         }
+        readMetrics.record(consistency.level, since: started)
         let value: KeyValueReadResponse.Value
         switch answer.value {
         case .keyValue(.record(let record)):

@@ -23,6 +23,7 @@ public struct ChorusService: Sendable {
     public let node: ChorusNode
     public let limits: KeyValueLimits
     let epochCache = EpochCache()
+    let readMetrics = KeyValueReadMetrics()
     /// The event store's shared state and long-running parts (`ChorusService+Events*.swift`).
     public let eventStore: EventStoreRuntime
     /// Who may do what (`ServiceAuthorization.swift`); every operation checks it first.

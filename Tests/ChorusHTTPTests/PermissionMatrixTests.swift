@@ -83,6 +83,7 @@ import Testing
         "GET /v1/groups": Operation(rule: .action(.streamSubscribe), path: "/v1/groups"),
         "GET /v1/cluster": Operation(rule: .action(.clusterMetrics), path: "/v1/cluster"),
         "GET /metrics": Operation(rule: .action(.clusterMetrics), path: "/metrics"),
+        "GET /": Operation(rule: .open, path: "/"),
         "GET /healthz": Operation(rule: .open, path: "/healthz"),
         "GET /openapi.yaml": Operation(rule: .open, path: "/openapi.yaml"),
     ]

@@ -74,18 +74,7 @@ struct ClusterHarness {
 
     /// A token of `role` for `subject`, issued by the `chorus` executable with the cluster's keyring.
     func issueToken(role: String, subject: String = "test", expires: String = "1h") throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: cluster.options.executable)
-        process.arguments = [
-            "tokens", "issue", "--keys", cluster.keyringFile, "--subject", subject, "--role", role, "--expires", expires,
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "chorus tokens issue failed")
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        try cluster.issueToken(subject: subject, role: role, expires: expires, file: "\(subject)-\(role).token")
     }
 
     func leader(excluding: Set<Int> = []) async throws -> LocalCluster.NodeView {
