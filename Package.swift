@@ -58,6 +58,8 @@ let package = Package(
         // The Swift client's HTTP stack (pooling, keep-alive, TLS, HTTP/2) and its TLS settings.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.2"),
+        // SQLite read models of CQRS projections (ChorusReadModels).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Foundations: standard library only.
@@ -77,6 +79,8 @@ let package = Package(
         // The saga orchestrator, its lock table and its checker (README in Sources/ChorusSagas).
         library("ChorusSagas", ["ChorusCore"]),
         library("ChorusEventStore", ["ChorusCore"]),
+        // CQRS projections: definitions, the runner's decisions, waits for a position (README in Sources/ChorusProjections).
+        library("ChorusProjections", ["ChorusCore", "ChorusEventStore"]),
         library("ChorusReplication", ["ChorusCore", "ChorusClocks", "ChorusCRDT"]),
 
         // Verification: history checkers and the deterministic simulator.
@@ -178,6 +182,7 @@ let package = Package(
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTesting"]),
         tests("ChorusStorage", ["ChorusStorage", "ChorusTesting"]),
         tests("ChorusEventStore", ["ChorusEventStore", "ChorusCore"]),
+        tests("ChorusProjections", ["ChorusProjections", "ChorusEventStore", "ChorusCore"]),
         tests("ChorusReplication", ["ChorusReplication", "ChorusCRDT", "ChorusClocks", "ChorusCore"]),
         tests("ChorusWire", ["ChorusWire", "ChorusRaft", "ChorusCore"]),
         tests("ChorusNode", [
