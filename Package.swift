@@ -111,13 +111,17 @@ let package = Package(
         library("ChorusService", [
             "ChorusAPI", "ChorusCore", "ChorusKeyValue", "ChorusMachines", "ChorusNode", "ChorusReplica",
             "ChorusEventStore",
+            "ChorusProjections", "ChorusReadModels",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The SQLite read models of projections (GRDB 7): one transaction per batch with its checkpoint, rebuild swaps.
+        library("ChorusReadModels", ["ChorusCore", "ChorusEventStore", "ChorusProjections", .product(name: "GRDB", package: "GRDB.swift")]),
         // The HTTP API on every node (Hummingbird 2) and its OpenAPI document.
         library("ChorusHTTP", [
             "ChorusAPI", "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusNode", "ChorusService", "ChorusEventStore",
+            "ChorusProjections", "ChorusReadModels",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
@@ -150,7 +154,7 @@ let package = Package(
                 "ChorusCore", "ChorusCRDT", "ChorusTraces", "ChorusCheck", "ChorusStorage", "ChorusSimulation",
                 "ChorusRaft", "ChorusKeyValue", "ChorusWire", "ChorusNode", "ChorusHTTP", "ChorusClient",
                 "ChorusLocalCluster", "ChorusTesting", "ChorusMachines", "ChorusReplica", "ChorusService", "ChorusAPI",
-                "ChorusEventStore",
+                "ChorusEventStore", "ChorusProjections", "ChorusReadModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -183,6 +187,7 @@ let package = Package(
         tests("ChorusStorage", ["ChorusStorage", "ChorusTesting"]),
         tests("ChorusEventStore", ["ChorusEventStore", "ChorusCore"]),
         tests("ChorusProjections", ["ChorusProjections", "ChorusEventStore", "ChorusCore"]),
+        tests("ChorusReadModels", ["ChorusReadModels", "ChorusProjections", "ChorusEventStore", "ChorusCore"]),
         tests("ChorusReplication", ["ChorusReplication", "ChorusCRDT", "ChorusClocks", "ChorusCore"]),
         tests("ChorusWire", ["ChorusWire", "ChorusRaft", "ChorusCore"]),
         tests("ChorusNode", [
@@ -198,7 +203,7 @@ let package = Package(
         tests("ChorusAPI", ["ChorusAPI", "ChorusCore", "ChorusClocks"]),
         tests("ChorusHTTP", [
             "ChorusHTTP", "ChorusNode", "ChorusService", "ChorusAPI", "ChorusCore", "ChorusLocalCluster", "ChorusTesting",
-            "ChorusEventStore", "ChorusRaft",
+            "ChorusEventStore", "ChorusRaft", "ChorusProjections", "ChorusReadModels",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -23,6 +23,8 @@ public struct HTTPAPIConfiguration: Sendable {
     public var maximumEventBodyBytes: Int
     /// The event store's part of the service layer (clock, pacing, limits).
     public var eventOptions: EventServiceOptions
+    /// The node's projections (`chorus node --projections FILE`), if any.
+    public var projections: ProjectionsRuntime?
 
     public init(
         host: String, port: Int, maximumValueBytes: Int = 1 << 20, metricsRegistry: PrometheusCollectorRegistry? = nil,
@@ -63,6 +65,7 @@ public struct HTTPAPIConfiguration: Sendable {
 /// | `GET/PUT/DELETE /v1/keyspaces[/{name}]` | named keyspaces with a replication mode and a default level |
 /// | `GET /v1/cluster` | members, leader, term, commit/applied index, follower match indexes |
 /// | `/v1/streams…`, `/v1/all…`, `/v1/groups` | the event store (`EventStoreAPI`) |
+/// | `/v1/projections…` | projections: state, lag, named queries with a wait for a position (`ProjectionAPI`) |
 /// | `GET /metrics`, `GET /healthz`, `GET /openapi.yaml` | operations |
 ///
 /// Writes on a follower answer `307 Temporary Redirect` to the same path on
@@ -75,7 +78,8 @@ public enum ChorusHTTPServer {
         node: ChorusNode, configuration: HTTPAPIConfiguration, logger: Logger
     ) -> some ApplicationProtocol {
         makeApplication(
-            service: ChorusService(node: node, eventOptions: configuration.eventOptions), configuration: configuration,
+            service: ChorusService(node: node, eventOptions: configuration.eventOptions, projections: configuration.projections),
+            configuration: configuration,
             logger: logger)
     }
 
@@ -109,6 +113,7 @@ public enum ChorusHTTPServer {
         router.get("/v1/keyspaces/:name") { request, context in try await keyspaces.show(request, context: context) }
         router.delete("/v1/keyspaces/:name") { request, context in try await keyspaces.delete(request, context: context) }
         EventStoreAPI(service: service, configuration: configuration).register(on: router)
+        ProjectionAPI(service: service).register(on: router)
         router.get("/v1/cluster") { _, _ in try await api.cluster() }
         router.get("/healthz") { _, _ in await api.health() }
         router.get("/metrics") { _, _ in api.metrics() }
@@ -121,7 +126,7 @@ public enum ChorusHTTPServer {
             router: router,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "chorus-n\(node.configuration.nodeID.rawValue)"),
-            services: service.eventStore.services,
+            services: service.eventStore.services + service.projectionServices,
             logger: logger)
     }
 }

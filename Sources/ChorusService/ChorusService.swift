@@ -4,6 +4,7 @@ import ChorusKeyValue
 import ChorusMachines
 import ChorusNode
 import ChorusReplica
+import ServiceLifecycle
 
 /// The protocol-neutral service layer between the front ends and a node:
 /// every operation arrives as a typed request with its caller, is validated
@@ -24,11 +25,19 @@ public struct ChorusService: Sendable {
     let epochCache = EpochCache()
     /// The event store's shared state and long-running parts (`ChorusService+Events*.swift`).
     public let eventStore: EventStoreRuntime
+    /// The node's projections (`ChorusService+Projections.swift`), if it runs any.
+    public let projections: ProjectionsRuntime?
 
-    public init(node: ChorusNode, eventOptions: EventServiceOptions = EventServiceOptions()) {
+    public init(node: ChorusNode, eventOptions: EventServiceOptions = EventServiceOptions(), projections: ProjectionsRuntime? = nil) {
         self.node = node
         self.limits = node.configuration.keyValue
         self.eventStore = EventStoreRuntime(node: node, options: eventOptions)
+        self.projections = projections
+    }
+
+    /// The projections' long-running part, to run beside the event store's services.
+    public var projectionServices: [any Service] {
+        projections.map { [ProjectionsService(runtime: $0, service: self)] } ?? []
     }
 
     /// The node id that answers, for front ends that name it.

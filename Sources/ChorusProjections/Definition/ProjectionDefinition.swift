@@ -138,8 +138,24 @@ public struct HandlerStatement: Sendable, Hashable {
 
     public init(_ text: String, limits: ProjectionLimits = .default) throws(ProjectionDefinitionError) {
         sql = try ParameterizedSQL(text, limits: limits)
+        try Self.checkTransactionSafe(sql.text)
         var parameters: [EventParameter] = []
         for name in sql.parameterNames { parameters.append(try EventParameter(name: name)) }
         self.parameters = parameters
+    }
+
+    /// Statements that would break the one-transaction-per-batch rule (or
+    /// write the checkpoint themselves) are refused: a handler's `COMMIT`
+    /// would make rows durable without their checkpoint.
+    static func checkTransactionSafe(_ text: String) throws(ProjectionDefinitionError) {
+        let words = text.split(whereSeparator: { !($0.isLetter || $0 == "_") })
+        let first = words.first.map { $0.uppercased() } ?? ""
+        let refused = ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "ATTACH", "DETACH", "VACUUM", "PRAGMA"]
+        if refused.contains(first) {
+            throw ProjectionDefinitionError("a handler may not run \(first): each batch runs in one transaction with its checkpoint")
+        }
+        if text.lowercased().contains("_chorus_") {
+            throw ProjectionDefinitionError("names starting with '_chorus_' are the runner's own (its checkpoint table); use another name")
+        }
     }
 }
