@@ -84,6 +84,12 @@ extension ChorusService {
         return try await projection(named: name, caller: caller)
     }
 
+    /// Catch-up batches of this node's applied state for a worker of one's own
+    /// (the benchmark, a library user folding into their own database).
+    public func projectionBatchReader(batchSize: Int) -> ProjectionWorker.BatchReader {
+        ProjectionsService.reader(proposer: eventStore.proposer, batchSize: batchSize)
+    }
+
     func projectionWorker(_ name: String) throws(ServiceError) -> ProjectionWorker {
         guard let worker = projections?.worker(named: name) else {
             let known = projections?.workers.map(\.definition.name) ?? []

@@ -53,6 +53,11 @@ public struct ProjectionsService: Service {
     let runtime: ProjectionsRuntime
     let service: ChorusService
 
+    public init(runtime: ProjectionsRuntime, service: ChorusService) {
+        self.runtime = runtime
+        self.service = service
+    }
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
