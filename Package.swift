@@ -239,6 +239,7 @@ let package = Package(
             name: "ChorusIntegrationTests",
             dependencies: [
                 "ChorusAPI", "ChorusClient", "ChorusLocalCluster", "ChorusCheck", "ChorusCore", "ChorusTesting",
+                "ChorusEventStore", "ChorusProjections", "ChorusReadModels",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwift),
