@@ -80,8 +80,12 @@ public final class ProjectionWorker: Sendable {
                 // Nil: nothing new within the reader's wait; the waits still expire below.
                 if let batch { receive(batch, isBuilding: isBuilding) }
             case .write(let write):
-                guard let generation = isBuilding ? database.building : database.active else { continue }
-                let outcome = await database.write(write, to: generation)
+                let outcome: WriteOutcome
+                if let generation = isBuilding ? database.building : database.active {
+                    outcome = await database.write(write, to: generation)
+                } else {
+                    outcome = .failed(eventIndex: 0, message: "the generation being built is gone")
+                }
                 finish(outcome, isBuilding: isBuilding)
             case .sleep(let until):
                 await pause(milliseconds: min(until - now, pollMilliseconds))
