@@ -108,10 +108,21 @@ public final class ProjectionDatabase: Sendable {
         let failure = Mutex<(Int, String)?>(nil)
         do {
             try await generation.pool.write { db in
+                // Consecutive statements of one handler share their text: reuse
+                // the compiled statement without looking it up again.
+                var previous: (sql: String, statement: Statement)?
                 for statement in write.statements {
                     do {
-                        let compiled = try db.cachedStatement(sql: statement.sql)
-                        try compiled.execute(arguments: StatementArguments(statement.values.map(\.databaseValue)))
+                        let compiled: Statement
+                        if let previous, previous.sql == statement.sql {
+                            compiled = previous.statement
+                        } else {
+                            compiled = try db.cachedStatement(sql: statement.sql)
+                            previous = (statement.sql, compiled)
+                        }
+                        // The core bound exactly one value per ?N (ParameterizedSQL), so GRDB's check is redundant.
+                        compiled.setUncheckedArguments(StatementArguments(statement.values.map(\.databaseValue)))
+                        try compiled.execute()
                     } catch {
                         failure.withLock { $0 = (statement.eventIndex, sqliteMessage(error)) }
                         throw error
