@@ -60,6 +60,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.2"),
         // Token signatures (HMAC-SHA256) for client authorization.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // SQLite read models of CQRS projections (ChorusReadModels).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Foundations: standard library only.
@@ -79,6 +81,8 @@ let package = Package(
         // The saga orchestrator, its lock table and its checker (README in Sources/ChorusSagas).
         library("ChorusSagas", ["ChorusCore"]),
         library("ChorusEventStore", ["ChorusCore"]),
+        // CQRS projections: definitions, the runner's decisions, waits for a position (README in Sources/ChorusProjections).
+        library("ChorusProjections", ["ChorusCore", "ChorusEventStore"]),
         library("ChorusReplication", ["ChorusCore", "ChorusClocks", "ChorusCRDT"]),
 
         // Verification: history checkers and the deterministic simulator.
@@ -111,15 +115,19 @@ let package = Package(
         library("ChorusService", [
             "ChorusAPI", "ChorusCore", "ChorusKeyValue", "ChorusMachines", "ChorusNode", "ChorusReplica",
             "ChorusEventStore", "ChorusAuthorization",
+            "ChorusProjections", "ChorusReadModels",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The SQLite read models of projections (GRDB 7): one transaction per batch with its checkpoint, rebuild swaps.
+        library("ChorusReadModels", ["ChorusCore", "ChorusEventStore", "ChorusProjections", .product(name: "GRDB", package: "GRDB.swift")]),
         // The HTTP API on every node (Hummingbird 2) and its OpenAPI document.
         library("ChorusHTTP", [
             "ChorusAPI", "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusNode", "ChorusService", "ChorusEventStore",
             "ChorusAuthorization",
+            "ChorusProjections", "ChorusReadModels",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -158,7 +166,7 @@ let package = Package(
                 "ChorusCore", "ChorusCRDT", "ChorusTraces", "ChorusCheck", "ChorusStorage", "ChorusSimulation",
                 "ChorusRaft", "ChorusKeyValue", "ChorusWire", "ChorusNode", "ChorusHTTP", "ChorusClient",
                 "ChorusLocalCluster", "ChorusTesting", "ChorusMachines", "ChorusReplica", "ChorusService", "ChorusAPI",
-                "ChorusEventStore", "ChorusAuthorization", "ChorusLab",
+                "ChorusEventStore", "ChorusAuthorization", "ChorusLab", "ChorusProjections", "ChorusReadModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -190,6 +198,8 @@ let package = Package(
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTesting"]),
         tests("ChorusStorage", ["ChorusStorage", "ChorusTesting"]),
         tests("ChorusEventStore", ["ChorusEventStore", "ChorusCore"]),
+        tests("ChorusProjections", ["ChorusProjections", "ChorusEventStore", "ChorusCore"]),
+        tests("ChorusReadModels", ["ChorusReadModels", "ChorusProjections", "ChorusEventStore", "ChorusCore"]),
         tests("ChorusReplication", ["ChorusReplication", "ChorusCRDT", "ChorusClocks", "ChorusCore"]),
         tests("ChorusWire", ["ChorusWire", "ChorusRaft", "ChorusCore"]),
         tests("ChorusNode", [
@@ -206,7 +216,7 @@ let package = Package(
         tests("ChorusAuthorization", ["ChorusAuthorization", "ChorusCore"]),
         tests("ChorusHTTP", [
             "ChorusHTTP", "ChorusNode", "ChorusService", "ChorusAPI", "ChorusCore", "ChorusLocalCluster", "ChorusTesting",
-            "ChorusEventStore", "ChorusRaft", "ChorusAuthorization",
+            "ChorusEventStore", "ChorusRaft", "ChorusAuthorization", "ChorusProjections", "ChorusReadModels",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -244,6 +254,7 @@ let package = Package(
             name: "ChorusIntegrationTests",
             dependencies: [
                 "ChorusAPI", "ChorusClient", "ChorusLocalCluster", "ChorusCheck", "ChorusCore", "ChorusTesting", "ChorusLab",
+                "ChorusEventStore", "ChorusProjections", "ChorusReadModels",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwift),

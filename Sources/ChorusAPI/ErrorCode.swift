@@ -94,6 +94,21 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
     case invalidParameter = "invalid_parameter"
     /// A persistent group already has its maximum number of consumers.
     case maximumConsumersReached = "max_consumers_reached"
+    /// No projection of that name is defined on this node.
+    case projectionNotFound = "projection_not_found"
+    /// The projection declares no query of that name.
+    case queryNotFound = "query_not_found"
+    /// A wait for a position ended because the projection is parked before it
+    /// (the error carries the parked event); it will not get there without an operator.
+    case projectionStalled = "projection_stalled"
+    /// A wait for a position ended at its timeout with the projection still moving.
+    case projectionTimedOut = "projection_timed_out"
+    /// A named query failed in SQLite, or answered more rows than allowed.
+    case projectionQueryFailed = "projection_query_failed"
+    /// Retry or skip on a projection that is not parked.
+    case projectionNotParked = "projection_not_parked"
+    /// A rebuild while one is already in progress.
+    case projectionRebuilding = "projection_rebuilding"
 
     /// The HTTP status this code is answered with.
     public var httpStatus: Int {
@@ -118,6 +133,10 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
         case .noLeader, .overloaded, .proposalLost, .readTimeout, .notCaughtUp, .stopped: 503
         case .outcomeUnknown: 504
         case .storeFull: 507
+        case .projectionNotFound, .queryNotFound: 404
+        case .projectionStalled, .projectionNotParked, .projectionRebuilding: 409
+        case .projectionTimedOut: 503
+        case .projectionQueryFailed: 500
         case .internal: 500
         case .unauthenticated: 401
         case .permissionDenied: 403

@@ -26,6 +26,8 @@ public struct HTTPAPIConfiguration: Sendable {
     /// Who may do what, for the service `makeApplication(node:…)` builds
     /// (`.disabled` unless set; `chorus node` always sets it or says why not).
     public var authorization: ServiceAuthorization = .disabled
+    /// The node's projections (`chorus node --projections FILE`), if any.
+    public var projections: ProjectionsRuntime?
 
     public init(
         host: String, port: Int, maximumValueBytes: Int = 1 << 20, metricsRegistry: PrometheusCollectorRegistry? = nil,
@@ -66,6 +68,7 @@ public struct HTTPAPIConfiguration: Sendable {
 /// | `GET/PUT/DELETE /v1/keyspaces[/{name}]` | named keyspaces with a replication mode and a default level |
 /// | `GET /v1/cluster` | members, leader, term, commit/applied index, follower match indexes |
 /// | `/v1/streams…`, `/v1/all…`, `/v1/groups` | the event store (`EventStoreAPI`) |
+/// | `/v1/projections…` | projections: state, lag, named queries with a wait for a position (`ProjectionAPI`) |
 /// | `GET /metrics`, `GET /healthz`, `GET /openapi.yaml`, `GET /` (the dashboard) | operations |
 ///
 /// Writes on a follower answer `307 Temporary Redirect` to the same path on
@@ -79,7 +82,8 @@ public enum ChorusHTTPServer {
     ) -> some ApplicationProtocol {
         makeApplication(
             service: ChorusService(
-                node: node, eventOptions: configuration.eventOptions, authorization: configuration.authorization),
+                node: node, eventOptions: configuration.eventOptions, authorization: configuration.authorization,
+                projections: configuration.projections),
             configuration: configuration, logger: logger)
     }
 
@@ -114,6 +118,7 @@ public enum ChorusHTTPServer {
         router.get("/v1/keyspaces/:name") { request, context in try await keyspaces.show(request, context: context) }
         router.delete("/v1/keyspaces/:name") { request, context in try await keyspaces.delete(request, context: context) }
         EventStoreAPI(service: service, configuration: configuration).register(on: router)
+        ProjectionAPI(service: service).register(on: router)
         router.get("/v1/cluster") { _, _ in try await api.cluster() }
         router.get("/healthz") { _, _ in await api.health() }
         router.get("/metrics") { _, _ in try api.metrics() }
@@ -132,7 +137,7 @@ public enum ChorusHTTPServer {
             router: router,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "chorus-n\(node.configuration.nodeID.rawValue)"),
-            services: service.eventStore.services,
+            services: service.eventStore.services + service.projectionServices,
             logger: logger)
     }
 }

@@ -5,6 +5,7 @@ import ChorusKeyValue
 import ChorusMachines
 import ChorusNode
 import ChorusReplica
+import ServiceLifecycle
 
 /// The protocol-neutral service layer between the front ends and a node:
 /// every operation arrives as a typed request with its caller, is validated
@@ -28,17 +29,25 @@ public struct ChorusService: Sendable {
     public let eventStore: EventStoreRuntime
     /// Who may do what (`ServiceAuthorization.swift`); every operation checks it first.
     public let authorization: ServiceAuthorization
+    /// The node's projections (`ChorusService+Projections.swift`), if it runs any.
+    public let projections: ProjectionsRuntime?
 
     /// `authorization` is `.disabled` unless given: the node command always
     /// chooses (`--auth-keys`, or `--insecure-no-auth` with a warning).
     public init(
         node: ChorusNode, eventOptions: EventServiceOptions = EventServiceOptions(),
-        authorization: ServiceAuthorization = .disabled
+        authorization: ServiceAuthorization = .disabled, projections: ProjectionsRuntime? = nil
     ) {
         self.node = node
         self.limits = node.configuration.keyValue
         self.eventStore = EventStoreRuntime(node: node, options: eventOptions)
         self.authorization = authorization
+        self.projections = projections
+    }
+
+    /// The projections' long-running part, to run beside the event store's services.
+    public var projectionServices: [any Service] {
+        projections.map { [ProjectionsService(runtime: $0, service: self)] } ?? []
     }
 
     /// The node id that answers, for front ends that name it.

@@ -10,6 +10,7 @@ struct ChorusCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             DemoCommand.self, NodeCommand.self, ClusterCommand.self, KeyValueCLICommand.self, EventsCLICommand.self,
+            ProjectionsCLICommand.self,
             CRDTCommand.self, TokensCommand.self,
             CheckCommand.self, SimulateCommand.self, StorageCommand.self, BenchCommand.self, LabCommand.self,
         ]

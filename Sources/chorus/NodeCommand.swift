@@ -99,6 +99,11 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("inject-bug"), help: .hidden)
     var injectBug: String?
 
+    @Option(
+        name: .customLong("projections"),
+        help: "A projection definitions file (JSON; see Sources/ChorusProjections/README.md). Read models go to DIR/projections.")
+    var projectionsFile: String?
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -136,6 +141,9 @@ struct NodeCommand: AsyncParsableCommand {
             host: httpAddress.host, port: httpAddress.port,
             maximumValueBytes: configuration.keyValue.maximumValueBytes, metricsRegistry: MetricsBootstrap.registry)
         api.authorization = try clientAuthorization()
+        if let projectionsFile {
+            api.projections = try ProjectionsLoader.open(file: projectionsFile, directory: dataDirectory + "/projections")
+        }
         do { try api.validate(against: configuration) } catch { throw ValidationError("\(error)") }
 
         LoggingSystem.bootstrap { label in

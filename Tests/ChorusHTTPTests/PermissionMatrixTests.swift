@@ -81,6 +81,13 @@ import Testing
         "GET /v1/all": Operation(rule: .action(.streamRead), path: "/v1/all"),
         "GET /v1/all/subscribe": Operation(rule: .action(.streamSubscribe), path: "/v1/all/subscribe", serverSentEvents: true),
         "GET /v1/groups": Operation(rule: .action(.streamSubscribe), path: "/v1/groups"),
+        "GET /v1/projections": Operation(rule: .action(.projectionQuery), path: "/v1/projections"),
+        "GET /v1/projections/{name}": Operation(rule: .action(.projectionQuery), path: "/v1/projections/orders"),
+        "GET /v1/projections/{name}/query/{query}": Operation(
+            rule: .action(.projectionQuery), path: "/v1/projections/orders/query/by-customer?customer=c1"),
+        "POST /v1/projections/{name}/retry": Operation(rule: .action(.projectionAdmin), path: "/v1/projections/orders/retry"),
+        "POST /v1/projections/{name}/skip": Operation(rule: .action(.projectionAdmin), path: "/v1/projections/orders/skip"),
+        "POST /v1/projections/{name}/rebuild": Operation(rule: .action(.projectionAdmin), path: "/v1/projections/orders/rebuild"),
         "GET /v1/cluster": Operation(rule: .action(.clusterMetrics), path: "/v1/cluster"),
         "GET /metrics": Operation(rule: .action(.clusterMetrics), path: "/metrics"),
         "GET /": Operation(rule: .open, path: "/"),
