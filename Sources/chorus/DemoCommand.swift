@@ -50,7 +50,7 @@ struct DemoCommand: AsyncParsableCommand {
         let directory = try dataDirectory ?? makeTemporaryDirectory(prefix: "chorus-demo")
         var options = LocalCluster.Options(
             nodeCount: 3, dataDirectory: directory, basePort: base, executable: LocalCluster.currentExecutable())
-        options.extraArguments = ["--log-level", "info"]
+        options.extraArguments = ["--log-level", "info", "--projections", try Tour.writeProjections(in: directory)]
         let cluster = try LocalCluster(options: options)
         do { try cluster.prepareAuthorization() } catch {
             printError("chorus demo: \(error)")
@@ -204,7 +204,7 @@ struct Tour {
         print("")
 
         try await spectrum(follower: cluster.nodes.first { $0 != newLeader.node }!)
-        try await eventStore()
+        try await eventStore(follower: cluster.nodes.first { $0 != newLeader.node }!)
         try await permissions()
     }
 

@@ -30,20 +30,39 @@ extension Tour {
         print("")
     }
 
+    /// The demo's read model: one row per order, kept in SQLite on every node.
+    static let projections = """
+        {"projections":[{"name":"orders","version":1,"source":"order-*",
+          "schema":["CREATE TABLE orders (order_id TEXT PRIMARY KEY, customer TEXT NOT NULL, total_cents INTEGER NOT NULL, status TEXT NOT NULL)"],
+          "handlers":{
+            "OrderPlaced":"INSERT INTO orders VALUES (:data.orderId, :data.customer, :data.totalCents, 'placed')",
+            "PaymentTaken":"UPDATE orders SET status = 'paid' WHERE order_id = :data.orderId"},
+          "queries":{"by_id":{"sql":"SELECT order_id, customer, total_cents, status FROM orders WHERE order_id = :id","parameters":{"id":"text"}}}}]}
+        """
+
+    /// Writes the projections file the nodes start with; returns its path.
+    static func writeProjections(in directory: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/projections.json"
+        try projections.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// 5. Appends with an expected revision: a retry is answered from what
-    /// was written, a stale expectation is refused.
-    func eventStore() async throws {
-        heading("5. An event store on the same log: streams, expected revisions, idempotent appends")
+    /// was written, a stale expectation is refused; a read model on a
+    /// follower is waited on by position instead of polled.
+    func eventStore(follower: Int) async throws {
+        heading("5. An event store on the same log: streams, expected revisions, idempotent appends, read models")
         let stream = "order-\(UInt32.random(in: 1_000...9_999))"
         let first = UUID().uuidString.lowercased()
         let second = UUID().uuidString.lowercased()
         let body = """
             {"expectedRevision":"no_stream","events":[\
-            {"id":"\(first)","type":"OrderPlaced","data":{"total":42}},\
-            {"id":"\(second)","type":"PaymentTaken","data":{"amount":42}}]}
+            {"id":"\(first)","type":"OrderPlaced","data":{"orderId":"\(stream)","customer":"alice","totalCents":4200}},\
+            {"id":"\(second)","type":"PaymentTaken","data":{"orderId":"\(stream)","amountCents":4200}}]}
             """
         let appended = try await append(stream, body)
-        print("    POST /v1/streams/\(stream)  2 events, expecting no_stream → revisions 0–1, positions \(appended.positions)")
+        print("    POST /v1/streams/\(stream)  OrderPlaced, PaymentTaken, expecting no_stream → revisions 0–1, positions \(appended.positions)")
         let retried = try await append(stream, body)
         guard retried.disposition == "already_written", retried.positions == appended.positions else {
             throw TourError("a retried append was not answered from the original: \(retried)")
@@ -56,6 +75,18 @@ extension Tour {
             throw TourError("an append at a stale revision answered \(stale.status) \(stale.bodyText)")
         }
         step("an append expecting revision 0 (the stream is at 1) → 409 wrong_expected_version")
+        let waitedAt = ContinuousClock.now
+        let query = try await client.send(
+            .GET,
+            url: cluster.httpURL(follower)
+                + "/v1/projections/orders/query/by_id?id=\(stream)&min-position=\(appended.last)&timeout-ms=5000")
+        guard query.status == 200, let json = try? JSONValue(parsing: query.body), let row = json["rows"]?[0],
+            row[3]?.stringValue == "paid"
+        else { throw TourError("the read model on n\(follower) answered \(query.status) \(query.bodyText)") }
+        step(
+            "the orders read model (SQLite) on n\(follower), asked to wait for position \(appended.last): "
+                + "\(row.text) in \(milliseconds(since: waitedAt))")
+        print(style.dim("    (min-position: the answer reflects the client's own write, or says stalled / timed_out — never stale)"))
         print("")
     }
 
@@ -80,13 +111,13 @@ extension Tour {
     private func text(_ value: VersionedValue?) -> String { value.map { String(decoding: $0.value, as: UTF8.self) } ?? "∅" }
 
     /// An append through the leader, with its answer's disposition and positions.
-    private func append(_ stream: String, _ body: String) async throws -> (disposition: String, positions: String) {
+    private func append(_ stream: String, _ body: String) async throws -> (disposition: String, positions: String, last: Int64) {
         let response = try await client.send(.POST, url: leaderURL + "/v1/streams/\(stream)", body: Array(body.utf8))
         guard response.status == 200, let json = try? JSONValue(parsing: response.body),
             let disposition = json["disposition"]?.stringValue, let firstPosition = json["firstPosition"]?.int64Value,
             let lastPosition = json["lastPosition"]?.int64Value
         else { throw TourError("an append answered \(response.status) \(response.bodyText)") }
-        return (disposition, "\(firstPosition)–\(lastPosition)")
+        return (disposition, "\(firstPosition)–\(lastPosition)", lastPosition)
     }
 }
 

@@ -34,6 +34,7 @@ extension RealProcessTests {
                 "elected a leader", "compare-and-set with the stale version", "New leader",
                 "All 100 acknowledged writes are still there", "caught up to index",
                 "(read-your-writes across processes)", "already_written", "409 wrong_expected_version",
+                "the orders read model (SQLite) on n", "\"alice\",4200,\"paid\"]",
                 "a reader's write → 403 permission_denied",
             ] {
                 #expect(text.contains(claim), "the tour did not report '\(claim)':\n\(text)")
