@@ -147,7 +147,7 @@ public final class ProjectionWorker: Sendable {
                 state.lastReadError = "\(error)"
             }
         }
-        var decided = state.waits.advance(to: state.active.passedThrough)
+        var decided = state.waits.settle(through: state.active.passedThrough)
         if let parked = state.currentParked { decided += state.waits.stall(on: parked) }
         return decided.compactMap { ticket, outcome in state.continuations.removeValue(forKey: ticket).map { ($0, outcome) } }
     }

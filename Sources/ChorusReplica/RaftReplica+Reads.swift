@@ -39,9 +39,16 @@ extension RaftReplica {
                 return
             }
             guard admitRead(token) else { return }
-            let slack = maximumVersions ?? 0
+            // K alone: anything within K entries of the confirmed index. With T
+            // too, K's slack may not reach below a confirmation recent enough
+            // for T; without one, the confirmation this read asks for is it.
+            var slack = maximumVersions ?? 0
+            var floor = LogIndex.zero
+            if let maximumLagTicks {
+                if let freshness, lag(since: freshness.tick) <= maximumLagTicks { floor = freshness.index } else { slack = 0 }
+            }
             readQueue.append(ReadWaiter(
-                query: query, deadlineTick: tickCount + configuration.readTimeoutTicks, token: token, slack: slack,
+                query: query, deadlineTick: tickCount + configuration.readTimeoutTicks, token: token, slack: slack, floor: floor,
                 staleness: Staleness(maximumMissingEntries: slack, maximumLagTicks: nil)))
         }
     }
@@ -118,7 +125,7 @@ extension RaftReplica {
         }
         var waiting: [ReadWaiter] = []
         for waiter in batch.waiters {
-            let required = LogIndex(index.rawValue - min(waiter.slack, index.rawValue))
+            let required = max(LogIndex(index.rawValue - min(waiter.slack, index.rawValue)), waiter.floor)
             if machine.appliedIndex >= required {
                 pendingReadCount -= 1
                 effects.append(.readCompleted(waiter.token, .success(answer(waiter.query, staleness: waiter.staleness))))

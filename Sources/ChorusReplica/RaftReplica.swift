@@ -113,6 +113,11 @@ public struct RaftReplica<Machine: ReplicatedStateMachine>: Sendable {
         /// How many entries behind the confirmed index may serve it (a
         /// bounded-staleness read's K; 0 for a linearizable read).
         var slack: UInt64 = 0
+        /// The index below which the slack may not reach: a read bounded by
+        /// T as well as K is served no earlier than the latest confirmation
+        /// recent enough for T (entries within the slack may have been
+        /// acknowledged long before the read began).
+        var floor: LogIndex = .zero
         /// What the answer will be proven to be.
         var staleness: Staleness? = nil
     }

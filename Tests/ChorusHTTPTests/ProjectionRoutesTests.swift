@@ -69,7 +69,7 @@ import Testing
             _ = try await Self.append(client, "unrelated", #"[{"type":"Noise","data":{}}]"#)
             let shipped = try await Self.append(client, "order-1", #"[{"type":"OrderShipped","data":{"orderId":"o-1"}}]"#)
 
-            let order = try await client.send(.get, "/v1/projections/order_summary/query/by_id?id=o-1&min-position=\(shipped)&timeout-ms=10000")
+            let order = try await client.send(.get, "/v1/projections/order_summary/query/by_id?id=o-1&min-position=\(shipped)&timeout-ms=30000")
             #expect(order.status == .ok, "\(order.text)")
             #expect(order.json["wait"] == "reached" && order.json["columns"] == ["order_id", "customer_id", "total_cents", "status"])
             #expect(order.json["rows"] == [["o-1", "c-1", 1_250, "shipped"]])
@@ -121,7 +121,7 @@ import Testing
             // No customerId: customer_id is NOT NULL, so the order summary's handler fails.
             let bad = try await Self.append(client, "order-2", #"[{"type":"OrderPlaced","data":{"orderId":"o-2","totalCents":5}}]"#)
             let after = try await Self.append(client, "order-3", Self.placed("o-3", customer: "c-3", cents: 300))
-            let stalled = try await client.send(.get, "/v1/projections/order_summary/query/by_id?id=o-3&min-position=\(after)&timeout-ms=10000")
+            let stalled = try await client.send(.get, "/v1/projections/order_summary/query/by_id?id=o-3&min-position=\(after)&timeout-ms=30000")
             #expect(stalled.status == .conflict && stalled.errorCode == "projection_stalled", "\(stalled.text)")
             let parked = try await client.send(.get, "/v1/projections/order_summary")
             #expect(parked.json["state"] == "parked" && parked.json["passedThrough"] == 0)

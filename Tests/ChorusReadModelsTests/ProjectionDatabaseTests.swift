@@ -43,7 +43,7 @@ import Testing
         let firstDatabase = try ProjectionDatabase(directory: directory, definition: definition)
         let firstWorker = ProjectionWorker(database: firstDatabase)
         let firstRun = Task { await firstWorker.run(read: ListFeed(Array(events.prefix(10))).reader) }
-        #expect(await firstWorker.wait(forPosition: 9, timeoutMilliseconds: 10_000) == .reached(passedThrough: .after(9)))
+        #expect(await firstWorker.wait(forPosition: 9, timeoutMilliseconds: 60_000) == .reached(passedThrough: .after(9)))
         firstRun.cancel()
         await firstRun.value
         firstDatabase.close()
@@ -52,7 +52,7 @@ import Testing
         #expect(database.active.checkpointAtOpen == .after(9))
         let worker = ProjectionWorker(database: database)
         let run = Task { await worker.run(read: ListFeed(events).reader) }
-        #expect(await worker.wait(forPosition: 19, timeoutMilliseconds: 10_000) == .reached(passedThrough: .after(19)))
+        #expect(await worker.wait(forPosition: 19, timeoutMilliseconds: 60_000) == .reached(passedThrough: .after(19)))
         run.cancel()
         await run.value
         let expected: [[ProjectionValue]] = (0..<5).map { account in
@@ -100,7 +100,7 @@ import Testing
         let worker = ProjectionWorker(database: database)
         #expect(worker.status.phase == .rebuilding)
         let run = Task { await worker.run(read: ListFeed(events).reader) }
-        #expect(await worker.wait(forPosition: 1, timeoutMilliseconds: 10_000) == .reached(passedThrough: .after(1)))
+        #expect(await worker.wait(forPosition: 1, timeoutMilliseconds: 60_000) == .reached(passedThrough: .after(1)))
         #expect(worker.status.phase == .running && worker.status.generation == 2 && worker.status.swaps == 1)
         #expect(try await database.query("all", arguments: []).rows == [[.text("account-a"), .integer(3)]])
         run.cancel()

@@ -64,4 +64,14 @@ import Testing
             "seed \(found.outcome.seed): \(violation)")
         print("paused-time-uncounted caught at seed \(found.outcome.seed) after \(found.seedsRun) seeds: \(violation.detail.prefix(120))")
     }
+
+    /// Seeds a 10,000-seed campaign found: a read bounded by both K and T was
+    /// served K entries behind a confirmation, missing writes acknowledged
+    /// long before it began (the slack now stops at a confirmation recent
+    /// enough for T).
+    @Test(arguments: [UInt64(109_070), 109_178])
+    func boundedByBothVersionsAndLagHoldsBoth(_ seed: UInt64) {
+        let outcome = Campaign.runSeed(seed, options: .init(quick: true, level: .boundedStaleness))
+        #expect(outcome.violation == nil, "seed \(seed): \(String(describing: outcome.violation))")
+    }
 }

@@ -64,7 +64,7 @@ public struct PositionWaits: Sendable {
     }
 
     /// The projection passed `passedThrough`: the waits it reached.
-    public mutating func advance(to passedThrough: SubscriptionCursor) -> [(Ticket, WaitOutcome)] {
+    public mutating func settle(through passedThrough: SubscriptionCursor) -> [(Ticket, WaitOutcome)] {
         take { .after($0.position) <= passedThrough ? .reached(passedThrough: passedThrough) : nil }
     }
 

@@ -15,7 +15,7 @@ import Testing
               case .waiting(let c) = waits.register(position: 20, deadlineMilliseconds: 200, passedThrough: .after(3), parked: nil)
         else { Issue.record("expected three waits"); return }
         #expect(waits.register(position: 30, deadlineMilliseconds: 1, passedThrough: .after(3), parked: nil) == .refused(maximumWaiters: 3))
-        let advanced = waits.advance(to: .after(5))
+        let advanced = waits.settle(through: .after(5))
         #expect(advanced.map(\.0) == [a, b] && advanced.allSatisfy { $0.1 == .reached(passedThrough: .after(5)) })
         #expect(waits.expire(nowMilliseconds: 199, passedThrough: .after(5)).isEmpty)
         #expect(waits.earliestDeadlineMilliseconds == 200)
