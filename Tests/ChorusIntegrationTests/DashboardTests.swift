@@ -43,15 +43,19 @@ extension RealProcessTests {
             let profile = NSTemporaryDirectory() + "chorus-chromium-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             defer { try? FileManager.default.removeItem(atPath: profile) }
             process.arguments = [
-                "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile)", "--virtual-time-budget=3000",
-                "--dump-dom", url,
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--user-data-dir=\(profile)", "--virtual-time-budget=3000", "--dump-dom", url,
             ]
             let output = Pipe()
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
             try process.run()
+            // Bounded: a browser that hangs is killed, and the test fails on its status.
+            let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 90, execute: watchdog)
             let data = output.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
+            watchdog.cancel()
             try #require(process.terminationStatus == 0, "chromium exited \(process.terminationStatus)")
             // Tags become spaces: the assertions read the text a person would see.
             let html = String(decoding: data, as: UTF8.self)
