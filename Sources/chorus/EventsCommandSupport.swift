@@ -69,7 +69,8 @@ struct EventsConnection {
 
     /// The answer to `method path`, or exit status 1 with the reason when no node gave one.
     func send(
-        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil, retrySafe: Bool
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil, retrySafe: Bool,
+        command: String = "chorus events"
     ) async throws -> ChorusResponse {
         var lastProblem = "no endpoint"
         for endpoint in client.endpoints {
@@ -96,7 +97,7 @@ struct EventsConnection {
             }
             guard retrySafe else { break }
         }
-        printError("chorus events: \(lastProblem)")
+        printError("\(command): \(lastProblem)")
         throw ExitCode(EventsExitStatus.unavailable)
     }
 
@@ -105,24 +106,24 @@ struct EventsConnection {
 
 /// The JSON body of a response with the expected status; otherwise prints
 /// the API's error and exits with its status (`EventsExitStatus`).
-func eventsAnswer(_ response: ChorusResponse, expecting status: Int) throws -> JSONValue {
+func eventsAnswer(_ response: ChorusResponse, expecting status: Int, command: String = "chorus events") throws -> JSONValue {
     if response.status == status, let value = try? JSONValue(parsing: response.body) { return value }
-    try eventsFailure(status: response.status, body: response.body)
+    try eventsFailure(status: response.status, body: response.body, command: command)
 }
 
 /// Prints an error answer and exits with its status.
-func eventsFailure(status: Int, body: [UInt8]) throws -> Never {
+func eventsFailure(status: Int, body: [UInt8], command: String = "chorus events") throws -> Never {
     guard let problem = APIProblem(json: body) else {
-        printError("chorus events: HTTP \(status): \(String(decoding: body.prefix(500), as: UTF8.self))")
+        printError("\(command): HTTP \(status): \(String(decoding: body.prefix(500), as: UTF8.self))")
         throw ExitCode((400..<500).contains(status) ? EventsExitStatus.refused : EventsExitStatus.unavailable)
     }
-    eventsReport(problem, status: status)
+    eventsReport(problem, status: status, command: command)
     throw ExitCode(EventsExitStatus.of(problem.code, status: status))
 }
 
 /// `code: message`, and the facts a person needs (the actual revision of a conflict).
-func eventsReport(_ problem: APIProblem, status: Int) {
-    var line = "chorus events: \(problem.code.rawValue): \(problem.message)"
+func eventsReport(_ problem: APIProblem, status: Int, command: String = "chorus events") {
+    var line = "\(command): \(problem.code.rawValue): \(problem.message)"
     if let actual = problem.details["actualRevision"] { line += " (actual revision: \(actual.text))" }
     printError(line)
 }

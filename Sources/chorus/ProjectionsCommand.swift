@@ -53,8 +53,8 @@ struct ProjectionsList: AsyncParsableCommand {
     func run() async throws {
         let connection = try EventsConnection(endpoint)
         defer { connection.shutdown() }
-        let response = try await connection.send(.GET, "/v1/projections", retrySafe: true)
-        let answer = try eventsAnswer(response, expecting: 200)
+        let response = try await connection.send(.GET, "/v1/projections", retrySafe: true, command: "chorus projections")
+        let answer = try eventsAnswer(response, expecting: 200, command: "chorus projections")
         if json {
             print(answer.text)
             return
@@ -97,7 +97,7 @@ struct ProjectionsQuery: AsyncParsableCommand {
         if let minimumPosition { items.append(("min-position", "\(minimumPosition)")) }
         if let waitMilliseconds { items.append(("timeout-ms", "\(waitMilliseconds)")) }
         let path = "/v1/projections/\(ChorusClient.encodePathSegment(projection))/query/\(ChorusClient.encodePathSegment(query))" + eventsQuery(items)
-        let answer = try eventsAnswer(try await connection.send(.GET, path, retrySafe: true), expecting: 200)
+        let answer = try eventsAnswer(try await connection.send(.GET, path, retrySafe: true, command: "chorus projections"), expecting: 200, command: "chorus projections")
         printError("-- columns: \(answer["columns"]?.text ?? "[]") passedThrough: \(answer["passedThrough"]?.text ?? "null")")
         for row in answer["rows"]?.arrayValue ?? [] { print(row.text) }
     }
@@ -115,7 +115,7 @@ extension ProjectionsOperatorCommand {
         let connection = try EventsConnection(endpoint)
         defer { connection.shutdown() }
         let path = "/v1/projections/\(ChorusClient.encodePathSegment(projection))/\(Self.action)"
-        print(try eventsAnswer(try await connection.send(.POST, path, retrySafe: false), expecting: 200).text)
+        print(try eventsAnswer(try await connection.send(.POST, path, retrySafe: false, command: "chorus projections"), expecting: 200, command: "chorus projections").text)
     }
 }
 
