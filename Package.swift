@@ -198,7 +198,7 @@ let package = Package(
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTesting"]),
         tests("ChorusStorage", ["ChorusStorage", "ChorusTesting"]),
         tests("ChorusEventStore", ["ChorusEventStore", "ChorusCore"]),
-        tests("ChorusProjections", ["ChorusProjections", "ChorusEventStore", "ChorusCore"]),
+        tests("ChorusProjections", ["ChorusProjections", "ChorusEventStore", "ChorusCore", "ChorusTesting"]),
         tests("ChorusReadModels", ["ChorusReadModels", "ChorusProjections", "ChorusEventStore", "ChorusCore"]),
         tests("ChorusReplication", ["ChorusReplication", "ChorusCRDT", "ChorusClocks", "ChorusCore"]),
         tests("ChorusWire", ["ChorusWire", "ChorusRaft", "ChorusCore"]),

@@ -29,7 +29,7 @@ import Testing
         let node = try await EventRoutesHarness.startNode(directory: directory + "/node", logger: logger)
         let registry = PrometheusCollectorRegistry()
         var options = ProjectionServiceOptions(
-            definitions: try ProjectionDefinitionFile.decode(Array(ProjectionExample.json.utf8)), directory: directory + "/projections")
+            definitions: try ProjectionDefinitionFile.decode(Array(ProjectionWorkedExample.json().utf8)), directory: directory + "/projections")
         options.retryPolicy = ProjectionRetryPolicy(maximumAttempts: 2, initialBackoffMilliseconds: 5, maximumBackoffMilliseconds: 10)
         options.lagIntervalMilliseconds = 50
         options.metricsFactory = PrometheusMetricsFactory(registry: registry)

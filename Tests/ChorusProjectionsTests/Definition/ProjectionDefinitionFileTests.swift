@@ -1,3 +1,4 @@
+import ChorusTesting
 import ChorusEventStore
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 /// malformed file is refused with a message that says where and what.
 @Suite struct ProjectionDefinitionFileTests {
     @Test func theWorkedExampleLoadsExactly() throws {
-        let definitions = try ProjectionDefinitionFile.decode(Array(WorkedExample.json.utf8))
+        let definitions = try ProjectionDefinitionFile.decode(Array(ProjectionWorkedExample.json().utf8))
         #expect(definitions.map(\.name) == ["order_summary", "customer_balance"])
         let orders = definitions[0]
         #expect(orders.version == 1 && orders.source == .category("order"))
