@@ -54,37 +54,36 @@ extension Tour {
     func eventStore(follower: Int) async throws {
         heading("5. An event store on the same log: streams, expected revisions, idempotent appends, read models")
         let stream = "order-\(UInt32.random(in: 1_000...9_999))"
-        let first = UUID().uuidString.lowercased()
-        let second = UUID().uuidString.lowercased()
-        let body = """
-            {"expectedRevision":"no_stream","events":[\
-            {"id":"\(first)","type":"OrderPlaced","data":{"orderId":"\(stream)","customer":"alice","totalCents":4200}},\
-            {"id":"\(second)","type":"PaymentTaken","data":{"orderId":"\(stream)","amountCents":4200}}]}
-            """
-        let appended = try await append(stream, body)
-        print("    POST /v1/streams/\(stream)  OrderPlaced, PaymentTaken, expecting no_stream → revisions 0–1, positions \(appended.positions)")
-        let retried = try await append(stream, body)
-        guard retried.disposition == "already_written", retried.positions == appended.positions else {
-            throw TourError("a retried append was not answered from the original: \(retried)")
-        }
-        step("the same append retried (a lost answer) → \(retried.disposition), positions \(retried.positions): nothing written twice")
-        let stale = try await client.send(
-            .POST, url: leaderURL + "/v1/streams/\(stream)",
-            body: Array("{\"expectedRevision\":0,\"events\":[{\"type\":\"OrderShipped\",\"data\":{}}]}".utf8))
-        guard stale.status == 409, stale.problem?.code == .wrongExpectedVersion else {
-            throw TourError("an append at a stale revision answered \(stale.status) \(stale.bodyText)")
-        }
+        // The ids are fixed when the events are made: the retry below is the same append.
+        let events = [
+            EventToAppend(type: "OrderPlaced", json: #"{"orderId":"\#(stream)","customer":"alice","totalCents":4200}"#),
+            EventToAppend(type: "PaymentTaken", json: #"{"orderId":"\#(stream)","amountCents":4200}"#),
+        ]
+        let appended = try await client.append(events, to: stream, expected: .noStream)
+        print(
+            "    POST /v1/streams/\(stream)  OrderPlaced, PaymentTaken, expecting no_stream → revisions 0–1, "
+                + "positions \(appended.firstPosition)–\(appended.lastPosition)")
+        let retried = try await client.append(events, to: stream, expected: .noStream)
+        guard retried.alreadyWritten, retried.firstPosition == appended.firstPosition, retried.lastPosition == appended.lastPosition
+        else { throw TourError("a retried append was not answered from the original: \(retried)") }
+        step(
+            "the same append retried (a lost answer) → already_written, positions \(retried.firstPosition)–\(retried.lastPosition): "
+                + "nothing written twice")
+        do {
+            _ = try await client.append([EventToAppend(type: "OrderShipped", json: "{}")], to: stream, expected: .exactly(0))
+            throw TourError("an append at a stale revision was accepted")
+        } catch ChorusClientError.api(let problem, _) where problem.code == .wrongExpectedVersion {}
         step("an append expecting revision 0 (the stream is at 1) → 409 wrong_expected_version")
         let waitedAt = ContinuousClock.now
         let query = try await client.send(
             .GET,
             url: cluster.httpURL(follower)
-                + "/v1/projections/orders/query/by_id?id=\(stream)&min-position=\(appended.last)&timeout-ms=5000")
+                + "/v1/projections/orders/query/by_id?id=\(stream)&min-position=\(appended.lastPosition)&timeout-ms=5000")
         guard query.status == 200, let json = try? JSONValue(parsing: query.body), let row = json["rows"]?[0],
             row[3]?.stringValue == "paid"
         else { throw TourError("the read model on n\(follower) answered \(query.status) \(query.bodyText)") }
         step(
-            "the orders read model (SQLite) on n\(follower), asked to wait for position \(appended.last): "
+            "the orders read model (SQLite) on n\(follower), asked to wait for position \(appended.lastPosition): "
                 + "\(row.text) in \(milliseconds(since: waitedAt))")
         print(style.dim("    (min-position: the answer reflects the client's own write, or says stalled / timed_out — never stale)"))
         print("")
@@ -110,15 +109,6 @@ extension Tour {
 
     private func text(_ value: VersionedValue?) -> String { value.map { String(decoding: $0.value, as: UTF8.self) } ?? "∅" }
 
-    /// An append through the leader, with its answer's disposition and positions.
-    private func append(_ stream: String, _ body: String) async throws -> (disposition: String, positions: String, last: Int64) {
-        let response = try await client.send(.POST, url: leaderURL + "/v1/streams/\(stream)", body: Array(body.utf8))
-        guard response.status == 200, let json = try? JSONValue(parsing: response.body),
-            let disposition = json["disposition"]?.stringValue, let firstPosition = json["firstPosition"]?.int64Value,
-            let lastPosition = json["lastPosition"]?.int64Value
-        else { throw TourError("an append answered \(response.status) \(response.bodyText)") }
-        return (disposition, "\(firstPosition)–\(lastPosition)", lastPosition)
-    }
 }
 
 private func print(_ line: String = "") { writeLine(line) }
