@@ -1,3 +1,4 @@
+import ChorusAPI
 import ChorusClient
 import ChorusLocalCluster
 import Foundation
@@ -19,6 +20,10 @@ extension RealProcessTests {
                 for index in 0..<5 { try await harness.client.put("dash-\(index)", Array("v".utf8)) }
                 let leader = try #require(await harness.cluster.waitForLeader(client: harness.client))
                 let url = harness.cluster.httpURL(leader.node)
+                // Three eventual reads on the leader: its per-level table counts exactly those.
+                let leaderClient = try harness.client(for: leader.node)
+                defer { leaderClient.shutdown() }
+                for index in 0..<3 { _ = try await leaderClient.get("dash-\(index)", consistency: .eventual) }
                 let before = try #require(await harness.cluster.view(of: leader.node, client: harness.client))
                 let page = try Self.render(url + "/#token=" + harness.token)
                 let after = try #require(await harness.cluster.view(of: leader.node, client: harness.client))
@@ -29,6 +34,7 @@ extension RealProcessTests {
                 #expect((before.commitIndex...after.commitIndex).contains(commit), "rendered \(commit), node said \(before.commitIndex)…\(after.commitIndex)")
                 for member in harness.cluster.nodes { #expect(page.contains(harness.cluster.httpURL(member)), "n\(member) is listed") }
                 #expect(!page.contains("401"), "the token from the fragment was used")
+                #expect(page.contains(" eventual 3 "), "reads per level: \(page.prefix(2_000))")
 
                 // Without a token the page still loads, and says what it needs.
                 let anonymous = try Self.render(url + "/")
