@@ -158,6 +158,14 @@ public struct SagaLockTable: Sendable, Hashable {
         return events
     }
 
+    /// Records `holding` of `name` as a new leader found it in the saga
+    /// streams (`SagaHost.lead`): the table is rebuilt from what sagas
+    /// recorded, because only a recorded grant can have been acted on.
+    public mutating func restore(name: String, holding: Holding) {
+        precondition(isValid(name: name, owner: holding.owner), "restoring an invalid lock \(name)")
+        entries[name, default: Entry()].holding = holding
+    }
+
     private func grantNext(_ name: String, _ entry: inout Entry, now: UInt64) -> [Event] {
         guard !entry.waiters.isEmpty else { return [] }
         let next = entry.waiters.removeFirst()
