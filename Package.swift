@@ -79,7 +79,7 @@ let package = Package(
         // The replica driver: one Ready loop for the node and the simulator.
         library("ChorusReplica", ["ChorusCore", "ChorusRaft"]),
         // The saga orchestrator, its lock table and its checker (README in Sources/ChorusSagas).
-        library("ChorusSagas", ["ChorusCore"]),
+        library("ChorusSagas", ["ChorusCore", "ChorusEventStore"]),
         library("ChorusEventStore", ["ChorusCore"]),
         // CQRS projections: definitions, the runner's decisions, waits for a position (README in Sources/ChorusProjections).
         library("ChorusProjections", ["ChorusCore", "ChorusEventStore"]),
@@ -192,7 +192,7 @@ let package = Package(
         tests("ChorusCRDT", ["ChorusCRDT"]),
         tests("ChorusRaft", ["ChorusRaft", "ChorusTesting"], exclude: ["testdata"]),
         tests("ChorusKeyValue", ["ChorusKeyValue"]),
-        tests("ChorusSagas", ["ChorusSagas", "ChorusCore"]),
+        tests("ChorusSagas", ["ChorusSagas", "ChorusCore", "ChorusEventStore"]),
         tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTesting"]),
         tests("ChorusSimulation", ["ChorusSimulation", "ChorusTesting", "ChorusReplication", "ChorusCheck", "ChorusCore"]),
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTesting"]),
