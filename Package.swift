@@ -115,8 +115,11 @@ let package = Package(
         library("ChorusService", [
             "ChorusAPI", "ChorusCore", "ChorusKeyValue", "ChorusMachines", "ChorusNode", "ChorusReplica",
             "ChorusEventStore", "ChorusAuthorization",
-            "ChorusProjections", "ChorusReadModels",
+            "ChorusProjections", "ChorusReadModels", "ChorusSagas", "ChorusRaft",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -127,7 +130,7 @@ let package = Package(
         library("ChorusHTTP", [
             "ChorusAPI", "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusNode", "ChorusService", "ChorusEventStore",
             "ChorusAuthorization",
-            "ChorusProjections", "ChorusReadModels",
+            "ChorusProjections", "ChorusReadModels", "ChorusSagas",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -109,6 +109,16 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
     case projectionNotParked = "projection_not_parked"
     /// A rebuild while one is already in progress.
     case projectionRebuilding = "projection_rebuilding"
+    /// No saga with that definition and id.
+    case sagaNotFound = "saga_not_found"
+    /// No saga definition of that name (and version) is registered.
+    case sagaDefinitionNotFound = "saga_definition_not_found"
+    /// A definition that does not parse or validate (cycles, unknown steps, a pivot with a compensation, bad templates).
+    case invalidSagaDefinition = "invalid_saga_definition"
+    /// That name and version is registered with a different definition; register a new version.
+    case sagaDefinitionConflict = "saga_definition_conflict"
+    /// The saga's state does not allow the operation (a cancel after the pivot, a retry of a saga that is not parked).
+    case sagaConflict = "saga_conflict"
 
     /// The HTTP status this code is answered with.
     public var httpStatus: Int {
@@ -136,6 +146,9 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
         case .projectionNotFound, .queryNotFound: 404
         case .projectionStalled, .projectionNotParked, .projectionRebuilding: 409
         case .projectionTimedOut: 503
+        case .sagaNotFound, .sagaDefinitionNotFound: 404
+        case .invalidSagaDefinition: 400
+        case .sagaDefinitionConflict, .sagaConflict: 409
         case .projectionQueryFailed: 500
         case .internal: 500
         case .unauthenticated: 401

@@ -28,6 +28,8 @@ public struct HTTPAPIConfiguration: Sendable {
     public var authorization: ServiceAuthorization = .disabled
     /// The node's projections (`chorus node --projections FILE`), if any.
     public var projections: ProjectionsRuntime?
+    /// The saga engine's settings (in-process participants, pacing).
+    public var sagaOptions = SagasRuntime.Options()
 
     public init(
         host: String, port: Int, maximumValueBytes: Int = 1 << 20, metricsRegistry: PrometheusCollectorRegistry? = nil,
@@ -69,6 +71,7 @@ public struct HTTPAPIConfiguration: Sendable {
 /// | `GET /v1/cluster` | members, leader, term, commit/applied index, follower match indexes |
 /// | `/v1/streams…`, `/v1/all…`, `/v1/groups` | the event store (`EventStoreAPI`) |
 /// | `/v1/projections…` | projections: state, lag, named queries with a wait for a position (`ProjectionAPI`) |
+/// | `/v1/sagas…` | sagas: definitions, participants, start, read, list, cancel, retry, resolve (`SagaAPI`) |
 /// | `GET /metrics`, `GET /healthz`, `GET /openapi.yaml`, `GET /` (the dashboard) | operations |
 ///
 /// Writes on a follower answer `307 Temporary Redirect` to the same path on
@@ -83,7 +86,7 @@ public enum ChorusHTTPServer {
         makeApplication(
             service: ChorusService(
                 node: node, eventOptions: configuration.eventOptions, authorization: configuration.authorization,
-                projections: configuration.projections),
+                projections: configuration.projections, sagaOptions: configuration.sagaOptions),
             configuration: configuration, logger: logger)
     }
 
@@ -119,6 +122,7 @@ public enum ChorusHTTPServer {
         router.delete("/v1/keyspaces/:name") { request, context in try await keyspaces.delete(request, context: context) }
         EventStoreAPI(service: service, configuration: configuration).register(on: router)
         ProjectionAPI(service: service).register(on: router)
+        SagaAPI(service: service).register(on: router)
         router.get("/v1/cluster") { _, _ in try await api.cluster() }
         router.get("/healthz") { _, _ in await api.health() }
         router.get("/metrics") { _, _ in try api.metrics() }
@@ -137,7 +141,7 @@ public enum ChorusHTTPServer {
             router: router,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "chorus-n\(node.configuration.nodeID.rawValue)"),
-            services: service.eventStore.services + service.projectionServices,
+            services: service.eventStore.services + service.projectionServices + service.sagaServices,
             logger: logger)
     }
 }

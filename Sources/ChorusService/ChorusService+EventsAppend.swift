@@ -3,6 +3,7 @@ import ChorusAuthorization
 import ChorusCore
 import ChorusEventStore
 import ChorusNode
+import ChorusSagas
 import CoreMetrics
 
 /// Appends: single-stream with an expected state, and multi-stream atomic
@@ -122,6 +123,11 @@ extension ChorusService {
     func validateWritable(_ stream: StreamName) throws(ServiceError) {
         if let problem = stream.validate(limits: eventStore.options.limits) {
             throw ServiceError(refusal: .invalidStreamName(stream, problem))
+        }
+        // A saga's state is the fold of its stream: an event from anyone but
+        // the saga engine could make it do what no decision chose.
+        if SagaStreamEvents.isSagaStream(stream.text) {
+            throw ServiceError(.invalidStreamName, "streams named \(SagaStreamEvents.streamPrefix)… are written by the saga engine only; use /v1/sagas")
         }
     }
 

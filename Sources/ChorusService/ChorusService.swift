@@ -31,23 +31,34 @@ public struct ChorusService: Sendable {
     public let authorization: ServiceAuthorization
     /// The node's projections (`ChorusService+Projections.swift`), if it runs any.
     public let projections: ProjectionsRuntime?
+    /// The node's saga engine (`ChorusService+Sagas.swift`).
+    public let sagas: SagasRuntime
 
     /// `authorization` is `.disabled` unless given: the node command always
     /// chooses (`--auth-keys`, or `--insecure-no-auth` with a warning).
     public init(
         node: ChorusNode, eventOptions: EventServiceOptions = EventServiceOptions(),
-        authorization: ServiceAuthorization = .disabled, projections: ProjectionsRuntime? = nil
+        authorization: ServiceAuthorization = .disabled, projections: ProjectionsRuntime? = nil,
+        sagaOptions: SagasRuntime.Options = SagasRuntime.Options()
     ) {
         self.node = node
         self.limits = node.configuration.keyValue
         self.eventStore = EventStoreRuntime(node: node, options: eventOptions)
         self.authorization = authorization
         self.projections = projections
+        self.sagas = SagasRuntime(
+            options: sagaOptions, proposer: eventStore.proposer, clock: eventOptions.wallClock,
+            metrics: SagasMetrics(factory: eventOptions.metricsFactory))
     }
 
     /// The projections' long-running part, to run beside the event store's services.
     public var projectionServices: [any Service] {
         projections.map { [ProjectionsService(runtime: $0, service: self)] } ?? []
+    }
+
+    /// The saga engine's long-running part: its tail and its leadership watch.
+    public var sagaServices: [any Service] {
+        [SagasService(runtime: sagas, node: node, proposer: eventStore.proposer, options: sagas.options)]
     }
 
     /// The node id that answers, for front ends that name it.

@@ -71,6 +71,8 @@ public struct SagaHost: Sendable {
     var inFlight: [String: InFlight] = [:]
     /// Streams whose state is unknown until `reloaded`.
     var reloading: Set<String> = []
+    /// Lock requests that had to wait in line, since `takeLockWaits`.
+    var lockWaits = 0
     let lockLimits: SagaLockTableLimits
 
     public init(lockLimits: SagaLockTableLimits = .default) {
@@ -226,6 +228,12 @@ public struct SagaHost: Sendable {
         return deliver(locks.expire(now: now), now: now)
     }
 
+    /// Lock requests that queued behind a holder since the last call (for a metric).
+    public mutating func takeLockWaits() -> Int {
+        defer { lockWaits = 0 }
+        return lockWaits
+    }
+
     /// When `expireLocks` must next be called.
     public var nextLockExpiryAt: UInt64? { isLeading ? locks.nextExpiryAt : nil }
 
@@ -304,7 +312,9 @@ public struct SagaHost: Sendable {
                 outputs += submit(.lockDenied(name: name), stream: owner, ticket: nil, now: now)
             case .expired(let name, let owner, let at):
                 outputs += submit(.lockExpired(name: name, expiredAt: at), stream: owner, ticket: nil, now: now)
-            case .queued, .released, .withdrawn:
+            case .queued:
+                lockWaits += 1
+            case .released, .withdrawn:
                 break
             }
         }

@@ -52,12 +52,9 @@ public enum SagaStreamEvents {
         try SagaEvent(decoding: SagaEncodedEvent(type: recorded.type, data: recorded.data))
     }
 
-    static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        return hash
+    public static func fnv1a(_ text: String) -> UInt64 {
+        var hasher = FNV1a()
+        hasher.combine(bytes: text.utf8)
+        return hasher.value
     }
 }

@@ -1,0 +1,330 @@
+import ChorusAPI
+import ChorusCore
+import ChorusEventStore
+import ChorusReplica
+import ChorusSagas
+import CoreMetrics
+import Synchronization
+
+/// The sagas of one node (issue 12): a `SagaHost` driven by this node's
+/// event store. Every node folds the saga streams and the registry from its
+/// own applied log (`SagasService`'s tail), so any node answers reads; the
+/// node that leads the Raft group also decides: it appends each decision to
+/// the saga's stream at its expected revision, and only then sends the calls,
+/// sets the timers and takes the locks that follow (README of ChorusSagas).
+///
+/// A leader change hands over without re-running a recorded step: the new
+/// leader waits until its applied log holds everything committed before its
+/// term (a linearizable read, then the tail caught up to it), then leads,
+/// which re-sends the calls in flight under their recorded idempotency keys
+/// and re-arms the timers. Work of an earlier leadership (a timer, a call's
+/// answer, an append's result) carries its `generation` and is dropped if
+/// the node has stepped down or led again since.
+public actor SagasRuntime {
+    public struct Options: Sendable {
+        /// Participants inside the process, by name (library use, tests, benchmarks).
+        public var localParticipants: [String: SagaLocalParticipant]
+        /// How often the node checks whether it leads.
+        public var leadershipPollMilliseconds: Int
+        /// Added to a step's attempt timeout for the HTTP exchange, so the
+        /// orchestrator's timer (not the HTTP client) decides a timeout.
+        public var transportSlackMilliseconds: UInt64
+        /// Saga events read per tail batch.
+        public var batchSize: Int
+
+        public init(
+            localParticipants: [String: SagaLocalParticipant] = [:], leadershipPollMilliseconds: Int = 50,
+            transportSlackMilliseconds: UInt64 = 1_000, batchSize: Int = 512
+        ) {
+            self.localParticipants = localParticipants
+            self.leadershipPollMilliseconds = leadershipPollMilliseconds
+            self.transportSlackMilliseconds = transportSlackMilliseconds
+            self.batchSize = batchSize
+        }
+    }
+
+    let options: Options
+    let proposer: EventStoreProposer
+    let transport: SagaParticipantTransport
+    let clock: WallClock
+    let metrics: SagasMetrics
+
+    var host = SagaHost()
+    public private(set) var registry = SagaRegistry()
+    /// Callers waiting for their input's decision.
+    var waiting: [UInt64: CheckedContinuation<SagaHostResponse, Never>] = [:]
+    var nextTicket: UInt64 = 1
+    /// Bumped on every `lead` and `follow`; work of another generation is dropped.
+    var generation: UInt64 = 0
+    /// The Raft term this node leads in, while it leads.
+    public private(set) var leadingTerm: Term?
+    var timers: [UInt64: Task<Void, Never>] = [:]
+    var nextTimer: UInt64 = 1
+    var lockExpiryScheduledAt: UInt64?
+    /// The tail's position in `$all`, and the applied index its last caught-up batch reflected.
+    var cursor = SubscriptionCursor.start
+    public private(set) var caughtUpThrough = LogIndex.zero
+    /// When each call in flight was sent, for the step latency histogram.
+    var callsSentAt: [String: ContinuousClock.Instant] = [:]
+
+    init(options: Options, proposer: EventStoreProposer, clock: WallClock, metrics: SagasMetrics) {
+        self.options = options
+        self.proposer = proposer
+        self.transport = SagaParticipantTransport(local: options.localParticipants)
+        self.clock = clock
+        self.metrics = metrics
+    }
+
+    var now: UInt64 { UInt64(max(clock.now().microsecondsSinceEpoch / 1_000, 0)) }
+
+    public var isLeading: Bool { leadingTerm != nil }
+
+    // MARK: Reads
+
+    public func state(of stream: String) -> SagaState? { host.state(of: stream) }
+    public func summary(of stream: String) -> SagaSummary? {
+        host.state(of: stream).map(SagaSummary.init) ?? host.finished[stream]
+    }
+    public var summaries: [SagaSummary] { host.summaries }
+
+    // MARK: Inputs
+
+    /// Decides `input` for the saga in `stream` on this node, which must lead.
+    func submit(_ input: SagaInput, stream: String) async -> SagaHostResponse {
+        let ticket = nextTicket
+        nextTicket += 1
+        return await withCheckedContinuation { continuation in
+            waiting[ticket] = continuation
+            perform(host.submit(input, stream: stream, ticket: ticket, now: now))
+        }
+    }
+
+    // MARK: Leadership
+
+    /// The node leads in `term` and its host has folded every saga event
+    /// committed before it.
+    func lead(term: Term) {
+        guard leadingTerm != term else { return }
+        generation += 1
+        leadingTerm = term
+        perform(host.lead(now: now))
+    }
+
+    /// The node no longer leads.
+    func follow() {
+        guard leadingTerm != nil else { return }
+        generation += 1
+        leadingTerm = nil
+        for task in timers.values { task.cancel() }
+        timers = [:]
+        lockExpiryScheduledAt = nil
+        callsSentAt = [:]
+        perform(host.follow())
+    }
+
+    // MARK: The tail
+
+    /// Folds a batch of saga and registry events from this node's applied
+    /// log; `caughtUp` says the batch reached the head as of `appliedIndex`.
+    func observe(_ events: [RecordedEvent], cursor: SubscriptionCursor, caughtUp: Bool, appliedIndex: LogIndex) throws(ServiceError) {
+        var index = 0
+        while index < events.count {
+            let stream = events[index].stream.text
+            var end = index + 1
+            while end < events.count && events[end].stream.text == stream { end += 1 }
+            let run = events[index..<end]
+            if stream == SagaRegistry.stream {
+                for event in run where event.revision.rawValue >= UInt64(registry.eventCount) {
+                    do { try registry.apply(type: event.type, data: event.data) } catch {
+                        throw ServiceError(.internal, "the saga registry holds an event it cannot read at \(event.position): \(error)")
+                    }
+                }
+            } else {
+                let sagaEvents: [SagaEvent]
+                do { sagaEvents = try run.map(SagaStreamEvents.sagaEvent) } catch {
+                    throw ServiceError(.internal, "saga stream \(stream) holds an event that is not a saga event: \(error)")
+                }
+                do { try host.observe(stream: stream, events: sagaEvents, firstRevision: Int(run.first!.revision.rawValue)) } catch {
+                    throw ServiceError(.internal, "saga stream \(stream) does not fold: \(error)")
+                }
+            }
+            index = end
+        }
+        self.cursor = cursor
+        if caughtUp { caughtUpThrough = max(caughtUpThrough, appliedIndex) }
+        metrics.inFlight.record(host.instances.count)
+    }
+
+    var tailCursor: SubscriptionCursor { cursor }
+
+    /// Registers a definition or participant: appended to `saga-registry`
+    /// (expected: its current revision), then waited for in this node's fold.
+    func register(_ registration: SagaRegistry.Registration) async throws(ServiceError) {
+        guard case .append(let type, let data) = registration else { return }
+        let expected: ExpectedState = registry.eventCount == 0 ? .noStream : .revision(StreamRevision(UInt64(registry.eventCount - 1)))
+        let event = ProposedEvent(
+            id: EventID(high: SagaStreamEvents.fnv1a(SagaRegistry.stream), low: UInt64(registry.eventCount)), type: type, data: data)
+        let (result, _, _) = try await proposer.propose(.append(StreamAppend(stream: StreamName(SagaRegistry.stream), expected: expected, events: [event])))
+        guard case .appended(let outcome) = result else {
+            if case .wrongExpectedVersion = result {
+                throw ServiceError(.wrongExpectedVersion, "the saga registry changed meanwhile; send the registration again")
+            }
+            throw ChorusService.refusal(result, expected: "appended")
+        }
+        let revision = outcome.lastRevision.rawValue
+        for _ in 0..<1_000 where UInt64(registry.eventCount) <= revision {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        guard UInt64(registry.eventCount) > revision else {
+            throw ServiceError(.readTimeout, "the registration is recorded but this node has not applied it yet")
+        }
+    }
+
+    // MARK: Carrying out the host's outputs
+
+    func perform(_ outputs: [SagaHost.Output]) {
+        for output in outputs {
+            switch output {
+            case .append(let stream, let events, let expected):
+                count(events)
+                let generation = generation
+                let proposed = SagaStreamEvents.proposed(events, stream: stream, firstRevision: SagaStreamEvents.firstRevision(after: expected))
+                let append = StreamAppend(stream: StreamName(stream), expected: SagaStreamEvents.expectedState(expected), events: proposed)
+                let proposer = proposer
+                Task {
+                    let settled: Bool
+                    do {
+                        let (result, _, _) = try await proposer.propose(.append(append))
+                        if case .appended = result { settled = true } else { settled = false }
+                    } catch {
+                        settled = false
+                    }
+                    await self.appendFinished(stream: stream, settled: settled, generation: generation)
+                }
+            case .call(let stream, let call):
+                send(call, stream: stream)
+            case .setTimer(let stream, _, let dueAt):
+                schedule(at: dueAt) { runtime in runtime.perform(runtime.host.submit(.tick, stream: stream, ticket: nil, now: runtime.now)) }
+            case .reload(let stream):
+                let generation = generation
+                let proposer = proposer
+                Task {
+                    let events = try? await Self.readStream(stream, proposer: proposer)
+                    await self.reloadFinished(stream: stream, events: events, generation: generation)
+                }
+            case .respond(let ticket, let response):
+                waiting.removeValue(forKey: ticket)?.resume(returning: response)
+            }
+        }
+        scheduleLockExpiry()
+    }
+
+    func appendFinished(stream: String, settled: Bool, generation: UInt64) {
+        guard generation == self.generation else { return }
+        perform(settled ? host.appended(stream: stream, now: now) : host.appendUnsettled(stream: stream))
+    }
+
+    func reloadFinished(stream: String, events: [SagaEvent]?, generation: UInt64) {
+        guard generation == self.generation, isLeading else { return }
+        guard let events else {
+            // The stream could not be read (this node may be losing the lead): try again shortly.
+            schedule(at: now + 100) { runtime in runtime.perform([.reload(stream: stream)]) }
+            return
+        }
+        do {
+            perform(try host.reloaded(stream: stream, events: events, now: now))
+        } catch {
+            metrics.foldFailures.increment()
+        }
+    }
+
+    func send(_ call: SagaCall, stream: String) {
+        let generation = generation
+        let baseURL = registry.participants[call.request.participant]
+        let timeout = (host.state(of: stream)?.step(call.step).map { step in
+            call.phase == .action ? step.definition.attemptTimeoutMilliseconds : step.definition.compensation?.attemptTimeoutMilliseconds ?? step.definition.attemptTimeoutMilliseconds
+        } ?? 10_000) + options.transportSlackMilliseconds
+        let transport = transport
+        let started = ContinuousClock.now
+        if call.attempt > 1 { metrics.retries.increment() }
+        Task {
+            let outcome = await transport.send(
+                call.request, baseURL: baseURL, traceParent: SagaParticipantTransport.traceParent(stream: stream, call: call),
+                timeoutMilliseconds: timeout)
+            await self.callFinished(stream: stream, call: call, outcome: outcome, started: started, generation: generation)
+        }
+    }
+
+    func callFinished(stream: String, call: SagaCall, outcome: ParticipantOutcome, started: ContinuousClock.Instant, generation: UInt64) {
+        metrics.recordStep(outcome: outcome, duration: ContinuousClock.now - started)
+        guard generation == self.generation else { return }
+        let reply = SagaReply(step: call.step, phase: call.phase, attempt: call.attempt, outcome: outcome)
+        perform(host.submit(.reply(reply), stream: stream, ticket: nil, now: now))
+    }
+
+    /// Runs `work` on the actor at `dueAt` (wall clock, ms), unless the generation changed.
+    func schedule(at dueAt: UInt64, _ work: @escaping @Sendable (isolated SagasRuntime) -> Void) {
+        let generation = generation
+        let id = nextTimer
+        nextTimer += 1
+        let delay = dueAt > now ? dueAt - now : 0
+        timers[id] = Task {
+            if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(min(delay, SagaLimits.maximumDurationMilliseconds)))) }
+            await self.fire(id: id, generation: generation, work)
+        }
+    }
+
+    func fire(id: UInt64, generation: UInt64, _ work: @Sendable (isolated SagasRuntime) -> Void) {
+        timers[id] = nil
+        guard generation == self.generation, !Task.isCancelled else { return }
+        work(self)
+    }
+
+    func scheduleLockExpiry() {
+        guard let next = host.nextLockExpiryAt else { return }
+        if let scheduled = lockExpiryScheduledAt, scheduled <= next { return }
+        lockExpiryScheduledAt = next
+        schedule(at: next) { runtime in
+            runtime.lockExpiryScheduledAt = nil
+            runtime.perform(runtime.host.expireLocks(now: runtime.now))
+        }
+    }
+
+    func count(_ events: [SagaEvent]) {
+        for event in events {
+            switch event {
+            case .started: metrics.started.increment()
+            case .completed: metrics.completed.increment()
+            case .compensated: metrics.compensated.increment()
+            case .cancelled: metrics.cancelled.increment()
+            case .parked: metrics.parked.increment()
+            case .lockRequested: metrics.lockRequests.increment()
+            default: break
+            }
+        }
+        metrics.lockWaits.increment(by: host.takeLockWaits())
+    }
+
+    /// The whole stream, read from this node at linearizable consistency.
+    static func readStream(_ stream: String, proposer: EventStoreProposer) async throws(ServiceError) -> [SagaEvent] {
+        var events: [SagaEvent] = []
+        var from = StreamReadStart.start
+        while true {
+            let query = StreamReadRequest(stream: StreamName(stream), direction: .forwards, from: from, maximumCount: 1_000, asOf: nil)
+            let (answer, _) = try await proposer.read(.readStream(query), requirement: .linearizable)
+            guard case .stream(let result) = answer else { throw ChorusService.misanswered("a saga stream read") }
+            switch result {
+            case .events(let page):
+                do { events += try page.events.map(SagaStreamEvents.sagaEvent) } catch {
+                    throw ServiceError(.internal, "saga stream \(stream) holds an event that is not a saga event: \(error)")
+                }
+                guard let next = page.nextRevision, !page.events.isEmpty else { return events }
+                from = .revision(next)
+            case .streamNotFound:
+                return events
+            case .streamDeleted, .asOfNotRetained:
+                throw ServiceError(.internal, "saga stream \(stream) cannot be read: \(result)")
+            }
+        }
+    }
+}
