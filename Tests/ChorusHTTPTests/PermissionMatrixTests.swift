@@ -88,6 +88,20 @@ import Testing
         "POST /v1/projections/{name}/retry": Operation(rule: .action(.projectionAdmin), path: "/v1/projections/orders/retry"),
         "POST /v1/projections/{name}/skip": Operation(rule: .action(.projectionAdmin), path: "/v1/projections/orders/skip"),
         "POST /v1/projections/{name}/rebuild": Operation(rule: .action(.projectionAdmin), path: "/v1/projections/orders/rebuild"),
+        "GET /v1/sagas/definitions": Operation(rule: .action(.sagaRead), path: "/v1/sagas/definitions"),
+        "PUT /v1/sagas/definitions/{name}": Operation(
+            rule: .action(.sagaOperate), path: "/v1/sagas/definitions/matrix",
+            body: #"{"name":"matrix","version":1,"steps":[{"id":"a","action":{"participant":"p","method":"POST","path":"/a"}}]}"#),
+        "GET /v1/sagas/participants": Operation(rule: .action(.sagaRead), path: "/v1/sagas/participants"),
+        "PUT /v1/sagas/participants/{name}": Operation(
+            rule: .action(.sagaOperate), path: "/v1/sagas/participants/p", body: #"{"url":"http://127.0.0.1:9"}"#),
+        "GET /v1/sagas": Operation(rule: .action(.sagaRead), path: "/v1/sagas?state=parked"),
+        "POST /v1/sagas": Operation(rule: .action(.sagaStart), path: "/v1/sagas", body: #"{"definition":"matrix","id":"m1"}"#),
+        "GET /v1/sagas/{definition}/{id}": Operation(rule: .action(.sagaRead), path: "/v1/sagas/matrix/m1"),
+        "POST /v1/sagas/{definition}/{id}/cancel": Operation(rule: .action(.sagaOperate), path: "/v1/sagas/matrix/m1/cancel", body: "{}"),
+        "POST /v1/sagas/{definition}/{id}/retry": Operation(rule: .action(.sagaOperate), path: "/v1/sagas/matrix/m1/retry", body: "{}"),
+        "POST /v1/sagas/{definition}/{id}/resolve": Operation(
+            rule: .action(.sagaOperate), path: "/v1/sagas/matrix/m1/resolve", body: #"{"outcome":"succeeded"}"#),
         "GET /v1/cluster": Operation(rule: .action(.clusterMetrics), path: "/v1/cluster"),
         "GET /metrics": Operation(rule: .action(.clusterMetrics), path: "/metrics"),
         "GET /": Operation(rule: .open, path: "/"),
