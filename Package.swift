@@ -153,6 +153,14 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["README.md"]),
+        // The payment story's participants (inventory, payments, shipping): idempotent HTTP services with a ledger.
+        library("ChorusShop", [
+            "ChorusCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // Local multi-process clusters (child `chorus node` processes) for
         // `chorus cluster up`, `chorus demo` and the real-process tests.
         library("ChorusLocalCluster", ["ChorusClient"]),
@@ -169,7 +177,7 @@ let package = Package(
                 "ChorusCore", "ChorusCRDT", "ChorusTraces", "ChorusCheck", "ChorusStorage", "ChorusSimulation",
                 "ChorusRaft", "ChorusKeyValue", "ChorusWire", "ChorusNode", "ChorusHTTP", "ChorusClient",
                 "ChorusLocalCluster", "ChorusTesting", "ChorusMachines", "ChorusReplica", "ChorusService", "ChorusAPI",
-                "ChorusEventStore", "ChorusAuthorization", "ChorusLab", "ChorusProjections", "ChorusReadModels",
+                "ChorusEventStore", "ChorusAuthorization", "ChorusLab", "ChorusProjections", "ChorusReadModels", "ChorusShop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

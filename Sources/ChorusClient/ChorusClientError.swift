@@ -20,6 +20,10 @@ public enum ChorusClientError: Error, Sendable, Hashable, CustomStringConvertibl
     case unexpectedResponse(status: Int, body: String)
     case invalidEndpoint(String)
     case invalidConfiguration(String)
+    /// An argument the client refuses before sending anything.
+    case invalidArgument(String)
+    /// A wait for a state (a saga's) ended at its timeout; nothing failed.
+    case timedOut(String)
 
     /// The API's error code, if the server named one this release knows.
     public var code: ErrorCode? {
@@ -39,6 +43,8 @@ public enum ChorusClientError: Error, Sendable, Hashable, CustomStringConvertibl
         case .unexpectedResponse(let status, let body): "unexpected response \(status): \(body)"
         case .invalidEndpoint(let endpoint): "invalid endpoint '\(endpoint)' (expected http://HOST:PORT or https://HOST:PORT)"
         case .invalidConfiguration(let reason): "invalid client configuration: \(reason)"
+        case .invalidArgument(let reason): "invalid argument: \(reason)"
+        case .timedOut(let reason): "timed out: \(reason)"
         }
     }
 }

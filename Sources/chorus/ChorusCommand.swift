@@ -11,6 +11,7 @@ struct ChorusCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, NodeCommand.self, ClusterCommand.self, KeyValueCLICommand.self, EventsCLICommand.self,
             ProjectionsCLICommand.self,
+            SagaCLICommand.self,
             CRDTCommand.self, TokensCommand.self,
             CheckCommand.self, SimulateCommand.self, StorageCommand.self, BenchCommand.self, LabCommand.self,
         ]

@@ -8,7 +8,7 @@ import Foundation
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Start a local 3-node cluster and tour it: writes, a leader crash, reads at every level, events, permissions.",
+        abstract: "Start a local 3-node cluster and tour it: writes, a leader crash, reads at every level, events, a payment saga, permissions.",
         discussion: """
             The cluster runs as three `chorus node` processes on 127.0.0.1 with their storage \
             in a temporary directory. After the tour it keeps running, with its URLs printed, \
@@ -110,7 +110,7 @@ struct Tour {
     }
 
     func run() async throws {
-        print(style.bold("Chorus demo") + style.dim(" — three processes, one log: a key-value store at every consistency level, an event store, tokens"))
+        print(style.bold("Chorus demo") + style.dim(" — three processes, one log: a key-value store at every consistency level, an event store, sagas, tokens"))
         print("")
 
         // Start.
@@ -205,6 +205,7 @@ struct Tour {
 
         try await spectrum(follower: cluster.nodes.first { $0 != newLeader.node }!)
         try await eventStore(follower: cluster.nodes.first { $0 != newLeader.node }!)
+        try await paymentSaga(follower: cluster.nodes.first { $0 != newLeader.node }!)
         try await permissions()
     }
 

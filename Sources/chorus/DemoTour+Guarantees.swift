@@ -30,14 +30,23 @@ extension Tour {
         print("")
     }
 
-    /// The demo's read model: one row per order, kept in SQLite on every node.
+    /// The demo's read models, kept in SQLite on every node: one row per order
+    /// from the order streams, and each order saga's state from its stream.
     static let projections = """
         {"projections":[{"name":"orders","version":1,"source":"order-*",
           "schema":["CREATE TABLE orders (order_id TEXT PRIMARY KEY, customer TEXT NOT NULL, total_cents INTEGER NOT NULL, status TEXT NOT NULL)"],
           "handlers":{
             "OrderPlaced":"INSERT INTO orders VALUES (:data.orderId, :data.customer, :data.totalCents, 'placed')",
             "PaymentTaken":"UPDATE orders SET status = 'paid' WHERE order_id = :data.orderId"},
-          "queries":{"by_id":{"sql":"SELECT order_id, customer, total_cents, status FROM orders WHERE order_id = :id","parameters":{"id":"text"}}}}]}
+          "queries":{"by_id":{"sql":"SELECT order_id, customer, total_cents, status FROM orders WHERE order_id = :id","parameters":{"id":"text"}}}},
+         {"name":"order_status","version":1,"source":"saga-order-*",
+          "schema":["CREATE TABLE order_status (stream TEXT PRIMARY KEY, order_id TEXT NOT NULL, state TEXT NOT NULL)"],
+          "handlers":{
+            "SagaStarted":"INSERT INTO order_status VALUES (:stream, :data.sagaId, 'started')",
+            "SagaCompleted":"UPDATE order_status SET state = 'completed' WHERE stream = :stream",
+            "SagaCompensated":"UPDATE order_status SET state = 'compensated' WHERE stream = :stream",
+            "SagaCancelled":"UPDATE order_status SET state = 'cancelled' WHERE stream = :stream"},
+          "queries":{"by_order":{"sql":"SELECT order_id, state FROM order_status WHERE order_id = :id","parameters":{"id":"text"}}}}]}
         """
 
     /// Writes the projections file the nodes start with; returns its path.
@@ -89,9 +98,9 @@ extension Tour {
         print("")
     }
 
-    /// 6. Tokens and roles: no token is 401, a reader writing is 403.
+    /// 7. Tokens and roles: no token is 401, a reader writing is 403.
     func permissions() async throws {
-        heading("6. Secure by default: every request carries a signed token, every operation checks its role")
+        heading("7. Secure by default: every request carries a signed token, every operation checks its role")
         let reader = try cluster.issueToken(subject: "demo-reader", role: "reader", file: "reader.token")
         let anonymous = try await client.send(.GET, url: leaderURL + "/v1/kv/greeting", headers: [("Authorization", "")])
         let readerWrite = try await client.send(

@@ -35,6 +35,9 @@ extension RealProcessTests {
                 "All 100 acknowledged writes are still there", "caught up to index",
                 "(read-your-writes across processes)", "already_written", "409 wrong_expected_version",
                 "the orders read model (SQLite) on n", "\"alice\",4200,\"paid\"]",
+                "→ 200, the existing saga, nothing appended", "timed-out charge#1", "and applied it once — same Idempotency-Key",
+                "failed ship#1 address_invalid final", "refunded, then released — reverse order, each applied once",
+                "the order_status read model on n",
                 "a reader's write → 403 permission_denied",
             ] {
                 #expect(text.contains(claim), "the tour did not report '\(claim)':\n\(text)")
