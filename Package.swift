@@ -227,7 +227,7 @@ let package = Package(
         tests("ChorusAuthorization", ["ChorusAuthorization", "ChorusCore"]),
         tests("ChorusHTTP", [
             "ChorusHTTP", "ChorusNode", "ChorusService", "ChorusAPI", "ChorusCore", "ChorusLocalCluster", "ChorusTesting",
-            "ChorusEventStore", "ChorusRaft", "ChorusAuthorization", "ChorusProjections", "ChorusReadModels",
+            "ChorusEventStore", "ChorusRaft", "ChorusAuthorization", "ChorusProjections", "ChorusReadModels", "ChorusSagas",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -265,7 +265,7 @@ let package = Package(
             name: "ChorusIntegrationTests",
             dependencies: [
                 "ChorusAPI", "ChorusClient", "ChorusLocalCluster", "ChorusCheck", "ChorusCore", "ChorusTesting", "ChorusLab",
-                "ChorusEventStore", "ChorusProjections", "ChorusReadModels",
+                "ChorusEventStore", "ChorusProjections", "ChorusReadModels", "ChorusSagas", "ChorusShop",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwift),

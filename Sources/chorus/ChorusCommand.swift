@@ -12,6 +12,7 @@ struct ChorusCommand: AsyncParsableCommand {
             DemoCommand.self, NodeCommand.self, ClusterCommand.self, KeyValueCLICommand.self, EventsCLICommand.self,
             ProjectionsCLICommand.self,
             SagaCLICommand.self,
+            ShopCommand.self,
             CRDTCommand.self, TokensCommand.self,
             CheckCommand.self, SimulateCommand.self, StorageCommand.self, BenchCommand.self, LabCommand.self,
         ]
