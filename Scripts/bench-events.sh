@@ -83,7 +83,7 @@ for c in "${counts[@]}"; do
   pg=${postgres[$c]}; ch=${chorus_line[$c]}
   echo
   printf "%-34s %12s %10s %10s %10s %8s\n" "$c connections, ${seconds}s" "appends/s" "p50 ms" "p99 ms" "conflicts" "other"
-  printf "%-34s %12s %10s %10s %10s %8s\n" "postgres 15 (1 node)" "$(field tps "$pg")" "$(field p50_ms "$pg")" \
+  printf "%-34s %12s %10s %10s %10s %8s\n" "postgres 15 (1 node)" "$(printf %.1f "$(field tps "$pg")")" "$(field p50_ms "$pg")" \
     "$(field p99_ms "$pg")" "$(field failed "$pg")" "0"
   printf "%-34s %12s %10s %10s %10s %8s\n" "chorus (3 nodes, majority fsync)" "$(field ops_per_second "$ch")" \
     "$(field p50_ms "$ch")" "$(field p99_ms "$ch")" "$(field conflicts "$ch")" \

@@ -131,6 +131,6 @@ saga_percentile() {
   }' <<<"$saga_latencies"
 }
 echo "postgres sagas clients=$clients seconds=$seconds sagas=$completed transitions=$transitions transitions_per_saga=5" \
-  "transitions_per_second=$(pgbench_field tps "$work/pgbench.out") p50_ms=$(pgbench_percentile 50 "$work/log")" \
+  "transitions_per_second=$(printf %.1f "$(pgbench_field tps "$work/pgbench.out")") p50_ms=$(pgbench_percentile 50 "$work/log")" \
   "p99_ms=$(pgbench_p99 "$work/log") saga_p50_ms=$(saga_percentile 50) saga_p99_ms=$(saga_percentile 99)" \
   "unfinished=$unfinished failed=${failed:-0}"
