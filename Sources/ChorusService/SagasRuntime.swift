@@ -64,8 +64,8 @@ public actor SagasRuntime {
     /// The tail's position in `$all`, and the applied index its last caught-up batch reflected.
     var cursor = SubscriptionCursor.start
     public private(set) var caughtUpThrough = LogIndex.zero
-    /// When each call in flight was sent, for the step latency histogram.
-    var callsSentAt: [String: ContinuousClock.Instant] = [:]
+    /// Callers waiting for a saga to end, by stream.
+    var endWaiters: [String: [CheckedContinuation<SagaSummary?, Never>]] = [:]
 
     init(options: Options, proposer: EventStoreProposer, clock: WallClock, metrics: SagasMetrics) {
         self.options = options
@@ -118,8 +118,9 @@ public actor SagasRuntime {
         for task in timers.values { task.cancel() }
         timers = [:]
         lockExpiryScheduledAt = nil
-        callsSentAt = [:]
         perform(host.follow())
+        for waiters in endWaiters.values { for waiter in waiters { waiter.resume(returning: nil) } }
+        endWaiters = [:]
     }
 
     // MARK: The tail
@@ -222,6 +223,18 @@ public actor SagasRuntime {
     func appendFinished(stream: String, settled: Bool, generation: UInt64) {
         guard generation == self.generation else { return }
         perform(settled ? host.appended(stream: stream, now: now) : host.appendUnsettled(stream: stream))
+        if let summary = host.finished[stream], let waiters = endWaiters.removeValue(forKey: stream) {
+            for waiter in waiters { waiter.resume(returning: summary) }
+        }
+    }
+
+    /// Waits on the leader until the saga in `stream` ends (completed,
+    /// compensated or cancelled) and returns its summary; nil if this node
+    /// does not lead or stops leading first. A parked saga keeps it waiting.
+    public func waitForEnd(of stream: String) async -> SagaSummary? {
+        if let summary = host.finished[stream] { return summary }
+        guard isLeading else { return nil }
+        return await withCheckedContinuation { continuation in endWaiters[stream, default: []].append(continuation) }
     }
 
     func reloadFinished(stream: String, events: [SagaEvent]?, generation: UInt64) {

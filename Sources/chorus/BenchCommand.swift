@@ -5,6 +5,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (build with -c release).",
-        subcommands: [BenchTextTraceCommand.self, WALBenchmarkCommand.self, ProjectionsBenchmarkCommand.self]
+        subcommands: [BenchTextTraceCommand.self, WALBenchmarkCommand.self, ProjectionsBenchmarkCommand.self, SagasBenchmarkCommand.self]
     )
 }
