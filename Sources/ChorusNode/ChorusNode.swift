@@ -316,7 +316,12 @@ public final class ChorusNode: Service, Sendable {
     /// Stops the node: idempotent.
     public func shutdown() async {
         let core = self.core
-        try? await eventLoop.submit { core.value.stop(reason: "the node is shutting down") }.get()
+        // A checkpoint being saved on the thread pool finishes before the storage closes under it.
+        let checkpoints = try? await eventLoop.submit { () -> EventLoopFuture<Void> in
+            core.value.stop(reason: "the node is shutting down")
+            return core.value.checkpointChain
+        }.get()
+        try? await checkpoints?.get()
         try? await listener.close()
         await storage.close()
         logger.info("node stopped")

@@ -59,11 +59,20 @@ public actor SagasRuntime {
     /// The Raft term this node leads in, while it leads.
     public private(set) var leadingTerm: Term?
     var timers: [UInt64: Task<Void, Never>] = [:]
+    /// The `timers` entry of each saga timer armed, so a disarmed one stops sleeping.
+    var sagaTimers: [SagaTimerKey: UInt64] = [:]
     var nextTimer: UInt64 = 1
     var lockExpiryScheduledAt: UInt64?
     /// The tail's position in `$all`, and the applied index its last caught-up batch reflected.
     var cursor = SubscriptionCursor.start
     public private(set) var caughtUpThrough = LogIndex.zero
+    /// A follower's saga events not folded yet, by stream: folded when the
+    /// fold is needed (leading, a read), or never, when the saga ends first —
+    /// then only its first and last events are decoded (`finishUnfolded`).
+    var unfolded: [String: [RecordedEvent]] = [:]
+    var unfoldedEventCount = 0
+    /// Beyond this many unfolded events, a follower folds them all.
+    static let maximumUnfoldedEvents = 100_000
     /// Callers waiting for a saga to end, by stream.
     var endWaiters: [String: [CheckedContinuation<SagaSummary?, Never>]] = [:]
 
@@ -81,11 +90,18 @@ public actor SagasRuntime {
 
     // MARK: Reads
 
-    public func state(of stream: String) -> SagaState? { host.state(of: stream) }
-    public func summary(of stream: String) -> SagaSummary? {
-        host.state(of: stream).map(SagaSummary.init) ?? host.finished[stream]
+    public func state(of stream: String) -> SagaState? {
+        foldUnfolded()
+        return host.state(of: stream)
     }
-    public var summaries: [SagaSummary] { host.summaries }
+    public func summary(of stream: String) -> SagaSummary? {
+        foldUnfolded()
+        return host.state(of: stream).map(SagaSummary.init) ?? host.finished[stream]
+    }
+    public var summaries: [SagaSummary] {
+        foldUnfolded()
+        return host.summaries
+    }
 
     // MARK: Inputs
 
@@ -105,6 +121,7 @@ public actor SagasRuntime {
     /// committed before it.
     func lead(term: Term) {
         guard leadingTerm != term else { return }
+        foldUnfolded()
         generation += 1
         leadingTerm = term
         perform(host.lead(now: now))
@@ -117,6 +134,7 @@ public actor SagasRuntime {
         leadingTerm = nil
         for task in timers.values { task.cancel() }
         timers = [:]
+        sagaTimers = [:]
         lockExpiryScheduledAt = nil
         perform(host.follow())
         for waiters in endWaiters.values { for waiter in waiters { waiter.resume(returning: nil) } }
@@ -140,23 +158,65 @@ public actor SagasRuntime {
                         throw ServiceError(.internal, "the saga registry holds an event it cannot read at \(event.position): \(error)")
                     }
                 }
-            } else {
-                let sagaEvents: [SagaEvent]
-                do { sagaEvents = try run.map(SagaStreamEvents.sagaEvent) } catch {
-                    throw ServiceError(.internal, "saga stream \(stream) holds an event that is not a saga event: \(error)")
-                }
-                do { try host.observe(stream: stream, events: sagaEvents, firstRevision: Int(run.first!.revision.rawValue)) } catch {
-                    throw ServiceError(.internal, "saga stream \(stream) does not fold: \(error)")
+            } else if !isLeading, host.finished[stream] == nil {
+                // The leader's own appends are already folded; a follower defers the fold.
+                unfolded[stream, default: []] += run
+                unfoldedEventCount += run.count
+                if let last = run.last, let status = SagaStreamEvents.finalStatus(ofType: last.type) {
+                    try finishUnfolded(stream, status: status, last: last)
                 }
             }
             index = end
         }
+        if unfoldedEventCount > Self.maximumUnfoldedEvents { foldUnfolded() }
         self.cursor = cursor
         if caughtUp { caughtUpThrough = max(caughtUpThrough, appliedIndex) }
         metrics.inFlight.record(host.instances.count)
     }
 
     var tailCursor: SubscriptionCursor { cursor }
+
+    /// A follower's saga ended: its summary from its first event (or the
+    /// fold the host already holds) and its last, nothing else decoded.
+    func finishUnfolded(_ stream: String, status: SagaStatus, last: RecordedEvent) throws(ServiceError) {
+        let events = unfolded.removeValue(forKey: stream) ?? []
+        unfoldedEventCount -= events.count
+        func decoded(_ event: RecordedEvent) throws(ServiceError) -> SagaEvent {
+            do { return try SagaStreamEvents.sagaEvent(event) } catch {
+                throw ServiceError(.internal, "saga stream \(stream) holds an event that is not a saga event: \(error)")
+            }
+        }
+        let start: (definition: String, version: Int, sagaID: SagaID, at: UInt64)
+        if let state = host.state(of: stream), let known = state.definition, let id = state.sagaID {
+            start = (known.name, known.version, id, state.startedAt)
+        } else if let first = events.first, first.revision.rawValue == 0 {
+            do { start = try SagaStreamEvents.startFacts(first) } catch {
+                throw ServiceError(.internal, "saga stream \(stream) starts with an unreadable event: \(error)")
+            }
+        } else {
+            throw ServiceError(.internal, "saga stream \(stream) ended without a start this node saw")
+        }
+        let finishedAt = try decoded(last).at
+        host.observeFinished(SagaSummary(
+            stream: stream, definition: start.definition, definitionVersion: start.version, sagaID: start.sagaID, status: status,
+            startedAt: start.at, finishedAt: finishedAt, revision: last.revision.rawValue))
+    }
+
+    /// Folds every deferred event into the host (a follower about to lead or to answer a read).
+    func foldUnfolded() {
+        guard !unfolded.isEmpty else { return }
+        for stream in unfolded.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            let run = unfolded[stream]!
+            do {
+                let events = try run.map(SagaStreamEvents.sagaEvent)
+                try host.observe(stream: stream, events: events, firstRevision: Int(run.first!.revision.rawValue))
+            } catch {
+                metrics.foldFailures.increment()
+            }
+        }
+        unfolded = [:]
+        unfoldedEventCount = 0
+    }
 
     /// Registers a definition or participant: appended to `saga-registry`
     /// (expected: its current revision), then waited for in this node's fold.
@@ -204,8 +264,17 @@ public actor SagasRuntime {
                 }
             case .call(let stream, let call):
                 send(call, stream: stream)
-            case .setTimer(let stream, _, let dueAt):
-                schedule(at: dueAt) { runtime in runtime.perform(runtime.host.submit(.tick, stream: stream, ticket: nil, now: runtime.now)) }
+            case .setTimer(let stream, let timer, let dueAt):
+                let key = SagaTimerKey(stream: stream, timer: timer)
+                if let previous = sagaTimers[key] { timers.removeValue(forKey: previous)?.cancel() }
+                sagaTimers[key] = schedule(at: dueAt) { runtime in
+                    runtime.sagaTimers[key] = nil
+                    runtime.perform(runtime.host.submit(.tick, stream: stream, ticket: nil, now: runtime.now))
+                }
+            case .cancelTimer(let stream, let timer):
+                if let id = sagaTimers.removeValue(forKey: SagaTimerKey(stream: stream, timer: timer)) {
+                    timers.removeValue(forKey: id)?.cancel()
+                }
             case .reload(let stream):
                 let generation = generation
                 let proposer = proposer
@@ -275,21 +344,25 @@ public actor SagasRuntime {
         perform(host.submit(.reply(reply), stream: stream, ticket: nil, now: now))
     }
 
-    /// Runs `work` on the actor at `dueAt` (wall clock, ms), unless the generation changed.
-    func schedule(at dueAt: UInt64, _ work: @escaping @Sendable (isolated SagasRuntime) -> Void) {
+    /// Runs `work` on the actor at `dueAt` (wall clock, ms), unless the
+    /// generation changed or the returned task is cancelled first.
+    @discardableResult
+    func schedule(at dueAt: UInt64, _ work: @escaping @Sendable (isolated SagasRuntime) -> Void) -> UInt64 {
         let generation = generation
         let id = nextTimer
         nextTimer += 1
         let delay = dueAt > now ? dueAt - now : 0
-        timers[id] = Task {
+        let task = Task {
             if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(min(delay, SagaLimits.maximumDurationMilliseconds)))) }
+            guard !Task.isCancelled else { return }
             await self.fire(id: id, generation: generation, work)
         }
+        timers[id] = task
+        return id
     }
 
     func fire(id: UInt64, generation: UInt64, _ work: @Sendable (isolated SagasRuntime) -> Void) {
-        timers[id] = nil
-        guard generation == self.generation, !Task.isCancelled else { return }
+        guard timers.removeValue(forKey: id) != nil, generation == self.generation else { return }
         work(self)
     }
 
@@ -340,4 +413,10 @@ public actor SagasRuntime {
             }
         }
     }
+}
+
+/// A saga's timer, as the runtime keeps its sleeping task.
+struct SagaTimerKey: Hashable, Sendable {
+    var stream: String
+    var timer: SagaTimerID
 }

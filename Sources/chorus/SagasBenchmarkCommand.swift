@@ -71,7 +71,18 @@ struct SagasBenchmarkCommand: AsyncParsableCommand {
             services.append(service)
             for part in service.sagaServices { tasks.append(Task { try await part.run() }) }
         }
-        defer { for task in tasks { task.cancel() } }
+        do {
+            try await measure(services: services)
+        } catch {
+            for task in tasks { task.cancel() }
+            for node in nodes { await node.shutdown() }
+            throw error
+        }
+        for task in tasks { task.cancel() }
+        for node in nodes { await node.shutdown() }
+    }
+
+    func measure(services: [ChorusService]) async throws {
         // The service whose saga engine leads.
         var leader: ChorusService?
         let deadline = ContinuousClock.now + .seconds(30)
@@ -137,8 +148,6 @@ struct SagasBenchmarkCommand: AsyncParsableCommand {
             format: "chorus sagas concurrency=%d seconds=%d sagas=%d transitions=%d transitions_per_saga=4 sagas_per_second=%.1f transitions_per_second=%.1f saga_p50_ms=%.3f saga_p99_ms=%.3f failed=%d",
             concurrency, seconds, result.sagas, result.sagas * 4, sagasPerSecond, sagasPerSecond * 4, percentile(0.5), percentile(0.99),
             result.failures))
-        for task in tasks { task.cancel() }
-        for node in nodes { await node.shutdown() }
     }
 }
 

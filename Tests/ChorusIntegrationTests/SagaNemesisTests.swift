@@ -96,6 +96,23 @@ extension RealProcessTests {
                         #expect(count("charge") == 1 && count("ship") == 1 && count("refund") == 0 && count("release") == 0, "\(id): \(ledger.filter { $0.order == id })")
                     }
                 }
+                // Every node lists every saga in its final state: followers from their own
+                // (deferred) fold of the log, the leader from its decisions.
+                for node in harness.cluster.nodes {
+                    let deadline = ContinuousClock.now + .seconds(20)
+                    var listed: [String: String] = [:]
+                    while ContinuousClock.now < deadline {
+                        let response = try await client.send(.GET, url: harness.cluster.httpURL(node) + "/v1/sagas?limit=1000", headers: [("Authorization", "Bearer \(harness.token)")])
+                        listed = [:]
+                        for saga in (try? JSONValue(parsing: response.body))?["sagas"]?.arrayValue ?? [] {
+                            listed[saga["id"]?.stringValue ?? ""] = saga["state"]?.stringValue
+                            #expect(saga["version"]?.int64Value == 1 && (saga["startedAt"]?.int64Value ?? 0) > 0, "n\(node): \(saga)")
+                        }
+                        if listed == states { break }
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                    #expect(listed == states, "n\(node) lists \(listed.count) sagas: \(listed.filter { states[$0.key] != $0.value })")
+                }
                 print("saga nemesis: \(Self.sagaCount) sagas, \(states.values.filter { $0 == "completed" }.count) completed, "
                     + "\(states.values.filter { $0 == "compensated" }.count) compensated, \(ledger.count) applications, 2 leader kills")
             }

@@ -38,6 +38,8 @@ public struct SagaHost: Sendable {
         case call(stream: String, SagaCall)
         /// `submit(.tick)` for the stream at or after `dueAt`.
         case setTimer(stream: String, SagaTimerID, dueAt: UInt64)
+        /// The timer is disarmed: its tick would do nothing (an optimization; ignoring it is correct).
+        case cancelTimer(stream: String, SagaTimerID)
         /// Read the whole stream and pass it to `reloaded`.
         case reload(stream: String)
         /// Answer the caller that submitted with `ticket`.
@@ -258,6 +260,15 @@ public struct SagaHost: Sendable {
         store(orchestrator, stream: stream)
     }
 
+    /// A follower learned that the saga in `stream` ended, without folding
+    /// its stream (`SagasRuntime` decodes only its first and last events):
+    /// the summary replaces whatever fold the host held.
+    public mutating func observeFinished(_ summary: SagaSummary) {
+        guard !isLeading else { return }
+        instances[summary.stream] = nil
+        finished[summary.stream] = summary
+    }
+
     // MARK: Internals
 
     mutating func decideNext(_ stream: String, now: UInt64) -> [Output] {
@@ -293,7 +304,7 @@ public struct SagaHost: Sendable {
         switch effect {
         case .call(let call): return [.call(stream: stream, call)]
         case .setTimer(let timer, let dueAt): return [.setTimer(stream: stream, timer, dueAt: dueAt)]
-        case .cancelTimer: return []
+        case .cancelTimer(let timer): return [.cancelTimer(stream: stream, timer)]
         case .acquireLock(let name, let owner, let expiry, let contention):
             return deliver(locks.acquire(name: name, owner: owner, expiryMilliseconds: expiry, contention: contention, now: now), now: now)
         case .releaseLock(let name, let owner):
@@ -347,6 +358,20 @@ public struct SagaSummary: Sendable, Hashable {
     public var finishedAt: UInt64?
     /// The stream's last revision.
     public var revision: UInt64
+
+    public init(
+        stream: String, definition: String, definitionVersion: Int, sagaID: SagaID, status: SagaStatus, startedAt: UInt64,
+        finishedAt: UInt64?, revision: UInt64
+    ) {
+        self.stream = stream
+        self.definition = definition
+        self.definitionVersion = definitionVersion
+        self.sagaID = sagaID
+        self.status = status
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.revision = revision
+    }
 
     public init(_ state: SagaState) {
         stream = state.stream ?? ""

@@ -20,6 +20,16 @@ public enum SagaStreamEvents {
 
     public static func isSagaStream(_ name: String) -> Bool { name.utf8.starts(with: streamPrefix.utf8) }
 
+    /// The status a final event's type ends a saga in, or nil for any other type.
+    public static func finalStatus(ofType type: String) -> SagaStatus? {
+        switch SagaEventType(rawValue: type) {
+        case .completed: .completed
+        case .compensated: .compensated
+        case .cancelled: .cancelled
+        default: nil
+        }
+    }
+
     /// The events of one decision, as the store takes them, starting at `firstRevision`.
     public static func proposed(_ events: [SagaEvent], stream: String, firstRevision: UInt64) -> [ProposedEvent] {
         let streamHash = fnv1a(stream)
@@ -45,6 +55,25 @@ public enum SagaStreamEvents {
         case .noStream: .noStream
         case .exact(let revision): .revision(StreamRevision(revision))
         }
+    }
+
+    /// What a list needs from a saga's `SagaStarted` event — the definition's
+    /// name and version, the saga id and the start time — read without
+    /// decoding the definition (a follower summarising a finished saga).
+    public static func startFacts(_ recorded: RecordedEvent) throws(SagaEventDecodingError)
+        -> (definition: String, version: Int, sagaID: SagaID, at: UInt64)
+    {
+        func fail(_ message: String) -> SagaEventDecodingError { SagaEventDecodingError(type: recorded.type, message: message) }
+        guard recorded.type == SagaEventType.started.rawValue else { throw fail("not a SagaStarted event") }
+        guard recorded.data.count <= SagaLimits.maximumEventBytes else { throw fail("data exceeds \(SagaLimits.maximumEventBytes) bytes") }
+        let value: JSONValue
+        do { value = try JSONValue(parsing: recorded.data, limits: SagaLimits.json) } catch { throw fail(error.description) }
+        guard let name = value["definition"]?["name"]?.stringValue, SagaNames.isValidDefinitionName(name),
+            let version = value["definition"]?["version"]?.int64Value, version >= 1, version <= Int64(Int32.max),
+            let id = value["sagaId"]?.stringValue, SagaNames.isValidSagaID(SagaID(id)),
+            let at = value["at"]?.numberValue.flatMap({ UInt64($0.literal) })
+        else { throw fail("a start names its definition (name, version), its saga id and its time") }
+        return (name, Int(version), SagaID(id), at)
     }
 
     /// A recorded event as a saga event; anything a saga stream should not hold is an error.

@@ -14,6 +14,7 @@ import Testing
         var store: [String: [SagaEvent]] = [:]
         var calls: [SagaCall] = []
         var timers: [(String, UInt64)] = []
+        var cancelledTimers = 0
         var responses: [UInt64: SagaHostResponse] = [:]
         var appendsPending: [(String, [SagaEvent], SagaExpectedRevision)] = []
         /// When false, appends wait in `appendsPending` for `settle`.
@@ -32,6 +33,7 @@ import Testing
                     }
                 case .call(_, let call): calls.append(call)
                 case .setTimer(let stream, _, let dueAt): timers.append((stream, dueAt))
+                case .cancelTimer: cancelledTimers += 1
                 case .reload(let stream): work += try! host.reloaded(stream: stream, events: store[stream] ?? [], now: now)
                 case .respond(let ticket, let response): responses[ticket] = response
                 }
@@ -147,6 +149,8 @@ import Testing
         world.submit(Self.success(world.calls[2]), now: 3)
         #expect(world.host.state(of: Self.stream) == nil)
         #expect(world.host.finished[Self.stream]?.status == .completed)
+        // Each answered attempt disarms its timeout: the runtime is told, so its sleeping timer can stop.
+        #expect(world.cancelledTimers == 3)
         world.submit(Self.success(world.calls[2]), ticket: 9, now: 4)
         world.submit(Self.start(), ticket: 10, now: 4)
         #expect(world.responses[9] == .decided(.ignored(.sagaFinished), revision: nil))
