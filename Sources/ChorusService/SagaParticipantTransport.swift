@@ -26,7 +26,8 @@ public struct SagaParticipantTransport: Sendable {
     /// Sends `request` and returns what the participant said, or a retryable
     /// failure when it could not be asked (unknown participant, unreachable,
     /// timed out). `timeoutMilliseconds` bounds the whole exchange.
-    public func send(_ request: ParticipantRequest, baseURL: String?, traceParent: String, timeoutMilliseconds: UInt64) async
+    /// `headers` carry the attempt's trace context (`traceparent`, …).
+    public func send(_ request: ParticipantRequest, baseURL: String?, headers: [String: String], timeoutMilliseconds: UInt64) async
         -> ParticipantOutcome
     {
         if let handler = local[request.participant] { return await handler.call(request) }
@@ -38,7 +39,7 @@ public struct SagaParticipantTransport: Sendable {
         var http = HTTPClientRequest(url: baseURL + request.path)
         http.method = HTTPMethod(rawValue: request.method.rawValue)
         http.headers.add(name: "Idempotency-Key", value: request.idempotencyKey)
-        http.headers.add(name: "traceparent", value: traceParent)
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { http.headers.add(name: name, value: value) }
         http.headers.add(name: "Accept", value: "application/json")
         if let body = request.body {
             http.headers.add(name: "Content-Type", value: "application/json")

@@ -5,6 +5,7 @@ import ChorusReplica
 import ChorusSagas
 import CoreMetrics
 import Synchronization
+import Tracing
 
 /// The sagas of one node (issue 12): a `SagaHost` driven by this node's
 /// event store. Every node folds the saga streams and the registry from its
@@ -31,6 +32,8 @@ public actor SagasRuntime {
         public var transportSlackMilliseconds: UInt64
         /// Saga events read per tail batch.
         public var batchSize: Int
+        /// Where sagas' spans go (`SagaTracing`); nil: `InstrumentationSystem.tracer` (no-op unless bootstrapped).
+        public var tracer: (any Tracer)?
 
         public init(
             localParticipants: [String: SagaLocalParticipant] = [:], leadershipPollMilliseconds: Int = 50,
@@ -50,6 +53,9 @@ public actor SagasRuntime {
     let metrics: SagasMetrics
 
     var host = SagaHost()
+    var tracing: SagaTracing
+    /// The events of the append in flight per stream, for the spans once it settles.
+    var appending: [String: [SagaEvent]] = [:]
     public private(set) var registry = SagaRegistry()
     /// Callers waiting for their input's decision.
     var waiting: [UInt64: CheckedContinuation<SagaHostResponse, Never>] = [:]
@@ -82,6 +88,7 @@ public actor SagasRuntime {
         self.transport = SagaParticipantTransport(local: options.localParticipants)
         self.clock = clock
         self.metrics = metrics
+        self.tracing = SagaTracing(tracer: options.tracer ?? InstrumentationSystem.tracer)
     }
 
     var now: UInt64 { UInt64(max(clock.now().microsecondsSinceEpoch / 1_000, 0)) }
@@ -137,6 +144,8 @@ public actor SagasRuntime {
         sagaTimers = [:]
         lockExpiryScheduledAt = nil
         perform(host.follow())
+        tracing.endAll()
+        appending = [:]
         for waiters in endWaiters.values { for waiter in waiters { waiter.resume(returning: nil) } }
         endWaiters = [:]
     }
@@ -248,6 +257,7 @@ public actor SagasRuntime {
             switch output {
             case .append(let stream, let events, let expected):
                 count(events)
+                appending[stream] = events
                 let generation = generation
                 let proposed = SagaStreamEvents.proposed(events, stream: stream, firstRevision: SagaStreamEvents.firstRevision(after: expected))
                 let append = StreamAppend(stream: StreamName(stream), expected: SagaStreamEvents.expectedState(expected), events: proposed)
@@ -291,6 +301,7 @@ public actor SagasRuntime {
 
     func appendFinished(stream: String, settled: Bool, generation: UInt64) {
         guard generation == self.generation else { return }
+        if let events = appending.removeValue(forKey: stream), settled { tracing.appended(events, stream: stream) }
         perform(settled ? host.appended(stream: stream, now: now) : host.appendUnsettled(stream: stream))
         if let summary = host.finished[stream], let waiters = endWaiters.removeValue(forKey: stream) {
             for waiter in waiters { waiter.resume(returning: summary) }
@@ -329,10 +340,13 @@ public actor SagasRuntime {
         let transport = transport
         let started = ContinuousClock.now
         if call.attempt > 1 { metrics.retries.increment() }
+        let span = tracing.startAttempt(call, stream: stream, state: host.state(of: stream))
+        var headers = tracing.headers(for: span)
+        if headers["traceparent"] == nil { headers["traceparent"] = SagaParticipantTransport.traceParent(stream: stream, call: call) }
+        let traceHeaders = headers
         Task {
-            let outcome = await transport.send(
-                call.request, baseURL: baseURL, traceParent: SagaParticipantTransport.traceParent(stream: stream, call: call),
-                timeoutMilliseconds: timeout)
+            let outcome = await transport.send(call.request, baseURL: baseURL, headers: traceHeaders, timeoutMilliseconds: timeout)
+            SagaTracing.finish(span, outcome: outcome)
             await self.callFinished(stream: stream, call: call, outcome: outcome, started: started, generation: generation)
         }
     }

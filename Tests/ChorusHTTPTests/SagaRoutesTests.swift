@@ -4,6 +4,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import InMemoryTracing
+import Tracing
 import Logging
 import Synchronization
 import Testing
@@ -78,7 +80,9 @@ import Testing
         ]}
         """
 
-    static func run(_ participants: Participants, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    static func run(
+        _ participants: Participants, tracer: InMemoryTracer? = nil, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
         let directory = NSTemporaryDirectory() + "chorus-http-sagas-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var logger = Logger(label: "test")
@@ -87,6 +91,7 @@ import Testing
         var api = HTTPAPIConfiguration(host: "127.0.0.1", port: 0)
         api.sagaOptions.localParticipants = participants.local
         api.sagaOptions.leadershipPollMilliseconds = 10
+        api.sagaOptions.tracer = tracer
         let service = ChorusService(node: node, eventOptions: api.eventOptions, sagaOptions: api.sagaOptions)
         let application = ChorusHTTPServer.makeApplication(service: service, configuration: api, logger: logger)
         do {
@@ -164,6 +169,39 @@ import Testing
                 "inventory POST /reservations", "payments POST /charges", "payments POST /refunds/payments-2",
                 "inventory DELETE /reservations/saga-order-7%2Freserve",
             ])
+        }
+    }
+
+    /// One trace per saga: a root span, and one child per attempt of each step and compensation, in the
+    /// order they ran, with their outcomes.
+    @Test func aCompensatedSagaIsOneTraceWithASpanPerAttempt() async throws {
+        let participants = Participants()
+        participants.state.withLock {
+            $0.scripted["shipping"] = [.failed(code: "address_invalid", message: "no such street", nonRetryable: false)]
+        }
+        let tracer = InMemoryTracer()
+        try await Self.run(participants, tracer: tracer) { client in
+            #expect(try await Self.start(client, "8").status == .created)
+            _ = try await Self.await(client, "8", state: "compensated")
+            // The root ends with the decision that ended the saga; attempts end as their answers arrive.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !tracer.finishedSpans.contains(where: { $0.operationName == "saga order" }), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let spans = tracer.finishedSpans
+            let root = try #require(spans.first { $0.operationName == "saga order" })
+            #expect(root.parentSpanID == nil)
+            #expect(root.attributes["saga.outcome"]?.toSpanAttribute() == "SagaCompensated")
+            #expect(root.attributes["saga.stream"]?.toSpanAttribute() == "saga-order-8")
+            let children = spans.filter { $0.parentSpanID == root.spanID }.sorted { $0.startInstant.nanosecondsSinceEpoch < $1.startInstant.nanosecondsSinceEpoch }
+            #expect(children.map(\.operationName) == [
+                "saga.step reserve", "saga.step charge", "saga.step ship", "saga.compensation charge", "saga.compensation reserve",
+            ])
+            #expect(children.map { $0.attributes["saga.outcome"]?.toSpanAttribute() } == [
+                .string("succeeded"), .string("succeeded"), .string("failed_retryable"), .string("succeeded"), .string("succeeded"),
+            ])
+            #expect(children.allSatisfy { $0.traceID == root.traceID })
+            #expect(children[2].attributes["saga.error"]?.toSpanAttribute() == "address_invalid")
         }
     }
 
