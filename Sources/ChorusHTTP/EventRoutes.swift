@@ -7,18 +7,8 @@ import Hummingbird
 extension EventStoreAPI {
     func register<Context: RequestContext>(on router: Router<Context>) {
         let api = self
-        typealias Handler = @Sendable (Request, Context) async throws -> Response
-        func route(_ path: RouterPath, _ handlers: [(HTTPRequest.Method, Handler)]) {
-            for (method, handler) in handlers { router.on(path, method: method, use: handler) }
-            let allowed = handlers.map(\.0)
-            let allow = allowed.map(\.rawValue).joined(separator: ", ")
-            for method in [HTTPRequest.Method.get, .put, .post, .delete, .patch] where !allowed.contains(method) {
-                router.on(path, method: method) { request, _ -> Response in
-                    throw APIError(
-                        .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allow)",
-                        headers: [.allow: allow])
-                }
-            }
+        func route(_ path: RouterPath, _ handlers: [(HTTPRequest.Method, @Sendable (Request, Context) async throws -> Response)]) {
+            router.on(path, methods: handlers)
         }
         route("/v1/streams", [(.post, { try await api.appendMultiple($0, context: $1) })])
         route(

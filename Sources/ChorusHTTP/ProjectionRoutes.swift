@@ -37,16 +37,8 @@ struct ProjectionAPI: Sendable {
 
     func register<Context: RequestContext>(on router: Router<Context>) {
         let api = self
-        typealias Handler = @Sendable (Request, Context) async throws -> Response
-        func route(_ path: RouterPath, _ method: HTTPRequest.Method, _ handler: @escaping Handler) {
-            router.on(path, method: method, use: handler)
-            for other in [HTTPRequest.Method.get, .put, .post, .delete, .patch] where other != method {
-                router.on(path, method: other) { request, _ -> Response in
-                    throw APIError(
-                        .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(method.rawValue)",
-                        headers: [.allow: method.rawValue])
-                }
-            }
+        func route(_ path: RouterPath, _ method: HTTPRequest.Method, _ handler: @escaping @Sendable (Request, Context) async throws -> Response) {
+            router.on(path, methods: [(method, handler)])
         }
         route("/v1/projections", .get) { request, _ in try await api.list(request) }
         route("/v1/projections/:name", .get) { request, context in try await api.show(request, context: context) }

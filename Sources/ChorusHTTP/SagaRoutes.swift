@@ -39,15 +39,7 @@ struct SagaAPI: Sendable {
         let api = self
         typealias Handler = @Sendable (Request, Context) async throws -> Response
         func route(_ path: RouterPath, _ methods: [HTTPRequest.Method: Handler]) {
-            for (method, handler) in methods { router.on(path, method: method, use: handler) }
-            let allowed = methods.keys.map(\.rawValue).sorted().joined(separator: ", ")
-            for other in [HTTPRequest.Method.get, .put, .post, .delete, .patch] where methods[other] == nil {
-                router.on(path, method: other) { request, _ -> Response in
-                    throw APIError(
-                        .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed)",
-                        headers: [.allow: allowed])
-                }
-            }
+            router.on(path, methods: methods.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key, $0.value) })
         }
         route("/v1/sagas/definitions", [.get: { request, _ in try await api.definitions(request) }])
         route("/v1/sagas/definitions/:name", [.put: { request, context in try await api.define(request, context: context) }])

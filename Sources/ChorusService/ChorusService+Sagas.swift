@@ -175,23 +175,7 @@ extension ChorusService {
     }
 
     func readSagaStream(_ stream: String, consistency: EventReadConsistency) async throws(ServiceError) -> [RecordedEvent] {
-        var events: [RecordedEvent] = []
-        var from = StreamReadStart.start
-        while true {
-            let query = StreamReadRequest(stream: StreamName(stream), direction: .forwards, from: from, maximumCount: 1_000, asOf: nil)
-            let (answer, _) = try await eventStore.proposer.read(.readStream(query), requirement: consistency.requirement)
-            guard case .stream(let result) = answer else { throw Self.misanswered("a saga stream read") }
-            switch result {
-            case .events(let page):
-                events += page.events
-                guard let next = page.nextRevision, !page.events.isEmpty else { return events }
-                from = .revision(next)
-            case .streamNotFound:
-                return events
-            case .streamDeleted, .asOfNotRetained:
-                throw ServiceError(.internal, "saga stream \(stream) cannot be read: \(result)")
-            }
-        }
+        try await eventStore.proposer.readWholeStream(stream, requirement: consistency.requirement)
     }
 
     static func registrationError(_ error: SagaRegistry.RegistrationError) -> ServiceError {

@@ -407,24 +407,9 @@ public actor SagasRuntime {
 
     /// The whole stream, read from this node at linearizable consistency.
     static func readStream(_ stream: String, proposer: EventStoreProposer) async throws(ServiceError) -> [SagaEvent] {
-        var events: [SagaEvent] = []
-        var from = StreamReadStart.start
-        while true {
-            let query = StreamReadRequest(stream: StreamName(stream), direction: .forwards, from: from, maximumCount: 1_000, asOf: nil)
-            let (answer, _) = try await proposer.read(.readStream(query), requirement: .linearizable)
-            guard case .stream(let result) = answer else { throw ChorusService.misanswered("a saga stream read") }
-            switch result {
-            case .events(let page):
-                do { events += try page.events.map(SagaStreamEvents.sagaEvent) } catch {
-                    throw ServiceError(.internal, "saga stream \(stream) holds an event that is not a saga event: \(error)")
-                }
-                guard let next = page.nextRevision, !page.events.isEmpty else { return events }
-                from = .revision(next)
-            case .streamNotFound:
-                return events
-            case .streamDeleted, .asOfNotRetained:
-                throw ServiceError(.internal, "saga stream \(stream) cannot be read: \(result)")
-            }
+        let recorded = try await proposer.readWholeStream(stream, requirement: .linearizable)
+        do { return try recorded.map(SagaStreamEvents.sagaEvent) } catch {
+            throw ServiceError(.internal, "saga stream \(stream) holds an event that is not a saga event: \(error)")
         }
     }
 }
