@@ -172,7 +172,7 @@ public actor SagasRuntime {
                 unfolded[stream, default: []] += run
                 unfoldedEventCount += run.count
                 if let last = run.last, let status = SagaStreamEvents.finalStatus(ofType: last.type) {
-                    try finishUnfolded(stream, status: status, last: last)
+                    finishUnfolded(stream, status: status, last: last)
                 }
             }
             index = end
@@ -186,26 +186,24 @@ public actor SagasRuntime {
     var tailCursor: SubscriptionCursor { cursor }
 
     /// A follower's saga ended: its summary from its first event (or the
-    /// fold the host already holds) and its last, nothing else decoded.
-    func finishUnfolded(_ stream: String, status: SagaStatus, last: RecordedEvent) throws(ServiceError) {
+    /// fold the host already holds) and its last, nothing else decoded. A
+    /// stream that does not add up (its start passed while this node led, an
+    /// unreadable event) is read whole instead.
+    func finishUnfolded(_ stream: String, status: SagaStatus, last: RecordedEvent) {
         let events = unfolded.removeValue(forKey: stream) ?? []
         unfoldedEventCount -= events.count
-        func decoded(_ event: RecordedEvent) throws(ServiceError) -> SagaEvent {
-            do { return try SagaStreamEvents.sagaEvent(event) } catch {
-                throw ServiceError(.internal, "saga stream \(stream) holds an event that is not a saga event: \(error)")
-            }
-        }
-        let start: (definition: String, version: Int, sagaID: SagaID, at: UInt64)
-        if let state = host.state(of: stream), let known = state.definition, let id = state.sagaID {
+        var start: (definition: String, version: Int, sagaID: SagaID, at: UInt64)?
+        if let state = host.state(of: stream), let known = state.definition, let id = state.sagaID,
+            state.eventCount == Int(events.first?.revision.rawValue ?? 0)
+        {
             start = (known.name, known.version, id, state.startedAt)
         } else if let first = events.first, first.revision.rawValue == 0 {
-            do { start = try SagaStreamEvents.startFacts(first) } catch {
-                throw ServiceError(.internal, "saga stream \(stream) starts with an unreadable event: \(error)")
-            }
-        } else {
-            throw ServiceError(.internal, "saga stream \(stream) ended without a start this node saw")
+            start = try? SagaStreamEvents.startFacts(first)
         }
-        let finishedAt = try decoded(last).at
+        guard let start, let finishedAt = try? SagaStreamEvents.sagaEvent(last).at else {
+            refold(stream)
+            return
+        }
         host.observeFinished(SagaSummary(
             stream: stream, definition: start.definition, definitionVersion: start.version, sagaID: start.sagaID, status: status,
             startedAt: start.at, finishedAt: finishedAt, revision: last.revision.rawValue))
@@ -220,11 +218,32 @@ public actor SagasRuntime {
                 let events = try run.map(SagaStreamEvents.sagaEvent)
                 try host.observe(stream: stream, events: events, firstRevision: Int(run.first!.revision.rawValue))
             } catch {
-                metrics.foldFailures.increment()
+                // A gap: events this node's tail passed while it led (an append whose outcome it never
+                // learned, committed before it stepped down). The stream itself is the truth: read it whole.
+                refold(stream)
             }
         }
         unfolded = [:]
         unfoldedEventCount = 0
+    }
+
+    /// Replaces the host's fold of `stream` by the fold of the stream as this node has applied it.
+    func refold(_ stream: String) {
+        let proposer = proposer
+        Task {
+            do {
+                let recorded = try await proposer.readWholeStream(stream, requirement: .immediate)
+                let events = try recorded.map(SagaStreamEvents.sagaEvent)
+                self.refolded(stream, events)
+            } catch {
+                self.metrics.foldFailures.increment()
+            }
+        }
+    }
+
+    func refolded(_ stream: String, _ events: [SagaEvent]) {
+        guard !isLeading else { return }  // a leader reloads through the host itself
+        do { perform(try host.reloaded(stream: stream, events: events, now: now)) } catch { metrics.foldFailures.increment() }
     }
 
     /// Registers a definition or participant: appended to `saga-registry`
@@ -270,7 +289,7 @@ public actor SagasRuntime {
                     } catch {
                         settled = false
                     }
-                    await self.appendFinished(stream: stream, settled: settled, generation: generation)
+                    self.appendFinished(stream: stream, settled: settled, generation: generation)
                 }
             case .call(let stream, let call):
                 send(call, stream: stream)
@@ -290,7 +309,7 @@ public actor SagasRuntime {
                 let proposer = proposer
                 Task {
                     let events = try? await Self.readStream(stream, proposer: proposer)
-                    await self.reloadFinished(stream: stream, events: events, generation: generation)
+                    self.reloadFinished(stream: stream, events: events, generation: generation)
                 }
             case .respond(let ticket, let response):
                 waiting.removeValue(forKey: ticket)?.resume(returning: response)
@@ -347,7 +366,7 @@ public actor SagasRuntime {
         Task {
             let outcome = await transport.send(call.request, baseURL: baseURL, headers: traceHeaders, timeoutMilliseconds: timeout)
             SagaTracing.finish(span, outcome: outcome)
-            await self.callFinished(stream: stream, call: call, outcome: outcome, started: started, generation: generation)
+            self.callFinished(stream: stream, call: call, outcome: outcome, started: started, generation: generation)
         }
     }
 
@@ -369,7 +388,7 @@ public actor SagasRuntime {
         let task = Task {
             if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(min(delay, SagaLimits.maximumDurationMilliseconds)))) }
             guard !Task.isCancelled else { return }
-            await self.fire(id: id, generation: generation, work)
+            self.fire(id: id, generation: generation, work)
         }
         timers[id] = task
         return id

@@ -292,7 +292,9 @@ public struct SagaHost: Sendable {
     }
 
     mutating func store(_ orchestrator: SagaOrchestrator, stream: String) {
-        if orchestrator.state.status.isFinal {
+        if orchestrator.state.eventCount == 0 {
+            instances[stream] = nil  // no saga (a start that was never recorded): nothing to list or resume
+        } else if orchestrator.state.status.isFinal {
             instances[stream] = nil
             finished[stream] = SagaSummary(orchestrator.state)
         } else {
