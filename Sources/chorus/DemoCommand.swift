@@ -84,6 +84,7 @@ struct DemoCommand: AsyncParsableCommand {
         print("  export CHORUS_TOKEN_FILE=\(cluster.adminTokenFile)")
         print("  chorus kv put greeting bonjour --endpoint \(cluster.httpURL(1))")
         print("  chorus kv get greeting --consistency sequential --endpoint \(cluster.httpURL(3))")
+        print("  chorus saga list --endpoint \(cluster.httpURL(2))        # the tour's two order sagas, from a follower's fold")
         print("  curl -s -H \"Authorization: Bearer $(cat \(cluster.adminTokenFile))\" \(cluster.httpURL(1))/v1/cluster")
         print("  chorus tokens issue --keys \(cluster.keyringFile) --subject alice --role reader --expires 1h")
         if noWait {
