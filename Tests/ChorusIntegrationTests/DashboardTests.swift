@@ -1,6 +1,7 @@
 import ChorusAPI
 import ChorusClient
 import ChorusLocalCluster
+import ChorusCore
 import Foundation
 import Testing
 
@@ -24,6 +25,12 @@ extension RealProcessTests {
                 let leaderClient = try harness.client(for: leader.node)
                 defer { leaderClient.shutdown() }
                 for index in 0..<3 { _ = try await leaderClient.get("dash-\(index)", consistency: .eventual) }
+                // One saga whose participant never answers: it fails, its compensation fails, it parks.
+                try await harness.client.registerSagaParticipant("nowhere", url: "http://127.0.0.1:9")
+                try await harness.client.defineSaga(#"{"name":"dash","version":1,"steps":[{"id":"a","action":{"participant":"nowhere","method":"POST","path":"/a"},"compensation":{"participant":"nowhere","method":"POST","path":"/b","retry":{"maximumAttempts":1}},"retry":{"maximumAttempts":1}}]}"#)
+                try await harness.client.startSaga("dash", id: "1", input: .object(JSONObject()))
+                let parked = try await harness.client.waitForSaga("dash", id: "1", states: ["parked"])
+                #expect(parked["state"]?.stringValue == "parked")
                 let before = try #require(await harness.cluster.view(of: leader.node, client: harness.client))
                 let page = try Self.render(url + "/#token=" + harness.token)
                 let after = try #require(await harness.cluster.view(of: leader.node, client: harness.client))
@@ -35,6 +42,8 @@ extension RealProcessTests {
                 for member in harness.cluster.nodes { #expect(page.contains(harness.cluster.httpURL(member)), "n\(member) is listed") }
                 #expect(!page.contains("401"), "the token from the fragment was used")
                 #expect(page.contains(" eventual 3 "), "reads per level: \(page.prefix(2_000))")
+                #expect(page.contains("sagas started (decided here) 1 "), "sagas: \(page.prefix(3_000))")
+                #expect(page.contains("sagas parked (decided here) 1 "), "sagas: \(page.prefix(3_000))")
 
                 // Without a token the page still loads, and says what it needs.
                 let anonymous = try Self.render(url + "/")
