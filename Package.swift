@@ -115,6 +115,7 @@ let package = Package(
             "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusMachines", "ChorusReplica", "ChorusStorage", "ChorusWire",
             "ChorusCertificates",
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -179,7 +180,7 @@ let package = Package(
         ]),
         // Local multi-process clusters (child `chorus node` processes) for
         // `chorus cluster up`, `chorus demo` and the real-process tests.
-        library("ChorusLocalCluster", ["ChorusClient", "ChorusCertificates"]),
+        library("ChorusLocalCluster", ["ChorusClient", "ChorusCertificates", "ChorusCore"]),
         // The consistency lab (`chorus lab`) and the recorder the real-process tests share.
         library("ChorusLab", [
             "ChorusAPI", "ChorusCheck", "ChorusClient", "ChorusCore", "ChorusLocalCluster",
@@ -235,7 +236,9 @@ let package = Package(
         ]),
         tests("ChorusNode", [
             "ChorusNode", "ChorusLocalCluster", "ChorusMachines", "ChorusReplica", "ChorusWire", "ChorusRaft", "ChorusKeyValue",
-            "ChorusCore", "ChorusStorage", "ChorusTesting",
+            "ChorusCore", "ChorusStorage", "ChorusTesting", "ChorusCertificates",
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -172,6 +172,29 @@ public struct IssuedCertificate: Sendable {
     public let node: NodeID
     public let certificate: Certificate
     public let privateKey: Certificate.PrivateKey
+
+    /// The certificate as PEM text.
+    public func certificatePEM() throws(ClusterCertificateError) -> String {
+        try CertificateFiles.pem(of: certificate, path: "node \(node.rawValue)'s certificate")
+    }
+
+    /// The private key as PEM text.
+    public func privateKeyPEM() throws(ClusterCertificateError) -> String {
+        try CertificateFiles.pem(of: privateKey, path: "node \(node.rawValue)'s key")
+    }
+}
+
+extension ClusterCertificateAuthority {
+    /// The CA certificate as PEM text.
+    public func certificatePEM() throws(ClusterCertificateError) -> String {
+        try CertificateFiles.pem(of: certificate, path: "the CA certificate")
+    }
+
+    /// The credentials of a node this CA issued `issued` for.
+    public func credentials(for issued: IssuedCertificate) throws(ClusterCertificateError) -> PeerCredentials {
+        try PeerCredentials(
+            authorityPEM: certificatePEM(), certificatePEM: issued.certificatePEM(), privateKeyPEM: issued.privateKeyPEM())
+    }
 }
 
 /// Numeric IPv4 and IPv6 addresses as the bytes an IP SAN holds (inet_pton).
