@@ -168,7 +168,7 @@ public final class LocalCluster: Sendable {
     /// are renamed `.replaced`. `start` calls it.
     public func preparePeerCertificates() throws(ClusterError) {
         guard options.peerSecurity == .generatedCertificates else { return }
-        let result: Result<Void, ClusterCertificateError> = certificateLock.withLock { _ in
+        let result: Result<Void, any Error> = certificateLock.withLock { _ in
             do {
                 let authorityFile = peerCertificateFiles(1).authority
                 if !FileManager.default.fileExists(atPath: authorityFile) {

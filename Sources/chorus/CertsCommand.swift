@@ -32,7 +32,7 @@ struct CertsCreateAuthority: AsyncParsableCommand {
     var validityDays: Int = ClusterCertificateAuthority.authorityValidityDaysDefault
 
     func run() throws {
-        try runReportingCertificateErrors("chorus certs create-ca") {
+        try runReportingCertificateErrors("chorus certs create-ca") { () throws(ClusterCertificateError) in
             try CertificateFiles.write(ClusterCertificateAuthority.create(validityDays: validityDays), to: output)
         }
         writeLine("wrote \(output)/\(CertificateFiles.authorityCertificateName) and \(output)/\(CertificateFiles.authorityKeyName)")
@@ -61,7 +61,7 @@ struct CertsIssue: AsyncParsableCommand {
     func run() throws {
         guard node > 0 else { throw ValidationError("--node must be a positive integer") }
         let directory = output ?? authorityDirectory
-        try runReportingCertificateErrors("chorus certs issue") {
+        try runReportingCertificateErrors("chorus certs issue") { () throws(ClusterCertificateError) in
             let authority = try CertificateFiles.readAuthority(from: authorityDirectory)
             try CertificateFiles.write(
                 authority.issue(node: NodeID(node), hosts: hosts, validityDays: validityDays), to: directory)

@@ -128,7 +128,7 @@ struct NodeCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        var configuration: NodeConfiguration
+        var draft: NodeConfiguration
         let httpAddress: NetworkAddress
         do {
             let listenAddress = try NetworkAddress.parse(listen)
@@ -153,17 +153,18 @@ struct NodeCommand: AsyncParsableCommand {
                 built.raft.injectedBug = bug
             }
             try built.validate()
-            configuration = built
+            draft = built
         } catch {
             throw ValidationError("\(error)")
         }
         let authorization = try clientAuthorization()
         do {
-            configuration.peerSecurity = try peerSecurity()
-            try configuration.validate()
+            draft.peerSecurity = try peerSecurity()
+            try draft.validate()
         } catch let error as NodeConfigurationError {
             throw ValidationError("\(error)")
         }
+        let configuration = draft
         var api = HTTPAPIConfiguration(
             host: httpAddress.host, port: httpAddress.port,
             maximumValueBytes: configuration.keyValue.maximumValueBytes, metricsRegistry: MetricsBootstrap.registry)

@@ -101,7 +101,7 @@ import X509
             Self.refusal { try authority.issue(node: 1, hosts: ["not a host"]) }
                 == .invalidArgument("'not a host' is neither an IP address nor a DNS name"))
         try CertificateFiles.write(authority, to: directory)
-        #expect(Self.refusal { try CertificateFiles.write(authority, to: directory) } == .exists(path: directory + "/ca-key.pem"))
+        #expect(Self.refusal { try CertificateFiles.write(authority, to: directory) } == .exists(path: directory + "/ca.pem"))
         #expect(
             Self.refusal { try CertificateFiles.readAuthority(from: directory + "/missing") }
                 == .unreadable(path: directory + "/missing/ca.pem", reason: "No such file or directory"))

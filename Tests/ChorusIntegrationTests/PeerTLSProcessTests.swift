@@ -1,6 +1,7 @@
 import ChorusClient
 import ChorusLocalCluster
 import Foundation
+import NIOHTTP1
 import Testing
 
 extension RealProcessTests {

@@ -4,6 +4,7 @@ import ChorusKeyValue
 import ChorusLocalCluster
 import ChorusMachines
 import ChorusRaft
+import ChorusReplica
 import ChorusWire
 import Foundation
 import Logging
