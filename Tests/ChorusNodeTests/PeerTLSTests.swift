@@ -36,7 +36,7 @@ import Testing
             advertisedHTTPURL: "http://127.0.0.1:1", dataDirectory: directory + "/n\(node.rawValue)")
         configuration.raft.electionTimeoutTicks = 10
         configuration.raft.heartbeatIntervalTicks = 2
-        configuration.writeTimeoutMilliseconds = 2_000
+        configuration.writeTimeoutMilliseconds = 10_000
         configuration.peerSecurity = .mutualTLS(credentials)
         return configuration
     }
@@ -62,7 +62,8 @@ import Testing
         }
         // Two voters: a leader needs the other's vote and a write both logs, so both directions carry Raft over TLS.
         var leader: ChorusNode?
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous deadlines: with the whole package's tests at once on two cores, a handshake can take seconds.
+        let deadline = ContinuousClock.now + .seconds(60)
         while leader == nil && ContinuousClock.now < deadline {
             for node in nodes where try await node.status().role == .leader { leader = node }
             try await Task.sleep(for: .milliseconds(20))
@@ -100,14 +101,16 @@ import Testing
         for (reason, certificate) in cases {
             let closed = try await TestDialler.dial(port: ports[0], cluster: configuration.clusterID, as: 2, presenting: certificate)
             #expect(closed, "\(reason): the connection stays open")
-            try await Task.sleep(for: .milliseconds(100))
+            let logged = ContinuousClock.now + .seconds(30)
+            while !log.rejections.contains(reason) && ContinuousClock.now < logged { try await Task.sleep(for: .milliseconds(10)) }
             #expect(try await node.status().term < Self.farTerm, "\(reason): a Raft frame was delivered")
             #expect(log.rejections.contains(reason), "\(reason) not logged; logged: \(log.rejections)")
         }
         // The control: node 2's own certificate gets the same frame delivered.
-        let accepted = try await TestDialler.dial(port: ports[0], cluster: configuration.clusterID, as: 2, presenting: try authority.issue(node: 2))
+        let accepted = try await TestDialler.dial(
+            port: ports[0], cluster: configuration.clusterID, as: 2, presenting: try authority.issue(node: 2), patience: .seconds(1))
         #expect(!accepted, "the control connection was closed")
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         while try await node.status().term < Self.farTerm && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -130,7 +133,7 @@ import Testing
             configuration: Self.configuration(
                 node: 1, ports: ports, directory: directory, credentials: try authority.credentials(for: authority.issue(node: 1))),
             eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: log.logger)
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         while !log.rejections.contains("identity_mismatch") && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -140,7 +143,7 @@ import Testing
         try await impostor.channel.close()
 
         let genuine = try await TestAcceptor.start(port: ports[1], presenting: try authority.issue(node: 2))
-        let reconnect = ContinuousClock.now + .seconds(5)
+        let reconnect = ContinuousClock.now + .seconds(30)
         while genuine.applicationBytes.value == 0 && ContinuousClock.now < reconnect {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -185,8 +188,11 @@ final class RecordedLog: Sendable {
 /// A TLS client that claims to be node `claimed`: on its TLS handshake it
 /// sends a Chorus handshake and a `timeoutNow` at `PeerTLSTests.farTerm`.
 enum TestDialler {
-    /// True if the node closed the connection within two seconds.
-    static func dial(port: Int, cluster: UInt64, as claimed: NodeID, presenting issued: IssuedCertificate?) async throws -> Bool {
+    /// True if the node closed the connection within `patience` (the
+    /// control waits it out, so it is short when a connection should stay).
+    static func dial(
+        port: Int, cluster: UInt64, as claimed: NodeID, presenting issued: IssuedCertificate?, patience: Duration = .seconds(30)
+    ) async throws -> Bool {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = .none
         configuration.minimumTLSVersion = .tlsv13
@@ -216,7 +222,7 @@ enum TestDialler {
             .connect(host: "127.0.0.1", port: port).get()
         let closed = Mutex(false)
         channel.closeFuture.whenComplete { _ in closed.withLock { $0 = true } }
-        let deadline = ContinuousClock.now + .seconds(2)
+        let deadline = ContinuousClock.now + patience
         while !closed.withLock({ $0 }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         let result = closed.withLock { $0 }
         try? await channel.close()
