@@ -77,6 +77,24 @@ import Testing
         for node in nodes { await node.shutdown() }
     }
 
+    @Test func aNodeRefusesToStartWithAnotherNodesCertificate() async throws {
+        let directory = Self.temporaryDirectory("wrong-node")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let authority = try ClusterCertificateAuthority.create()
+        let ports = LocalCluster.freePorts(2)
+        try #require(ports.count == 2)
+        let configuration = Self.configuration(
+            node: 1, ports: ports, directory: directory, credentials: try authority.credentials(for: authority.issue(node: 2)))
+        do {
+            let node = try await ChorusNode.start(
+                configuration: configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: RecordedLog().logger)
+            await node.shutdown()
+            Issue.record("node 1 started with node 2's certificate")
+        } catch {
+            #expect("\(error)" == "invalid configuration: the peer certificate is node 2's (chorus://node/2), this is node 1")
+        }
+    }
+
     /// One node of a three-member cluster (the other two never start); a test
     /// dialler plays node 2 with one certificate or another.
     @Test func aDiallerIsRefusedBeforeAnyFrameUnlessItsCertificateIsTheClaimedNodesOfThisCA() async throws {
