@@ -60,6 +60,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.2"),
         // Token signatures (HMAC-SHA256) for client authorization.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The cluster CA and node certificates of mutual TLS between nodes (ChorusCertificates).
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         // SQLite read models of CQRS projections (ChorusReadModels).
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // One trace per saga, a span per step attempt (ChorusService.SagaTracing); InMemoryTracing in tests.
@@ -100,9 +103,19 @@ let package = Package(
         library("ChorusStorage", ["ChorusCore"]),
         // The Raft wire codec: no NIO, no Foundation.
         library("ChorusWire", ["ChorusCore", "ChorusRaft"]),
-        // The node runtime: one RaftNode on one NIO event loop, storage, TCP transport, metrics.
+        // The cluster CA, node certificates and the peer identity rule (README in Sources/ChorusCertificates).
+        library("ChorusCertificates", [
+            "ChorusCore",
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ]),
+        // The node runtime: one RaftNode on one NIO event loop, storage, TCP transport (mutual TLS), metrics.
         library("ChorusNode", [
             "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusMachines", "ChorusReplica", "ChorusStorage", "ChorusWire",
+            "ChorusCertificates",
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -167,7 +180,7 @@ let package = Package(
         ]),
         // Local multi-process clusters (child `chorus node` processes) for
         // `chorus cluster up`, `chorus demo` and the real-process tests.
-        library("ChorusLocalCluster", ["ChorusClient"]),
+        library("ChorusLocalCluster", ["ChorusClient", "ChorusCertificates", "ChorusCore"]),
         // The consistency lab (`chorus lab`) and the recorder the real-process tests share.
         library("ChorusLab", [
             "ChorusAPI", "ChorusCheck", "ChorusClient", "ChorusCore", "ChorusLocalCluster",
@@ -217,9 +230,15 @@ let package = Package(
         tests("ChorusReadModels", ["ChorusReadModels", "ChorusProjections", "ChorusEventStore", "ChorusCore"]),
         tests("ChorusReplication", ["ChorusReplication", "ChorusCRDT", "ChorusClocks", "ChorusCore"]),
         tests("ChorusWire", ["ChorusWire", "ChorusRaft", "ChorusCore"]),
+        tests("ChorusCertificates", [
+            "ChorusCertificates", "ChorusCore", .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ]),
         tests("ChorusNode", [
             "ChorusNode", "ChorusLocalCluster", "ChorusMachines", "ChorusReplica", "ChorusWire", "ChorusRaft", "ChorusKeyValue",
-            "ChorusCore", "ChorusStorage", "ChorusTesting",
+            "ChorusCore", "ChorusStorage", "ChorusTesting", "ChorusCertificates",
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -6,9 +6,11 @@
 #   stop_chorus_cluster                     stops it (also safe in an EXIT trap).
 #   The cluster runs with --insecure-no-auth: etcd, its peer in the same run,
 #   serves without authentication too, and the load tools send no token.
+#   Peer links are mutual TLS (certificates made in WORK/chorus/certs), as a
+#   user gets them; CHORUS_CLUSTER_FLAGS adds flags (e.g. --insecure-peers).
 start_chorus_cluster() {
   local chorus=$1 base=$2 work=$3 port i
-  "$chorus" cluster up --nodes 3 --data-dir "$work/chorus" --base-port "$base" --log-level warning --insecure-no-auth >"$work/cluster.log" 2>&1 &
+  "$chorus" cluster up --nodes 3 --data-dir "$work/chorus" --base-port "$base" --log-level warning --insecure-no-auth ${CHORUS_CLUSTER_FLAGS:-} >"$work/cluster.log" 2>&1 &
   cluster_pid=$!
   leader_port=""
   for _ in $(seq 1 100); do

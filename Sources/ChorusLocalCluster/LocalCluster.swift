@@ -1,4 +1,6 @@
+import ChorusCertificates
 import ChorusClient
+import ChorusCore
 import Foundation
 import Synchronization
 
@@ -31,6 +33,10 @@ public final class LocalCluster: Sendable {
         /// How clients authenticate: by default a keyring and an admin token
         /// made in the data directory on first start (`prepareAuthorization`).
         public var authorization: Authorization = .generatedKeyring
+        /// How nodes authenticate each other: by default mutual TLS with a CA
+        /// and node certificates made in the data directory on first start
+        /// (`preparePeerCertificates`).
+        public var peerSecurity: PeerSecurity = .generatedCertificates
         /// For experiments (`chorus lab`): every node holds its outbound peer
         /// frames this long (`chorus node --peer-delay-ms`); 0 sends at once.
         public var peerDelayMilliseconds: Int = 0
@@ -61,6 +67,16 @@ public final class LocalCluster: Sendable {
         case insecure
     }
 
+    /// Peer security of the nodes (issue 15): mutual TLS unless asked.
+    public enum PeerSecurity: Sendable, Hashable {
+        /// `DIR/certs/ca.pem` (the cluster CA) and `DIR/certs/node-N.pem` with
+        /// their keys, made on first start (ChorusCertificates); node N gets
+        /// `--tls-ca`, `--tls-cert` and `--tls-key` for them.
+        case generatedCertificates
+        /// `--insecure-peers`: plain TCP between nodes.
+        case insecure
+    }
+
     public enum ClusterError: Error, CustomStringConvertible {
         case spawnFailed(node: Int, reason: String)
         case invalid(String)
@@ -75,6 +91,8 @@ public final class LocalCluster: Sendable {
 
     public let options: Options
     let processes = Mutex<[Int: Process]>([:])
+    /// Held while certificates are made, so two starts never race to create the CA.
+    let certificateLock = Mutex<Void>(())
 
     public init(options: Options) throws(ClusterError) {
         guard (1...9).contains(options.nodeCount) else { throw .invalid("a local cluster has 1 to 9 nodes") }
@@ -131,6 +149,50 @@ public final class LocalCluster: Sendable {
         }
     }
 
+    /// The directory of the cluster CA and the node certificates.
+    public var certificatesDirectory: String { options.dataDirectory + "/certs" }
+
+    /// The three `--tls-*` files of node i.
+    public func peerCertificateFiles(_ node: Int) -> (authority: String, certificate: String, key: String) {
+        let directory = certificatesDirectory
+        return (
+            directory + "/" + CertificateFiles.authorityCertificateName,
+            directory + "/" + CertificateFiles.nodeCertificateName(NodeID(UInt64(node))),
+            directory + "/" + CertificateFiles.nodeKeyName(NodeID(UInt64(node)))
+        )
+    }
+
+    /// Makes the cluster CA and every node's certificate, unless they exist:
+    /// a restarted cluster keeps its CA. A node certificate that no longer
+    /// passes (expired, or not of this CA) is issued again; the old files
+    /// are renamed `.replaced`. `start` calls it.
+    public func preparePeerCertificates() throws(ClusterError) {
+        guard options.peerSecurity == .generatedCertificates else { return }
+        let result: Result<Void, any Error> = certificateLock.withLock { _ in
+            do {
+                let authorityFile = peerCertificateFiles(1).authority
+                if !FileManager.default.fileExists(atPath: authorityFile) {
+                    try CertificateFiles.write(ClusterCertificateAuthority.create(), to: certificatesDirectory)
+                }
+                let authority = try CertificateFiles.readAuthority(from: certificatesDirectory)
+                for node in nodes {
+                    let files = peerCertificateFiles(node)
+                    if FileManager.default.fileExists(atPath: files.certificate) {
+                        let usable = try? PeerCredentials.load(
+                            authorityFile: files.authority, certificateFile: files.certificate, privateKeyFile: files.key)
+                        if let usable, usable.validityProblem() == nil { continue }
+                        for file in [files.certificate, files.key] { rename(file, file + ".replaced") }
+                    }
+                    try CertificateFiles.write(authority.issue(node: NodeID(UInt64(node))), to: certificatesDirectory)
+                }
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        if case .failure(let error) = result { throw .invalid("peer certificates in \(certificatesDirectory): \(error)") }
+    }
+
     /// Issues a token of `role` for `subject` with the cluster's keyring
     /// (`chorus tokens issue`), written to `file` in the data directory, and
     /// returns it.
@@ -169,7 +231,7 @@ public final class LocalCluster: Sendable {
             "--listen", "\(options.host):\(options.peerPorts[node - 1])",
             "--http", "\(options.host):\(options.httpPorts[node - 1])", "--peers", peerList,
             "--parent-pid", "\(getpid())",
-        ] + authorizationArguments
+        ] + authorizationArguments + peerSecurityArguments(node)
             + (options.peerDelayMilliseconds > 0 ? ["--peer-delay-ms", "\(options.peerDelayMilliseconds)"] : [])
             + options.extraArguments
     }
@@ -178,6 +240,16 @@ public final class LocalCluster: Sendable {
         switch options.authorization {
         case .generatedKeyring: ["--auth-keys", keyringFile]
         case .insecure: ["--insecure-no-auth"]
+        }
+    }
+
+    func peerSecurityArguments(_ node: Int) -> [String] {
+        switch options.peerSecurity {
+        case .generatedCertificates:
+            let files = peerCertificateFiles(node)
+            return ["--tls-ca", files.authority, "--tls-cert", files.certificate, "--tls-key", files.key]
+        case .insecure:
+            return ["--insecure-peers"]
         }
     }
 
@@ -200,7 +272,10 @@ public final class LocalCluster: Sendable {
                 throw ClusterError.spawnFailed(node: node, reason: "cannot open \(logFile(node))")
             }
             log.seekToEndOfFile()
-            do { try prepareAuthorization() } catch {
+            do {
+                try prepareAuthorization()
+                try preparePeerCertificates()
+            } catch {
                 throw ClusterError.spawnFailed(node: node, reason: "\(error)")
             }
             let process = Process()

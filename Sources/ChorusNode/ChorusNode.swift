@@ -68,7 +68,7 @@ public final class ChorusNode: Service, Sendable {
         fileSystem: any StorageFileSystem = PosixFileSystem(), logger: Logger,
         onFatalError: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(NodeStartupError) -> ChorusNode {
-        do { try configuration.validate() } catch { throw .configuration(error) }
+        let tls = try PeerBootstrap.security(for: configuration)
         var nodeLogger = logger
         nodeLogger[metadataKey: "node"] = "\(configuration.nodeID)"
         let logger = nodeLogger
@@ -101,7 +101,7 @@ public final class ChorusNode: Service, Sendable {
                 NIOLoopBound(
                     NodeCore(
                         configuration: configuration, loop: eventLoop, logger: logger, storage: storage,
-                        threadPool: threadPool, replica: replica, seed: seed ^ 0x5DEE_CE66, onFatalError: onFatalError),
+                        threadPool: threadPool, replica: replica, seed: seed ^ 0x5DEE_CE66, tls: tls, onFatalError: onFatalError),
                     eventLoop: eventLoop)
             }.get()
         } catch {
@@ -109,18 +109,14 @@ public final class ChorusNode: Service, Sendable {
             throw .recovery("the event loop refused the node: \(error)")
         }
 
-        let listener: any Channel
-        do {
-            listener = try await PeerBootstrap.listen(configuration: configuration, eventLoop: eventLoop, core: core)
-        } catch {
-            await storage.close()
-            throw .bind(address: configuration.peerListenAddress.description, reason: "\(error)")
-        }
+        let listener = try await PeerBootstrap.listen(
+            configuration: configuration, tls: tls, eventLoop: eventLoop, core: core, storage: storage)
         eventLoop.execute { core.value.start() }
         logger.info(
             "node started",
             metadata: [
                 "peers_listen": "\(configuration.peerListenAddress)", "http": "\(configuration.advertisedHTTPURL)",
+                "peer_security": "\(configuration.peerSecurity.isMutualTLS ? "mutual TLS" : "plaintext")",
                 "members": "\(configuration.members.map { "\($0.id.rawValue)=\($0.address)" }.joined(separator: ","))",
             ])
         return ChorusNode(

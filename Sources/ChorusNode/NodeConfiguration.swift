@@ -1,3 +1,4 @@
+import ChorusCertificates
 import ChorusCore
 import ChorusKeyValue
 import ChorusRaft
@@ -114,6 +115,9 @@ public struct NodeConfiguration: Sendable {
     public var dataDirectory: String
     /// Identifies the cluster in handshakes; nodes of another cluster are refused.
     public var clusterID: UInt64
+    /// Plaintext or mutual TLS on the peer links (`PeerSecurity`). Plaintext
+    /// here; `chorus node` makes its user choose.
+    public var peerSecurity: PeerSecurity = .insecurePlaintext
 
     public var tickMilliseconds: Int = 10
     public var raft: RaftConfiguration
@@ -279,5 +283,11 @@ public struct NodeConfiguration: Sendable {
             wire.maximumSnapshotBytes <= storage.maximumSnapshotBytes,
             "a snapshot the wire accepts must fit the storage's snapshot limit")
         do { try replica.validate() } catch { throw .invalid("replica: \(error)") }
+        if case .mutualTLS(let credentials) = peerSecurity {
+            try require(
+                credentials.node == nodeID,
+                "the peer certificate is node \(credentials.node.rawValue)'s (chorus://node/\(credentials.node.rawValue)), this is node \(nodeID.rawValue)")
+            if let problem = credentials.validityProblem() { throw .invalid("peer TLS: \(problem)") }
+        }
     }
 }

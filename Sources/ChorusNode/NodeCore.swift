@@ -74,7 +74,7 @@ final class NodeCore {
 
     init(
         configuration: NodeConfiguration, loop: any EventLoop, logger: Logger, storage: DurableStorage,
-        threadPool: NIOThreadPool, replica: RaftReplica<ReplicatedMachines>, seed: UInt64,
+        threadPool: NIOThreadPool, replica: RaftReplica<ReplicatedMachines>, seed: UInt64, tls: PeerTLS? = nil,
         onFatalError: @escaping @Sendable (String) -> Void
     ) {
         loop.preconditionInEventLoop()
@@ -89,7 +89,7 @@ final class NodeCore {
         self.clock = TickClock(
             intervalMicroseconds: UInt64(configuration.tickMilliseconds) * 1_000, startMicroseconds: Self.uptimeMicroseconds())
         self.transport = PeerTransport(
-            configuration: configuration, loop: loop, logger: logger, metrics: metrics, seed: seed)
+            configuration: configuration, loop: loop, logger: logger, metrics: metrics, tls: tls, seed: seed)
         metrics.term.record(Int64(replica.raft.term.rawValue))
     }
 

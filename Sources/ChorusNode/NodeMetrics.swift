@@ -37,3 +37,12 @@ struct NodeMetrics: Sendable {
     let term = Gauge(label: "chorus_term")
     let isLeader = Gauge(label: "chorus_is_leader")
 }
+
+extension NodeMetrics {
+    /// `chorus_peer_tls_rejections_total{reason}`: peer connections refused at
+    /// TLS, by reason (`PeerCertificateRejection.label`, `handshake` for a
+    /// failed TLS handshake, `no_certificate`). Rare, so made on demand.
+    func peerTLSRejected(reason: String) {
+        Counter(label: "chorus_peer_tls_rejections_total", dimensions: [("reason", reason)]).increment()
+    }
+}

@@ -1,56 +1,195 @@
+import ChorusCertificates
 import ChorusCore
+import ChorusStorage
 import ChorusRaft
 import ChorusWire
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 
 /// How peer connections are set up, on both ends: the one place where the
 /// channel pipeline of a peer link is built, so that what wraps the byte
 /// stream (mutual TLS) is added here and nowhere near the protocols.
 ///
-///     dialled:  [security] · OutboundPeerHandler            (writes frames, reads nothing)
-///     accepted: [security] · FrameDecoder · InboundPeerHandler (handshake, then frames by protocol)
+///     dialled:  [NIOSSLClientHandler · TLSHandshakeWaiter] · OutboundPeerHandler   (writes frames, reads nothing)
+///     accepted: [NIOSSLServerHandler] · FrameDecoder · InboundPeerHandler         (handshake, then frames by protocol)
+///
+/// With mutual TLS, a dialled connection is handed to the transport only
+/// once its handshake has completed and the acceptor's certificate named
+/// the node dialled; until then nothing is written on it. An accepted
+/// connection's certificate is checked during the handshake, and the node
+/// it names is compared with the dialler's `Handshake.from` before any
+/// frame after the handshake is decoded (`InboundPeerHandler`).
 enum PeerBootstrap {
-    /// Binds the peer listener; every accepted connection gets the inbound pipeline.
+    /// Validates the configuration and builds the TLS of the node's peer
+    /// links, or nil for plaintext (once per node, before anything starts).
+    static func security(for configuration: NodeConfiguration) throws(NodeStartupError) -> PeerTLS? {
+        do { try configuration.validate() } catch { throw .configuration(error) }
+        guard case .mutualTLS(let credentials) = configuration.peerSecurity else { return nil }
+        do {
+            return try PeerTLS(credentials: credentials)
+        } catch {
+            throw .configuration(.invalid("the peer TLS credentials are refused by the TLS library: \(error)"))
+        }
+    }
+
+    /// Binds the peer listener; every accepted connection gets the inbound
+    /// pipeline. On failure the node's storage is closed (nothing else is
+    /// running yet) and the bind error thrown.
     static func listen(
-        configuration: NodeConfiguration, eventLoop: any EventLoop, core: NIOLoopBound<NodeCore>
-    ) async throws -> any Channel {
+        configuration: NodeConfiguration, tls: PeerTLS?, eventLoop: any EventLoop, core: NIOLoopBound<NodeCore>,
+        storage: DurableStorage
+    ) async throws(NodeStartupError) -> any Channel {
         let limit = configuration.wire.maximumFrameBytes
         let handshakeLimit = configuration.wire.maximumHandshakeBytes
-        return try await ServerBootstrap(group: eventLoop)
-            .serverChannelOption(.backlog, value: 64)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecoder(firstFrameLimit: handshakeLimit, limit: limit)))
-                    try channel.pipeline.syncOperations.addHandler(InboundPeerHandler(core: core.value))
+        do {
+            return try await ServerBootstrap(group: eventLoop)
+                .serverChannelOption(.backlog, value: 64)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let certified = try tls.map { tls in
+                            try addServerTLS(tls, to: channel, core: core.value)
+                        }
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(FrameDecoder(firstFrameLimit: handshakeLimit, limit: limit)))
+                        try channel.pipeline.syncOperations.addHandler(InboundPeerHandler(core: core.value, certified: certified))
+                    }
                 }
+                .bind(host: configuration.peerListenAddress.host, port: configuration.peerListenAddress.port)
+                .get()
+        } catch {
+            await storage.close()
+            throw .bind(address: configuration.peerListenAddress.description, reason: "\(error)")
+        }
+    }
+
+    /// The acceptor's TLS: the dialler must present a certificate of the
+    /// cluster CA allowed for clientAuth; the node it names is recorded for
+    /// the handshake check.
+    private static func addServerTLS(_ tls: PeerTLS, to channel: any Channel, core: NodeCore) throws -> CertifiedPeer {
+        let certified = CertifiedPeer()
+        let remote = channel.remoteAddress
+        let verification = tls.verification(presentedBy: .dialler, expecting: nil, loop: channel.eventLoop) { result in
+            switch result {
+            case .success(let node):
+                certified.node = node
+            case .failure(let rejection):
+                certified.rejectionReported = true
+                reportPeerTLSRejection(
+                    rejection.label, detail: rejection.description, remote: remote, logger: core.logger, metrics: core.metrics)
             }
-            .bind(host: configuration.peerListenAddress.host, port: configuration.peerListenAddress.port)
-            .get()
+        }
+        try channel.pipeline.syncOperations.addHandler(
+            NIOSSLServerHandler(context: tls.serverContext, customVerificationCallback: verification))
+        return certified
     }
 
     /// Dials `peer`; `onClose` runs (on the loop) when the connection closes.
+    /// With TLS the future completes once the handshake has, and fails if the
+    /// peer's certificate is refused (logged and counted here).
     static func dial(
-        _ peer: PeerAddress, configuration: NodeConfiguration, eventLoop: any EventLoop,
-        onClose: @escaping () -> Void
+        _ peer: PeerAddress, configuration: NodeConfiguration, tls: PeerTLS?, eventLoop: any EventLoop, logger: Logger,
+        metrics: NodeMetrics, onClose: @escaping () -> Void
     ) -> EventLoopFuture<any Channel> {
         let highWater = configuration.peerOutboundBufferBytesMaximum
         let onCloseBound = NIOLoopBound(onClose, eventLoop: eventLoop)
-        return ClientBootstrap(group: eventLoop)
+        let connection = ClientBootstrap(group: eventLoop)
             .connectTimeout(.milliseconds(Int64(configuration.connectTimeoutMilliseconds)))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
             .channelInitializer { channel in
                 // Runs on `eventLoop` (the bootstrap's only loop).
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        let remote = channel.remoteAddress
+                        let verification = tls.verification(presentedBy: .acceptor, expecting: peer.id, loop: channel.eventLoop) {
+                            result in
+                            guard case .failure(let rejection) = result else { return }
+                            reportPeerTLSRejection(
+                                rejection.label, detail: "\(rejection) (dialled node \(peer.id.rawValue) at \(peer.address))",
+                                remote: remote, logger: logger, metrics: metrics)
+                        }
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(
+                                context: tls.clientContext, serverHostname: nil, customVerificationCallback: verification))
+                        try channel.pipeline.syncOperations.addHandler(
+                            TLSHandshakeWaiter(eventLoop: channel.eventLoop, timeout: InboundPeerHandler.handshakeTimeout))
+                    }
                     try channel.pipeline.syncOperations.addHandler(OutboundPeerHandler(onClose: onCloseBound.value))
                 }
             }
             .connect(host: peer.address.host, port: peer.address.port)
+        guard tls != nil else { return connection }
+        return connection.flatMap { channel in
+            channel.pipeline.handler(type: TLSHandshakeWaiter.self)
+                .flatMap { $0.completed }
+                .map { channel }
+                .flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw error
+                }
+        }
+    }
+}
+
+/// Completes `completed` when the dialled connection's TLS handshake does,
+/// and fails it if the handshake fails, the connection closes first, or
+/// `timeout` passes (then it closes the connection).
+final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    private let promise: EventLoopPromise<Void>
+    private let timeout: TimeAmount
+    private var deadline: Scheduled<Void>?
+    private var done = false
+    var completed: EventLoopFuture<Void> { promise.futureResult }
+
+    struct TimedOut: Error, CustomStringConvertible {
+        let timeout: TimeAmount
+        var description: String { "no TLS handshake within \(timeout)" }
+    }
+
+    init(eventLoop: any EventLoop, timeout: TimeAmount) {
+        self.promise = eventLoop.makePromise()
+        self.timeout = timeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: timeout) {
+            let (handler, context) = bound.value
+            handler.finish(.failure(TimedOut(timeout: handler.timeout)))
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event { finish(.success(())) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(.failure(error))
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(.failure(ChannelError.eof))
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        finish(.failure(ChannelError.ioOnClosedChannel))
+    }
+
+    private func finish(_ result: Result<Void, any Error>) {
+        guard !done else { return }
+        done = true
+        deadline?.cancel()
+        promise.completeWith(result)
     }
 }
 
@@ -132,17 +271,24 @@ struct FrameDecoder: ByteToMessageDecoder {
 /// connection with a log line; the peer reconnects.
 ///
 /// Before its handshake a connection is a stranger's: it may send at most
-/// one handshake-sized frame, must send it within `handshakeTimeout`, and
-/// only `NodeCore.inboundConnectionsMaximum` connections may be open at once.
+/// one handshake-sized frame, must complete TLS and send it within
+/// `handshakeTimeout`, and only `NodeCore.inboundConnectionsMaximum`
+/// connections may be open at once. With mutual TLS, the handshake's
+/// `from` must be the node the dialler's certificate names (`certified`).
 final class InboundPeerHandler: ChannelInboundHandler {
     typealias InboundIn = InboundPeerFrame
     let core: NodeCore
+    /// The TLS layer's findings; nil on a plaintext link.
+    let certified: CertifiedPeer?
     var peer: NodeID?
     private var counted = false
     private var handshakeDeadline: Scheduled<Void>?
     static let handshakeTimeout = TimeAmount.seconds(5)
 
-    init(core: NodeCore) { self.core = core }
+    init(core: NodeCore, certified: CertifiedPeer? = nil) {
+        self.core = core
+        self.certified = certified
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         guard core.inboundConnections < core.inboundConnectionsMaximum else {
@@ -185,6 +331,18 @@ final class InboundPeerHandler: ChannelInboundHandler {
             try handshake.validate(
                 clusterID: core.configuration.clusterID, localNode: core.configuration.nodeID,
                 knownPeers: core.configuration.peers.map(\.id))
+            if let certified {
+                guard let node = certified.node, node == handshake.from else {
+                    let rejection = PeerCertificateRejection.identityMismatch(
+                        certified: certified.node?.rawValue ?? 0, expected: handshake.from.rawValue)
+                    certified.rejectionReported = true
+                    reportPeerTLSRejection(
+                        rejection.label, detail: "\(rejection) (claimed in its handshake)", remote: context.remoteAddress,
+                        logger: core.logger, metrics: core.metrics)
+                    context.close(promise: nil)
+                    return
+                }
+            }
             self.peer = handshake.from
             handshakeDeadline?.cancel()
             core.peerIntroduced(handshake.from, httpURL: handshake.httpURL)
@@ -217,7 +375,20 @@ final class InboundPeerHandler: ChannelInboundHandler {
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event { certified?.established = true }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let certified, !certified.established, !certified.rejectionReported {
+            // A TLS handshake that failed before (or without) a certificate to verify.
+            certified.rejectionReported = true
+            let text = "\(error)"
+            let reason = text.contains("PEER_DID_NOT_RETURN_A_CERTIFICATE") || text.contains("CERTIFICATE_REQUIRED")
+                ? "no_certificate" : "handshake"
+            reportPeerTLSRejection(reason, detail: text, remote: context.remoteAddress, logger: core.logger, metrics: core.metrics)
+        }
         refuse(context, "connection error: \(error)")
     }
 

@@ -26,6 +26,10 @@ import NIOPosix
 /// - **Handshake**: the dialler's first frame (`ChorusWire.Handshake`); the
 ///   acceptor checks cluster id, addressee and sender and closes the
 ///   connection on any mismatch, logging why.
+/// - **Mutual TLS** (`PeerSecurity.mutualTLS`): every connection is TLS 1.3
+///   with a certificate of the cluster CA on both ends; the certificate's
+///   node must be the one dialled and the one the handshake claims
+///   (`PeerBootstrap`).
 /// - **Batching**: all messages of one `Ready` for a peer are encoded into one
 ///   buffer and written with one `writeAndFlush` (one syscall).
 /// - **Reconnection**: exponential backoff with jitter (see `NodeConfiguration`).
@@ -37,6 +41,8 @@ final class PeerTransport {
     let loop: any EventLoop
     let logger: Logger
     let metrics: NodeMetrics
+    /// The TLS every dialled connection is wrapped in; nil for plaintext.
+    let tls: PeerTLS?
     var links: [PeerLink] = []
     /// Reused for every encoding, so a steady stream of messages allocates
     /// nothing per message for its bytes.
@@ -44,8 +50,12 @@ final class PeerTransport {
     var random: SeededGenerator
     var isClosed = false
 
-    init(configuration: NodeConfiguration, loop: any EventLoop, logger: Logger, metrics: NodeMetrics, seed: UInt64) {
+    init(
+        configuration: NodeConfiguration, loop: any EventLoop, logger: Logger, metrics: NodeMetrics, tls: PeerTLS?,
+        seed: UInt64
+    ) {
         self.configuration = configuration
+        self.tls = tls
         self.loop = loop
         self.logger = logger
         self.metrics = metrics
@@ -202,7 +212,9 @@ final class PeerTransport {
             preconditionFailure("the validated configuration produced an unencodable handshake: \(error)")
         }
         let bound = NIOLoopBound(self, eventLoop: loop)
-        let connection = PeerBootstrap.dial(peer, configuration: configuration, eventLoop: loop) {
+        let connection = PeerBootstrap.dial(
+            peer, configuration: configuration, tls: tls, eventLoop: loop, logger: logger, metrics: metrics
+        ) {
             bound.value.connectionClosed(linkAt: index, generation: generation)
         }
         connection.whenComplete { result in

@@ -13,7 +13,7 @@ struct ChorusCommand: AsyncParsableCommand {
             ProjectionsCLICommand.self,
             SagaCLICommand.self,
             ShopCommand.self,
-            CRDTCommand.self, TokensCommand.self,
+            CRDTCommand.self, TokensCommand.self, CertsCommand.self,
             CheckCommand.self, SimulateCommand.self, StorageCommand.self, BenchCommand.self, LabCommand.self,
         ]
     )

@@ -19,7 +19,9 @@ struct ClusterUpCommand: AsyncParsableCommand {
         discussion: """
             Node i listens for peers on BASE+i and serves HTTP on BASE+1000+i (with the default \
             base 7000: peers on 7001…, HTTP on 8001…). Each node keeps its storage in DIR/nI and \
-            logs to DIR/nI.log. Ctrl-C or SIGTERM stops them all.
+            logs to DIR/nI.log. Ctrl-C or SIGTERM stops them all. On first start the cluster CA and \
+            node certificates are made in DIR/certs (mutual TLS between the nodes) and an admin \
+            token in DIR/admin.token; a restart reuses them.
             """
     )
 
@@ -41,6 +43,9 @@ struct ClusterUpCommand: AsyncParsableCommand {
     @Flag(name: .customLong("insecure-no-auth"), help: "Start the nodes without client authorization (no keyring, no admin token).")
     var insecureNoAuth = false
 
+    @Flag(name: .customLong("insecure-peers"), help: "Plain TCP between the nodes (no CA, no certificates).")
+    var insecurePeers = false
+
     func validate() throws {
         guard (1...9).contains(nodes) else { throw ValidationError("--nodes must be 1 to 9") }
         guard (1...(65_535 - 1_009)).contains(basePort) else { throw ValidationError("--base-port must leave room for BASE+1009") }
@@ -52,8 +57,12 @@ struct ClusterUpCommand: AsyncParsableCommand {
             nodeCount: nodes, dataDirectory: directory, basePort: basePort, executable: LocalCluster.currentExecutable())
         options.extraArguments = ["--log-level", logLevel] + (snapshotEntries.map { ["--snapshot-entries", "\($0)"] } ?? [])
         options.authorization = insecureNoAuth ? .insecure : .generatedKeyring
+        options.peerSecurity = insecurePeers ? .insecure : .generatedCertificates
         let cluster = try LocalCluster(options: options)
-        do { try cluster.prepareAuthorization() } catch {
+        do {
+            try cluster.prepareAuthorization()
+            try cluster.preparePeerCertificates()
+        } catch {
             printError("chorus cluster up: \(error)")
             throw ExitCode(1)
         }
@@ -87,6 +96,11 @@ struct ClusterUpCommand: AsyncParsableCommand {
         } else {
             print("Client authorization is OFF (--insecure-no-auth): anyone reaching these ports can do anything.")
             print("Try: chorus kv put hello world --endpoint \(cluster.httpURL(leader.node))")
+        }
+        if options.peerSecurity == .generatedCertificates {
+            print("Peers: mutual TLS with the cluster CA in \(cluster.certificatesDirectory) (ca.pem, node-N.pem)")
+        } else {
+            print("Peer links are plain TCP (--insecure-peers): anyone reaching the peer ports can send Raft messages.")
         }
         print("Press Ctrl-C to stop the cluster.")
         // Report a node that exits on its own (a failed fsync, a crash), once.

@@ -78,6 +78,7 @@ struct DemoCommand: AsyncParsableCommand {
             print("  n\(node)  \(cluster.httpURL(node))")
         }
         print("  storage and logs: \(directory)")
+        print("  peer links: mutual TLS, cluster CA and node certificates in \(cluster.certificatesDirectory)")
         print("  admin token (role admin; every request but /healthz needs a token): \(cluster.adminTokenFile)")
         print("    \(cluster.adminToken ?? "?")")
         print("")

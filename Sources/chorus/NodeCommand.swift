@@ -1,6 +1,7 @@
 import UnixSignals
 import ChorusKeyValue
 import ArgumentParser
+import ChorusCertificates
 import ChorusCore
 import ChorusHTTP
 import ChorusNode
@@ -41,6 +42,13 @@ struct NodeCommand: AsyncParsableCommand {
             the operation (built-in admin, writer, reader, monitor, and those of --auth-roles). \
             Without --auth-keys the node refuses to start, unless --insecure-no-auth says that \
             every client may do everything (a warning is logged on every start).
+
+            Peers: nodes talk mutual TLS 1.3 with certificates of one cluster CA (--tls-ca, \
+            --tls-cert, --tls-key; see `chorus certs`). A peer's certificate must name, as \
+            chorus://node/N, the node dialled or the node its handshake claims, or the connection \
+            is closed before any Raft message is read. Without them the node refuses to start, \
+            unless --insecure-peers says that anyone reaching the peer port may send Raft messages \
+            (a warning is logged on every start).
             """
     )
 
@@ -86,6 +94,18 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("insecure-no-auth"), help: "Serve every client without a token, with every permission (a warning on each start).")
     var insecureNoAuth = false
 
+    @Option(name: .customLong("tls-ca"), help: "The cluster CA certificate (PEM) peers' certificates must be issued by.")
+    var tlsAuthority: String?
+
+    @Option(name: .customLong("tls-cert"), help: "This node's certificate (PEM), naming chorus://node/<--id>.")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "This node's private key (PEM).")
+    var tlsKey: String?
+
+    @Flag(name: .customLong("insecure-peers"), help: "Plain TCP between nodes: anyone reaching the peer port may send Raft messages (a warning on each start).")
+    var insecurePeers = false
+
     @Option(
         name: .customLong("peer-delay-ms"),
         help: "For experiments (chorus lab): hold every outbound peer frame this many milliseconds, in order.")
@@ -108,7 +128,7 @@ struct NodeCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let configuration: NodeConfiguration
+        var draft: NodeConfiguration
         let httpAddress: NetworkAddress
         do {
             let listenAddress = try NetworkAddress.parse(listen)
@@ -133,14 +153,22 @@ struct NodeCommand: AsyncParsableCommand {
                 built.raft.injectedBug = bug
             }
             try built.validate()
-            configuration = built
+            draft = built
         } catch {
             throw ValidationError("\(error)")
         }
+        let authorization = try clientAuthorization()
+        do {
+            draft.peerSecurity = try peerSecurity()
+            try draft.validate()
+        } catch let error as NodeConfigurationError {
+            throw ValidationError("\(error)")
+        }
+        let configuration = draft
         var api = HTTPAPIConfiguration(
             host: httpAddress.host, port: httpAddress.port,
             maximumValueBytes: configuration.keyValue.maximumValueBytes, metricsRegistry: MetricsBootstrap.registry)
-        api.authorization = try clientAuthorization()
+        api.authorization = authorization
         if let projectionsFile {
             api.projections = try ProjectionsLoader.open(file: projectionsFile, directory: dataDirectory + "/projections")
         }
@@ -159,6 +187,11 @@ struct NodeCommand: AsyncParsableCommand {
             logger.info("client authorization enforced", metadata: ["keys": "\(authKeys ?? "")", "roles": "\(api.authorization.permissions.roleNames)"])
         } else {
             logger.warning("--insecure-no-auth: every client may read, write and administer this cluster without a token")
+        }
+        if configuration.peerSecurity.isMutualTLS {
+            logger.info("peer links use mutual TLS", metadata: ["ca": "\(tlsAuthority ?? "")", "certificate": "\(tlsCertificate ?? "")"])
+        } else {
+            logger.warning("--insecure-peers: plain TCP between nodes; anyone reaching the peer port can send Raft messages")
         }
 
         let group = MultiThreadedEventLoopGroup.singleton
@@ -205,6 +238,32 @@ struct NodeCommand: AsyncParsableCommand {
             return .disabled
         case (let keys?, false):
             return .enforced(keyring: try KeyringFiles.read(keys), permissions: try loadPermissions(authRoles))
+        }
+    }
+
+    /// The credentials of `--tls-ca/--tls-cert/--tls-key`, or plaintext by
+    /// `--insecure-peers`; one of the two is required (secure by default).
+    func peerSecurity() throws -> PeerSecurity {
+        let files = [tlsAuthority, tlsCertificate, tlsKey]
+        switch (files.compactMap { $0 }.count, insecurePeers) {
+        case (0, false):
+            throw ValidationError(
+                "chorus node needs --tls-ca FILE --tls-cert FILE --tls-key FILE (make them with `chorus certs create-ca` and `chorus certs issue`), or --insecure-peers for plain TCP between nodes")
+        case (0, true):
+            return .insecurePlaintext
+        case (_, true):
+            throw ValidationError("--tls-ca/--tls-cert/--tls-key and --insecure-peers exclude each other")
+        case (3, false):
+            break
+        default:
+            throw ValidationError("--tls-ca, --tls-cert and --tls-key go together")
+        }
+        do {
+            return .mutualTLS(
+                try PeerCredentials.load(authorityFile: tlsAuthority!, certificateFile: tlsCertificate!, privateKeyFile: tlsKey!))
+        } catch {
+            printError("chorus node: peer TLS: \(error)")
+            throw ExitCode(certificateExitCode(error))
         }
     }
 

@@ -71,10 +71,14 @@ import Darwin
             cluster.arguments(2) == [
                 "node", "--id", "2", "--data-dir", "/tmp/chorus-x/n2", "--listen", "127.0.0.1:7002",
                 "--http", "127.0.0.1:8002", "--peers", "1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003",
-                "--parent-pid", "\(getpid())", "--auth-keys", "/tmp/chorus-x/auth-keys.json", "--tick-ms", "5",
+                "--parent-pid", "\(getpid())", "--auth-keys", "/tmp/chorus-x/auth-keys.json",
+                "--tls-ca", "/tmp/chorus-x/certs/ca.pem", "--tls-cert", "/tmp/chorus-x/certs/node-2.pem",
+                "--tls-key", "/tmp/chorus-x/certs/node-2-key.pem", "--tick-ms", "5",
             ])
         options.authorization = .insecure
-        #expect(try LocalCluster(options: options).arguments(1).suffix(3) == ["--insecure-no-auth", "--tick-ms", "5"])
+        options.peerSecurity = .insecure
+        #expect(
+            try LocalCluster(options: options).arguments(1).suffix(4) == ["--insecure-no-auth", "--insecure-peers", "--tick-ms", "5"])
     }
 
     @Test func aPeerDelayIsPassedToEveryNodeOnlyWhenSet() throws {
