@@ -101,10 +101,14 @@ extension SagaState {
     }
 
     private func nextCompensationEvent(now: UInt64, reason: SagaAbortReason) -> SagaEvent? {
+        // A lock request is withdrawn at once: no step waits for a lock
+        // while the saga compensates, and withdrawing undoes nothing (a group
+        // member waiting for its lock while another is in flight; found by
+        // `chorus simulate sagas`).
+        if let name = firstLock(where: { $0 == .requested }) { return .lockReleased(name: name, at: now) }
         // Drain: a forward attempt in flight is answered or times out first,
         // so that what it did is known before anything is undone.
         if steps.contains(where: { $0.action.isInFlight }) { return nil }
-        if let name = firstLock(where: { $0 == .requested }) { return .lockReleased(name: name, at: now) }
         for id in compensationOrder {
             let step = self.step(id)!
             let call = step.compensation
