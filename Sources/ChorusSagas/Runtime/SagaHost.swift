@@ -72,9 +72,12 @@ public struct SagaHost: Sendable {
     /// Streams whose state is unknown until `reloaded`.
     var reloading: Set<String> = []
     let lockLimits: SagaLockTableLimits
+    /// A deliberate bug for a negative control (`InjectedBug.sagas`); nil but in the simulator.
+    public let injectedBug: InjectedBug?
 
-    public init(lockLimits: SagaLockTableLimits = .default) {
+    public init(lockLimits: SagaLockTableLimits = .default, injectedBug: InjectedBug? = nil) {
         self.lockLimits = lockLimits
+        self.injectedBug = injectedBug
         locks = SagaLockTable(limits: lockLimits)
     }
 
@@ -118,7 +121,8 @@ public struct SagaHost: Sendable {
                 holders[name] = later ? holder : current
             }
         }
-        for name in holders.keys.sorted(by: Self.byBytes) {
+        // The negative control skips the rebuild: the table starts empty.
+        for name in holders.keys.sorted(by: Self.byBytes) where injectedBug != .sagaLockTableNotRebuilt {
             let holder = holders[name]!
             locks.restore(name: name, holding: SagaLockTable.Holding(owner: holder.owner, grantedAt: holder.grantedAt, expiresAt: holder.expiresAt))
         }
@@ -258,7 +262,7 @@ public struct SagaHost: Sendable {
             let queued = queue.removeFirst()
             queues[stream] = queue.isEmpty ? nil : queue
             let orchestrator = instances[stream] ?? SagaOrchestrator()
-            let decision = orchestrator.decide(queued.input, now: now)
+            let decision = orchestrator.decide(queued.input, now: now, injectedBug: injectedBug)
             if decision.events.isEmpty {
                 if let ticket = queued.ticket {
                     let revision = orchestrator.state.eventCount == 0 ? nil : UInt64(orchestrator.state.eventCount - 1)
