@@ -232,13 +232,6 @@ public struct SagaHost: Sendable {
         if isLeading, !orchestrator.state.status.isFinal {
             for effect in orchestrator.resumptionEffects() { outputs += carryOut(effect, stream: stream, now: now) }
         }
-        if finished[stream] != nil {
-            for queued in queues.removeValue(forKey: stream) ?? [] {
-                let response: SagaResponse = if case .start = queued.input { .alreadyStarted } else { .ignored(.sagaFinished) }
-                if let ticket = queued.ticket { outputs.append(.respond(ticket: ticket, .decided(response, revision: nil))) }
-            }
-            return outputs
-        }
         return outputs + decideNext(stream, now: now)
     }
 
@@ -277,8 +270,19 @@ public struct SagaHost: Sendable {
 
     // MARK: Internals
 
+    /// Decides the inputs queued for `stream`, one append at a time. Inputs
+    /// for a saga that has finished (the decision before them finished it)
+    /// are answered from its summary: its fold is gone, and deciding on an
+    /// empty one would start it again.
     mutating func decideNext(_ stream: String, now: UInt64) -> [Output] {
         var outputs: [Output] = []
+        if finished[stream] != nil, inFlight[stream] == nil, !reloading.contains(stream) {
+            for queued in queues.removeValue(forKey: stream) ?? [] {
+                let response: SagaResponse = if case .start = queued.input { .alreadyStarted } else { .ignored(.sagaFinished) }
+                if let ticket = queued.ticket { outputs.append(.respond(ticket: ticket, .decided(response, revision: nil))) }
+            }
+            return outputs
+        }
         while inFlight[stream] == nil, !reloading.contains(stream), var queue = queues[stream], !queue.isEmpty {
             let queued = queue.removeFirst()
             queues[stream] = queue.isEmpty ? nil : queue

@@ -154,6 +154,31 @@ import Testing
         #expect(world.host.summaries.map(\.status) == [.completed])
     }
 
+    /// Inputs queued behind the decision that finishes a saga are answered
+    /// from its summary, never decided on an empty fold (which appended a
+    /// second start at `noStream`: an exact retry of the first start's ids in
+    /// the store, or a conflict). Found by `chorus simulate sagas --seed 28`.
+    @Test func inputsQueuedBehindTheFinalDecisionAreAnsweredFromTheSummary() {
+        var world = World()
+        world.run(world.host.lead(now: 0), now: 0)
+        world.submit(Self.start(), now: 0)
+        world.submit(Self.success(world.calls[0], ["reservationId": "r1"]), now: 1)
+        world.submit(Self.success(world.calls[1], ["chargeId": "c1"]), now: 2)
+        world.appendAtOnce = false
+        world.submit(Self.success(world.calls[2]), now: 3)
+        world.submit(Self.start(), ticket: 5, now: 4)
+        world.submit(Self.success(world.calls[2]), ticket: 6, now: 4)
+        #expect(world.appendsPending.count == 1)
+        let (stream, events, _) = world.appendsPending.removeFirst()
+        world.store[stream]! += events
+        let outputs = world.host.appended(stream: stream, now: 5)
+        #expect(world.host.finished[stream]?.status == .completed)
+        #expect(!outputs.contains { if case .append = $0 { true } else { false } })
+        #expect(outputs.contains(.respond(ticket: 5, .decided(.alreadyStarted, revision: nil))))
+        #expect(outputs.contains(.respond(ticket: 6, .decided(.ignored(.sagaFinished), revision: nil))))
+        #expect(world.host.pendingInputCount == 0)
+    }
+
     /// Leaders' clocks disagree: a new leader whose clock is behind the old
     /// one's dates its decisions no earlier than what it folded, so the grant
     /// that follows a release is never recorded before it (two holders at
