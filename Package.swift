@@ -94,7 +94,7 @@ let package = Package(
         library("ChorusCheck", ["ChorusCore"]),
         library("ChorusSimulation", [
             "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusEventStore", "ChorusMachines", "ChorusReplica",
-            "ChorusCheck", "ChorusClocks", "ChorusCRDT", "ChorusReplication",
+            "ChorusCheck", "ChorusClocks", "ChorusCRDT", "ChorusReplication", "ChorusSagas",
         ]),
 
         // Edges: files and the system zlib.
@@ -222,7 +222,7 @@ let package = Package(
         tests("ChorusKeyValue", ["ChorusKeyValue"]),
         tests("ChorusSagas", ["ChorusSagas", "ChorusCore", "ChorusEventStore"]),
         tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTesting"]),
-        tests("ChorusSimulation", ["ChorusSimulation", "ChorusTesting", "ChorusReplication", "ChorusCheck", "ChorusCore"]),
+        tests("ChorusSimulation", ["ChorusSimulation", "ChorusTesting", "ChorusReplication", "ChorusCheck", "ChorusCore", "ChorusSagas"]),
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTesting"]),
         tests("ChorusStorage", ["ChorusStorage", "ChorusTesting"]),
         tests("ChorusEventStore", ["ChorusEventStore", "ChorusCore"]),

@@ -68,6 +68,22 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
     /// acknowledged by d durable replicas is in d durable logs).
     case forgottenHints = "forgotten-hints"
 
+    // Sagas, caught by `chorus simulate sagas` (`SagaChecker`). The first
+    // breaks the simulated runtime around the host (the simulator's driver of
+    // `.call`); the others are in the saga core (`SagaHost.injectedBug`).
+
+    /// The runtime sends every retry under a key with the attempt in it, so
+    /// the participant applies the step again. Caught by the checker's
+    /// applied-once property (a key no saga sent was applied).
+    case sagaFreshKeyOnRetry = "saga-fresh-key-on-retry"
+    /// The orchestrator compensates in forward order of completion (in
+    /// `SagaState.nextCompensationEvent`). Caught by the reverse-order property.
+    case sagaCompensateForward = "saga-compensate-forward"
+    /// A new leader's host skips rebuilding the lock table from the streams
+    /// (in `SagaHost.lead`), so a waiter's re-sent request is granted while
+    /// the holder still holds the lock. Caught by the exclusive-locks property.
+    case sagaLockTableNotRebuilt = "saga-lock-table-not-rebuilt"
+
     /// The bugs of one protocol, for `--inject-bug` help and validation.
     public static let raft: [InjectedBug] = [
         .followerRead, .oldTermCommit, .unpersistedVote, .stalenessBoundIgnored, .sessionReadBeforeCatchUp,
@@ -77,6 +93,7 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
     public static let leaderless: [InjectedBug] = [
         .mintMemoryIgnoresCoordinator, .writeDropsContext, .visibleBeforeDependencies, .forgottenHints,
     ]
+    public static let sagas: [InjectedBug] = [.sagaFreshKeyOnRetry, .sagaCompensateForward, .sagaLockTableNotRebuilt]
 
     public var description: String { rawValue }
 }

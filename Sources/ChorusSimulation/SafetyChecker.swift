@@ -15,6 +15,8 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
         /// The guarantee of a weaker read level (session, staleness, prefix,
         /// sequential), named in the detail.
         case consistencyLevel = "consistency-level"
+        /// A saga guarantee (`ChorusSagas.SagaChecker`, or the saga workload's own checks), named in the detail.
+        case sagas = "sagas"
         case convergence = "convergence"
         case liveness = "liveness"
         case recovery = "recovery"
@@ -87,6 +89,7 @@ struct SafetyChecker {
     mutating func recordLinearizabilityFailure(_ detail: String, at time: UInt64) { fail(.linearizability, detail, at: time) }
     mutating func recordEventStoreFailure(_ detail: String, at time: UInt64) { fail(.eventStore, detail, at: time) }
     mutating func recordLevelFailure(_ detail: String, at time: UInt64) { fail(.consistencyLevel, detail, at: time) }
+    mutating func recordSagaFailure(_ detail: String, at time: UInt64) { fail(.sagas, detail, at: time) }
 
     /// A server restarted: its commit index may legitimately restart lower.
     mutating func serverRestarted(_ server: Int) { lastCommit[server - 1] = .zero }

@@ -36,6 +36,8 @@ extension Simulation {
             startEventOperation(client: client)
             return
         }
+        // The saga workload's clients are its own (`SagaWorkload.Client`).
+        if workload == .sagas { return }
         guard phase == .safety, clients[client].current == nil else { return }
         let key = "k\(random.next() % UInt64(parameters.keyCount))"
         let choice = random.next() % 10
@@ -118,6 +120,7 @@ extension Simulation {
         switch workload {
         case .keyValue: completeKeyValue(response.body, client: client, current: current)
         case .eventStore: completeEventOperation(response.body, client: client, current: current)
+        case .sagas: break
         }
         clients[client].current = nil
         let think = parameters.clientThinkMaximumMicroseconds == 0 ? 0 : random.next() % parameters.clientThinkMaximumMicroseconds

@@ -27,6 +27,7 @@ struct SimulatedNetwork {
     }
 
     mutating func setIsolated(_ server: Int, _ value: Bool) { isolated[server - 1] = value }
+    func isIsolated(_ server: Int) -> Bool { isolated[server - 1] }
     func isClogged(_ server: Int) -> Bool { clogged[server - 1] }
 
     mutating func heal() {

@@ -16,6 +16,7 @@ extension Simulation {
         }
         checkLogMatching()
         queue.schedule(.livenessCheck, at: now + 20_000)
+        if workload == .sagas { scheduleSagaOperatorSweep() }
     }
 
     /// Every client is done and every member of the leader's configuration has
@@ -28,6 +29,9 @@ extension Simulation {
                 for client in clients.indices where clients[client].current == nil { startEventOperation(client: client) }
                 return false
             }
+        }
+        if workload == .sagas {
+            guard sagaWorkloadSettled() else { return false }
         }
         guard let leader = currentLeader(), let leaderRaft = servers[leader - 1].raft else { return false }
         guard leaderRaft.commitIndex == leaderRaft.lastIndex, leaderRaft.term(at: leaderRaft.commitIndex) == leaderRaft.term
@@ -52,7 +56,8 @@ extension Simulation {
         let pending = clients.filter { $0.current != nil }.count
         let leader = currentLeader().map { "n\($0)" } ?? "none"
         checker.recordLivenessFailure(
-            "not converged \(parameters.livenessBoundMicroseconds / 1_000_000)s after healing: \(pending) client operation(s) pending, leader \(leader)",
+            "not converged \(parameters.livenessBoundMicroseconds / 1_000_000)s after healing: \(pending) client operation(s) pending, leader \(leader)"
+                + (workload == .sagas ? sagaLivenessDetail() : ""),
             at: now)
     }
 

@@ -18,7 +18,14 @@ extension Simulation {
             guard servers[server - 1].replica != nil, checker.violation == nil else { return }
             servers[server - 1].replica!.pump()
             let effects = servers[server - 1].replica!.takeEffects()
-            if effects.isEmpty { return }
+            if effects.isEmpty {
+                // Settled: the saga host follows the replica's role and applied log,
+                // which may queue appends for another round.
+                guard workload == .sagas else { return }
+                settleSagaRuntime(server)
+                guard servers[server - 1].replica?.needsPump == true else { return }
+                continue
+            }
             for effect in effects {
                 carryOut(effect, on: server)
                 guard servers[server - 1].replica != nil, checker.violation == nil else { return }
@@ -59,6 +66,7 @@ extension Simulation {
         case .proposed, .readIndexRequested:
             break
         case .writeCompleted(let token, let result):
+            if workload == .sagas, sagaAppendCompleted(token, result, on: server) { return }
             guard let request = servers[server - 1].requests.removeValue(forKey: token) else { return }
             let body: ClientResponse.Body
             switch result {
@@ -162,6 +170,7 @@ extension Simulation {
         servers[victim - 1].incarnation += 1
         servers[victim - 1].clock = nil
         servers[victim - 1].pausedUntil = 0
+        if workload == .sagas { sagaServerCrashed(victim) }
         servers[victim - 1].disk.crash(random: &random, tornWriteProbability: parameters.tornWriteProbability)
         schedule(.restart(server: victim), at: now + 1 + random.next() % parameters.restartDelayMaximumMicroseconds)
     }

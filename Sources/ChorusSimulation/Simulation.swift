@@ -40,6 +40,8 @@ public final class Simulation {
         case logMatchingCheck
         case endOfSafetyPhase
         case livenessCheck
+        /// The saga workload's participants, timers, clients and operator.
+        case saga(SagaWorkloadEvent)
     }
 
     enum Phase { case safety, liveness }
@@ -56,6 +58,8 @@ public final class Simulation {
     var operationSequence = 0
     /// The event-store workload's clients and history (`workload == .eventStore`).
     var eventWorkload: EventWorkload
+    /// The saga workload's hosts, participants and clients (`workload == .sagas`).
+    var sagaWorkload: SagaWorkload
     var workload: SimulationWorkload { parameters.workload }
     var phase = Phase.safety
     var livenessDeadline: UInt64 = 0
@@ -96,6 +100,8 @@ public final class Simulation {
         var workloadRandom = SeededGenerator(seed: seed ^ 0xE7E7_0000_5EED)
         self.eventWorkload = EventWorkload(
             clientCount: parameters.clientCount, streamCount: parameters.streamCount, random: &workloadRandom)
+        var sagaRandom = SeededGenerator(seed: seed ^ 0x5A6A_0000_5EED)
+        self.sagaWorkload = SagaWorkload(serverCount: parameters.serverCount, injectedBug: parameters.injectedBug, random: &sagaRandom)
         let voters = (1...parameters.voterCount).map { NodeID(UInt64($0)) }
         for number in 1...parameters.serverCount {
             let state: RaftPersistentState = number <= parameters.voterCount ? .bootstrap(voters: voters) : .joining
@@ -120,6 +126,11 @@ public final class Simulation {
         }
         for client in clients.indices {
             queue.schedule(.clientNext(client: client), at: random.next() % 50_000)
+        }
+        if workload == .sagas {
+            for client in sagaWorkload.clients.indices {
+                queue.schedule(.saga(.clientNext(client: client)), at: random.next() % 50_000)
+            }
         }
         scheduleNemesis(.partition, mean: parameters.partitionMeanIntervalMicroseconds)
         scheduleNemesis(.crash, mean: parameters.crashMeanIntervalMicroseconds)
@@ -169,18 +180,29 @@ public final class Simulation {
                 case .violated(let detail): checker.recordEventStoreFailure(detail, at: now)
                 case .unknown: linearizabilityUnknown = true
                 }
+            case .sagas:
+                checkSagas()
             }
         }
-        let operationCount = workload == .keyValue ? history.count : eventWorkload.operations.count + eventWorkload.records.count
-        let completedCount =
-            workload == .keyValue
-            ? history.filter { $0.completedAt != nil }.count
-            : eventWorkload.operations.filter { $0.completedAt != nil }.count + eventWorkload.records.count
+        let operationCount: Int
+        let completedCount: Int
+        switch workload {
+        case .keyValue:
+            operationCount = history.count
+            completedCount = history.filter { $0.completedAt != nil }.count
+        case .eventStore:
+            operationCount = eventWorkload.operations.count + eventWorkload.records.count
+            completedCount = eventWorkload.operations.filter { $0.completedAt != nil }.count + eventWorkload.records.count
+        case .sagas:
+            operationCount = sagaWorkload.statistics.clientOperations
+            completedCount = sagaWorkload.statistics.clientAnswers
+        }
         return SeedOutcome(
             linearizabilityUnknown: linearizabilityUnknown, strongerCheckerViolated: strongerViolated,
             seed: seed, violation: checker.violation, operations: operationCount,
             completedOperations: completedCount,
-            simulatedMicroseconds: now, events: events, traceHash: traceHash, statistics: statistics)
+            simulatedMicroseconds: now, events: events, traceHash: traceHash, statistics: statistics,
+            sagaStatistics: workload == .sagas ? sagaWorkload.statistics : nil)
     }
 
     func scheduleNemesis(_ event: Event, mean: UInt64) {
@@ -262,6 +284,8 @@ public final class Simulation {
             } else {
                 queue.schedule(.livenessCheck, at: now + 20_000)
             }
+        case .saga(let event):
+            handle(event)
         }
     }
 }
@@ -281,6 +305,8 @@ public struct SeedOutcome: CampaignSeedOutcome {
     public var events: Int
     public var traceHash: UInt64
     public var statistics: Simulation.Statistics
+    /// What the saga workload did (nil for the other workloads).
+    public var sagaStatistics: SagaStatistics? = nil
 }
 
 extension SeedOutcome {

@@ -8,6 +8,8 @@ public enum SimulationWorkload: String, Sendable, Hashable, CaseIterable {
     case keyValue = "key-value"
     /// Appends, stream reads and catch-up subscriptions, checked by the event-store checker.
     case eventStore = "events"
+    /// Sagas on a `SagaHost` per server, against simulated participants, checked by `SagaChecker`.
+    case sagas = "sagas"
 }
 
 /// Everything one seed's world is made of, drawn from the seed itself (swarm

@@ -9,7 +9,7 @@ struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
         abstract: "Run deterministic simulations that try to break Chorus's protocols.",
-        subcommands: [SimulateRaftCommand.self, SimulateEventsCommand.self, SimulateLeaderlessCommand.self]
+        subcommands: [SimulateRaftCommand.self, SimulateEventsCommand.self, SimulateSagasCommand.self, SimulateLeaderlessCommand.self]
     )
 }
 
@@ -161,7 +161,10 @@ struct CampaignOptions: ParsableArguments {
         try await execute(
             command: command, plan: plan, flags: flags, level: options.level,
             runSeed: { Campaign.runSeed($0, options: options, trace: $1) },
-            describe: { "seed=\($0.seed) trace_hash=\(String($0.traceHash, radix: 16)) events=\($0.events) \($0.statistics)" },
+            describe: {
+                "seed=\($0.seed) trace_hash=\(String($0.traceHash, radix: 16)) events=\($0.events) \($0.statistics)"
+                    + ($0.sagaStatistics.map { " \($0)" } ?? "")
+            },
             campaign: { await Campaign.runConcurrently(start: $0.first, count: $0.count, jobs: $0.jobs, options: options) })
     }
 
@@ -221,6 +224,38 @@ struct SimulateEventsCommand: AsyncParsableCommand {
 
     mutating func run() async throws {
         try await options.run(command: "events", workload: .eventStore, bugs: InjectedBug.eventStore)
+    }
+}
+
+/// `chorus simulate sagas`: sagas on the simulated cluster, checked on every seed.
+struct SimulateSagasCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sagas",
+        abstract: "Simulate sagas on a Raft cluster under faults, one seed or a campaign.",
+        discussion: """
+            The same world and faults as `chorus simulate raft`, with a SagaHost on every server: the \
+            leader's host decides and appends to saga streams through Raft, followers' hosts fold the \
+            applied log, and a new leader resumes every saga. Clients start order and trip sagas (with \
+            duplicate starts) and cancel some; participants fail, refuse, lose requests and replies and \
+            answer late. After the faults stop, an operator retries and then resolves parked sagas. \
+            Checked on every seed (SagaChecker on the longest applied log): every saga ends completed, \
+            compensated or cancelled; one outcome per attempt; one idempotency key per step; \
+            compensations one at a time in reverse order of completion; no key applied twice; no lock \
+            held by two sagas at once; every acknowledged start exists; every applied effect of a \
+            compensated saga undone.
+
+            Bugs for --inject-bug: \(InjectedBug.sagas.map(\.rawValue).joined(separator: ", ")).
+
+              chorus simulate sagas --seed 42 --trace
+              chorus simulate sagas --seeds 10000 --start 1 --jobs 2
+              chorus simulate sagas --seeds 1000 --inject-bug saga-compensate-forward
+            """
+    )
+
+    @OptionGroup var options: CampaignOptions
+
+    mutating func run() async throws {
+        try await options.run(command: "sagas", workload: .sagas, bugs: InjectedBug.sagas)
     }
 }
 

@@ -31,7 +31,12 @@ public struct SagaOrchestrator: Sendable, Hashable {
     /// The events to append in response to `input` at time `now`
     /// (milliseconds), and what to answer the caller.
     public func decide(_ input: SagaInput, now: UInt64) -> SagaDecision {
-        var decision = Decision(state: state, now: now)
+        decide(input, now: now, injectedBug: nil)
+    }
+
+    /// `decide`, with a deliberate bug for a negative control (`SagaHost.injectedBug`).
+    func decide(_ input: SagaInput, now: UInt64, injectedBug: InjectedBug?) -> SagaDecision {
+        var decision = Decision(state: state, now: now, injectedBug: injectedBug)
         let response = decision.handle(input)
         assert(decision.state.invariantViolation() == nil, "saga invariant broken: \(decision.state.invariantViolation()!)")
         return SagaDecision(events: decision.events, expectedRevision: state.expectedRevision, response: response)
@@ -124,11 +129,13 @@ public struct SagaDecision: Sendable, Hashable {
 private struct Decision {
     var state: SagaState
     let now: UInt64
+    let injectedBug: InjectedBug?
     var events: [SagaEvent] = []
 
-    init(state: SagaState, now: UInt64) {
+    init(state: SagaState, now: UInt64, injectedBug: InjectedBug?) {
         self.state = state
         self.now = now
+        self.injectedBug = injectedBug
     }
 
     mutating func emit(_ event: SagaEvent) {
@@ -139,7 +146,7 @@ private struct Decision {
 
     /// Everything the saga does on its own from here.
     mutating func settle() {
-        while let event = state.nextEvent(now: now) { emit(event) }
+        while let event = state.nextEvent(now: now, injectedBug: injectedBug) { emit(event) }
     }
 
     /// Fires every timer due at `now`, earliest first, each with its

@@ -10,7 +10,8 @@ import ChorusCore
 extension SagaState {
     /// The one event the saga appends next at time `now`, or nil when it
     /// waits. Due timers are fired by the orchestrator before this is asked.
-    func nextEvent(now: UInt64) -> SagaEvent? {
+    /// `injectedBug` is nil but in the simulator's negative controls.
+    func nextEvent(now: UInt64, injectedBug: InjectedBug? = nil) -> SagaEvent? {
         guard status.isActive, let definition else { return nil }
         if let deadline = definition.deadlineMilliseconds, !deadlineTimerSet, status == .running, !pivotPassed {
             return .timerSet(timer: nextTimerID, purpose: .deadline, dueAt: startedAt &+ deadline, at: now)
@@ -27,7 +28,7 @@ extension SagaState {
         }
         switch status {
         case .running: return nextForwardEvent(now: now)
-        case .compensating(let reason): return nextCompensationEvent(now: now, reason: reason)
+        case .compensating(let reason): return nextCompensationEvent(now: now, reason: reason, injectedBug: injectedBug)
         default: return nil
         }
     }
@@ -100,12 +101,18 @@ extension SagaState {
         return nil
     }
 
-    private func nextCompensationEvent(now: UInt64, reason: SagaAbortReason) -> SagaEvent? {
+    private func nextCompensationEvent(now: UInt64, reason: SagaAbortReason, injectedBug: InjectedBug?) -> SagaEvent? {
+        // A lock request is withdrawn at once: no step waits for a lock
+        // while the saga compensates, and withdrawing undoes nothing (a group
+        // member waiting for its lock while another is in flight; found by
+        // `chorus simulate sagas`).
+        if let name = firstLock(where: { $0 == .requested }) { return .lockReleased(name: name, at: now) }
         // Drain: a forward attempt in flight is answered or times out first,
         // so that what it did is known before anything is undone.
         if steps.contains(where: { $0.action.isInFlight }) { return nil }
-        if let name = firstLock(where: { $0 == .requested }) { return .lockReleased(name: name, at: now) }
-        for id in compensationOrder {
+        // The negative control: the order of completion, not its reverse.
+        let order = injectedBug == .sagaCompensateForward ? compensationOrder.reversed() : compensationOrder
+        for id in order {
             let step = self.step(id)!
             let call = step.compensation
             let policy = step.definition.compensation!.retry

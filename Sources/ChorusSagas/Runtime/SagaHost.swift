@@ -25,6 +25,17 @@ import ChorusCore
 /// effects of what it finds, which repeats calls in flight under the same
 /// idempotency key.
 ///
+/// **Time.** Every `now` a runtime passes is raised to `timeFloor`, the
+/// latest time recorded in any saga event the host holds, so decisions are
+/// never dated before what they follow (a Lamport clock over the leaders'
+/// clocks: Lamport, "Time, Clocks, and the Ordering of Events", 1978, IR2).
+/// Leaders' clocks differ: without the floor, a new leader whose clock is
+/// behind the old one's would record a lock grant *before* the release it
+/// follows, and the streams would show two holders at once (found by
+/// `chorus simulate sagas`). The runtime's clock need only be monotonic
+/// while it leads; timers and expiries on a clock that is behind fire late,
+/// never early.
+///
 /// **Finished sagas** are kept as summaries (`SagaSummary`), not folds, so
 /// the host's memory grows with the sagas in progress, not with history; a
 /// reply or a start for a finished saga is answered from the summary.
@@ -75,10 +86,15 @@ public struct SagaHost: Sendable {
     var reloading: Set<String> = []
     /// Lock requests that had to wait in line, since `takeLockWaits`.
     var lockWaits = 0
+    /// The latest `at` of every event the host folded (see "Time").
+    public private(set) var timeFloor: UInt64 = 0
     let lockLimits: SagaLockTableLimits
+    /// A deliberate bug for a negative control (`InjectedBug.sagas`); nil but in the simulator.
+    public let injectedBug: InjectedBug?
 
-    public init(lockLimits: SagaLockTableLimits = .default) {
+    public init(lockLimits: SagaLockTableLimits = .default, injectedBug: InjectedBug? = nil) {
         self.lockLimits = lockLimits
+        self.injectedBug = injectedBug
         locks = SagaLockTable(limits: lockLimits)
     }
 
@@ -101,6 +117,7 @@ public struct SagaHost: Sendable {
     /// rebuild the lock table from the holdings the streams recorded and
     /// carry out every saga's resumption effects (README "Leader change").
     public mutating func lead(now: UInt64) -> [Output] {
+        let now = max(now, timeFloor)
         isLeading = true
         locks = SagaLockTable(limits: lockLimits)
         var outputs: [Output] = []
@@ -122,7 +139,8 @@ public struct SagaHost: Sendable {
                 holders[name] = later ? holder : current
             }
         }
-        for name in holders.keys.sorted(by: Self.byBytes) {
+        // The negative control skips the rebuild: the table starts empty.
+        for name in holders.keys.sorted(by: Self.byBytes) where injectedBug != .sagaLockTableNotRebuilt {
             let holder = holders[name]!
             locks.restore(name: name, holding: SagaLockTable.Holding(owner: holder.owner, grantedAt: holder.grantedAt, expiresAt: holder.expiresAt))
         }
@@ -163,6 +181,7 @@ public struct SagaHost: Sendable {
     /// Queues `input` for the saga in `stream`, and decides it if nothing else
     /// for the stream is deciding. `ticket`, if given, is answered once.
     public mutating func submit(_ input: SagaInput, stream: String, ticket: UInt64?, now: UInt64) -> [Output] {
+        let now = max(now, timeFloor)
         guard isLeading else { return ticket.map { [.respond(ticket: $0, .notLeading)] } ?? [] }
         if finished[stream] != nil {
             let response: SagaResponse = if case .start = input { .alreadyStarted } else { .ignored(.sagaFinished) }
@@ -175,6 +194,8 @@ public struct SagaHost: Sendable {
     /// The append of the decision in flight for `stream` succeeded.
     public mutating func appended(stream: String, now: UInt64) -> [Output] {
         guard let flight = inFlight.removeValue(forKey: stream) else { return [] }
+        raiseTimeFloor(flight.decision.events)
+        let now = max(now, timeFloor)
         var orchestrator = instances[stream] ?? SagaOrchestrator()
         let effects: [SagaEffect]
         do {
@@ -207,18 +228,13 @@ public struct SagaHost: Sendable {
     public mutating func reloaded(stream: String, events: [SagaEvent], now: UInt64) throws(SagaFoldError) -> [Output] {
         reloading.remove(stream)
         let orchestrator = try SagaOrchestrator(replaying: events)
+        raiseTimeFloor(events)
+        let now = max(now, timeFloor)
         instances[stream] = nil
         store(orchestrator, stream: stream)
         var outputs: [Output] = []
         if isLeading, !orchestrator.state.status.isFinal {
             for effect in orchestrator.resumptionEffects() { outputs += carryOut(effect, stream: stream, now: now) }
-        }
-        if finished[stream] != nil {
-            for queued in queues.removeValue(forKey: stream) ?? [] {
-                let response: SagaResponse = if case .start = queued.input { .alreadyStarted } else { .ignored(.sagaFinished) }
-                if let ticket = queued.ticket { outputs.append(.respond(ticket: ticket, .decided(response, revision: nil))) }
-            }
-            return outputs
         }
         return outputs + decideNext(stream, now: now)
     }
@@ -227,6 +243,7 @@ public struct SagaHost: Sendable {
     /// event in its stream), and the next waiter is granted.
     public mutating func expireLocks(now: UInt64) -> [Output] {
         guard isLeading else { return [] }
+        let now = max(now, timeFloor)
         return deliver(locks.expire(now: now), now: now)
     }
 
@@ -257,6 +274,7 @@ public struct SagaHost: Sendable {
         let fresh = events.dropFirst(known - firstRevision)
         guard !fresh.isEmpty else { return }
         _ = try orchestrator.apply(Array(fresh))
+        raiseTimeFloor(fresh)
         store(orchestrator, stream: stream)
     }
 
@@ -267,17 +285,30 @@ public struct SagaHost: Sendable {
         guard !isLeading else { return }
         instances[summary.stream] = nil
         finished[summary.stream] = summary
+        // Its final event is its latest: the floor covers the events this fold skipped.
+        timeFloor = max(timeFloor, summary.finishedAt ?? summary.startedAt)
     }
 
     // MARK: Internals
 
+    /// Decides the inputs queued for `stream`, one append at a time. Inputs
+    /// for a saga that has finished (the decision before them finished it)
+    /// are answered from its summary: its fold is gone, and deciding on an
+    /// empty one would start it again.
     mutating func decideNext(_ stream: String, now: UInt64) -> [Output] {
         var outputs: [Output] = []
+        if finished[stream] != nil, inFlight[stream] == nil, !reloading.contains(stream) {
+            for queued in queues.removeValue(forKey: stream) ?? [] {
+                let response: SagaResponse = if case .start = queued.input { .alreadyStarted } else { .ignored(.sagaFinished) }
+                if let ticket = queued.ticket { outputs.append(.respond(ticket: ticket, .decided(response, revision: nil))) }
+            }
+            return outputs
+        }
         while inFlight[stream] == nil, !reloading.contains(stream), var queue = queues[stream], !queue.isEmpty {
             let queued = queue.removeFirst()
             queues[stream] = queue.isEmpty ? nil : queue
             let orchestrator = instances[stream] ?? SagaOrchestrator()
-            let decision = orchestrator.decide(queued.input, now: now)
+            let decision = orchestrator.decide(queued.input, now: now, injectedBug: injectedBug)
             if decision.events.isEmpty {
                 if let ticket = queued.ticket {
                     let revision = orchestrator.state.eventCount == 0 ? nil : UInt64(orchestrator.state.eventCount - 1)
@@ -289,6 +320,10 @@ public struct SagaHost: Sendable {
             outputs.append(.append(stream: stream, events: decision.events, expectedRevision: decision.expectedRevision))
         }
         return outputs
+    }
+
+    mutating func raiseTimeFloor(_ events: some Sequence<SagaEvent>) {
+        for event in events { timeFloor = max(timeFloor, event.at) }
     }
 
     mutating func store(_ orchestrator: SagaOrchestrator, stream: String) {

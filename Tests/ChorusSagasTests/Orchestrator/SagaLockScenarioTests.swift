@@ -75,6 +75,46 @@ import Testing
         var records: [SagaStreamRecord] { sagas.keys.sorted().map { SagaStreamRecord(stream: $0, events: sagas[$0]!.stream) } }
     }
 
+    /// A parallel group whose first member waits for a lock while the second
+    /// is in flight, then a cancel: the abort withdraws the lock request at
+    /// once (no step may wait for a lock while the saga compensates), and
+    /// only then drains the member in flight. Found by `chorus simulate
+    /// sagas --seed 15 --quick`, where the old order (drain first) broke that
+    /// invariant.
+    @Test func anAbortWithdrawsALockRequestBeforeDrainingTheGroup() {
+        let booking = { (id: StepID, lock: SagaLockRequirement?) in
+            SagaStep(
+                id: id, kind: .compensatable,
+                action: SagaRequestTemplate(participant: id.rawValue, method: .post, path: "/bookings"),
+                compensation: SagaCompensation(
+                    request: SagaRequestTemplate(participant: id.rawValue, method: .delete, path: "/bookings/{{steps.\(id).idempotencyKey}}")),
+                attemptTimeoutMilliseconds: 1_000, lock: lock)
+        }
+        let pay = SagaStep(
+            id: "pay", kind: .pivot, action: SagaRequestTemplate(participant: "payments", method: .post, path: "/charges"))
+        let trip = SagaDefinition(
+            name: "trip", version: 1,
+            stages: [
+                .parallel([booking("hotel", SagaLockRequirement(name: "city:rome", expiryMilliseconds: 5_000, onContention: .wait)), booking("flight", nil)]),
+                .single(pay),
+            ])
+        var saga = SagaHarness()
+        saga.start(trip, id: "t1", input: [:])
+        #expect(saga.lines == [
+            "started trip v1 t1", "lock-requested city:rome by hotel wait", "scheduled flight#1", "timer-set 1 timeout flight#1 due 1000",
+        ])
+        let before = saga.stream.count
+        #expect(saga.send(.cancel(reason: "the customer asked"), at: 10) == .accepted)
+        #expect(saga.lines(from: before) == ["cancel-requested", "aborted cancelled", "lock-released city:rome"])
+        #expect(saga.state.step("hotel")?.action.phase == .pending)
+        #expect(saga.effects.last == .releaseLock(name: "city:rome", owner: "saga-trip-t1"))
+        // The flight in flight is drained, then compensated (it may have been applied), and the saga ends.
+        saga.succeed("flight", at: 20)
+        saga.succeed("flight", .compensation, at: 30)
+        #expect(saga.state.status == .cancelled)
+        #expect(SagaChecker.check(streams: [SagaStreamRecord(stream: "saga-trip-t1", events: saga.stream)], applications: []).isValid)
+    }
+
     @Test func aWaitingSagaGetsTheLockWhenTheHolderCompletes() {
         var world = World()
         let definition = OrderSaga.definition(reserve: OrderSaga.reserveWithLock(.wait))

@@ -158,6 +158,67 @@ import Testing
         #expect(world.host.summaries.map(\.status) == [.completed])
     }
 
+    /// Inputs queued behind the decision that finishes a saga are answered
+    /// from its summary, never decided on an empty fold (which appended a
+    /// second start at `noStream`: an exact retry of the first start's ids in
+    /// the store, or a conflict). Found by `chorus simulate sagas --seed 28`.
+    @Test func inputsQueuedBehindTheFinalDecisionAreAnsweredFromTheSummary() {
+        var world = World()
+        world.run(world.host.lead(now: 0), now: 0)
+        world.submit(Self.start(), now: 0)
+        world.submit(Self.success(world.calls[0], ["reservationId": "r1"]), now: 1)
+        world.submit(Self.success(world.calls[1], ["chargeId": "c1"]), now: 2)
+        world.appendAtOnce = false
+        world.submit(Self.success(world.calls[2]), now: 3)
+        world.submit(Self.start(), ticket: 5, now: 4)
+        world.submit(Self.success(world.calls[2]), ticket: 6, now: 4)
+        #expect(world.appendsPending.count == 1)
+        let (stream, events, _) = world.appendsPending.removeFirst()
+        world.store[stream]! += events
+        let outputs = world.host.appended(stream: stream, now: 5)
+        #expect(world.host.finished[stream]?.status == .completed)
+        #expect(!outputs.contains { if case .append = $0 { true } else { false } })
+        #expect(outputs.contains(.respond(ticket: 5, .decided(.alreadyStarted, revision: nil))))
+        #expect(outputs.contains(.respond(ticket: 6, .decided(.ignored(.sagaFinished), revision: nil))))
+        #expect(world.host.pendingInputCount == 0)
+    }
+
+    /// Leaders' clocks disagree: a new leader whose clock is behind the old
+    /// one's dates its decisions no earlier than what it folded, so the grant
+    /// that follows a release is never recorded before it (two holders at
+    /// once, as the streams tell it). Found by `chorus simulate sagas --seed 18`.
+    @Test func aNewLeaderWithASlowerClockNeverDatesAGrantBeforeTheRelease() throws {
+        let definition = OrderSaga.definition(reserve: OrderSaga.reserveWithLock(.wait))
+        var old = World()
+        old.run(old.host.lead(now: 0), now: 0)
+        old.submit(Self.start("a", definition: definition), stream: "saga-order-a", now: 0)
+        old.submit(Self.start("b", definition: definition), stream: "saga-order-b", now: 1)
+        let reserve = old.calls[0]
+        old.submit(Self.success(reserve, ["reservationId": "r1"]), stream: "saga-order-a", now: 1_000)
+        old.submit(Self.success(old.calls[1], ["chargeId": "c1"]), stream: "saga-order-a", now: 1_000)
+        old.submit(Self.success(old.calls[2]), stream: "saga-order-a", now: 1_000)
+        #expect(old.lines("saga-order-a").suffix(2) == ["lock-released sku:tea", "completed"])
+        // The old leader's append of b's grant was lost: the new leader has b still waiting.
+        let waiting = Array(old.store["saga-order-b"]!.prefix { if case .lockAcquired = $0 { false } else { true } })
+        var next = World()
+        try next.host.observe(stream: "saga-order-a", events: old.store["saga-order-a"]!, firstRevision: 0)
+        try next.host.observe(stream: "saga-order-b", events: waiting, firstRevision: 0)
+        next.store = ["saga-order-a": old.store["saga-order-a"]!, "saga-order-b": waiting]
+        #expect(next.host.timeFloor == 1_000)
+        // Its clock reads 900: behind the release it folded.
+        next.run(next.host.lead(now: 900), now: 900)
+        let grant = next.store["saga-order-b"]!.first { if case .lockAcquired = $0 { true } else { false } }
+        guard case .lockAcquired(_, _, let grantedAt, _, let at)? = grant else {
+            Issue.record("b was not granted the lock: \(next.lines("saga-order-b"))")
+            return
+        }
+        #expect(grantedAt == 1_000 && at == 1_000)
+        let records = ["saga-order-a", "saga-order-b"].map { SagaStreamRecord(stream: $0, events: next.store[$0]!) }
+        #expect(!SagaChecker.check(streams: records, applications: []).violations.contains {
+            if case .lockHeldTwice = $0 { true } else { false }
+        })
+    }
+
     /// A new leader rebuilds the lock table from the recorded holdings, so a
     /// waiter's re-sent request queues behind the holder instead of being granted.
     @Test func aNewLeaderRebuildsTheLockTableFromTheStreams() throws {
