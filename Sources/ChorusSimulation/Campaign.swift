@@ -48,6 +48,12 @@ public enum Campaign {
         return Simulation(seed: seed, parameters: parameters, trace: trace).run()
     }
 
+    /// Runs one seed on a thread of its own, off the cooperative pool (a test
+    /// that waits for it leaves the pool to every other test in the process).
+    public static func runSeedOnItsOwnThread(_ seed: UInt64, options: Options = Options()) async -> SeedOutcome {
+        await DedicatedThread.run { runSeed(seed, options: options) }
+    }
+
     /// Runs `count` seeds from `start`, in order. Stops after the first failing
     /// seed when `stopAtFirstViolation` is set (the negative-control tests).
     public static func run(

@@ -73,7 +73,9 @@ import Testing
             KeyValueCommand(clientID: 0, sequence: 0, operation: .put(key: "k", value: [1])))
         let written = try await elected.write(put)
         #expect(written.index > .zero)
-        #expect(log.rejections.isEmpty, "\(log.rejections)")
+        // No certificate was refused. (A handshake cut short — a dial that timed out on a starved machine
+        // and was retried — is logged as `handshake`; it says nothing about the certificates.)
+        #expect(log.rejections.allSatisfy { $0 == "handshake" }, "\(log.rejections)")
         for node in nodes { await node.shutdown() }
     }
 

@@ -15,11 +15,11 @@ import Testing
     /// A few short seeds end with every saga final and every check silent,
     /// and the run did bite: sagas completed, compensated and were cancelled,
     /// some parked and were swept, hosts took over from one another.
-    @Test func quickSeedsAreClean() throws {
+    @Test func quickSeedsAreClean() async throws {
         var totals = SagaStatistics()
         var crashes = 0
         for seed in Self.cleanSeeds {
-            let outcome = Campaign.runSeed(seed, options: Self.options())
+            let outcome = await Campaign.runSeedOnItsOwnThread(seed, options: Self.options())
             #expect(outcome.violation == nil, "seed \(seed): \(outcome.violation.map(String.init(describing:)) ?? "") — rerun: chorus simulate sagas --seed \(seed) --quick --trace")
             let statistics = try #require(outcome.sagaStatistics)
             #expect(statistics.sagas > 0 && statistics.sagas == statistics.completed + statistics.compensated + statistics.cancelled, "seed \(seed): \(statistics)")
@@ -37,8 +37,14 @@ import Testing
     }
 
     /// One seed replays bit for bit (trace hash, events, operations, time).
-    @Test func oneSeedReplays() {
-        ReplayExpectations.sameSeedSameTrace(seed: 8) { Campaign.runSeed($0, options: Self.options(), trace: $1) }
+    @Test func oneSeedReplays() async {
+        let first = await Campaign.runSeedOnItsOwnThread(8, options: Self.options())
+        let second = await Campaign.runSeedOnItsOwnThread(8, options: Self.options())
+        #expect(first.traceHash == second.traceHash, "seed 8 did not replay")
+        #expect(first.events == second.events && first.operations == second.operations)
+        #expect(first.simulatedMicroseconds == second.simulatedMicroseconds)
+        let other = await Campaign.runSeedOnItsOwnThread(9, options: Self.options())
+        #expect(other.traceHash != first.traceHash, "seeds 8 and 9 ran identically")
     }
 
     /// Each negative control is caught at the first seed that catches it in
@@ -50,8 +56,8 @@ import Testing
         (InjectedBug.sagaCompensateForward, UInt64(1), "compensations ran in order"),
         (InjectedBug.sagaLockTableNotRebuilt, UInt64(8), "at once"),
     ])
-    func injectedBugIsCaughtAtItsSeed(_ bug: InjectedBug, seed: UInt64, detail: String) throws {
-        let caught = Campaign.runSeed(seed, options: Self.options(bug))
+    func injectedBugIsCaughtAtItsSeed(_ bug: InjectedBug, seed: UInt64, detail: String) async throws {
+        let caught = await Campaign.runSeedOnItsOwnThread(seed, options: Self.options(bug))
         let violation = try #require(caught.violation, "\(bug) went unnoticed at seed \(seed)")
         #expect(violation.property == .sagas && violation.detail.contains(detail), "seed \(seed): \(violation)")
         #expect(Self.cleanSeeds.contains(seed))
