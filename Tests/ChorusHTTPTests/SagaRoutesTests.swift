@@ -63,20 +63,21 @@ import Testing
         }
     }
 
-    /// reserve → charge (refund) → ship (pivot), with short intervals.
+    /// reserve → charge (refund) → ship (pivot), with short retry intervals and attempt timeouts
+    /// no starved machine reaches (the participants answer at once; a timeout would change the events).
     static let definition = """
         {"name": "order", "version": 1, "steps": [
           {"id": "reserve", "action": {"participant": "inventory", "method": "POST", "path": "/reservations", "body": {"sku": "{{input.sku}}"}},
            "compensation": {"participant": "inventory", "method": "DELETE", "path": "/reservations/{{steps.reserve.idempotencyKey}}"},
-           "retry": {"initialIntervalMilliseconds": 20, "maximumAttempts": 3}, "attemptTimeoutMilliseconds": 2000},
+           "retry": {"initialIntervalMilliseconds": 20, "maximumAttempts": 3}, "attemptTimeoutMilliseconds": 30000},
           {"id": "charge", "action": {"participant": "payments", "method": "POST", "path": "/charges", "body": {"amount": "{{input.amount}}"}},
            "compensation": {"participant": "payments", "method": "POST", "path": "/refunds/{{steps.charge.result.id}}",
-                            "retry": {"initialIntervalMilliseconds": 20, "maximumAttempts": 3}},
+                            "retry": {"initialIntervalMilliseconds": 20, "maximumAttempts": 3}, "attemptTimeoutMilliseconds": 30000},
            "retry": {"initialIntervalMilliseconds": 20, "maximumAttempts": 3, "nonRetryableErrorCodes": ["card_declined"]},
-           "attemptTimeoutMilliseconds": 2000},
+           "attemptTimeoutMilliseconds": 30000},
           {"id": "ship", "kind": "pivot", "action": {"participant": "shipping", "method": "POST", "path": "/shipments/{{input.orderId}}"},
            "retry": {"initialIntervalMilliseconds": 20, "maximumAttempts": 3, "nonRetryableErrorCodes": ["address_invalid"]},
-           "attemptTimeoutMilliseconds": 2000}
+           "attemptTimeoutMilliseconds": 30000}
         ]}
         """
 
