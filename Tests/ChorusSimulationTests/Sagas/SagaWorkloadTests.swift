@@ -20,9 +20,14 @@ import Testing
         var crashes = 0
         for seed in Self.cleanSeeds {
             let outcome = Campaign.runSeed(seed, options: Self.options())
-            #expect(outcome.violation == nil, "seed \(seed): \(outcome.violation.map(String.init(describing:)) ?? "") — rerun: chorus simulate sagas --seed \(seed) --quick --trace")
+            #expect(
+                outcome.violation == nil,
+                "seed \(seed): \(outcome.violation.map(String.init(describing:)) ?? "") — rerun: chorus simulate sagas --seed \(seed) --quick --trace"
+            )
             let statistics = try #require(outcome.sagaStatistics)
-            #expect(statistics.sagas > 0 && statistics.sagas == statistics.completed + statistics.compensated + statistics.cancelled, "seed \(seed): \(statistics)")
+            #expect(
+                statistics.sagas > 0 && statistics.sagas == statistics.completed + statistics.compensated + statistics.cancelled,
+                "seed \(seed): \(statistics)")
             totals.completed += statistics.completed
             totals.compensated += statistics.compensated
             totals.cancelled += statistics.cancelled
