@@ -159,7 +159,10 @@ public struct SagaHost: Sendable {
 
     /// The node stopped leading: every waiting caller is answered
     /// `.notLeading`, nothing queued is kept (the new leader resumes from
-    /// the streams), and the host follows the applied log again.
+    /// the streams), and the host follows the applied log again. (It did not
+    /// observe its own appends while leading, and an append whose outcome it
+    /// never learned may be in the log: the runtime observes its applied log
+    /// from the start again; `observe` skips what the host holds.)
     public mutating func follow() -> [Output] {
         isLeading = false
         var outputs: [Output] = []
@@ -191,7 +194,12 @@ public struct SagaHost: Sendable {
         return decideNext(stream, now: now)
     }
 
-    /// The append of the decision in flight for `stream` succeeded.
+    /// The append of the decision in flight for `stream` succeeded: the
+    /// store wrote it. Report only the answer to the latest `.append` for
+    /// the stream (an earlier one's, arriving late, is dropped). An exact
+    /// retry (the store answered `alreadyWritten`) is not a success here:
+    /// the events at those revisions may be another decision's, so it is
+    /// `appendUnsettled`.
     public mutating func appended(stream: String, now: UInt64) -> [Output] {
         guard let flight = inFlight.removeValue(forKey: stream) else { return [] }
         raiseTimeFloor(flight.decision.events)
@@ -213,8 +221,10 @@ public struct SagaHost: Sendable {
         return outputs + decideNext(stream, now: now)
     }
 
-    /// The append for `stream` conflicted, or its outcome is unknown: the
-    /// stream must be read again before anything else is decided for it.
+    /// The append for `stream` conflicted, was an exact retry, or its outcome
+    /// is unknown: the stream must be read again before anything else is
+    /// decided for it. (After a refusal that will repeat at once — not
+    /// leading, a leadership transfer — the runtime should pause first.)
     public mutating func appendUnsettled(stream: String) -> [Output] {
         guard let flight = inFlight.removeValue(forKey: stream) else { return [] }
         queues[stream, default: []].insert(flight.queued, at: 0)

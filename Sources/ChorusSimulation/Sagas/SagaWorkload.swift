@@ -141,9 +141,10 @@ struct SagaWorkload {
             let definition = draw.chance(0.35) ? SimulatedSagaDefinitions.trip : SimulatedSagaDefinitions.order
             let id = SagaID("s\(index)")
             var inputRandom = SeededGenerator(seed: draw.next())
-            planned.append(PlannedSaga(
-                stream: SagaNames.stream(definition: definition.name, id: id), definition: definition, id: id,
-                input: SimulatedSagaDefinitions.input(index: index, random: &inputRandom)))
+            planned.append(
+                PlannedSaga(
+                    stream: SagaNames.stream(definition: definition.name, id: id), definition: definition, id: id,
+                    input: SimulatedSagaDefinitions.input(index: index, random: &inputRandom)))
         }
         for _ in 0..<draw.uniformInt(Self.clientCountRange) {
             clients.append(Client(believedLeader: 1 + Int(draw.next() % UInt64(serverCount))))

@@ -89,7 +89,9 @@ struct SimulatedParticipants {
     mutating func doByHand(participant: String, key: String) -> JSONValue {
         if case .succeeded(let result)? = answers[participant]?[key] { return result }
         answers[participant]?[key] = nil
-        guard case .succeeded(let result) = apply(participant: participant, key: key) else { preconditionFailure("apply succeeds") }
+        guard case .succeeded(let result) = apply(participant: participant, key: key) else {
+            preconditionFailure("apply succeeds")
+        }
         return result
     }
 
@@ -101,7 +103,8 @@ struct SimulatedParticipants {
         case .succeeded(let result)?: return result
         case .failed?: return nil
         case nil:
-            answers[participant, default: [:]][key] = .failed(code: "voided", message: "voided by an operator", nonRetryable: true)
+            answers[participant, default: [:]][key] = .failed(
+                code: "voided", message: "voided by an operator", nonRetryable: true)
             return nil
         }
     }
@@ -124,7 +127,9 @@ struct SimulatedParticipants {
     }
 
     func requestDelay(faultsActive: Bool, random: inout SeededGenerator) -> UInt64 {
-        let range = faultsActive && random.chance(lateRequestProbability) ? Self.lateReplyDelayMicroseconds : Self.requestDelayMicroseconds
+        let range =
+            faultsActive && random.chance(lateRequestProbability)
+            ? Self.lateReplyDelayMicroseconds : Self.requestDelayMicroseconds
         return range.lowerBound + random.next() % (range.upperBound - range.lowerBound + 1)
     }
 }

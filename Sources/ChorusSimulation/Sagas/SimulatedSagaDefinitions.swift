@@ -28,11 +28,14 @@ enum SimulatedSagaDefinitions {
         let reserve = SagaStep(
             id: "reserve", kind: .compensatable,
             action: SagaRequestTemplate(
-                participant: "inventory", method: .post, path: "/reservations", body: ["order": "{{input.orderId}}", "sku": "{{input.sku}}"]),
+                participant: "inventory", method: .post, path: "/reservations",
+                body: ["order": "{{input.orderId}}", "sku": "{{input.sku}}"]),
             compensation: SagaCompensation(
-                request: SagaRequestTemplate(participant: "inventory", method: .delete, path: "/reservations/{{steps.reserve.idempotencyKey}}"),
+                request: SagaRequestTemplate(
+                    participant: "inventory", method: .delete, path: "/reservations/{{steps.reserve.idempotencyKey}}"),
                 retry: compensationRetry, attemptTimeoutMilliseconds: attemptTimeoutMilliseconds),
-            retry: SagaRetryPolicy(initialIntervalMilliseconds: 100, maximumAttempts: 3, nonRetryableErrorCodes: ["out_of_stock"]),
+            retry: SagaRetryPolicy(
+                initialIntervalMilliseconds: 100, maximumAttempts: 3, nonRetryableErrorCodes: ["out_of_stock"]),
             attemptTimeoutMilliseconds: attemptTimeoutMilliseconds,
             lock: SagaLockRequirement(name: "sku:{{input.sku}}", expiryMilliseconds: lockExpiryMilliseconds, onContention: .wait))
         let charge = SagaStep(
@@ -40,12 +43,14 @@ enum SimulatedSagaDefinitions {
             action: SagaRequestTemplate(
                 participant: "payments", method: .post, path: "/charges",
                 body: ["order": "{{input.orderId}}", "amount": "{{input.amount}}", "reservation": "{{steps.reserve.result.id}}"]),
-            retry: SagaRetryPolicy(initialIntervalMilliseconds: 100, maximumAttempts: 4, nonRetryableErrorCodes: ["card_declined"]),
+            retry: SagaRetryPolicy(
+                initialIntervalMilliseconds: 100, maximumAttempts: 4, nonRetryableErrorCodes: ["card_declined"]),
             attemptTimeoutMilliseconds: attemptTimeoutMilliseconds)
         let ship = SagaStep(
             id: "ship", kind: .retriable,
             action: SagaRequestTemplate(
-                participant: "shipping", method: .post, path: "/shipments/{{input.orderId}}", body: ["charge": "{{steps.charge.result.id}}"]),
+                participant: "shipping", method: .post, path: "/shipments/{{input.orderId}}",
+                body: ["charge": "{{steps.charge.result.id}}"]),
             retry: SagaRetryPolicy(initialIntervalMilliseconds: 100, maximumAttempts: 3),
             attemptTimeoutMilliseconds: attemptTimeoutMilliseconds)
         return SagaDefinition(
@@ -57,21 +62,28 @@ enum SimulatedSagaDefinitions {
         func booking(_ id: StepID, lock: SagaLockRequirement? = nil) -> SagaStep {
             SagaStep(
                 id: id, kind: .compensatable,
-                action: SagaRequestTemplate(participant: id.rawValue, method: .post, path: "/bookings", body: ["order": "{{input.orderId}}"]),
+                action: SagaRequestTemplate(
+                    participant: id.rawValue, method: .post, path: "/bookings", body: ["order": "{{input.orderId}}"]),
                 compensation: SagaCompensation(
-                    request: SagaRequestTemplate(participant: id.rawValue, method: .delete, path: "/bookings/{{steps.\(id).idempotencyKey}}"),
+                    request: SagaRequestTemplate(
+                        participant: id.rawValue, method: .delete, path: "/bookings/{{steps.\(id).idempotencyKey}}"),
                     retry: compensationRetry, attemptTimeoutMilliseconds: attemptTimeoutMilliseconds),
-                retry: SagaRetryPolicy(initialIntervalMilliseconds: 100, maximumAttempts: 3, nonRetryableErrorCodes: ["sold_out"]),
+                retry: SagaRetryPolicy(
+                    initialIntervalMilliseconds: 100, maximumAttempts: 3, nonRetryableErrorCodes: ["sold_out"]),
                 attemptTimeoutMilliseconds: attemptTimeoutMilliseconds, lock: lock)
         }
-        let hotelLock = SagaLockRequirement(name: "city:{{input.city}}", expiryMilliseconds: lockExpiryMilliseconds, onContention: .fail)
+        let hotelLock = SagaLockRequirement(
+            name: "city:{{input.city}}", expiryMilliseconds: lockExpiryMilliseconds, onContention: .fail)
         let pay = SagaStep(
             id: "pay", kind: .pivot,
-            action: SagaRequestTemplate(participant: "payments", method: .post, path: "/charges", body: ["hotel": "{{steps.hotel.result.id}}"]),
-            retry: SagaRetryPolicy(initialIntervalMilliseconds: 100, maximumAttempts: 4, nonRetryableErrorCodes: ["card_declined"]),
+            action: SagaRequestTemplate(
+                participant: "payments", method: .post, path: "/charges", body: ["hotel": "{{steps.hotel.result.id}}"]),
+            retry: SagaRetryPolicy(
+                initialIntervalMilliseconds: 100, maximumAttempts: 4, nonRetryableErrorCodes: ["card_declined"]),
             attemptTimeoutMilliseconds: attemptTimeoutMilliseconds)
         return SagaDefinition(
-            name: "trip", version: 1, stages: [.parallel([booking("hotel", lock: hotelLock), booking("flight"), booking("car")]), .single(pay)])
+            name: "trip", version: 1,
+            stages: [.parallel([booking("hotel", lock: hotelLock), booking("flight"), booking("car")]), .single(pay)])
     }()
 
     static let skus = ["tea", "rice"]

@@ -24,7 +24,8 @@ extension Simulation {
     /// Why the saga workload has not settled, for a liveness failure.
     func sagaLivenessDetail() -> String {
         let pending = sagaWorkload.clients.filter { $0.current != nil }.count
-        var detail = "; sagas: \(sagaWorkload.planned.count - sagaWorkload.startsSent) start(s) not sent, \(pending) client operation(s) pending"
+        var detail =
+            "; sagas: \(sagaWorkload.planned.count - sagaWorkload.startsSent) start(s) not sent, \(pending) client operation(s) pending"
         guard let leader = currentLeader(), sagaWorkload.runtimes[leader - 1].host.isLeading else {
             return detail + ", no leading saga host"
         }
@@ -55,7 +56,8 @@ extension Simulation {
         var seen: Set<String> = []
         var position = AllReadStart.start
         while true {
-            let request = AllReadRequest(from: position, maximumCount: SagaWorkload.observePageEvents, filter: SagaStreamEvents.filter)
+            let request = AllReadRequest(
+                from: position, maximumCount: SagaWorkload.observePageEvents, filter: SagaStreamEvents.filter)
             guard case .events(let page) = store.readAll(request) else { return }
             for event in page.events where seen.insert(event.stream.text).inserted { names.append(event.stream.text) }
             guard let next = page.nextPosition else { break }
@@ -63,7 +65,9 @@ extension Simulation {
         }
         var records: [SagaStreamRecord] = []
         for name in names.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            guard let events = Self.sagaStream(name, in: store, decode: { self.decodedSagaEvent($0, on: source.number) }) else { return }
+            guard let events = Self.sagaStream(name, in: store, decode: { self.decodedSagaEvent($0, on: source.number) }) else {
+                return
+            }
             records.append(SagaStreamRecord(stream: name, events: events))
         }
         if traceSink != nil {
@@ -79,15 +83,20 @@ extension Simulation {
         sagaWorkload.statistics.completed = result.statusCounts["completed", default: 0]
         sagaWorkload.statistics.compensated = result.statusCounts["compensated", default: 0]
         sagaWorkload.statistics.cancelled = result.statusCounts["cancelled", default: 0]
-        sagaWorkload.statistics.parkedOnce = records.filter { $0.events.contains { if case .parked = $0 { true } else { false } } }.count
+        sagaWorkload.statistics.parkedOnce =
+            records.filter { $0.events.contains { if case .parked = $0 { true } else { false } } }.count
         sagaWorkload.statistics.participantApplications = participants.applications.count
         if let first = result.violations.first {
-            checker.recordSagaFailure("\(result.violations.count) saga violation(s) on n\(source.number)'s log; first: \(first)", at: now)
+            checker.recordSagaFailure(
+                "\(result.violations.count) saga violation(s) on n\(source.number)'s log; first: \(first)", at: now)
             return
         }
         let recorded = Set(names)
-        if let missing = sagaWorkload.acknowledgedStarts.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).first(where: { !recorded.contains($0) }) {
-            checker.recordSagaFailure("the start of \(missing) was acknowledged but n\(source.number)'s log has no such stream", at: now)
+        if let missing = sagaWorkload.acknowledgedStarts.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).first(where: {
+            !recorded.contains($0)
+        }) {
+            checker.recordSagaFailure(
+                "the start of \(missing) was acknowledged but n\(source.number)'s log has no such stream", at: now)
             return
         }
         // When each key was applied: an undo counts only after what it undoes.

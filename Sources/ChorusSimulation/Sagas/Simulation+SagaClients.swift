@@ -32,12 +32,16 @@ extension Simulation {
             operation = .init(stream: stream, input: .cancel(reason: "the customer asked"), requestID: 0, isStart: false)
         } else if extraAllowed, workload.startsSent > 0, workload.startsSent == workload.planned.count || random.chance(0.25) {
             let saga = workload.planned[Int(random.next() % UInt64(workload.startsSent))]
-            operation = .init(stream: saga.stream, input: .start(definition: saga.definition, sagaID: saga.id, input: saga.input), requestID: 0, isStart: true)
+            operation = .init(
+                stream: saga.stream, input: .start(definition: saga.definition, sagaID: saga.id, input: saga.input), requestID: 0,
+                isStart: true)
         } else if workload.startsSent < workload.planned.count {
             let saga = workload.planned[workload.startsSent]
             sagaWorkload.startsSent += 1
             if extraAllowed && random.chance(Self.sagaCancelProbability) { sagaWorkload.clients[client].cancelNext = saga.stream }
-            operation = .init(stream: saga.stream, input: .start(definition: saga.definition, sagaID: saga.id, input: saga.input), requestID: 0, isStart: true)
+            operation = .init(
+                stream: saga.stream, input: .start(definition: saga.definition, sagaID: saga.id, input: saga.input), requestID: 0,
+                isStart: true)
         } else {
             return
         }
@@ -59,7 +63,9 @@ extension Simulation {
                 server: target, client: client, requestID: operation.requestID, stream: operation.stream, input: operation.input)
             queue.schedule(.saga(event), at: now + networkDelay())
         }
-        queue.schedule(.saga(.clientTimeout(client: client, requestID: operation.requestID)), at: now + SagaWorkload.clientTimeoutMicroseconds)
+        queue.schedule(
+            .saga(.clientTimeout(client: client, requestID: operation.requestID)),
+            at: now + SagaWorkload.clientTimeoutMicroseconds)
     }
 
     /// A client's request reaches `server`: its host decides or refuses it.
@@ -76,7 +82,8 @@ extension Simulation {
         guard let asked = sagaWorkload.runtimes[server - 1].tickets.removeValue(forKey: ticket) else { return }
         if parameters.network.isLost(blocked: false, faultsActive: faultsActive, random: &random) { return }
         let hint = servers[server - 1].raft?.leaderID ?? .none
-        let event = SagaWorkloadEvent.clientResponse(client: asked.client, requestID: asked.requestID, response: response, leaderHint: hint)
+        let event = SagaWorkloadEvent.clientResponse(
+            client: asked.client, requestID: asked.requestID, response: response, leaderHint: hint)
         queue.schedule(.saga(event), at: now + networkDelay())
     }
 
@@ -106,13 +113,16 @@ extension Simulation {
         }
         sagaWorkload.statistics.clientAnswers += 1
         sagaWorkload.clients[client].current = nil
-        let think = sagaWorkload.clients[client].cancelNext == nil ? SagaWorkload.clientThinkMaximumMicroseconds : SagaWorkload.cancelThinkMaximumMicroseconds
+        let think =
+            sagaWorkload.clients[client].cancelNext == nil
+            ? SagaWorkload.clientThinkMaximumMicroseconds : SagaWorkload.cancelThinkMaximumMicroseconds
         queue.schedule(.saga(.clientNext(client: client)), at: now + 1 + random.next() % think)
     }
 
     func backOffSagaClient(_ client: Int) {
         guard let operation = sagaWorkload.clients[client].current else { return }
-        queue.schedule(.saga(.clientRetry(client: client, requestID: operation.requestID)), at: now + 1_000 + random.next() % 20_000)
+        queue.schedule(
+            .saga(.clientRetry(client: client, requestID: operation.requestID)), at: now + 1_000 + random.next() % 20_000)
     }
 
     // MARK: The operator

@@ -36,7 +36,8 @@ extension Simulation {
             hash(31, UInt64(server), UInt64(reply.attempt))
             guard isRunning(server, incarnation: incarnation), !deferredWhilePaused(.saga(event), server: server) else { return }
             guard !network.isIsolated(server) else { return }
-            let outputs = sagaWorkload.runtimes[server - 1].host.submit(.reply(reply), stream: stream, ticket: nil, now: sagaClock(server))
+            let outputs = sagaWorkload.runtimes[server - 1].host.submit(
+                .reply(reply), stream: stream, ticket: nil, now: sagaClock(server))
             carryOutSagaOutputs(outputs, on: server)
             drive(server)
         case .timer(let server, let incarnation, let stream, let dueAt):
@@ -87,9 +88,12 @@ extension Simulation {
             call.request.idempotencyKey += "#\(call.attempt)"
         }
         sagaWorkload.statistics.participantCalls += 1
-        guard !network.isIsolated(server), !sagaWorkload.participants.requestLost(faultsActive: faultsActive, random: &random) else { return }
-        let event = SagaWorkloadEvent.participantRequest(from: server, incarnation: servers[server - 1].incarnation, stream: stream, call: call)
-        queue.schedule(.saga(event), at: now + sagaWorkload.participants.requestDelay(faultsActive: faultsActive, random: &random))
+        guard !network.isIsolated(server), !sagaWorkload.participants.requestLost(faultsActive: faultsActive, random: &random)
+        else { return }
+        let event = SagaWorkloadEvent.participantRequest(
+            from: server, incarnation: servers[server - 1].incarnation, stream: stream, call: call)
+        queue.schedule(
+            .saga(event), at: now + sagaWorkload.participants.requestDelay(faultsActive: faultsActive, random: &random))
     }
 
     func participantReceives(_ call: SagaCall, stream: String, from server: Int, incarnation: UInt64) {
@@ -97,6 +101,7 @@ extension Simulation {
         guard !sagaWorkload.participants.replyLost(faultsActive: faultsActive, random: &random) else { return }
         let reply = SagaReply(step: call.step, phase: call.phase, attempt: call.attempt, outcome: outcome)
         let delay = sagaWorkload.participants.replyDelay(faultsActive: faultsActive, random: &random)
-        queue.schedule(.saga(.participantReply(to: server, incarnation: incarnation, stream: stream, reply: reply)), at: now + delay)
+        queue.schedule(
+            .saga(.participantReply(to: server, incarnation: incarnation, stream: stream, reply: reply)), at: now + delay)
     }
 }

@@ -64,7 +64,9 @@ extension Simulation {
         }
         observeAppliedSagaEvents(server)
         guard checker.violation == nil, let machines = servers[server - 1].machines else { return }
-        if !sagaWorkload.runtimes[server - 1].host.isLeading, raft.role == .leader, raft.term(at: machines.appliedIndex) == raft.term {
+        if !sagaWorkload.runtimes[server - 1].host.isLeading, raft.role == .leader,
+            raft.term(at: machines.appliedIndex) == raft.term
+        {
             sagaWorkload.runtimes[server - 1].leadingTerm = raft.term
             sagaWorkload.statistics.leads += 1
             hash(40, UInt64(server), raft.term.rawValue)
@@ -115,7 +117,8 @@ extension Simulation {
             let batch = batches[stream]!
             trace("n\(server) saga host observes \(stream) from revision \(batch.firstRevision), \(batch.events.count) event(s)")
             do {
-                try sagaWorkload.runtimes[server - 1].host.observe(stream: stream, events: batch.events, firstRevision: batch.firstRevision)
+                try sagaWorkload.runtimes[server - 1].host.observe(
+                    stream: stream, events: batch.events, firstRevision: batch.firstRevision)
             } catch {
                 // A gap: fold the whole stream instead (observe skips what the host holds).
                 guard let whole = appliedSagaStream(stream, on: server) else { return }
@@ -159,9 +162,12 @@ extension Simulation {
     }
 
     func proposeSagaAppend(stream: String, events: [SagaEvent], expected: SagaExpectedRevision, on server: Int) {
-        let proposed = SagaStreamEvents.proposed(events, stream: stream, firstRevision: SagaStreamEvents.firstRevision(after: expected))
-        let append = StreamAppend(stream: StreamName(stream), expected: SagaStreamEvents.expectedState(expected), events: proposed)
-        let command = ReplicatedMachines.Command.eventStore(EventStoreCommand(recordedTime: recordedTime(on: server), operation: .append(append)))
+        let proposed = SagaStreamEvents.proposed(
+            events, stream: stream, firstRevision: SagaStreamEvents.firstRevision(after: expected))
+        let append = StreamAppend(
+            stream: StreamName(stream), expected: SagaStreamEvents.expectedState(expected), events: proposed)
+        let command = ReplicatedMachines.Command.eventStore(
+            EventStoreCommand(recordedTime: recordedTime(on: server), operation: .append(append)))
         servers[server - 1].nextToken += 1
         let token = RequestToken(servers[server - 1].nextToken)
         sagaWorkload.runtimes[server - 1].appendInFlight[stream] = token
@@ -186,7 +192,8 @@ extension Simulation {
             // unsettled after a pause, so that a host whose server hands its
             // leadership over does not propose, fail and reload in a loop.
             trace("n\(server) saga append to \(stream): \(error)")
-            let event = SagaWorkloadEvent.appendRefused(server: server, incarnation: servers[server - 1].incarnation, stream: stream, token: token)
+            let event = SagaWorkloadEvent.appendRefused(
+                server: server, incarnation: servers[server - 1].incarnation, stream: stream, token: token)
             queue.schedule(.saga(event), at: now + SagaWorkload.refusedAppendPauseMicroseconds)
             return true
         }
@@ -195,7 +202,11 @@ extension Simulation {
         switch write.output {
         case .eventStore(.appended(let outcome)):
             written = outcome.disposition == .written
-            if !written { trace("n\(server) saga append to \(stream) was an exact retry of revisions \(outcome.firstRevision)...\(outcome.lastRevision)") }
+            if !written {
+                trace(
+                    "n\(server) saga append to \(stream) was an exact retry of revisions \(outcome.firstRevision)...\(outcome.lastRevision)"
+                )
+            }
             if written && outcome.stream.text != stream {
                 checker.recordSagaFailure("n\(server): an append to \(stream) landed in \(outcome.stream)", at: now)
                 return true
@@ -208,7 +219,8 @@ extension Simulation {
         }
         hash(42, UInt64(server), written ? 1 : 0)
         if written {
-            carryOutSagaOutputs(sagaWorkload.runtimes[server - 1].host.appended(stream: stream, now: sagaClock(server)), on: server)
+            carryOutSagaOutputs(
+                sagaWorkload.runtimes[server - 1].host.appended(stream: stream, now: sagaClock(server)), on: server)
         } else {
             reportSagaAppendUnsettled(stream, on: server)
         }
@@ -252,7 +264,9 @@ extension Simulation {
         var from = StreamReadStart.start
         while true {
             let page: StreamReadPage
-            switch store.readStream(StreamReadRequest(stream: StreamName(stream), from: from, maximumCount: SagaWorkload.observePageEvents)) {
+            switch store.readStream(
+                StreamReadRequest(stream: StreamName(stream), from: from, maximumCount: SagaWorkload.observePageEvents))
+            {
             case .events(let read): page = read
             case .streamNotFound: return events
             case .streamDeleted, .asOfNotRetained: return nil
@@ -271,7 +285,8 @@ extension Simulation {
             return try SagaStreamEvents.sagaEvent(recorded)
         } catch {
             checker.recordSagaFailure(
-                "n\(server): \(recorded.stream.text) revision \(recorded.revision.rawValue) is not a saga event: \(error)", at: now)
+                "n\(server): \(recorded.stream.text) revision \(recorded.revision.rawValue) is not a saga event: \(error)",
+                at: now)
             return nil
         }
     }
@@ -281,7 +296,8 @@ extension Simulation {
     func scheduleSagaTimer(stream: String, dueAt: UInt64, on server: Int) {
         let key = SagaWorkload.TimerKey(stream: stream, dueAt: dueAt)
         guard sagaWorkload.runtimes[server - 1].timersScheduled.insert(key).inserted else { return }
-        let event = SagaWorkloadEvent.timer(server: server, incarnation: servers[server - 1].incarnation, stream: stream, dueAt: dueAt)
+        let event = SagaWorkloadEvent.timer(
+            server: server, incarnation: servers[server - 1].incarnation, stream: stream, dueAt: dueAt)
         queue.schedule(.saga(event), at: virtualTime(ofSagaClock: dueAt, on: server))
     }
 
