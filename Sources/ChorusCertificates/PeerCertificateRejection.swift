@@ -17,7 +17,7 @@ public enum PeerCertificateRejection: Error, Sendable, Hashable, CustomStringCon
     case noIdentity(String)
     /// It names another node than the one dialled or the one claimed in the handshake.
     case identityMismatch(certified: UInt64, expected: UInt64)
-    /// The chain failed the RFC 5280 checks of swift-certificates' `Verifier`.
+    /// Another RFC 5280 rule is broken (an unknown critical extension).
     case policy(String)
 
     /// The metric's `reason` label.
@@ -46,7 +46,7 @@ public enum PeerCertificateRejection: Error, Sendable, Hashable, CustomStringCon
         case .noIdentity(let detail): "certificate names no node: \(detail)"
         case .identityMismatch(let certified, let expected):
             "the certificate is node \(certified)'s, the peer is expected to be node \(expected)"
-        case .policy(let detail): "certificate chain fails RFC 5280 validation: \(detail)"
+        case .policy(let detail): "certificate refused by RFC 5280: \(detail)"
         }
     }
 }

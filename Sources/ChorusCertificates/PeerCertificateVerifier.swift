@@ -12,15 +12,20 @@ import X509
 /// 1. a certificate is present, at most `maximumChainLength` of them, each
 ///    at most `maximumCertificateBytes`, and the leaf parses;
 /// 2. the leaf is signed by the cluster CA (which signs node certificates
-///    directly: a chain through an intermediate is refused);
-/// 3. now is within the leaf's validity period;
-/// 4. the leaf is not a CA and its extended key usage allows this end
-///    (clientAuth for the node that dialled, serverAuth for the one accepting);
+///    directly: any certificates after the leaf are ignored, never trusted);
+/// 3. now is within the validity period of the leaf and of the CA;
+/// 4. the leaf is not a CA, carries no critical extension this check does
+///    not enforce, and its extended key usage allows this end (clientAuth
+///    for the node that dialled, serverAuth for the one accepting);
 /// 5. it names exactly one node (`PeerIdentity`), and that node is the one
-///    expected, when the caller knows which (the node it dialled);
-/// 6. swift-certificates' `Verifier` with `RFC5280Policy` agrees (path
-///    building to the CA, basic constraints, unknown critical extensions,
-///    the validity of the CA itself).
+///    expected, when the caller knows which (the node it dialled).
+///
+/// It is synchronous, so it runs on the node's event loop inside the TLS
+/// handshake and never waits for a thread of Swift's cooperative pool (a
+/// pool starved by other work would otherwise stall every reconnect).
+/// `agreesWithRFC5280Verifier` runs swift-certificates' asynchronous
+/// `Verifier` (RFC 5280 §6 path validation with the CA as the only root) on
+/// the same chain; the tests hold the two to the same verdicts.
 ///
 /// The acceptor learns the peer's claimed id only from the handshake frame
 /// that follows TLS, so it passes no expected node and compares the returned
@@ -32,6 +37,11 @@ public struct PeerCertificateVerifier: Sendable {
     public static let maximumChainLength = 4
     /// The largest DER certificate accepted (a P-256 node certificate is under 1 KiB).
     public static let maximumCertificateBytes = 16 << 10
+    /// The critical extensions step 4 enforces; any other critical one is refused (RFC 5280 §4.2).
+    static let enforcedCriticalExtensions: [ASN1ObjectIdentifier] = [
+        .X509ExtensionID.basicConstraints, .X509ExtensionID.keyUsage, .X509ExtensionID.extendedKeyUsage,
+        .X509ExtensionID.subjectAlternativeName,
+    ]
 
     /// Which end of a peer link presented the certificate.
     public enum Presenter: Sendable {
@@ -44,23 +54,27 @@ public struct PeerCertificateVerifier: Sendable {
     public init(authority: Certificate) { self.authority = authority }
 
     /// Verifies a chain of DER certificates, leaf first, as TLS presented it.
-    public func verify(chain: [[UInt8]], presentedBy presenter: Presenter, expecting expected: NodeID? = nil) async
-        -> Result<NodeID, PeerCertificateRejection>
-    {
+    public func verify(
+        chain: [[UInt8]], presentedBy presenter: Presenter, expecting expected: NodeID? = nil, now: Date = Date()
+    ) -> Result<NodeID, PeerCertificateRejection> {
         do {
-            let (leaf, intermediates) = try Self.parse(chain)
-            let node = try check(leaf, presentedBy: presenter, expecting: expected, now: Date())
-            var verifier = Verifier(rootCertificates: CertificateStore([authority])) { RFC5280Policy() }
-            switch await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates)) {
-            case .validCertificate:
-                return .success(node)
-            case .couldNotValidate(let failures):
-                let reasons = failures.map(\.policyFailureReason.description)
-                return .failure(.policy(reasons.isEmpty ? "no chain to the cluster CA" : reasons.joined(separator: "; ")))
-            }
+            let (leaf, _) = try Self.parse(chain)
+            return .success(try check(leaf, presentedBy: presenter, expecting: expected, now: now))
         } catch {
             return .failure(error)
         }
+    }
+
+    /// Whether swift-certificates' RFC 5280 `Verifier`, with the cluster CA
+    /// as its only root and the current time, accepts the chain's leaf: the
+    /// reference `verify` is checked against.
+    public func agreesWithRFC5280Verifier(chain: [[UInt8]]) async -> Bool {
+        guard let (leaf, intermediates) = try? Self.parse(chain) else { return false }
+        var verifier = Verifier(rootCertificates: CertificateStore([authority])) { RFC5280Policy() }
+        if case .validCertificate = await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates)) {
+            return true
+        }
+        return false
     }
 
     static func parse(_ chain: [[UInt8]]) throws(PeerCertificateRejection) -> (Certificate, [Certificate]) {
@@ -85,8 +99,13 @@ public struct PeerCertificateVerifier: Sendable {
         guard leaf.issuer == authority.subject, authority.publicKey.isValidSignature(leaf.signature, for: leaf) else {
             throw .unknownAuthority("issued by \(leaf.issuer), not by this cluster's CA")
         }
-        if now > leaf.notValidAfter { throw .expired("valid until \(leaf.notValidAfter)") }
-        if now < leaf.notValidBefore { throw .notYetValid("valid from \(leaf.notValidBefore)") }
+        for (name, certificate) in [("the certificate", leaf), ("the cluster CA", authority)] {
+            if now > certificate.notValidAfter { throw .expired("\(name) is valid until \(certificate.notValidAfter)") }
+            if now < certificate.notValidBefore { throw .notYetValid("\(name) is valid from \(certificate.notValidBefore)") }
+        }
+        if let unknown = leaf.extensions.first(where: { $0.critical && !Self.enforcedCriticalExtensions.contains($0.oid) }) {
+            throw .policy("an unknown critical extension \(unknown.oid)")
+        }
         try Self.checkUsage(of: leaf, for: presenter)
         let node = try PeerIdentity.node(certifiedBy: leaf)
         if let expected, expected != node {

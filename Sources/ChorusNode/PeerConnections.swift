@@ -73,7 +73,7 @@ enum PeerBootstrap {
     private static func addServerTLS(_ tls: PeerTLS, to channel: any Channel, core: NodeCore) throws -> CertifiedPeer {
         let certified = CertifiedPeer()
         let remote = channel.remoteAddress
-        let verification = tls.verification(presentedBy: .dialler, expecting: nil, loop: channel.eventLoop) { result in
+        let verification = tls.verification(presentedBy: .dialler, expecting: nil) { result in
             switch result {
             case .success(let node):
                 certified.node = node
@@ -106,8 +106,7 @@ enum PeerBootstrap {
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
                         let remote = channel.remoteAddress
-                        let verification = tls.verification(presentedBy: .acceptor, expecting: peer.id, loop: channel.eventLoop) {
-                            result in
+                        let verification = tls.verification(presentedBy: .acceptor, expecting: peer.id) { result in
                             guard case .failure(let rejection) = result else { return }
                             reportPeerTLSRejection(
                                 rejection.label, detail: "\(rejection) (dialled node \(peer.id.rawValue) at \(peer.address))",

@@ -57,34 +57,27 @@ struct PeerTLS: Sendable {
         verifier = credentials.verifier
     }
 
-    /// NIOSSL's verification callback for one handshake: runs the verifier
-    /// off the loop (it is async), then reports the outcome on the loop
-    /// before it completes the handshake's promise, so `onResult` has seen
-    /// the certified node before any application byte is read.
+    /// NIOSSL's verification callback for one handshake. NIOSSL calls it on
+    /// the connection's loop; the verifier is synchronous, so the outcome is
+    /// reported (`onResult`) and the handshake's promise completed right
+    /// there, before any application byte can be read.
     func verification(
-        presentedBy presenter: PeerCertificateVerifier.Presenter, expecting expected: NodeID?, loop: any EventLoop,
+        presentedBy presenter: PeerCertificateVerifier.Presenter, expecting expected: NodeID?,
         onResult: @escaping (Result<NodeID, PeerCertificateRejection>) -> Void
     ) -> NIOSSLCustomVerificationCallback {
         let verifier = self.verifier
         return { certificates, promise in
-            let report = NIOLoopBound(onResult, eventLoop: loop)
-            let chain: [[UInt8]]
+            let result: Result<NodeID, PeerCertificateRejection>
             do {
-                chain = try certificates.map { try $0.toDERBytes() }
+                result = verifier.verify(
+                    chain: try certificates.map { try $0.toDERBytes() }, presentedBy: presenter, expecting: expected)
             } catch {
-                report.value(.failure(.malformed("\(error)")))
-                promise.succeed(.failed)
-                return
+                result = .failure(.malformed("\(error)"))
             }
-            Task {
-                let result = await verifier.verify(chain: chain, presentedBy: presenter, expecting: expected)
-                loop.execute {
-                    report.value(result)
-                    switch result {
-                    case .success: promise.succeed(.certificateVerified)
-                    case .failure: promise.succeed(.failed)
-                    }
-                }
+            onResult(result)
+            switch result {
+            case .success: promise.succeed(.certificateVerified)
+            case .failure: promise.succeed(.failed)
             }
         }
     }

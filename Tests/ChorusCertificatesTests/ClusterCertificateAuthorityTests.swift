@@ -46,40 +46,45 @@ import X509
 
         let verifier = credentials.verifier
         let der = try Self.der(certificate)
-        #expect(await verifier.verify(chain: [der], presentedBy: .dialler) == .success(3))
-        #expect(await verifier.verify(chain: [der], presentedBy: .acceptor, expecting: 3) == .success(3))
+        #expect(verifier.verify(chain: [der], presentedBy: .dialler) == .success(3))
+        #expect(verifier.verify(chain: [der], presentedBy: .acceptor, expecting: 3) == .success(3))
+        #expect(await verifier.agreesWithRFC5280Verifier(chain: [der]), "swift-certificates' Verifier accepts it too")
     }
 
+    /// Each bad certificate is refused for its own reason, and wherever the
+    /// reason is one RFC 5280 path validation also covers (another CA,
+    /// expired, not yet valid), swift-certificates' `Verifier` refuses it too.
     @Test func theVerifierRefusesEachBadCertificateForItsOwnReason() async throws {
         let authority = try ClusterCertificateAuthority.create()
         let verifier = PeerCertificateVerifier(authority: authority.certificate)
         let good = try Self.der(authority.issue(node: 2).certificate)
-
-        let foreign = try ClusterCertificateAuthority.create(commonName: "Chorus cluster CA")
-        let other = try Self.der(foreign.issue(node: 2).certificate)
-        #expect(await verifier.verify(chain: [other], presentedBy: .dialler).failure?.label == "unknown_authority")
+        #expect(verifier.verify(chain: [good], presentedBy: .dialler) == .success(2), "the control passes")
+        #expect(await verifier.agreesWithRFC5280Verifier(chain: [good]))
 
         let now = Date()
-        let expired = try Self.der(
-            authority.issue(node: 2, notValidBefore: now - 7_200, notValidAfter: now - 3_600).certificate)
-        #expect(await verifier.verify(chain: [expired], presentedBy: .dialler).failure?.label == "expired")
-        let early = try Self.der(
-            authority.issue(node: 2, notValidBefore: now + 3_600, notValidAfter: now + 7_200).certificate)
-        #expect(await verifier.verify(chain: [early], presentedBy: .dialler).failure?.label == "not_yet_valid")
+        let pathFailures: [(String, [UInt8])] = [
+            ("unknown_authority", try Self.der(ClusterCertificateAuthority.create().issue(node: 2).certificate)),
+            ("expired", try Self.der(authority.issue(node: 2, notValidBefore: now - 7_200, notValidAfter: now - 3_600).certificate)),
+            ("not_yet_valid", try Self.der(authority.issue(node: 2, notValidBefore: now + 3_600, notValidAfter: now + 7_200).certificate)),
+        ]
+        for (reason, der) in pathFailures {
+            #expect(verifier.verify(chain: [der], presentedBy: .dialler).failure?.label == reason)
+            #expect(await !verifier.agreesWithRFC5280Verifier(chain: [der]), "\(reason): the library Verifier accepts it")
+        }
+        // A node certificate checked at a time past the CA's own validity.
+        #expect(
+            verifier.verify(chain: [good], presentedBy: .dialler, now: authority.certificate.notValidAfter + 1).failure?.label
+                == "expired")
 
         #expect(
-            await verifier.verify(chain: [good], presentedBy: .acceptor, expecting: 3)
+            verifier.verify(chain: [good], presentedBy: .acceptor, expecting: 3)
                 == .failure(.identityMismatch(certified: 2, expected: 3)))
-        #expect(await verifier.verify(chain: [], presentedBy: .dialler) == .failure(.noCertificate))
-        #expect(await verifier.verify(chain: [[0x30, 0x03, 1, 2, 3]], presentedBy: .dialler).failure?.label == "malformed")
-        #expect(
-            await verifier.verify(chain: Array(repeating: good, count: 5), presentedBy: .dialler).failure?.label
-                == "malformed")
+        #expect(verifier.verify(chain: [], presentedBy: .dialler) == .failure(.noCertificate))
+        #expect(verifier.verify(chain: [[0x30, 0x03, 1, 2, 3]], presentedBy: .dialler).failure?.label == "malformed")
+        #expect(verifier.verify(chain: Array(repeating: good, count: 5), presentedBy: .dialler).failure?.label == "malformed")
         // The CA's own certificate is signed by the CA but is no node's.
         #expect(
-            await verifier.verify(chain: [try Self.der(authority.certificate)], presentedBy: .dialler).failure?.label
-                == "wrong_usage")
-        #expect(await verifier.verify(chain: [good], presentedBy: .dialler) == .success(2), "the control passes")
+            verifier.verify(chain: [try Self.der(authority.certificate)], presentedBy: .dialler).failure?.label == "wrong_usage")
     }
 
     @Test func theIdentityRuleIsExactlyOneWellFormedNodeURI() {

@@ -25,6 +25,11 @@ import Testing
     /// A Raft message that, if delivered, visibly moves node 1 to a far term.
     static let farTerm = Term(1_000_000)
 
+    /// The loops of these tests' nodes, diallers and acceptors: their own, so
+    /// that the rest of the package's tests, sharing the singleton group,
+    /// do not queue a TLS handshake behind their work.
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+
     static func configuration(node: NodeID, ports: [Int], directory: String, credentials: PeerCredentials)
         -> NodeConfiguration
     {
@@ -58,7 +63,7 @@ import Testing
             nodes.append(
                 try await ChorusNode.start(
                     configuration: Self.configuration(node: node, ports: ports, directory: directory, credentials: credentials),
-                    eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: log.logger))
+                    eventLoop: Self.group.next(), logger: log.logger))
         }
         // Two voters: a leader needs the other's vote and a write both logs, so both directions carry Raft over TLS.
         var leader: ChorusNode?
@@ -89,7 +94,7 @@ import Testing
             node: 1, ports: ports, directory: directory, credentials: try authority.credentials(for: authority.issue(node: 2)))
         do {
             let node = try await ChorusNode.start(
-                configuration: configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: RecordedLog().logger)
+                configuration: configuration, eventLoop: Self.group.next(), logger: RecordedLog().logger)
             await node.shutdown()
             Issue.record("node 1 started with node 2's certificate")
         } catch {
@@ -109,7 +114,7 @@ import Testing
         let configuration = Self.configuration(
             node: 1, ports: ports, directory: directory, credentials: try authority.credentials(for: authority.issue(node: 1)))
         let node = try await ChorusNode.start(
-            configuration: configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: log.logger)
+            configuration: configuration, eventLoop: Self.group.next(), logger: log.logger)
         let now = Date()
         let foreign = try ClusterCertificateAuthority.create()
         let cases: [(String, IssuedCertificate?)] = [
@@ -152,7 +157,7 @@ import Testing
         let node = try await ChorusNode.start(
             configuration: Self.configuration(
                 node: 1, ports: ports, directory: directory, credentials: try authority.credentials(for: authority.issue(node: 1))),
-            eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: log.logger)
+            eventLoop: Self.group.next(), logger: log.logger)
         let deadline = ContinuousClock.now + .seconds(30)
         while !log.rejections.contains("identity_mismatch") && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
@@ -231,7 +236,7 @@ enum TestDialler {
             payload: [PeerProtocol.raft.rawValue]
                 + (try MessageCodec.encoded(RaftMessage(from: claimed, to: 1, term: PeerTLSTests.farTerm, payload: .timeoutNow))),
             to: &frames)
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ClientBootstrap(group: PeerTLSTests.group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
@@ -285,7 +290,7 @@ struct TestAcceptor {
         let context = try NIOSSLContext(configuration: configuration)
         let handshakes = Counter()
         let bytes = Counter()
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ServerBootstrap(group: PeerTLSTests.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 handshakes.add(1)
