@@ -285,7 +285,7 @@ public actor SagasRuntime {
                     let settled: Bool
                     do {
                         let (result, _, _) = try await proposer.propose(.append(append))
-                        if case .appended = result { settled = true } else { settled = false }
+                        settled = SagaStreamEvents.recordsDecision(result)
                     } catch {
                         settled = false
                     }

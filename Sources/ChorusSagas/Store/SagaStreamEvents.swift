@@ -57,6 +57,19 @@ public enum SagaStreamEvents {
         }
     }
 
+    /// Whether the store's answer to a decision's append means the decision
+    /// is recorded (`SagaHost.appended`), rather than unsettled
+    /// (`appendUnsettled`). An exact retry (`alreadyWritten`) is not: the
+    /// events ids name (stream, revision), so another decision's events at
+    /// those revisions — a second start of one stream, a decision of an
+    /// earlier leadership — answer the same, and folding this decision
+    /// instead of reading the stream would let the host act on events the
+    /// stream does not hold. Every runtime decides with this one function.
+    public static func recordsDecision(_ result: EventStoreResult) -> Bool {
+        guard case .appended(let outcome) = result else { return false }
+        return outcome.disposition == .written
+    }
+
     /// What a list needs from a saga's `SagaStarted` event — the definition's
     /// name and version, the saga id and the start time — read without
     /// decoding the definition (a follower summarising a finished saga).

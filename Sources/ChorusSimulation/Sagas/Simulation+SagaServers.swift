@@ -201,7 +201,7 @@ extension Simulation {
         let written: Bool
         switch write.output {
         case .eventStore(.appended(let outcome)):
-            written = outcome.disposition == .written
+            written = SagaStreamEvents.recordsDecision(.appended(outcome))
             if !written {
                 trace(
                     "n\(server) saga append to \(stream) was an exact retry of revisions \(outcome.firstRevision)...\(outcome.lastRevision)"

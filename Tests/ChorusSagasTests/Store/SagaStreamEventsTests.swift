@@ -28,6 +28,37 @@ import Testing
         #expect(SagaStreamEvents.isSagaStream(stream) && !SagaStreamEvents.isSagaStream("orders-42"))
     }
 
+    /// Regression: the node's runtime took an exact retry for a recorded
+    /// decision. Two decisions at one revision — a start decided again after
+    /// an unsettled append, or a second client's start of the same stream —
+    /// carry the same ids, so the store answers the second `alreadyWritten`
+    /// although the stream holds the first; the host must re-read the
+    /// stream, not fold its own events (the simulator's driver did; the
+    /// node's did not).
+    @Test func anExactRetryOfAnotherDecisionDoesNotRecordThisOne() throws {
+        let stream = "saga-order-7"
+        var first = SagaHarness()
+        first.start()
+        var second = SagaHarness()
+        second.start(id: "43")  // another decision for the same stream: the same ids
+        var store = EventStore()
+        func append(_ events: [SagaEvent], at index: UInt64) -> EventStoreResult {
+            let append = StreamAppend(
+                stream: StreamName(stream), expected: SagaStreamEvents.expectedState(.noStream),
+                events: SagaStreamEvents.proposed(events, stream: stream, firstRevision: 0))
+            return store.apply(EventStoreCommand(recordedTime: store.clock, operation: .append(append)), at: LogIndex(index))
+        }
+        let recorded = append(first.stream, at: 1)
+        #expect(SagaStreamEvents.recordsDecision(recorded))
+        let retried = append(second.stream, at: 2)
+        guard case .appended(let outcome) = retried else {
+            Issue.record("the store answered \(retried), not an exact retry")
+            return
+        }
+        #expect(outcome.disposition == .alreadyWritten)
+        #expect(!SagaStreamEvents.recordsDecision(retried))
+    }
+
     @Test func aStreamEventThatIsNotASagaEventIsAnError() {
         let event = RecordedEvent(
             stream: "saga-order-42", revision: 0, position: GlobalPosition(0), id: EventID(high: 1, low: 1), type: "OrderPlaced",
