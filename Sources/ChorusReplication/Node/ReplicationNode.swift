@@ -31,7 +31,7 @@ public enum ReplicationStartError: Error, Equatable, Sendable {
 /// reused (the node keeps one counter across keys, and a mint is durable
 /// before anything derived from it leaves).
 public struct ReplicationNode: Sendable {
-    public let configuration: ReplicationConfiguration
+    public internal(set) var configuration: ReplicationConfiguration
     public let ring: HashRing
     public var myself: NodeID { configuration.myself }
     public internal(set) var store: ReplicaStore
@@ -158,6 +158,20 @@ public struct ReplicationNode: Sendable {
             result = VersionVector(result.entries.map { ($0.replica, Swift.min($0.counter, theirs[$0.replica])) })
         }
         return result
+    }
+
+    /// Adds a keyspace the cluster created after this node started (its
+    /// catalog is replicated elsewhere, in the Raft log). Defining one again
+    /// with the same configuration does nothing; another configuration for
+    /// the same identifier is refused, since N decides placement and a
+    /// changed mode would change what recovery makes visible.
+    public mutating func define(_ keyspace: KeyspaceConfiguration) throws(ConfigurationError) {
+        if let existing = configuration.keyspace(keyspace.id) {
+            guard existing == keyspace else { throw .invalid("keyspace \(keyspace.id) is defined with another configuration") }
+            return
+        }
+        try keyspace.validate(memberCount: Set(configuration.members).count)
+        configuration.keyspaces.append(keyspace)
     }
 
     // MARK: Inputs

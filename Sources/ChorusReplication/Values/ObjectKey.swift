@@ -8,6 +8,11 @@ public struct KeyspaceID: RawRepresentable, Hashable, Comparable, Sendable, Cust
     public init(rawValue: UInt32) { self.rawValue = rawValue }
     public init(_ rawValue: UInt32) { self.rawValue = rawValue }
     public static func < (lhs: KeyspaceID, rhs: KeyspaceID) -> Bool { lhs.rawValue < rhs.rawValue }
+    /// The identifier a named keyspace of the cluster's catalog gets on
+    /// every node: the low 32 bits of XXH64 of its name, so nodes agree
+    /// without coordinating. Creating a keyspace whose identifier another
+    /// already has is refused by the service layer.
+    public init(naming name: String) { rawValue = UInt32(truncatingIfNeeded: StableHash.hash(name.utf8)) }
     public var description: String { "ks\(rawValue)" }
     public func encode(into writer: inout ByteWriter) { writer.writeVarint(UInt64(rawValue)) }
     public init(decoding reader: inout ByteReader) throws(BinaryDecodingError) {
