@@ -113,7 +113,7 @@ let package = Package(
         // The node runtime: one RaftNode on one NIO event loop, storage, TCP transport (mutual TLS), metrics.
         library("ChorusNode", [
             "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusMachines", "ChorusReplica", "ChorusStorage", "ChorusWire",
-            "ChorusCertificates",
+            "ChorusCertificates", "ChorusReplication",
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -130,7 +130,7 @@ let package = Package(
         library("ChorusService", [
             "ChorusAPI", "ChorusCore", "ChorusKeyValue", "ChorusMachines", "ChorusNode", "ChorusReplica",
             "ChorusEventStore", "ChorusAuthorization",
-            "ChorusProjections", "ChorusReadModels", "ChorusSagas", "ChorusRaft",
+            "ChorusProjections", "ChorusReadModels", "ChorusSagas", "ChorusRaft", "ChorusReplication", "ChorusClocks",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -236,7 +236,7 @@ let package = Package(
         ]),
         tests("ChorusNode", [
             "ChorusNode", "ChorusLocalCluster", "ChorusMachines", "ChorusReplica", "ChorusWire", "ChorusRaft", "ChorusKeyValue",
-            "ChorusCore", "ChorusStorage", "ChorusTesting", "ChorusCertificates",
+            "ChorusCore", "ChorusStorage", "ChorusTesting", "ChorusCertificates", "ChorusReplication", "ChorusCRDT",
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),

@@ -119,6 +119,12 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
     case sagaDefinitionConflict = "saga_definition_conflict"
     /// The saga's state does not allow the operation (a cancel after the pivot, a retry of a saga that is not parked).
     case sagaConflict = "saga_conflict"
+    /// A leaderless request needs more reachable replicas than there are now (nothing was written).
+    case replicasUnavailable = "replicas_unavailable"
+    /// A leaderless key holds another kind of value than the operation works on (Redis's `WRONGTYPE`).
+    case wrongType = "wrong_type"
+    /// A versioned write would leave more siblings than the limit: read, resolve, and write back with the context.
+    case tooManySiblings = "too_many_siblings"
 
     /// The HTTP status this code is answered with.
     public var httpStatus: Int {
@@ -149,6 +155,8 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
         case .sagaNotFound, .sagaDefinitionNotFound: 404
         case .invalidSagaDefinition: 400
         case .sagaDefinitionConflict, .sagaConflict: 409
+        case .replicasUnavailable: 503
+        case .wrongType, .tooManySiblings: 409
         case .projectionQueryFailed: 500
         case .internal: 500
         case .unauthenticated: 401
@@ -161,7 +169,7 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
     /// here: a write retried without its session could apply twice.
     public var isRetryable: Bool {
         switch self {
-        case .notLeader, .noLeader, .overloaded, .proposalLost, .readTimeout, .notCaughtUp: true
+        case .notLeader, .noLeader, .overloaded, .proposalLost, .readTimeout, .notCaughtUp, .replicasUnavailable: true
         default: false
         }
     }

@@ -42,12 +42,14 @@ public final class ChorusNode: Service, Sendable {
     let core: NIOLoopBound<NodeCore>
     let listener: any Channel
     let storage: DurableStorage
+    let leaderlessStorage: DurableStorage
     let logger: Logger
 
     private init(
         configuration: NodeConfiguration, eventLoop: any EventLoop, core: NIOLoopBound<NodeCore>,
-        listener: any Channel, storage: DurableStorage, logger: Logger
+        listener: any Channel, storage: DurableStorage, leaderlessStorage: DurableStorage, logger: Logger
     ) {
+        self.leaderlessStorage = leaderlessStorage
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.core = core
@@ -109,9 +111,27 @@ public final class ChorusNode: Service, Sendable {
             throw .recovery("the event loop refused the node: \(error)")
         }
 
-        let listener = try await PeerBootstrap.listen(
-            configuration: configuration, tls: tls, eventLoop: eventLoop, core: core, storage: storage)
-        eventLoop.execute { core.value.start() }
+        let leaderlessStorage: DurableStorage
+        do {
+            leaderlessStorage = try await startLeaderless(
+                configuration: configuration, eventLoop: eventLoop, threadPool: threadPool, fileSystem: fileSystem, core: core,
+                seed: seed ^ 0x1EAD_1E55, logger: logger, onFatalError: onFatalError)
+        } catch {
+            await storage.close()
+            throw error
+        }
+        let listener: any Channel
+        do {
+            listener = try await PeerBootstrap.listen(
+                configuration: configuration, tls: tls, eventLoop: eventLoop, core: core, storage: storage)
+        } catch {
+            await leaderlessStorage.close()
+            throw error
+        }
+        eventLoop.execute {
+            core.value.start()
+            core.value.leaderless?.start()
+        }
         logger.info(
             "node started",
             metadata: [
@@ -121,7 +141,7 @@ public final class ChorusNode: Service, Sendable {
             ])
         return ChorusNode(
             configuration: configuration, eventLoop: eventLoop, core: core, listener: listener, storage: storage,
-            logger: logger)
+            leaderlessStorage: leaderlessStorage, logger: logger)
     }
 
     /// The replica as it was before the node stopped: the Raft state and the
@@ -318,7 +338,13 @@ public final class ChorusNode: Service, Sendable {
             return core.value.checkpointChain
         }.get()
         try? await checkpoints?.get()
+        // A leaderless snapshot being saved finishes before its storage closes.
+        for _ in 0..<2_000 {
+            guard (try? await eventLoop.submit({ core.value.leaderless?.snapshotSaving ?? false }).get()) == true else { break }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         try? await listener.close()
+        await leaderlessStorage.close()
         await storage.close()
         logger.info("node stopped")
     }

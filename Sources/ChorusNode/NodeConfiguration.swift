@@ -120,6 +120,8 @@ public struct NodeConfiguration: Sendable {
     public var peerSecurity: PeerSecurity = .insecurePlaintext
 
     public var tickMilliseconds: Int = 10
+    /// Timing and limits of the leaderless keyspaces' runtime.
+    public var leaderless = LeaderlessSettings()
     public var raft: RaftConfiguration
     public var storage: StorageConfiguration = StorageConfiguration(
         maximumRecordBytes: 4 << 20, maximumBatchBytes: 16 << 20, maximumPendingBytes: 128 << 20)

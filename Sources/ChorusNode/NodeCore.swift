@@ -1,5 +1,6 @@
 import CoreMetrics
 import ChorusCore
+import ChorusKeyValue
 import ChorusMachines
 import ChorusRaft
 import ChorusReplica
@@ -56,6 +57,10 @@ final class NodeCore {
     var readRoundsExported: UInt64 = 0
     var stopReason: String?
     var tickTask: RepeatedTask?
+    /// This node's leaderless keyspaces, on this loop too (`LeaderlessCore`).
+    var leaderless: LeaderlessCore?
+    /// The applied index at which the catalog was last handed to `leaderless`.
+    var catalogCheckedAt: LogIndex = .zero
     /// The replica's time, from the uptime clock: a SIGSTOP or a starved
     /// loop makes the repeating timer fire late, never makes time stand still.
     var clock: TickClock
@@ -115,6 +120,7 @@ final class NodeCore {
         stopReason = reason
         tickTask?.cancel()
         tickTask = nil
+        leaderless?.stop(reason: reason)
         transport.close()
         replica.stop(reason: reason)
         interpret(replica.takeEffects())
@@ -137,6 +143,7 @@ final class NodeCore {
     func tick() {
         guard stopReason == nil else { return }
         replica.tick(elapsedTicks: clock.timerFired(atMicroseconds: Self.uptimeMicroseconds()))
+        handCatalogToLeaderless()
         scheduleDrive()
     }
 
@@ -181,6 +188,15 @@ final class NodeCore {
         } else {
             scheduleDrive()
         }
+    }
+
+    /// Gives the leaderless runtime the catalog's leaderless keyspaces when
+    /// the applied log moved (a keyspace created anywhere is served here
+    /// within a tick of this node applying it).
+    func handCatalogToLeaderless() {
+        guard let leaderless, replica.machine.appliedIndex != catalogCheckedAt else { return }
+        catalogCheckedAt = replica.machine.appliedIndex
+        leaderless.catalogChanged(LeaderlessKeyspaces.configurations(in: replica.machine.keyValue))
     }
 
     func makeToken() -> RequestToken {

@@ -353,6 +353,13 @@ final class InboundPeerHandler: ChannelInboundHandler {
     /// Hands a frame to its protocol: Raft messages to the replica; a
     /// protocol this node does not serve closes the connection.
     private func read(_ frame: PeerFrame, context: ChannelHandlerContext) {
+        // A stopped node's accepted connections close at the next frame, so
+        // the sender reconnects (to the node's next incarnation, when it was
+        // restarted in the same process).
+        guard core.stopReason == nil else {
+            context.close(promise: nil)
+            return
+        }
         guard let peer else {
             refuse(context, "a frame before the handshake")
             return
@@ -368,6 +375,14 @@ final class InboundPeerHandler: ChannelInboundHandler {
                 core.receive(message)
             } catch {
                 refuse(context, "undecodable message from \(peer): \(error)")
+            }
+        case .replication, .gossip:
+            guard let leaderless = core.leaderless else {
+                refuse(context, "\(peer) speaks \(frame.protocolTag), but this node serves no leaderless keyspaces")
+                return
+            }
+            if !leaderless.receive(frame.body, protocol: frame.protocolTag, from: peer) {
+                refuse(context, "undecodable \(frame.protocolTag) message from \(peer)")
             }
         default:
             refuse(context, "\(peer) speaks \(frame.protocolTag), which this node does not serve")

@@ -5,10 +5,11 @@ import ChorusKeyValue
 import ChorusMachines
 import ChorusNode
 import ChorusReplica
+import ChorusReplication
 
 extension ChorusService {
     /// The levels a keyspace of each mode can have as its default.
-    public static func levels(of mode: ReplicationMode) -> [ConsistencyLevel] {
+    public static func levels(of mode: ChorusKeyValue.ReplicationMode) -> [ConsistencyLevel] {
         switch mode {
         case .raft: ConsistencyLevel.allCases
         case .leaderless: [.eventual, .session]
@@ -41,6 +42,18 @@ extension ChorusService {
             throw ServiceError(
                 .invalidKeyspace, "replicas must be in 1...\(KeyspaceName.maximumReplicas) and each quorum in 1...replicas")
         }
+        if definition.mode == .leaderless {
+            let members = node.configuration.members.count
+            guard definition.replicas <= members else {
+                throw ServiceError(.invalidKeyspace, "a leaderless keyspace has at most as many replicas as the cluster has nodes (\(members))")
+            }
+            let id = KeyspaceID(naming: name)
+            if let clash = try await allKeyspaces().first(where: {
+                $0.name != name && $0.definition.mode == .leaderless && KeyspaceID(naming: $0.name) == id
+            }) {
+                throw ServiceError(.invalidKeyspace, "'\(name)' hashes to the identifier of leaderless keyspace '\(clash.name)'; choose another name")
+            }
+        }
         switch try await catalog(KeyValueCommand(clientID: 0, sequence: 0, keyspace: name, operation: .createKeyspace(definition))) {
         case .keyspaceCreated: return KeyspaceEntry(name: name, definition: definition)
         case .keyspaceExists(_, let existing):
@@ -56,6 +69,11 @@ extension ChorusService {
         try validate(keyspace: name)
         guard name != KeyspaceName.defaultName else {
             throw ServiceError(.invalidKeyspace, "the default keyspace cannot be deleted")
+        }
+        if let entry = try await allKeyspaces().first(where: { $0.name == name }), entry.definition.mode == .leaderless {
+            // Its keys live on every node's leaderless log, not in the Raft
+            // store; a keyspace created again under the name would see them.
+            throw ServiceError(.wrongReplicationMode, "deleting a leaderless keyspace is not supported; its keys stay on the replicas")
         }
         switch try await catalog(KeyValueCommand(clientID: 0, sequence: 0, keyspace: name, operation: .deleteKeyspace)) {
         case .keyspaceDeleted(_, let keys): return keys

@@ -24,6 +24,7 @@ public struct ChorusService: Sendable {
     public let node: ChorusNode
     public let limits: KeyValueLimits
     let epochCache = EpochCache()
+    let leaderlessKeyspaces = LeaderlessKeyspaceCache()
     let readMetrics = KeyValueReadMetrics()
     /// The event store's shared state and long-running parts (`ChorusService+Events*.swift`).
     public let eventStore: EventStoreRuntime

@@ -41,6 +41,7 @@ public struct ReplicationEffects: Sendable {
 
 /// Counters and gauges for the node's metrics (`/metrics`, `GET /v1/cluster`).
 public struct ReplicationMetrics: Hashable, Sendable {
+    public init() {}
     public var writesSucceeded = 0
     public var writesFailed = 0
     public var readsSucceeded = 0

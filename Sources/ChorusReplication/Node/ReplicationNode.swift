@@ -172,6 +172,9 @@ public struct ReplicationNode: Sendable {
         }
         try keyspace.validate(memberCount: Set(configuration.members).count)
         configuration.keyspaces.append(keyspace)
+        // The ranges this node shares with each peer depend on every keyspace's N.
+        sharedTreesByPeer = Self.computeSharedTrees(ring: ring, configuration: configuration)
+        sharedTreeSetsByPeer = sharedTreesByPeer.mapValues(Set.init)
     }
 
     // MARK: Inputs

@@ -1,0 +1,177 @@
+import ChorusAPI
+import ChorusAuthorization
+import ChorusClocks
+import ChorusCore
+import ChorusEventStore
+import ChorusKeyValue
+import ChorusMachines
+import ChorusNode
+import ChorusReplica
+import ChorusReplication
+import Synchronization
+
+/// Leaderless keyspaces through the service layer: resolved by name from the
+/// Raft catalog, authorized per operation like every other key-value
+/// operation, run on this node's leaderless runtime (this node coordinates),
+/// failures as `ServiceError`s. Front ends (the Redis protocol, HTTP) call
+/// these and never see the core.
+extension ChorusService {
+    /// Reads `key` of `kind`: the merge of R replies, with the context to
+    /// write a versioned key back with.
+    public func leaderlessRead(_ keyspace: String, key: [UInt8], kind: ValueKind, caller: Caller) async throws(ServiceError)
+        -> ReadReply
+    {
+        try authorize(caller, .keyspaceRead, .keyspace(keyspace))
+        let object = try await leaderlessObject(keyspace, key: key, kind: kind)
+        guard case .read(let reply) = try await runLeaderless(.get(object), options: RequestOptions()) else {
+            throw ServiceError(.internal, "a leaderless read answered a write")
+        }
+        return reply
+    }
+
+    /// Applies a CRDT operation at the key's coordinating replica; with
+    /// `returnValue`, the reply's `minted.value` is the value after it there.
+    public func leaderlessUpdate(
+        _ keyspace: String, key: [UInt8], _ operation: CRDTOperation, returnValue: Bool = false, caller: Caller
+    ) async throws(ServiceError) -> WriteReply {
+        try authorize(caller, .keyspaceWrite, .keyspace(keyspace))
+        let object = try await leaderlessObject(keyspace, key: key, kind: operation.kind)
+        var options = RequestOptions()
+        options.returnValue = returnValue
+        return try await leaderlessWrite(.update(object, operation), options: options)
+    }
+
+    /// Writes opaque bytes to a versioned key, superseding the siblings `context`
+    /// covers (`.client(vector read)`), or everything the coordinating replica holds.
+    public func leaderlessPut(_ keyspace: String, key: [UInt8], value: [UInt8], context: WriteContext, caller: Caller)
+        async throws(ServiceError) -> WriteReply
+    {
+        try authorize(caller, .keyspaceWrite, .keyspace(keyspace))
+        let object = try await leaderlessObject(keyspace, key: key, kind: .versioned)
+        return try await leaderlessWrite(.put(object, value: value, context: context, timestamp: leaderlessNow()), options: RequestOptions())
+    }
+
+    /// Deletes a versioned key (a tombstone sibling superseding what `context` covers).
+    public func leaderlessDelete(_ keyspace: String, key: [UInt8], context: WriteContext, caller: Caller) async throws(ServiceError)
+        -> WriteReply
+    {
+        try authorize(caller, .keyspaceWrite, .keyspace(keyspace))
+        let object = try await leaderlessObject(keyspace, key: key, kind: .versioned)
+        return try await leaderlessWrite(.delete(object, context: context, timestamp: leaderlessNow()), options: RequestOptions())
+    }
+
+    /// The keys this node holds of `keyspace` (a count, not a cluster-wide one).
+    public func leaderlessKeyCount(_ keyspace: String, caller: Caller) async throws(ServiceError) -> Int {
+        try authorize(caller, .keyspaceRead, .keyspace(keyspace))
+        let id = try await leaderlessKeyspace(keyspace)
+        return await node.leaderlessKeyCount(id)
+    }
+
+    /// A hybrid timestamp for a register or versioned write: wall-clock
+    /// microseconds (a register's concurrent values are read
+    /// last-writer-wins by it, as Redis Active-Active orders `SET`s).
+    public func leaderlessNow() -> HybridTimestamp {
+        HybridTimestamp(physical: UInt64(max(0, eventStore.options.wallClock.now().rawValue)), logical: 0)
+    }
+
+    // MARK: Internals
+
+    func leaderlessObject(_ keyspace: String, key: [UInt8], kind: ValueKind) async throws(ServiceError) -> ObjectKey {
+        guard !key.isEmpty, key.count <= ObjectKey.maximumKeyBytes else {
+            throw ServiceError(.invalidKey, "a leaderless key is 1...\(ObjectKey.maximumKeyBytes) bytes")
+        }
+        return ObjectKey(keyspace: try await leaderlessKeyspace(keyspace), kind: kind, key: key)
+    }
+
+    /// The identifier of leaderless keyspace `name`, once this node serves it.
+    func leaderlessKeyspace(_ name: String) async throws(ServiceError) -> KeyspaceID {
+        if let id = leaderlessKeyspaces.id(of: name) { return id }
+        try validate(keyspace: name)
+        let definition: KeyspaceDefinition
+        do {
+            definition = try await self.definition(of: name)
+        } catch where error.problem.code == .keyspaceNotFound {
+            // Created elsewhere a moment ago and not applied here yet: ask the leader.
+            definition = try await linearizableDefinition(of: name)
+        }
+        guard let keyspace = LeaderlessKeyspaces.configuration(name: name, definition: definition) else {
+            throw ServiceError(.wrongReplicationMode, "keyspace '\(name)' is \(definition.mode); use its Raft path")
+        }
+        guard await node.serveLeaderless(name, keyspace) else {
+            throw ServiceError(.internal, "this node cannot serve leaderless keyspace '\(name)' (see its log)")
+        }
+        leaderlessKeyspaces.remember(name, keyspace.id)
+        return keyspace.id
+    }
+
+    func linearizableDefinition(of name: String) async throws(ServiceError) -> KeyspaceDefinition {
+        let answer: ReadResult<ReplicatedMachines.Answer>
+        do {
+            answer = try await node.read(.keyValue(.keyspace(name)), requirement: .linearizable)
+        } catch {
+            throw ServiceError(error)
+        }
+        guard case .keyValue(.keyspace(let definition)) = answer.value else {
+            throw ServiceError(.internal, "a keyspace lookup answered \(answer.value)")
+        }
+        guard let definition else { throw ServiceError(.keyspaceNotFound, "no keyspace named '\(name)'") }
+        return definition
+    }
+
+    func leaderlessWrite(_ operation: ClientOperation, options: RequestOptions) async throws(ServiceError) -> WriteReply {
+        guard case .write(let reply) = try await runLeaderless(operation, options: options) else {
+            throw ServiceError(.internal, "a leaderless write answered a read")
+        }
+        return reply
+    }
+
+    func runLeaderless(_ operation: ClientOperation, options: RequestOptions) async throws(ServiceError) -> ClientReply {
+        do {
+            return try await node.leaderless(operation, options: options)
+        } catch {
+            throw Self.serviceError(error, isWrite: { if case .get = operation { false } else { true } }())
+        }
+    }
+
+    static func serviceError(_ error: LeaderlessError, isWrite: Bool) -> ServiceError {
+        switch error {
+        case .stopped(let reason): return ServiceError(.stopped, reason)
+        case .unknownKeyspace(let name): return ServiceError(.keyspaceNotFound, "no leaderless keyspace named '\(name)'")
+        case .failed(let failure):
+            switch failure {
+            case .unknownKeyspace(let id): return ServiceError(.keyspaceNotFound, "this node does not serve keyspace \(id)")
+            case .invalidOptions(let reason): return ServiceError(.badRequest, reason)
+            case .unavailable(let reachable, let required):
+                var error = ServiceError(.replicasUnavailable, "\(reachable) reachable replicas, \(required) required; nothing was written")
+                error.retryAfterSeconds = 1
+                return error
+            case .timeout(let replies, let required):
+                return isWrite
+                    ? ServiceError(.outcomeUnknown, "\(replies) of \(required) acknowledgements in time; the write may or may not be stored")
+                    : ServiceError(.readTimeout, "\(replies) of \(required) replies in time")
+            case .overloaded: return ServiceError(.overloaded, "too many leaderless requests in flight on this node")
+            case .refused(let refusal):
+                switch refusal {
+                case .wrongKind(let key, let operation): return ServiceError(.wrongType, "a \(operation) operation on a \(key) key")
+                case .wrongFieldKind(let field): return ServiceError(.wrongType, "the operation does not fit field \(field)")
+                case .tooManySiblings(let count, let limit):
+                    return ServiceError(.tooManySiblings, "\(count) siblings exceed the limit of \(limit); read and write back with the context")
+                case .counterOverflow: return ServiceError(.rejected, "increment or decrement would overflow")
+                case .nestingTooDeep: return ServiceError(.rejected, "map operations nested too deep")
+                case .backlogFull: return ServiceError(.overloaded, "the causal backlog of this coordinator is full")
+                }
+            }
+        }
+    }
+}
+
+/// Leaderless keyspaces this node serves, by name (a keyspace's identifier never changes once created).
+final class LeaderlessKeyspaceCache: Sendable {
+    private let storage = Mutex<[String: KeyspaceID]>([:])
+
+    func id(of name: String) -> KeyspaceID? { storage.withLock { $0[name] } }
+
+    func remember(_ name: String, _ id: KeyspaceID) { storage.withLock { $0[name] = id } }
+
+    func forget(_ name: String) { storage.withLock { _ = $0.removeValue(forKey: name) } }
+}
