@@ -130,7 +130,8 @@ let package = Package(
         library("ChorusService", [
             "ChorusAPI", "ChorusCore", "ChorusKeyValue", "ChorusMachines", "ChorusNode", "ChorusReplica",
             "ChorusEventStore", "ChorusAuthorization",
-            "ChorusProjections", "ChorusReadModels", "ChorusSagas", "ChorusRaft", "ChorusReplication", "ChorusClocks",
+            "ChorusProjections", "ChorusReadModels", "ChorusSagas", "ChorusRaft", "ChorusReplication", "ChorusClocks", "ChorusRESP",
+            "ChorusCRDT",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -180,7 +181,7 @@ let package = Package(
         ]),
         // Local multi-process clusters (child `chorus node` processes) for
         // `chorus cluster up`, `chorus demo` and the real-process tests.
-        library("ChorusLocalCluster", ["ChorusClient", "ChorusCertificates", "ChorusCore"]),
+        library("ChorusLocalCluster", ["ChorusClient", "ChorusCertificates", "ChorusCore", "ChorusKeyValue"]),
         // The consistency lab (`chorus lab`) and the recorder the real-process tests share.
         library("ChorusLab", [
             "ChorusAPI", "ChorusCheck", "ChorusClient", "ChorusCore", "ChorusLocalCluster",
@@ -195,6 +196,7 @@ let package = Package(
                 "ChorusRaft", "ChorusKeyValue", "ChorusWire", "ChorusNode", "ChorusHTTP", "ChorusClient",
                 "ChorusLocalCluster", "ChorusTesting", "ChorusMachines", "ChorusReplica", "ChorusService", "ChorusAPI",
                 "ChorusEventStore", "ChorusAuthorization", "ChorusLab", "ChorusProjections", "ChorusReadModels", "ChorusShop",
+                "ChorusRESP", "ChorusReplication",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

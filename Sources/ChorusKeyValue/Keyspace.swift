@@ -85,6 +85,10 @@ public struct KeyspaceDefinition: Sendable, Hashable {
 /// URL path, a metric label and a Redis `SELECT` table without escaping).
 public enum KeyspaceName {
     public static let defaultName = "default"
+    /// The leaderless keyspace that `chorus cluster up` and `chorus demo`
+    /// create (N=3, R=W=2) and that the Redis protocol's database 0 names
+    /// unless `chorus node --resp-keyspace` says otherwise.
+    public static let leaderlessDefaultName = "leaderless"
     public static let maximumBytes = 64
     public static let maximumKeyspaces = 1_024
     public static let maximumReplicas = 16

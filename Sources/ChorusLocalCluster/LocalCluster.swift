@@ -1,6 +1,7 @@
 import ChorusCertificates
 import ChorusClient
 import ChorusCore
+import ChorusKeyValue
 import Foundation
 import Synchronization
 
@@ -26,6 +27,9 @@ public final class LocalCluster: Sendable {
         /// Node i's peer port is `peerPorts[i-1]`, its HTTP port `httpPorts[i-1]`.
         public var peerPorts: [Int]
         public var httpPorts: [Int]
+        /// Node i serves the Redis protocol on `respPorts[i-1]` (`chorus node
+        /// --resp`); empty: no node does.
+        public var respPorts: [Int] = []
         /// The `chorus` binary to start (by default this process's own executable).
         public var executable: String
         /// Extra arguments for every `chorus node` (timings, log level, …).
@@ -54,6 +58,7 @@ public final class LocalCluster: Sendable {
             self.init(
                 nodeCount: nodeCount, dataDirectory: dataDirectory, peerPorts: (1...nodeCount).map { basePort + $0 },
                 httpPorts: (1...nodeCount).map { basePort + 1_000 + $0 }, executable: executable)
+            respPorts = (1...nodeCount).map { basePort + 2_000 + $0 }
         }
     }
 
@@ -109,6 +114,10 @@ public final class LocalCluster: Sendable {
 
     public func httpURL(_ node: Int) -> String { "http://\(options.host):\(options.httpPorts[node - 1])" }
     public var httpURLs: [String] { nodes.map(httpURL) }
+    /// Node i's Redis-protocol URL, when the nodes serve it (`Options.respPorts`).
+    public func respURL(_ node: Int) -> String? {
+        options.respPorts.isEmpty ? nil : "redis://\(options.host):\(options.respPorts[node - 1])"
+    }
     public func dataDirectory(_ node: Int) -> String { options.dataDirectory + "/n\(node)" }
     public func logFile(_ node: Int) -> String { options.dataDirectory + "/n\(node).log" }
 
@@ -233,6 +242,7 @@ public final class LocalCluster: Sendable {
             "--parent-pid", "\(getpid())",
         ] + authorizationArguments + peerSecurityArguments(node)
             + (options.peerDelayMilliseconds > 0 ? ["--peer-delay-ms", "\(options.peerDelayMilliseconds)"] : [])
+            + (options.respPorts.isEmpty ? [] : ["--resp", "\(options.host):\(options.respPorts[node - 1])"])
             + options.extraArguments
     }
 
@@ -406,6 +416,26 @@ public final class LocalCluster: Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
         return nil
+    }
+
+    /// Creates the leaderless keyspace the Redis protocol's database 0 names
+    /// (N = min(3, nodes), R = W = a majority of N), retrying while the
+    /// cluster elects; false if it could not within the deadline.
+    public func createLeaderlessKeyspace(client: ChorusClient, timeoutMilliseconds: Int = 10_000) async -> Bool {
+        let replicas = min(3, options.nodeCount)
+        let quorum = replicas / 2 + 1
+        let deadline = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
+        while ContinuousClock.now < deadline {
+            do {
+                try await client.createKeyspace(
+                    KeyspaceName.leaderlessDefaultName, replication: "leaderless", defaultLevel: "eventual", replicas: replicas,
+                    readQuorum: quorum, writeQuorum: quorum)
+                return true
+            } catch {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        return false
     }
 
     /// Waits until every started node answers `/v1/cluster`; false at the

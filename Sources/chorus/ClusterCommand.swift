@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChorusClient
 import ChorusLocalCluster
+import ChorusKeyValue
 import Foundation
 
 /// `chorus cluster up`: a local cluster of `chorus node` processes.
@@ -31,7 +32,7 @@ struct ClusterUpCommand: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Where the nodes keep their storage and logs (default: a new temporary directory).")
     var dataDirectory: String?
 
-    @Option(name: .customLong("base-port"), help: "Node i uses BASE+i for peers and BASE+1000+i for HTTP.")
+    @Option(name: .customLong("base-port"), help: "Node i uses BASE+i for peers, BASE+1000+i for HTTP and BASE+2000+i for the Redis protocol.")
     var basePort: Int = 7000
 
     @Option(name: .customLong("log-level"), help: "The nodes' log level.")
@@ -48,7 +49,7 @@ struct ClusterUpCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...9).contains(nodes) else { throw ValidationError("--nodes must be 1 to 9") }
-        guard (1...(65_535 - 1_009)).contains(basePort) else { throw ValidationError("--base-port must leave room for BASE+1009") }
+        guard (1...(65_535 - 2_009)).contains(basePort) else { throw ValidationError("--base-port must leave room for BASE+2009") }
     }
 
     func run() async throws {
@@ -84,8 +85,15 @@ struct ClusterUpCommand: AsyncParsableCommand {
             await cluster.shutdown()
             throw ExitCode(1)
         }
+        let redis = await cluster.createLeaderlessKeyspace(client: client)
         for node in cluster.nodes {
-            print("  n\(node)  \(cluster.httpURL(node))\(node == leader.node ? "   (leader)" : "")")
+            let resp = redis ? cluster.respURL(node).map { "   \($0)" } ?? "" : ""
+            print("  n\(node)  \(cluster.httpURL(node))\(resp)\(node == leader.node ? "   (leader)" : "")")
+        }
+        if redis {
+            print("Redis protocol: database 0 is leaderless keyspace '\(KeyspaceName.leaderlessDefaultName)' (N=\(min(3, nodes)), R=W=\(min(3, nodes) / 2 + 1)); try redis-cli -u \(cluster.respURL(leader.node) ?? "")\(cluster.adminToken == nil ? "" : " -a $(cat \(cluster.adminTokenFile))") SADD cart apple")
+        } else {
+            printError("chorus cluster up: could not create leaderless keyspace '\(KeyspaceName.leaderlessDefaultName)'; the Redis protocol has no database 0")
         }
         if let token = cluster.adminToken {
             print("Admin token (role admin), also in \(cluster.adminTokenFile):")

@@ -8,6 +8,7 @@ import ChorusNode
 import ChorusRaft
 import ChorusAuthorization
 import ChorusService
+import ChorusRESP
 import Logging
 import Metrics
 import NIOCore
@@ -111,6 +112,14 @@ struct NodeCommand: AsyncParsableCommand {
         help: "For experiments (chorus lab): hold every outbound peer frame this many milliseconds, in order.")
     var peerDelayMilliseconds: Int = 0
 
+    @Option(help: "HOST:PORT to serve the Redis protocol on (leaderless keyspaces; database 0 is --resp-keyspace).")
+    var resp: String?
+
+    @Option(
+        name: .customLong("resp-keyspace"),
+        help: "The leaderless keyspace of Redis database 0 (created by `chorus cluster up` and `chorus demo`).")
+    var respKeyspace: String = KeyspaceName.leaderlessDefaultName
+
     @Option(name: .customLong("parent-pid"), help: .hidden)
     var parentProcessID: Int32?
 
@@ -165,6 +174,13 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         let configuration = draft
+        let respAddress: NetworkAddress?
+        do { respAddress = try resp.map(NetworkAddress.parse) } catch { throw ValidationError("--resp: \(error)") }
+        let respConfiguration = RESPServerConfiguration(
+            session: RESPSessionConfiguration(databases: RESPDatabaseTable(defaultKeyspace: respKeyspace), port: respAddress?.port ?? 0))
+        guard respConfiguration.violations().isEmpty else {
+            throw ValidationError("--resp-keyspace: \(respConfiguration.violations().joined(separator: "; "))")
+        }
         var api = HTTPAPIConfiguration(
             host: httpAddress.host, port: httpAddress.port,
             maximumValueBytes: configuration.keyValue.maximumValueBytes, metricsRegistry: MetricsBootstrap.registry)
@@ -210,10 +226,29 @@ struct NodeCommand: AsyncParsableCommand {
         }
         var httpLogger = Logger(label: "chorus.http")
         httpLogger.logLevel = level == .trace || level == .debug ? level : .warning
-        let application = ChorusHTTPServer.makeApplication(node: node, configuration: api, logger: httpLogger)
+        let service = ChorusService(
+            node: node, eventOptions: api.eventOptions, authorization: api.authorization, projections: api.projections,
+            sagaOptions: api.sagaOptions)
+        let application = ChorusHTTPServer.makeApplication(service: service, configuration: api, logger: httpLogger)
+        var lifecycle: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: node), .init(service: application)]
+        if let respAddress {
+            var respLogger = Logger(label: "chorus.resp")
+            respLogger.logLevel = level
+            do {
+                let server = try await RESPServer.start(
+                    host: respAddress.host, port: respAddress.port, backend: LeaderlessRESPBackend(service: service),
+                    group: group, logger: respLogger, configuration: respConfiguration)
+                lifecycle.append(.init(service: LeaderlessRESP(server: server)))
+                logger.info("serving the Redis protocol", metadata: ["resp": "redis://\(respAddress)", "database_0": "\(respKeyspace)"])
+            } catch {
+                printError("chorus node: cannot serve the Redis protocol on \(respAddress): \(error)")
+                await node.shutdown()
+                throw ExitCode(1)
+            }
+        }
         let services = ServiceGroup(
             configuration: .init(
-                services: [.init(service: node), .init(service: application)],
+                services: lifecycle,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await services.run()
@@ -278,6 +313,17 @@ struct NodeCommand: AsyncParsableCommand {
                 terminateProcess(0)
             }
         }
+    }
+}
+
+/// The Redis-protocol server as a lifecycle service: it runs until the
+/// node shuts down gracefully, then closes its connections.
+struct LeaderlessRESP: Service {
+    let server: RESPServer
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await server.shutdown()
     }
 }
 

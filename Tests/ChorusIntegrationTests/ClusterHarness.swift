@@ -30,7 +30,7 @@ struct ClusterHarness {
     /// Runs `body` against a fresh cluster; the nodes are killed and the
     /// directory removed afterwards, whether `body` throws or not.
     static func withCluster(
-        nodes: Int = 3, extraArguments: [String] = [], name: String,
+        nodes: Int = 3, extraArguments: [String] = [], name: String, redisProtocol: Bool = false,
         _ body: (ClusterHarness) async throws -> Void
     ) async throws {
         guard let executable else {
@@ -38,11 +38,12 @@ struct ClusterHarness {
             return
         }
         let directory = NSTemporaryDirectory() + "chorus-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let ports = LocalCluster.freePorts(nodes * 2)
-        try #require(ports.count == nodes * 2, "could not find free ports")
+        let ports = LocalCluster.freePorts(nodes * 3)
+        try #require(ports.count == nodes * 3, "could not find free ports")
         var options = LocalCluster.Options(
             nodeCount: nodes, dataDirectory: directory, peerPorts: Array(ports[0..<nodes]),
-            httpPorts: Array(ports[nodes...]), executable: executable)
+            httpPorts: Array(ports[nodes..<(2 * nodes)]), executable: executable)
+        if redisProtocol { options.respPorts = Array(ports[(2 * nodes)...]) }
         options.extraArguments = ["--log-level", "info"] + extraArguments
         let cluster = try LocalCluster(options: options)
         try cluster.prepareAuthorization()

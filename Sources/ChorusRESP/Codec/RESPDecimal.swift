@@ -3,8 +3,8 @@
 /// else (no `+`, no spaces, no leading zeros), and within `Int64`. Lengths on
 /// the wire and integer arguments (`INCRBY`, `SELECT`) both use it, so
 /// `INCRBY k 007` fails exactly where Redis fails.
-enum RESPDecimal {
-    static func parse(_ bytes: [UInt8]) -> Int64? {
+public enum RESPDecimal {
+    public static func parse(_ bytes: [UInt8]) -> Int64? {
         parse(bytes.span)
     }
 
