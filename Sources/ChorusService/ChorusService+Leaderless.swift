@@ -36,7 +36,7 @@ extension ChorusService {
     ) async throws(ServiceError) -> WriteReply {
         try authorize(caller, .keyspaceWrite, .keyspace(keyspace))
         let object = try await leaderlessObject(keyspace, key: key, kind: operation.kind)
-        var options = RequestOptions()
+        var options = try await durableWriteOptions(keyspace)
         options.returnValue = returnValue
         return try await leaderlessWrite(.update(object, operation), options: options)
     }
@@ -48,7 +48,8 @@ extension ChorusService {
     {
         try authorize(caller, .keyspaceWrite, .keyspace(keyspace))
         let object = try await leaderlessObject(keyspace, key: key, kind: .versioned)
-        return try await leaderlessWrite(.put(object, value: value, context: context, timestamp: leaderlessNow()), options: RequestOptions())
+        return try await leaderlessWrite(
+            .put(object, value: value, context: context, timestamp: leaderlessNow()), options: try await durableWriteOptions(keyspace))
     }
 
     /// Deletes a versioned key (a tombstone sibling superseding what `context` covers).
@@ -57,14 +58,14 @@ extension ChorusService {
     {
         try authorize(caller, .keyspaceWrite, .keyspace(keyspace))
         let object = try await leaderlessObject(keyspace, key: key, kind: .versioned)
-        return try await leaderlessWrite(.delete(object, context: context, timestamp: leaderlessNow()), options: RequestOptions())
+        return try await leaderlessWrite(
+            .delete(object, context: context, timestamp: leaderlessNow()), options: try await durableWriteOptions(keyspace))
     }
 
     /// The keys this node holds of `keyspace` (a count, not a cluster-wide one).
     public func leaderlessKeyCount(_ keyspace: String, caller: Caller) async throws(ServiceError) -> Int {
         try authorize(caller, .keyspaceRead, .keyspace(keyspace))
-        let id = try await leaderlessKeyspace(keyspace)
-        return await node.leaderlessKeyCount(id)
+        return await node.leaderlessKeyCount(try await leaderlessKeyspace(keyspace).id)
     }
 
     /// A hybrid timestamp for a register or versioned write: wall-clock
@@ -76,16 +77,25 @@ extension ChorusService {
 
     // MARK: Internals
 
+    /// Every acknowledged write is durable (fsynced) on W replicas: dw = W.
+    /// The core's default (dw = 0) acknowledges a replica that only holds
+    /// the write in memory, which a power loss on W−1 replicas could undo.
+    func durableWriteOptions(_ keyspace: String) async throws(ServiceError) -> RequestOptions {
+        var options = RequestOptions()
+        options.durableWriteQuorum = try await leaderlessKeyspace(keyspace).writeQuorum
+        return options
+    }
+
     func leaderlessObject(_ keyspace: String, key: [UInt8], kind: ValueKind) async throws(ServiceError) -> ObjectKey {
         guard !key.isEmpty, key.count <= ObjectKey.maximumKeyBytes else {
             throw ServiceError(.invalidKey, "a leaderless key is 1...\(ObjectKey.maximumKeyBytes) bytes")
         }
-        return ObjectKey(keyspace: try await leaderlessKeyspace(keyspace), kind: kind, key: key)
+        return ObjectKey(keyspace: try await leaderlessKeyspace(keyspace).id, kind: kind, key: key)
     }
 
-    /// The identifier of leaderless keyspace `name`, once this node serves it.
-    func leaderlessKeyspace(_ name: String) async throws(ServiceError) -> KeyspaceID {
-        if let id = leaderlessKeyspaces.id(of: name) { return id }
+    /// Leaderless keyspace `name`, once this node serves it.
+    func leaderlessKeyspace(_ name: String) async throws(ServiceError) -> KeyspaceConfiguration {
+        if let keyspace = leaderlessKeyspaces.configuration(of: name) { return keyspace }
         try validate(keyspace: name)
         let definition: KeyspaceDefinition
         do {
@@ -100,8 +110,8 @@ extension ChorusService {
         guard await node.serveLeaderless(name, keyspace) else {
             throw ServiceError(.internal, "this node cannot serve leaderless keyspace '\(name)' (see its log)")
         }
-        leaderlessKeyspaces.remember(name, keyspace.id)
-        return keyspace.id
+        leaderlessKeyspaces.remember(name, keyspace)
+        return keyspace
     }
 
     func linearizableDefinition(of name: String) async throws(ServiceError) -> KeyspaceDefinition {
@@ -167,11 +177,11 @@ extension ChorusService {
 
 /// Leaderless keyspaces this node serves, by name (a keyspace's identifier never changes once created).
 final class LeaderlessKeyspaceCache: Sendable {
-    private let storage = Mutex<[String: KeyspaceID]>([:])
+    private let storage = Mutex<[String: KeyspaceConfiguration]>([:])
 
-    func id(of name: String) -> KeyspaceID? { storage.withLock { $0[name] } }
+    func configuration(of name: String) -> KeyspaceConfiguration? { storage.withLock { $0[name] } }
 
-    func remember(_ name: String, _ id: KeyspaceID) { storage.withLock { $0[name] = id } }
+    func remember(_ name: String, _ keyspace: KeyspaceConfiguration) { storage.withLock { $0[name] = keyspace } }
 
     func forget(_ name: String) { storage.withLock { _ = $0.removeValue(forKey: name) } }
 }

@@ -75,7 +75,7 @@ struct DemoCommand: AsyncParsableCommand {
         print("")
         print(style.bold("The cluster keeps running:"))
         for node in cluster.nodes where cluster.isRunning(node) {
-            print("  n\(node)  \(cluster.httpURL(node))")
+            print("  n\(node)  \(cluster.httpURL(node))   \(cluster.respURL(node) ?? "")")
         }
         print("  storage and logs: \(directory)")
         print("  peer links: mutual TLS, cluster CA and node certificates in \(cluster.certificatesDirectory)")
@@ -86,6 +86,7 @@ struct DemoCommand: AsyncParsableCommand {
         print("  chorus kv put greeting bonjour --endpoint \(cluster.httpURL(1))")
         print("  chorus kv get greeting --consistency sequential --endpoint \(cluster.httpURL(3))")
         print("  chorus saga list --endpoint \(cluster.httpURL(2))        # the tour's two order sagas, from a follower's fold")
+        print("  redis-cli -u \(cluster.respURL(3) ?? "") -a $(cat \(cluster.adminTokenFile)) --no-auth-warning SMEMBERS <the cart>")
         print("  curl -s -H \"Authorization: Bearer $(cat \(cluster.adminTokenFile))\" \(cluster.httpURL(1))/v1/cluster")
         print("  chorus tokens issue --keys \(cluster.keyringFile) --subject alice --role reader --expires 1h")
         if noWait {
@@ -112,7 +113,7 @@ struct Tour {
     }
 
     func run() async throws {
-        print(style.bold("Chorus demo") + style.dim(" — three processes, one log: a key-value store at every consistency level, an event store, sagas, tokens"))
+        print(style.bold("Chorus demo") + style.dim(" — three processes, one log: a key-value store at every consistency level, an event store, sagas, a leaderless Redis cart, tokens"))
         print("")
 
         // Start.
@@ -208,6 +209,7 @@ struct Tour {
         try await spectrum(follower: cluster.nodes.first { $0 != newLeader.node }!)
         try await eventStore(follower: cluster.nodes.first { $0 != newLeader.node }!)
         try await paymentSaga(follower: cluster.nodes.first { $0 != newLeader.node }!)
+        try await leaderlessCart()
         try await permissions()
     }
 

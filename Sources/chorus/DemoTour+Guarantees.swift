@@ -100,7 +100,7 @@ extension Tour {
 
     /// 7. Tokens and roles: no token is 401, a reader writing is 403.
     func permissions() async throws {
-        heading("7. Secure by default: every request carries a signed token, every operation checks its role")
+        heading("8. Secure by default: every request carries a signed token, every operation checks its role")
         let reader = try cluster.issueToken(subject: "demo-reader", role: "reader", file: "reader.token")
         let anonymous = try await client.send(.GET, url: leaderURL + "/v1/kv/greeting", headers: [("Authorization", "")])
         let readerWrite = try await client.send(

@@ -38,6 +38,7 @@ extension RealProcessTests {
                 "→ 200, the existing saga, nothing appended", "timed-out charge#1", "and applied it once — same Idempotency-Key",
                 "failed ship#1 address_invalid final", "refunded, then released — reverse order, each applied once",
                 "the order_status read model on n",
+                "kill -STOP n3: it is cut off", "→ [honey tea] and GET items → 2 on every node",
                 "a reader's write → 403 permission_denied",
             ] {
                 #expect(text.contains(claim), "the tour did not report '\(claim)':\n\(text)")
