@@ -147,7 +147,7 @@ let package = Package(
         // The HTTP API on every node (Hummingbird 2) and its OpenAPI document.
         library("ChorusHTTP", [
             "ChorusAPI", "ChorusCore", "ChorusRaft", "ChorusKeyValue", "ChorusNode", "ChorusService", "ChorusEventStore",
-            "ChorusAuthorization",
+            "ChorusAuthorization", "ChorusReplication", "ChorusClocks",
             "ChorusProjections", "ChorusReadModels", "ChorusSagas",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

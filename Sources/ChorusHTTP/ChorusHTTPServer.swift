@@ -2,6 +2,7 @@ import ChorusKeyValue
 import ChorusCore
 import ChorusAPI
 import ChorusNode
+import ChorusReplication
 import ChorusService
 import ChorusRaft
 import HTTPTypes
@@ -196,7 +197,19 @@ enum ClusterJSON {
         }
     }
 
-    static func render(_ status: NodeStatus) -> String {
+    /// The leaderless runtime's view: SWIM's status of each member (where
+    /// sloppy quorum routes and hints wait), keys held, hints pending.
+    static func render(_ leaderless: LeaderlessStatus?) -> String {
+        guard let leaderless else { return "null" }
+        let members = leaderless.members.map { "{\"id\":\($0.node.rawValue),\"status\":\"\($0.status)\"}" }.joined(separator: ",")
+        let metrics = leaderless.metrics
+        let keyspaces = leaderless.keyspaces.map(JSONString.quoted).joined(separator: ",")
+        return "{\"members\":[\(members)],\"keys\":\(leaderless.keys),\"hintsPending\":\(leaderless.hintsPending),"
+            + "\"keyspaces\":[\(keyspaces)],\"writes\":\(metrics.writesSucceeded),\"reads\":\(metrics.readsSucceeded),"
+            + "\"readRepairs\":\(metrics.readRepairsSent),\"antiEntropyKeysRepaired\":\(metrics.antiEntropyKeysRepaired)}"
+    }
+
+    static func render(_ status: NodeStatus, leaderless: LeaderlessStatus? = nil) -> String {
         let members = status.members.map { member in
             "{\"id\":\(member.id.rawValue),\"peerAddress\":\(JSONString.quoted(member.peerAddress)),\"httpURL\":\(member.httpURL.map(JSONString.quoted) ?? "null")}"
         }.joined(separator: ",")
@@ -211,7 +224,8 @@ enum ClusterJSON {
             "lastIndex":\(status.lastIndex.rawValue),"snapshotIndex":\(status.snapshotIndex.rawValue),\
             "keyCount":\(status.keyCount),"members":[\(members)],"followers":[\(followers)],\
             "storage":{"fsyncs":\(storage.fsyncCount),"acknowledgedRecords":\(storage.acknowledgedRecords),\
-            "recordsPerFsync":\(storage.recordsPerFsync),"fsyncMillisecondsAverage":\(storage.fsyncMillisecondsAverage)}}
+            "recordsPerFsync":\(storage.recordsPerFsync),"fsyncMillisecondsAverage":\(storage.fsyncMillisecondsAverage)},\
+            "leaderless":\(render(leaderless))}
 
             """
     }

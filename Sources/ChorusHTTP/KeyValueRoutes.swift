@@ -24,6 +24,16 @@ struct KeyValueAPI: Sendable {
         self.service = service
         self.configuration = configuration
         self.nodeHeaderValue = "\(service.nodeID.rawValue)"
+        self.leaderless = LeaderlessKeyValueAPI(service: service, nodeHeaderValue: "\(service.nodeID.rawValue)")
+    }
+
+    /// The same paths on a leaderless keyspace: a keyspace already known to be
+    /// one goes there at once; otherwise the Raft path's `wrong_replication_mode`
+    /// sends the request there (once per keyspace and node).
+    let leaderless: LeaderlessKeyValueAPI
+
+    static func isWrongMode(_ error: any Error) -> Bool {
+        (error as? APIError)?.problem.code == .wrongReplicationMode
     }
 
     // MARK: Writes
@@ -53,9 +63,14 @@ struct KeyValueAPI: Sendable {
         } else {
             condition = .always
         }
+        if service.isKnownLeaderless(keyspace) { return try await leaderless.put(keyspace: keyspace, key: key, value: value, request: request) }
         let operation = KeyValueRequest.put(
             key: key, keyspace: keyspace, value: value, condition: condition, session: try session(request))
-        return try await write(operation, request: request)
+        do {
+            return try await write(operation, request: request)
+        } catch where Self.isWrongMode(error) && condition == .always {
+            return try await leaderless.put(keyspace: keyspace, key: key, value: value, request: request)
+        }
     }
 
     func delete(_ request: Request, context: some RequestContext) async throws -> Response {
@@ -63,7 +78,12 @@ struct KeyValueAPI: Sendable {
         if request.headers[.ifMatch] != nil || request.headers[.ifNoneMatch] != nil {
             throw APIError(.invalidHeader, "conditional deletes are not supported")
         }
-        return try await write(.delete(key: key, keyspace: keyspace, session: try session(request)), request: request)
+        if service.isKnownLeaderless(keyspace) { return try await leaderless.delete(keyspace: keyspace, key: key, request: request) }
+        do {
+            return try await write(.delete(key: key, keyspace: keyspace, session: try session(request)), request: request)
+        } catch where Self.isWrongMode(error) {
+            return try await leaderless.delete(keyspace: keyspace, key: key, request: request)
+        }
     }
 
     private func write(_ operation: KeyValueRequest, request: Request) async throws -> Response {
@@ -93,8 +113,14 @@ struct KeyValueAPI: Sendable {
 
     func get(_ request: Request, context: some RequestContext) async throws -> Response {
         let (keyspace, key) = try self.address(context)
-        let (read, headers) = try await perform(
-            KeyValueReadRequest(keyspace: keyspace, target: .key(key)), request: request)
+        if service.isKnownLeaderless(keyspace) { return try await leaderless.get(keyspace: keyspace, key: key, request: request) }
+        let read: KeyValueReadResponse
+        let headers: HTTPFields
+        do {
+            (read, headers) = try await perform(KeyValueReadRequest(keyspace: keyspace, target: .key(key)), request: request)
+        } catch where Self.isWrongMode(error) {
+            return try await leaderless.get(keyspace: keyspace, key: key, request: request)
+        }
         guard let record = read.record else {
             throw APIError(.keyNotFound, "no value for this key", headers: headers)
         }

@@ -15,9 +15,10 @@ extension KeyValueAPI {
         do { status = try await service.status(caller: RequestCaller.current) } catch {
             throw APIError(error, requestURI: "/v1/cluster")
         }
+        let leaderless = await service.node.leaderlessStatus()
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: ClusterJSON.render(status))))
+            body: ResponseBody(byteBuffer: ByteBuffer(string: ClusterJSON.render(status, leaderless: leaderless))))
     }
 
     func health() async -> Response {

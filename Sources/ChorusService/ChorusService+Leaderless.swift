@@ -18,12 +18,12 @@ import Synchronization
 extension ChorusService {
     /// Reads `key` of `kind`: the merge of R replies, with the context to
     /// write a versioned key back with.
-    public func leaderlessRead(_ keyspace: String, key: [UInt8], kind: ValueKind, caller: Caller) async throws(ServiceError)
-        -> ReadReply
-    {
+    public func leaderlessRead(
+        _ keyspace: String, key: [UInt8], kind: ValueKind, options: RequestOptions = RequestOptions(), caller: Caller
+    ) async throws(ServiceError) -> ReadReply {
         try authorize(caller, .keyspaceRead, .keyspace(keyspace))
         let object = try await leaderlessObject(keyspace, key: key, kind: kind)
-        guard case .read(let reply) = try await runLeaderless(.get(object), options: RequestOptions()) else {
+        guard case .read(let reply) = try await runLeaderless(.get(object), options: options) else {
             throw ServiceError(.internal, "a leaderless read answered a write")
         }
         return reply
@@ -36,30 +36,31 @@ extension ChorusService {
     ) async throws(ServiceError) -> WriteReply {
         try authorize(caller, .keyspaceWrite, .keyspace(keyspace))
         let object = try await leaderlessObject(keyspace, key: key, kind: operation.kind)
-        var options = try await durableWriteOptions(keyspace)
+        var options = try await durable(RequestOptions(), keyspace)
         options.returnValue = returnValue
         return try await leaderlessWrite(.update(object, operation), options: options)
     }
 
     /// Writes opaque bytes to a versioned key, superseding the siblings `context`
     /// covers (`.client(vector read)`), or everything the coordinating replica holds.
-    public func leaderlessPut(_ keyspace: String, key: [UInt8], value: [UInt8], context: WriteContext, caller: Caller)
-        async throws(ServiceError) -> WriteReply
-    {
+    public func leaderlessPut(
+        _ keyspace: String, key: [UInt8], value: [UInt8], context: WriteContext, options: RequestOptions = RequestOptions(),
+        caller: Caller
+    ) async throws(ServiceError) -> WriteReply {
         try authorize(caller, .keyspaceWrite, .keyspace(keyspace))
         let object = try await leaderlessObject(keyspace, key: key, kind: .versioned)
         return try await leaderlessWrite(
-            .put(object, value: value, context: context, timestamp: leaderlessNow()), options: try await durableWriteOptions(keyspace))
+            .put(object, value: value, context: context, timestamp: leaderlessNow()), options: try await durable(options, keyspace))
     }
 
     /// Deletes a versioned key (a tombstone sibling superseding what `context` covers).
-    public func leaderlessDelete(_ keyspace: String, key: [UInt8], context: WriteContext, caller: Caller) async throws(ServiceError)
-        -> WriteReply
-    {
+    public func leaderlessDelete(
+        _ keyspace: String, key: [UInt8], context: WriteContext, options: RequestOptions = RequestOptions(), caller: Caller
+    ) async throws(ServiceError) -> WriteReply {
         try authorize(caller, .keyspaceWrite, .keyspace(keyspace))
         let object = try await leaderlessObject(keyspace, key: key, kind: .versioned)
         return try await leaderlessWrite(
-            .delete(object, context: context, timestamp: leaderlessNow()), options: try await durableWriteOptions(keyspace))
+            .delete(object, context: context, timestamp: leaderlessNow()), options: try await durable(options, keyspace))
     }
 
     /// The keys this node holds of `keyspace` (a count, not a cluster-wide one).
@@ -77,14 +78,25 @@ extension ChorusService {
 
     // MARK: Internals
 
-    /// Every acknowledged write is durable (fsynced) on W replicas: dw = W.
-    /// The core's default (dw = 0) acknowledges a replica that only holds
-    /// the write in memory, which a power loss on W−1 replicas could undo.
-    func durableWriteOptions(_ keyspace: String) async throws(ServiceError) -> RequestOptions {
-        var options = RequestOptions()
-        options.durableWriteQuorum = try await leaderlessKeyspace(keyspace).writeQuorum
+    /// Unless the request asks otherwise, every acknowledged write is
+    /// durable (fsynced) on W replicas: dw = W (the request's w, or the
+    /// keyspace's). The core's default (dw = 0) acknowledges a replica that
+    /// only holds the write in memory, which a power loss could undo.
+    func durable(_ options: RequestOptions, _ keyspace: String) async throws(ServiceError) -> RequestOptions {
+        var options = options
+        if options.durableWriteQuorum == nil {
+            if let writeQuorum = options.writeQuorum {
+                options.durableWriteQuorum = writeQuorum
+            } else {
+                options.durableWriteQuorum = try await leaderlessKeyspace(keyspace).writeQuorum
+            }
+        }
         return options
     }
+
+    /// Whether `keyspace` is a leaderless keyspace this node already served
+    /// (no I/O: front ends route its requests without asking the catalog).
+    public func isKnownLeaderless(_ keyspace: String) -> Bool { leaderlessKeyspaces.configuration(of: keyspace) != nil }
 
     func leaderlessObject(_ keyspace: String, key: [UInt8], kind: ValueKind) async throws(ServiceError) -> ObjectKey {
         guard !key.isEmpty, key.count <= ObjectKey.maximumKeyBytes else {

@@ -1,5 +1,7 @@
+import ChorusClient
 import ChorusLocalCluster
 import Foundation
+import NIOHTTP1
 import Testing
 
 #if canImport(Glibc)
@@ -89,7 +91,48 @@ struct LeaderlessRESPProcessTests {
             #expect(try await Self.cli(harness, 2, token: reader, ["SET", "visits", "0"]).hasPrefix("NOPERM"))
             #expect(try await Self.cli(harness, 2, token: "chorus1.forged", ["PING"]).contains("WRONGPASS"))
             try await Self.pythonClient(harness)
+            try await Self.versionedSiblingsOverHTTP(harness)
         }
+    }
+
+    /// `/v1/kv/{keyspace}/{key}` on a leaderless keyspace: two writes from one
+    /// context become siblings (300), a write with the merged context resolves
+    /// them, and bad input is a 4xx with a code.
+    static func versionedSiblingsOverHTTP(_ harness: ClusterHarness) async throws {
+        let client = harness.client
+        let urls = harness.cluster.httpURLs
+        let auth = [("Authorization", "Bearer \(harness.token)")]
+        func context(_ response: ChorusResponse) -> String { response.headers.first(name: "X-Chorus-Context") ?? "" }
+        let created = try await client.send(
+            .PUT, url: urls[0] + "/v1/keyspaces/docs", headers: auth,
+            body: Array(#"{"replication":"leaderless","defaultLevel":"eventual"}"#.utf8))
+        #expect(created.status == 200, "\(created.bodyText)")
+        let first = try await client.send(.PUT, url: urls[0] + "/v1/kv/docs/readme", headers: auth, body: Array("v1".utf8))
+        #expect(first.status == 200, "\(first.bodyText)")
+        let read = try await client.send(.GET, url: urls[2] + "/v1/kv/docs/readme", headers: auth)
+        #expect(read.status == 200 && read.bodyText == "v1")
+        let seen = context(read)
+        for (node, value) in [(0, "from-a"), (2, "from-b")] {
+            let write = try await client.send(
+                .PUT, url: urls[node] + "/v1/kv/docs/readme", headers: auth + [("X-Chorus-Context", seen)], body: Array(value.utf8))
+            #expect(write.status == 200, "\(write.bodyText)")
+        }
+        let siblings = try await client.send(.GET, url: urls[1] + "/v1/kv/docs/readme?r=3", headers: auth)
+        #expect(siblings.status == 300, "\(siblings.bodyText)")
+        #expect(siblings.bodyText.contains("\"siblings\":[\"ZnJvbS1h\",\"ZnJvbS1i\"]"), "\(siblings.bodyText)")
+        let resolved = try await client.send(
+            .PUT, url: urls[1] + "/v1/kv/docs/readme?w=3", headers: auth + [("X-Chorus-Context", context(siblings))],
+            body: Array("merged".utf8))
+        #expect(resolved.status == 200, "\(resolved.bodyText)")
+        let after = try await client.send(.GET, url: urls[0] + "/v1/kv/docs/readme?r=3", headers: auth)
+        #expect(after.status == 200 && after.bodyText == "merged", "\(after.status) \(after.bodyText)")
+        let badContext = try await client.send(
+            .PUT, url: urls[0] + "/v1/kv/docs/readme", headers: auth + [("X-Chorus-Context", "not base64!")], body: [1])
+        #expect(badContext.status == 400 && badContext.bodyText.contains("invalid_header"))
+        let badQuorum = try await client.send(.GET, url: urls[0] + "/v1/kv/docs/readme?r=zero", headers: auth)
+        #expect(badQuorum.status == 400 && badQuorum.bodyText.contains("invalid_parameter"))
+        let cluster = try await client.send(.GET, url: urls[2] + "/v1/cluster", headers: auth)
+        #expect(cluster.bodyText.contains("\"leaderless\":{\"members\":[{\"id\":1,\"status\":\"alive\"}"), "\(cluster.bodyText)")
     }
 
     /// The `redis` package from PyPI, in a private virtual environment made once per machine.

@@ -7,10 +7,11 @@ import NIOPosix
 /// not a full client library: one caller, one command at a time (or a
 /// pipeline of `send` then `replies`).
 public struct RESPClientConnection {
-    let channel: any Channel
+    public let channel: any Channel
     var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-    var received: [UInt8] = []
+    /// Bytes read but not yet parsed into a reply.
+    public var received: [UInt8] = []
     public var version = RESPProtocolVersion.resp2
 
     /// Connects to `host:port`, runs `body`, and closes the connection.
