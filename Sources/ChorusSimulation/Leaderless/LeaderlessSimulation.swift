@@ -36,6 +36,7 @@ public final class LeaderlessSimulation {
         case clientRetry(client: Int, request: ClientRequestID)
         case clientTimeout(client: Int, request: ClientRequestID)
         case nemesis(NemesisEvent)
+        case defineLateKeyspace(server: Int)
         case endOfSafetyPhase
         case livenessCheck
     }
@@ -114,6 +115,7 @@ public final class LeaderlessSimulation {
             let skew = Int64(random.next() % UInt64(2 * drift + 1)) - Int64(drift)
             let interval = UInt64(Int64(parameters.tickMicroseconds) + Int64(parameters.tickMicroseconds) * skew / 1_000)
             servers.append(LeaderlessServer(number: number, tickMicroseconds: interval))
+            servers[number - 1].definedKeyspaces = parameters.initialKeyspaces
         }
         for index in 0..<parameters.clientCount {
             let skew = Int(random.next() % UInt64(2 * drift + 1)) - drift
@@ -140,6 +142,11 @@ public final class LeaderlessSimulation {
         }
         for client in clients.indices {
             queue.schedule(.clientNext(client: client), at: random.next() % 50_000)
+        }
+        if parameters.lateKeyspace != nil {
+            for server in 1...servers.count {
+                queue.schedule(.defineLateKeyspace(server: server), at: random.next() % parameters.catalogDelayMaximumMicroseconds)
+            }
         }
         if !isStaleness {
             scheduleNemesis(.partition, mean: parameters.partitionMeanIntervalMicroseconds)
@@ -205,6 +212,9 @@ public final class LeaderlessSimulation {
             complete(client: client, outcome: .indeterminate)
         case .nemesis(let event):
             handle(event)
+        case .defineLateKeyspace(let server):
+            hash(15, UInt64(server))
+            defineLateKeyspace(on: server)
         case .endOfSafetyPhase:
             hash(14)
             beginLivenessPhase()
