@@ -62,6 +62,7 @@ extension LeaderlessSimulation {
         else { return }
         do {
             try servers[server - 1].driver!.define(configuration)
+            statistics.keyspacesDefinedLate += 1
         } catch {
             fail(.recovery, "n\(server) refuses the catalog's keyspace \(keyspace): \(error)")
         }

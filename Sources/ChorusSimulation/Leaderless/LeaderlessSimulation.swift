@@ -95,6 +95,10 @@ public final class LeaderlessSimulation {
         public var readRepairsSent = 0
         public var antiEntropyKeysRepaired = 0
         public var causalRetransmissions = 0
+        /// Definitions the late catalog delivered to running nodes, and the
+        /// client requests a node refused meanwhile (`unknownKeyspace`).
+        public var keyspacesDefinedLate = 0
+        public var unknownKeyspaceRefusals = 0
 
         public init() {}
     }

@@ -21,8 +21,9 @@ import Testing
     /// that the faults and the repair mechanisms the checks rely on ran:
     /// crashes with torn tails, partitions, hints stored and delivered, read
     /// repair, anti-entropy repairs, causal retransmissions, session retries
-    /// and log compaction. (`chorus simulate leaderless --seeds N` runs the
-    /// long campaigns.)
+    /// log compaction, and keyspaces that reached nodes late while others
+    /// served them. (`chorus simulate leaderless --seeds N` runs the long
+    /// campaigns.)
     @Test func campaignHasNoViolationsAndExercisesEveryMechanism() async {
         let outcomes = await withTaskGroup(of: [LeaderlessSeedOutcome].self) { group in
             for job in 0..<2 {
@@ -52,6 +53,8 @@ import Testing
             totals.sessionRetries += statistics.sessionRetries
             totals.compactions += statistics.compactions
             totals.acknowledgedWrites += statistics.acknowledgedWrites
+            totals.keyspacesDefinedLate += statistics.keyspacesDefinedLate
+            totals.unknownKeyspaceRefusals += statistics.unknownKeyspaceRefusals
         }
         let completed = outcomes.map(\.completedOperations).reduce(0, +)
         print("leaderless campaign: seeds=\(outcomes.count) ops=\(completed) mechanisms: \(totals)")
@@ -61,6 +64,7 @@ import Testing
         #expect(totals.readRepairsSent > 0 && totals.antiEntropyKeysRepaired > 0)
         #expect(totals.causalRetransmissions > 0 && totals.sessionRetries > 0 && totals.compactions > 0)
         #expect(totals.acknowledgedWrites > 1_000)
+        #expect(totals.keyspacesDefinedLate > 0 && totals.unknownKeyspaceRefusals > 0, "the late catalog ran")
     }
 }
 
