@@ -44,10 +44,11 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
     case pausedTimeUncounted = "paused-time-uncounted"
 
     // Leaderless replication, caught by `chorus simulate leaderless`. The
-    // first is in the core (`ReplicationConfiguration.injectedBug`); the
-    // others break the simulated runtime around it
-    // (`LeaderlessParameters.injectedBug`): the front end that sends
-    // contexts, the delivery of messages to a replica, the disk.
+    // first and the last are in the core and its driver
+    // (`ReplicationConfiguration.injectedBug`); the others break the
+    // simulated runtime around it (`LeaderlessParameters.injectedBug`): the
+    // front end that sends contexts, the delivery of messages to a replica,
+    // the disk.
 
     /// A replica remembers the mints it made by boot and sequence alone, not
     /// by coordinator, so two coordinators' requests collide and the second
@@ -67,6 +68,12 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
     /// acknowledged them as durable. Caught by the durability check (a write
     /// acknowledged by d durable replicas is in d durable logs).
     case forgottenHints = "forgotten-hints"
+    /// The node's `ReplicationDriver` asks for the sync but lets a batch's
+    /// messages and responses leave before it completes (the
+    /// persist-before-release rule broken), so a crash loses a write already
+    /// acknowledged as durable. Caught by the durability check, or by
+    /// no-lost-acknowledged-write.
+    case outputsBeforeDurable = "outputs-before-durable"
 
     // Sagas, caught by `chorus simulate sagas` (`SagaChecker`). The first
     // breaks the simulated runtime around the host (the simulator's driver of
@@ -91,7 +98,7 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
     ]
     public static let eventStore: [InjectedBug] = [.appendIgnoresExpectedVersion, .subscriptionSkipsBoundary]
     public static let leaderless: [InjectedBug] = [
-        .mintMemoryIgnoresCoordinator, .writeDropsContext, .visibleBeforeDependencies, .forgottenHints,
+        .mintMemoryIgnoresCoordinator, .writeDropsContext, .visibleBeforeDependencies, .forgottenHints, .outputsBeforeDurable,
     ]
     public static let sagas: [InjectedBug] = [.sagaFreshKeyOnRetry, .sagaCompensateForward, .sagaLockTableNotRebuilt]
 

@@ -268,7 +268,10 @@ struct SimulateLeaderlessCommand: AsyncParsableCommand {
             Three to five ReplicationNodes with SWIM failure detection, hinted handoff, read repair, \\
             Merkle anti-entropy and causal delivery, under the faults each seed draws: partitions of \\
             several shapes, loss, duplication, delay tails, clogging, crashes that lose unsynced \\
-            records and tear the tail, and clock drift. Clients put with contexts and blind, delete, \\
+            records and tear the tail, and clock drift. Each node runs the ReplicationDriver a node \\
+            runs (nothing leaves before the records it depends on are durable); on half the seeds one \\
+            keyspace reaches each node's catalog in its own time while the others serve it. \\
+            Clients put with contexts and blind, delete, \\
             increment counters, add to and remove from OR-sets, update maps and registers, and read at \\
             eventual, session and causal levels. A liveness phase heals everything and requires every \\
             replica of every key to converge. Checked on every seed: durability at each crash, no lost \\

@@ -89,7 +89,8 @@ public struct ReplicationConfiguration: Hashable, Sendable {
     public var maximumPendingUnits: Int = 100_000
     public var maximumParkedReads: Int = 1024
 
-    /// A negative control (`InjectedBug.mintMemoryIgnoresCoordinator`); nil in every real configuration.
+    /// A negative control (`InjectedBug.mintMemoryIgnoresCoordinator`, or
+    /// `.outputsBeforeDurable` in `ReplicationDriver`); nil in every real configuration.
     public var injectedBug: InjectedBug? = nil
 
     public init(myself: NodeID, members: [NodeID], keyspaces: [KeyspaceConfiguration]) {

@@ -108,7 +108,14 @@ public struct ReplicationDriver: Sendable {
             lastBatch += 1
             output.records = effects.persist.map(\.bytes)
             output.persistBatch = lastBatch
-            if effects.requiresSync { releaseAfterBatch = lastBatch }
+            if effects.requiresSync {
+                if replication.configuration.injectedBug == .outputsBeforeDurable {
+                    // The bug: the sync is asked for, but nothing waits for it.
+                    output.syncRequested = true
+                } else {
+                    releaseAfterBatch = lastBatch
+                }
+            }
         }
         let messages = effects.messages.map { ($0.to, LeaderlessPeerMessage.replication($0.message)) }
         if releaseAfterBatch != nil {

@@ -172,7 +172,10 @@ public struct ReplicationNode: Sendable {
         }
         try keyspace.validate(memberCount: Set(configuration.members).count)
         configuration.keyspaces.append(keyspace)
-        // The ranges this node shares with each peer depend on every keyspace's N.
+        // Anti-entropy exchanges only the trees both ends share: without
+        // the new keyspace's, a replica that dropped its writes while it did
+        // not know it would never be repaired (found by the simulator's late
+        // catalog, and on real nodes by LeaderlessNodeTests).
         sharedTreesByPeer = Self.computeSharedTrees(ring: ring, configuration: configuration)
         sharedTreeSetsByPeer = sharedTreesByPeer.mapValues(Set.init)
     }

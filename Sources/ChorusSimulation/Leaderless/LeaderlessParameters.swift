@@ -77,6 +77,15 @@ public struct LeaderlessParameters: Sendable, Hashable {
     /// One of `InjectedBug.leaderless`, or nil.
     public var injectedBug: InjectedBug?
 
+    // The catalog.
+    /// The keyspace whose definition reaches the nodes late, or nil: every
+    /// node starts with both. The cluster's catalog is replicated by Raft, so
+    /// each node learns a new keyspace in its own time
+    /// (`ReplicationDriver.define`) while the others already serve it.
+    public var lateKeyspace: KeyspaceID?
+    /// Each node learns `lateKeyspace` at its own uniform time up to this.
+    public var catalogDelayMaximumMicroseconds: UInt64
+
     public static let eventualKeyspace = KeyspaceID(0)
     public static let causalKeyspace = KeyspaceID(1)
     /// Every key keeps N = 3 replicas (and the PBS experiment's N).
@@ -99,9 +108,14 @@ public struct LeaderlessParameters: Sendable, Hashable {
 
     public var members: [NodeID] { (1...memberCount).map { NodeID(UInt64($0)) } }
 
-    /// One node's configuration: the drawn intervals, the library's other limits.
-    public func replicationConfiguration(for node: NodeID) -> ReplicationConfiguration {
-        var configuration = ReplicationConfiguration(myself: node, members: members, keyspaces: keyspaces)
+    /// The keyspaces every node starts with: all but `lateKeyspace`.
+    public var initialKeyspaces: [KeyspaceID] { keyspaces.map(\.id).filter { $0 != lateKeyspace } }
+
+    /// One node's configuration: the drawn intervals, the library's other
+    /// limits, and the keyspaces of `defined` (default: every keyspace).
+    public func replicationConfiguration(for node: NodeID, defined: [KeyspaceID]? = nil) -> ReplicationConfiguration {
+        let served = keyspaces.filter { defined?.contains($0.id) ?? true }
+        var configuration = ReplicationConfiguration(myself: node, members: members, keyspaces: served)
         configuration.virtualNodesPerMember = virtualNodesPerMember
         configuration.requestTimeoutTicks = requestTimeoutTicks
         configuration.hintDeliveryIntervalTicks = hintDeliveryIntervalTicks
@@ -112,7 +126,9 @@ public struct LeaderlessParameters: Sendable, Hashable {
         configuration.causalFrontierIntervalTicks = causalFrontierIntervalTicks
         configuration.causalRetransmitAfterTicks = causalRetransmitAfterTicks
         configuration.readRepairEnabled = readRepairEnabled
-        if injectedBug == .mintMemoryIgnoresCoordinator { configuration.injectedBug = injectedBug }
+        if injectedBug == .mintMemoryIgnoresCoordinator || injectedBug == .outputsBeforeDurable {
+            configuration.injectedBug = injectedBug
+        }
         return configuration
     }
 
@@ -180,6 +196,8 @@ public struct LeaderlessParameters: Sendable, Hashable {
             causalShare: 0.3 + 0.4 * random.unit(),
             safetyPhaseMicroseconds: quick ? random.uniform(1_000_000...2_000_000) : random.uniform(3_000_000...8_000_000),
             livenessBoundMicroseconds: 30_000_000,
-            injectedBug: injectedBug)
+            injectedBug: injectedBug,
+            lateKeyspace: random.chance(0.5) ? nil : random.chance(0.5) ? eventualKeyspace : causalKeyspace,
+            catalogDelayMaximumMicroseconds: random.uniform(10_000...800_000))
     }
 }

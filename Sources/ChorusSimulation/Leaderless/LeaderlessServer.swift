@@ -1,28 +1,32 @@
 import ChorusCore
 import ChorusReplication
 
-/// One simulated leaderless node: the replication core and its SWIM failure
-/// detector (exactly as a node runs them), its disk, and the outputs it may
-/// not release yet. `replication` is nil while the node is crashed.
+/// One simulated leaderless node: the `ReplicationDriver` a node runs (its
+/// replication core, SWIM failure detector and the outputs that wait for the
+/// disk), its disk, and the keyspaces its catalog has delivered so far.
+/// `driver` is nil while the node is crashed.
 struct LeaderlessServer {
     let number: Int
     var node: NodeID { NodeID(UInt64(number)) }
-    var replication: ReplicationNode?
-    var swim: SwimMembership?
+    var driver: ReplicationDriver?
+    var replication: ReplicationNode? { driver?.replication }
     var disk = ReplicationDisk()
     /// Bumped at every crash, so timers and fsyncs of an earlier run are ignored.
     var incarnation: UInt64 = 0
     /// This node's tick interval: the nominal one, drifted by its clock.
     let tickMicroseconds: UInt64
-    /// An fsync is in flight: every output produced meanwhile waits for it
-    /// (group commit), since it may depend on records not yet durable.
+    /// An fsync the driver asked for is in flight. It covers every record
+    /// appended when it completes (group commit), so its completion reports
+    /// the driver's latest batch durable.
     var syncPending = false
-    var messagesAwaitingSync: [(to: NodeID, message: ReplicationMessage)] = []
-    var responsesAwaitingSync: [ChorusReplication.ClientResponse] = []
     /// The records a restart recovers, set at the crash.
     var recoveredRecords: [[UInt8]] = []
+    /// The keyspaces this node's catalog has delivered (the cluster's
+    /// catalog is replicated by Raft, so it survives a crash of this node):
+    /// a restart starts with them; the rest arrive through `define`.
+    var definedKeyspaces: [KeyspaceID] = []
 
-    var isUp: Bool { replication != nil }
+    var isUp: Bool { driver != nil }
 
     /// A node with an empty log.
     init(number: Int, tickMicroseconds: UInt64) {

@@ -113,6 +113,7 @@ extension LeaderlessSimulation {
         case .failure(.timeout):
             complete(client: client, outcome: .indeterminate)
         case .failure(let failure):
+            if case .unknownKeyspace = failure { statistics.unknownKeyspaceRefusals += 1 }
             complete(client: client, outcome: .failed(failure))
         }
     }

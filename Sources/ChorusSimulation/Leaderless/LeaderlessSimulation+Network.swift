@@ -34,7 +34,7 @@ extension LeaderlessSimulation {
 
     func deliver(_ bytes: [UInt8], from: Int, to: Int) {
         guard servers[to - 1].isUp else { return }
-        let message: LeaderlessPeerMessage
+        var message: LeaderlessPeerMessage
         do {
             message = try ReplicationWire.decode(bytes)
         } catch {
@@ -42,19 +42,14 @@ extension LeaderlessSimulation {
             return
         }
         let sender = NodeID(UInt64(from))
-        switch message {
-        case .membership(let swim):
-            guard let effects = servers[to - 1].swim?.receive(swim, from: sender) else { return }
-            carryOut(effects, on: to)
-        case .replication(var replication):
-            if parameters.injectedBug == .visibleBeforeDependencies, case .replicate(var unit) = replication, unit.causal != nil {
-                // The bug: this replica treats the write as if it had no causes.
-                unit.causal!.dependencies = VersionVector()
-                replication = .replicate(unit)
-            }
-            guard let effects = servers[to - 1].replication?.receive(replication, from: sender) else { return }
-            carryOut(effects, on: to)
+        if parameters.injectedBug == .visibleBeforeDependencies, case .replication(.replicate(var unit)) = message,
+            unit.causal != nil
+        {
+            // The bug: this replica treats the write as if it had no causes.
+            unit.causal!.dependencies = VersionVector()
+            message = .replication(.replicate(unit))
         }
+        receive(message, from: sender, on: to)
     }
 
     /// A node answers a client; the reply may be lost like any message.

@@ -2,64 +2,77 @@ import ChorusClocks
 import ChorusCore
 import ChorusReplication
 
-/// The simulated nodes' runtime: it carries out each `ReplicationEffects`
-/// as its contract says (persist, fsync, only then send and respond), ticks
-/// SWIM and the replication core at the node's drifted rate, feeds SWIM's
-/// view to the core, and crashes and restarts nodes through the core's
-/// recovery.
+/// The simulated nodes' runtime around each node's `ReplicationDriver` —
+/// the value `ChorusNode` drives too, so the persist-before-release rule the
+/// checks rely on is the node's own: the runtime appends each output's
+/// records to the disk, fsyncs when the driver asks, reports the sync, and
+/// sends and responds with what the driver releases. It ticks the driver at
+/// the node's drifted rate, delivers each keyspace the catalog defines late,
+/// and crashes and restarts nodes through the core's recovery.
 ///
-/// An fsync takes a random latency; while one is in flight, every output the
-/// node produces waits for it (group commit): such outputs may depend on
-/// records that are not durable yet, and a crash before the sync completes
-/// loses them together with the records.
+/// An fsync takes a random latency and, when it completes, covers every
+/// record appended by then (group commit); while one is in flight the driver
+/// holds every output, since it may depend on records not durable yet, and a
+/// crash before the sync completes loses them together with the records.
 extension LeaderlessSimulation {
     func start(_ server: Int, recovering records: [[UInt8]]) {
         let node = servers[server - 1].node
         let ticks = now / servers[server - 1].tickMicroseconds
+        let replication: ReplicationNode
         do {
-            servers[server - 1].replication = try ReplicationNode(
-                configuration: parameters.replicationConfiguration(for: node), recovering: records, now: ticks)
+            replication = try ReplicationNode(
+                configuration: parameters.replicationConfiguration(for: node, defined: servers[server - 1].definedKeyspaces),
+                recovering: records, now: ticks)
         } catch {
             fail(.recovery, "n\(server) cannot start from its log: \(error)")
             return
         }
         // Nothing of SWIM is persisted: a restart starts at incarnation 0 and refutes.
-        servers[server - 1].swim = SwimMembership(
+        let membership = SwimMembership(
             myself: node, members: parameters.members, configuration: parameters.swimConfiguration, seed: random.next())
+        servers[server - 1].driver = ReplicationDriver(replication: replication, membership: membership)
         queue.schedule(
             .tick(server: server, incarnation: servers[server - 1].incarnation),
             at: now + random.next() % parameters.tickMicroseconds)
     }
 
     func tick(_ server: Int) {
-        if let effects = servers[server - 1].swim?.tick() { carryOut(effects, on: server) }
-        guard let effects = servers[server - 1].replication?.tick() else { return }
-        carryOut(effects, on: server)
+        guard let output = servers[server - 1].driver?.tick() else { return }
+        carryOut(output, on: server)
     }
 
     func serve(_ request: ChorusReplication.ClientRequest, on server: Int) {
-        guard let effects = servers[server - 1].replication?.submit(request) else { return }
-        carryOut(effects, on: server)
+        guard let output = servers[server - 1].driver?.submit(request) else { return }
+        carryOut(output, on: server)
     }
 
-    /// SWIM's messages go at once (nothing of SWIM waits for a disk); each
-    /// change of its view goes to the replication core (`reachable` = alive:
-    /// a suspect is routed around until it refutes).
-    func carryOut(_ effects: SwimEffects, on server: Int) {
-        for (to, message) in effects.messages { send(.membership(message), from: server, to: Int(to.rawValue)) }
-        for change in effects.changes {
-            guard let replication = servers[server - 1].replication?.updateReachability(
-                change.member, reachable: change.status == .alive)
-            else { return }
-            carryOut(replication, on: server)
+    func receive(_ message: LeaderlessPeerMessage, from sender: NodeID, on server: Int) {
+        guard let output = servers[server - 1].driver?.receive(message, from: sender) else { return }
+        carryOut(output, on: server)
+    }
+
+    /// The catalog delivers `keyspace` to `server` (durably: a restart
+    /// starts with it). A node that is down learns it when it restarts.
+    func defineLateKeyspace(on server: Int) {
+        guard let keyspace = parameters.lateKeyspace, !servers[server - 1].definedKeyspaces.contains(keyspace) else { return }
+        servers[server - 1].definedKeyspaces.append(keyspace)
+        trace("n\(server) learns keyspace \(keyspace)")
+        guard servers[server - 1].isUp,
+            let configuration = parameters.replicationConfiguration(for: servers[server - 1].node).keyspace(keyspace)
+        else { return }
+        do {
+            try servers[server - 1].driver!.define(configuration)
+            statistics.keyspacesDefinedLate += 1
+        } catch {
+            fail(.recovery, "n\(server) refuses the catalog's keyspace \(keyspace): \(error)")
         }
     }
 
-    func carryOut(_ effects: ReplicationEffects, on server: Int) {
-        for record in effects.persist {
-            servers[server - 1].disk.append(record.bytes)
-            observeMint(record.bytes, on: server)
-            if faultsActive && parameters.mintIsolationProbability > 0 && Self.isCausalMint(record.bytes)
+    func carryOut(_ output: ReplicationDriver.Output, on server: Int) {
+        for bytes in output.records {
+            servers[server - 1].disk.append(bytes)
+            observeMint(bytes, on: server)
+            if faultsActive && parameters.mintIsolationProbability > 0 && Self.isCausalMint(bytes)
                 && random.chance(parameters.mintIsolationProbability)
             {
                 // A causal write just minted: cut its coordinating replica off,
@@ -67,40 +80,36 @@ extension LeaderlessSimulation {
                 // while its effects travel.
                 handle(.isolate(server: server))
             }
-            if record.bytes.first == 3 && faultsActive && random.chance(parameters.hintStoredCrashProbability) {
+            if bytes.first == 3 && faultsActive && random.chance(parameters.hintStoredCrashProbability) {
                 // A hint: crash this fallback once it has acknowledged it.
                 let delay = parameters.fsyncLatencyMaximumMicroseconds + 1 + random.next() % 10_000
                 schedule(.crashServer(server: server, incarnation: servers[server - 1].incarnation), at: now + delay)
             }
         }
-        if effects.requiresSync && !servers[server - 1].syncPending {
+        if output.syncRequested && !servers[server - 1].syncPending {
             servers[server - 1].syncPending = true
             let latency = 1 + random.next() % parameters.fsyncLatencyMaximumMicroseconds
             queue.schedule(.syncDone(server: server, incarnation: servers[server - 1].incarnation), at: now + latency)
         }
-        if servers[server - 1].syncPending {
-            servers[server - 1].messagesAwaitingSync += effects.messages
-            servers[server - 1].responsesAwaitingSync += effects.responses
-        } else {
-            release(effects.messages, effects.responses, from: server)
-            compactIfDue(server)
-        }
+        release(output, from: server)
+        compactIfDue(server)
     }
 
     func completeSync(_ server: Int) {
         servers[server - 1].disk.sync()
         servers[server - 1].syncPending = false
-        let messages = servers[server - 1].messagesAwaitingSync
-        let responses = servers[server - 1].responsesAwaitingSync
-        servers[server - 1].messagesAwaitingSync = []
-        servers[server - 1].responsesAwaitingSync = []
-        release(messages, responses, from: server)
+        guard let batch = servers[server - 1].driver?.lastBatch,
+            let output = servers[server - 1].driver?.persisted(through: batch)
+        else { return }
+        precondition(servers[server - 1].driver!.heldOutputCount == 0, "a sync of every batch releases everything held")
+        release(output, from: server)
         compactIfDue(server)
     }
 
-    func release(_ messages: [(to: NodeID, message: ReplicationMessage)], _ responses: [ChorusReplication.ClientResponse], from server: Int) {
-        for (to, message) in messages { send(.replication(message), from: server, to: Int(to.rawValue)) }
-        for response in responses { respond(response, from: server) }
+    func release(_ output: ReplicationDriver.Output, from server: Int) {
+        precondition(output.records.isEmpty || output.persistBatch != nil, "records come as a numbered batch")
+        for (to, message) in output.messages { send(message, from: server, to: Int(to.rawValue)) }
+        for response in output.responses { respond(response, from: server) }
     }
 
     /// Log compaction with the core's `durableSnapshot()`, between batches
@@ -144,12 +153,9 @@ extension LeaderlessSimulation {
     func crash(_ server: Int) {
         statistics.crashes += 1
         trace("crash n\(server) holding \(servers[server - 1].replication?.hints.count ?? 0) hints")
-        servers[server - 1].replication = nil
-        servers[server - 1].swim = nil
+        servers[server - 1].driver = nil
         servers[server - 1].incarnation += 1
         servers[server - 1].syncPending = false
-        servers[server - 1].messagesAwaitingSync = []
-        servers[server - 1].responsesAwaitingSync = []
         servers[server - 1].recoveredRecords = servers[server - 1].disk.crash(
             random: &random, tornWriteProbability: parameters.tornWriteProbability,
             forgetHints: parameters.injectedBug == .forgottenHints)

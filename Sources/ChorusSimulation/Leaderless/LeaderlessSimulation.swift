@@ -36,6 +36,7 @@ public final class LeaderlessSimulation {
         case clientRetry(client: Int, request: ClientRequestID)
         case clientTimeout(client: Int, request: ClientRequestID)
         case nemesis(NemesisEvent)
+        case defineLateKeyspace(server: Int)
         case endOfSafetyPhase
         case livenessCheck
     }
@@ -94,6 +95,10 @@ public final class LeaderlessSimulation {
         public var readRepairsSent = 0
         public var antiEntropyKeysRepaired = 0
         public var causalRetransmissions = 0
+        /// Definitions the late catalog delivered to running nodes, and the
+        /// client requests a node refused meanwhile (`unknownKeyspace`).
+        public var keyspacesDefinedLate = 0
+        public var unknownKeyspaceRefusals = 0
 
         public init() {}
     }
@@ -114,6 +119,7 @@ public final class LeaderlessSimulation {
             let skew = Int64(random.next() % UInt64(2 * drift + 1)) - Int64(drift)
             let interval = UInt64(Int64(parameters.tickMicroseconds) + Int64(parameters.tickMicroseconds) * skew / 1_000)
             servers.append(LeaderlessServer(number: number, tickMicroseconds: interval))
+            servers[number - 1].definedKeyspaces = parameters.initialKeyspaces
         }
         for index in 0..<parameters.clientCount {
             let skew = Int(random.next() % UInt64(2 * drift + 1)) - drift
@@ -140,6 +146,11 @@ public final class LeaderlessSimulation {
         }
         for client in clients.indices {
             queue.schedule(.clientNext(client: client), at: random.next() % 50_000)
+        }
+        if parameters.lateKeyspace != nil {
+            for server in 1...servers.count {
+                queue.schedule(.defineLateKeyspace(server: server), at: random.next() % parameters.catalogDelayMaximumMicroseconds)
+            }
         }
         if !isStaleness {
             scheduleNemesis(.partition, mean: parameters.partitionMeanIntervalMicroseconds)
@@ -205,6 +216,9 @@ public final class LeaderlessSimulation {
             complete(client: client, outcome: .indeterminate)
         case .nemesis(let event):
             handle(event)
+        case .defineLateKeyspace(let server):
+            hash(15, UInt64(server))
+            defineLateKeyspace(on: server)
         case .endOfSafetyPhase:
             hash(14)
             beginLivenessPhase()

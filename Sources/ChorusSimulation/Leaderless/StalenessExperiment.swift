@@ -110,6 +110,7 @@ public enum StalenessExperiment {
         parameters.readRepairEnabled = false
         parameters.antiEntropyIntervalTicks = 1 << 40
         parameters.compactionThresholdRecords = 0
+        parameters.lateKeyspace = nil
         parameters.partitionMeanIntervalMicroseconds = 0
         parameters.crashMeanIntervalMicroseconds = 0
         parameters.clientThinkMaximumMicroseconds = 0

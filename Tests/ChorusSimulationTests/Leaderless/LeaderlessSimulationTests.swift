@@ -20,9 +20,10 @@ import Testing
     /// The `swift test` campaign: short seeds, every check on each, and proof
     /// that the faults and the repair mechanisms the checks rely on ran:
     /// crashes with torn tails, partitions, hints stored and delivered, read
-    /// repair, anti-entropy repairs, causal retransmissions, session retries
-    /// and log compaction. (`chorus simulate leaderless --seeds N` runs the
-    /// long campaigns.)
+    /// repair, anti-entropy repairs, causal retransmissions, log compaction,
+    /// and keyspaces that reached nodes late while others
+    /// served them. (`chorus simulate leaderless --seeds N` runs the long
+    /// campaigns.)
     @Test func campaignHasNoViolationsAndExercisesEveryMechanism() async {
         let outcomes = await withTaskGroup(of: [LeaderlessSeedOutcome].self) { group in
             for job in 0..<2 {
@@ -52,6 +53,8 @@ import Testing
             totals.sessionRetries += statistics.sessionRetries
             totals.compactions += statistics.compactions
             totals.acknowledgedWrites += statistics.acknowledgedWrites
+            totals.keyspacesDefinedLate += statistics.keyspacesDefinedLate
+            totals.unknownKeyspaceRefusals += statistics.unknownKeyspaceRefusals
         }
         let completed = outcomes.map(\.completedOperations).reduce(0, +)
         print("leaderless campaign: seeds=\(outcomes.count) ops=\(completed) mechanisms: \(totals)")
@@ -59,8 +62,23 @@ import Testing
         #expect(totals.crashes > 0 && totals.tornRecoveries > 0 && totals.partitions > 0)
         #expect(totals.hintsStored > 0 && totals.hintsDelivered > 0)
         #expect(totals.readRepairsSent > 0 && totals.antiEntropyKeysRepaired > 0)
-        #expect(totals.causalRetransmissions > 0 && totals.sessionRetries > 0 && totals.compactions > 0)
+        #expect(totals.causalRetransmissions > 0 && totals.compactions > 0)
         #expect(totals.acknowledgedWrites > 1_000)
+        #expect(totals.keyspacesDefinedLate > 0 && totals.unknownKeyspaceRefusals > 0, "the late catalog ran")
+    }
+}
+
+@Suite struct LeaderlessSessionRetryTests {
+    /// A session read that returns a context older than the session's is
+    /// asked again elsewhere. It is rare (about one quick seed in a hundred,
+    /// too few for the 40-seed campaign to be sure of one), so one seed that
+    /// has it is pinned; a change that moves it shows here and must pick
+    /// another (`chorus simulate leaderless --seed N --quick` prints
+    /// sessionRetries).
+    @Test func aStaleSessionReadIsRetriedAndTheSeedStaysClean() {
+        let outcome = LeaderlessCampaign.runSeed(56, options: .init(quick: true))
+        #expect(outcome.violation == nil)
+        #expect(outcome.statistics.sessionRetries > 0)
     }
 }
 
@@ -78,6 +96,9 @@ import Testing
         (.writeDropsContext, [.lostWrite]),
         (.visibleBeforeDependencies, [.causalConsistency, .sessionGuarantees]),
         (.forgottenHints, [.durability]),
+        // The driver lets a batch's outputs leave before its sync: a crash
+        // then loses what a replica acknowledged as durable.
+        (.outputsBeforeDurable, [.durability, .lostWrite]),
     ]
 
     @Test func everyLeaderlessBugHasANegativeControl() {
