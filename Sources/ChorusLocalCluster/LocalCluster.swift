@@ -240,9 +240,10 @@ public final class LocalCluster: Sendable {
             "--listen", "\(options.host):\(options.peerPorts[node - 1])",
             "--http", "\(options.host):\(options.httpPorts[node - 1])", "--peers", peerList,
             "--parent-pid", "\(getpid())",
-        ] + authorizationArguments + peerSecurityArguments(node)
+        ] + (options.respPorts.isEmpty ? [] : ["--resp", "\(options.host):\(options.respPorts[node - 1])"])
+            + authorizationArguments + peerSecurityArguments(node)
             + (options.peerDelayMilliseconds > 0 ? ["--peer-delay-ms", "\(options.peerDelayMilliseconds)"] : [])
-            + (options.respPorts.isEmpty ? [] : ["--resp", "\(options.host):\(options.respPorts[node - 1])"])
+
             + options.extraArguments
     }
 

@@ -132,7 +132,7 @@ import Testing
             let expectedRead: String
             switch code {
             case .noLeader, .notLeader, .notCaughtUp, .stopped: (expectedWrite, expectedRead) = ("another", "another")
-            case .overloaded, .proposalLost, .readTimeout: (expectedWrite, expectedRead) = ("same", "same")
+            case .overloaded, .proposalLost, .readTimeout, .replicasUnavailable: (expectedWrite, expectedRead) = ("same", "same")
             case .outcomeUnknown: (expectedWrite, expectedRead) = ("unknown", "api outcome_unknown 504")
             case .sessionExpired: (expectedWrite, expectedRead) = ("expired", "api session_expired 409")
             default: (expectedWrite, expectedRead) = ("api \(code) \(code.httpStatus)", "api \(code) \(code.httpStatus)")

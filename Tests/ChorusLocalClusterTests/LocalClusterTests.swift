@@ -71,7 +71,7 @@ import Darwin
             cluster.arguments(2) == [
                 "node", "--id", "2", "--data-dir", "/tmp/chorus-x/n2", "--listen", "127.0.0.1:7002",
                 "--http", "127.0.0.1:8002", "--peers", "1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003",
-                "--parent-pid", "\(getpid())", "--auth-keys", "/tmp/chorus-x/auth-keys.json",
+                "--parent-pid", "\(getpid())", "--resp", "127.0.0.1:9002", "--auth-keys", "/tmp/chorus-x/auth-keys.json",
                 "--tls-ca", "/tmp/chorus-x/certs/ca.pem", "--tls-cert", "/tmp/chorus-x/certs/node-2.pem",
                 "--tls-key", "/tmp/chorus-x/certs/node-2-key.pem", "--tick-ms", "5",
             ])

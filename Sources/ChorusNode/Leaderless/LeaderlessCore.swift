@@ -115,8 +115,12 @@ final class LeaderlessCore {
         return ReplicationDriver(replication: node, membership: membership)
     }
 
+    /// Starts the clock once the node serves a leaderless keyspace: a node
+    /// whose catalog has none writes nothing to its leaderless log and
+    /// spends no ticks (it still answers peers' probes).
     func start() {
         loop.preconditionInEventLoop()
+        guard tickTask == nil, stopReason == nil, !definedKeyspaces.isEmpty else { return }
         let bound = NIOLoopBound(self, eventLoop: loop)
         let interval = TimeAmount.milliseconds(Int64(settings.tickMilliseconds))
         tickTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in bound.value.tick() }
@@ -180,6 +184,7 @@ final class LeaderlessCore {
             do {
                 try driver.define(keyspace)
                 definedKeyspaces[name] = keyspace
+                start()
             } catch {
                 logger.error("cannot serve leaderless keyspace", metadata: ["keyspace": "\(name)", "error": "\(error)"])
             }
