@@ -57,7 +57,8 @@ struct ClusterHarness {
             client.shutdown()
         }
         try cluster.startAll()
-        let serving = await cluster.waitUntilServing(client: client)
+        // Bounded, and generous: the whole suite starts at once on two cores.
+        let serving = await cluster.waitUntilServing(client: client, timeoutMilliseconds: 60_000)
         try #require(serving, "the nodes did not start; logs in \(directory)")
         let leader = await cluster.waitForLeader(client: client)
         try #require(leader != nil, "no leader was elected; logs in \(directory)")
@@ -112,7 +113,8 @@ struct ClusterHarness {
             cluster.resume(node)
             if !cluster.isRunning(node) { try cluster.start(node) }
         }
-        let serving = await cluster.waitUntilServing(client: client)
+        // Bounded, and generous: the whole suite starts at once on two cores.
+        let serving = await cluster.waitUntilServing(client: client, timeoutMilliseconds: 60_000)
         try #require(serving, "the nodes did not all serve again; logs in \(directory)")
         _ = try await leader()
     }
