@@ -27,9 +27,9 @@ struct KeyValueAPI: Sendable {
         self.leaderless = LeaderlessKeyValueAPI(service: service, nodeHeaderValue: "\(service.nodeID.rawValue)")
     }
 
-    /// The same paths on a leaderless keyspace: a keyspace already known to be
-    /// one goes there at once; otherwise the Raft path's `wrong_replication_mode`
-    /// sends the request there (once per keyspace and node).
+    /// The same paths on a leaderless keyspace: writes ask the local catalog
+    /// first (a follower would otherwise redirect them to the Raft leader);
+    /// reads go there when the Raft path answers `wrong_replication_mode`.
     let leaderless: LeaderlessKeyValueAPI
 
     static func isWrongMode(_ error: any Error) -> Bool {
@@ -63,7 +63,7 @@ struct KeyValueAPI: Sendable {
         } else {
             condition = .always
         }
-        if service.isKnownLeaderless(keyspace) { return try await leaderless.put(keyspace: keyspace, key: key, value: value, request: request) }
+        if await service.isLeaderless(keyspace) { return try await leaderless.put(keyspace: keyspace, key: key, value: value, request: request) }
         let operation = KeyValueRequest.put(
             key: key, keyspace: keyspace, value: value, condition: condition, session: try session(request))
         do {
@@ -78,7 +78,7 @@ struct KeyValueAPI: Sendable {
         if request.headers[.ifMatch] != nil || request.headers[.ifNoneMatch] != nil {
             throw APIError(.invalidHeader, "conditional deletes are not supported")
         }
-        if service.isKnownLeaderless(keyspace) { return try await leaderless.delete(keyspace: keyspace, key: key, request: request) }
+        if await service.isLeaderless(keyspace) { return try await leaderless.delete(keyspace: keyspace, key: key, request: request) }
         do {
             return try await write(.delete(key: key, keyspace: keyspace, session: try session(request)), request: request)
         } catch where Self.isWrongMode(error) {

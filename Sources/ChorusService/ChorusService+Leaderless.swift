@@ -94,6 +94,16 @@ extension ChorusService {
         return options
     }
 
+    /// Whether `keyspace` is leaderless, from this node's catalog (a local
+    /// read, remembered once true): front ends route its requests here on
+    /// any node, where the Raft path would redirect a write to the leader.
+    public func isLeaderless(_ keyspace: String) async -> Bool {
+        if isKnownLeaderless(keyspace) { return true }
+        guard keyspace != KeyspaceName.defaultName, let definition = try? await definition(of: keyspace) else { return false }
+        guard definition.mode == .leaderless else { return false }
+        return (try? await leaderlessKeyspace(keyspace)) != nil
+    }
+
     /// Whether `keyspace` is a leaderless keyspace this node already served
     /// (no I/O: front ends route its requests without asking the catalog).
     public func isKnownLeaderless(_ keyspace: String) -> Bool { leaderlessKeyspaces.configuration(of: keyspace) != nil }

@@ -103,10 +103,7 @@ struct LeaderlessRESPProcessTests {
         let urls = harness.cluster.httpURLs
         let auth = [("Authorization", "Bearer \(harness.token)")]
         func context(_ response: ChorusResponse) -> String { response.headers.first(name: "X-Chorus-Context") ?? "" }
-        let created = try await client.send(
-            .PUT, url: urls[0] + "/v1/keyspaces/docs", headers: auth,
-            body: Array(#"{"replication":"leaderless","defaultLevel":"eventual"}"#.utf8))
-        #expect(created.status == 200, "\(created.bodyText)")
+        try await client.createKeyspace("docs", replication: "leaderless", defaultLevel: "eventual")
         let first = try await client.send(.PUT, url: urls[0] + "/v1/kv/docs/readme", headers: auth, body: Array("v1".utf8))
         #expect(first.status == 200, "\(first.bodyText)")
         let read = try await client.send(.GET, url: urls[2] + "/v1/kv/docs/readme", headers: auth)
