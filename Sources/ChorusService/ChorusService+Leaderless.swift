@@ -168,7 +168,6 @@ extension ChorusService {
     static func serviceError(_ error: LeaderlessError, isWrite: Bool) -> ServiceError {
         switch error {
         case .stopped(let reason): return ServiceError(.stopped, reason)
-        case .unknownKeyspace(let name): return ServiceError(.keyspaceNotFound, "no leaderless keyspace named '\(name)'")
         case .failed(let failure):
             switch failure {
             case .unknownKeyspace(let id): return ServiceError(.keyspaceNotFound, "this node does not serve keyspace \(id)")
@@ -204,6 +203,4 @@ final class LeaderlessKeyspaceCache: Sendable {
     func configuration(of name: String) -> KeyspaceConfiguration? { storage.withLock { $0[name] } }
 
     func remember(_ name: String, _ keyspace: KeyspaceConfiguration) { storage.withLock { $0[name] = keyspace } }
-
-    func forget(_ name: String) { storage.withLock { _ = $0.removeValue(forKey: name) } }
 }

@@ -272,14 +272,11 @@ public enum LeaderlessError: Error, Sendable, Hashable, CustomStringConvertible 
     case failed(RequestFailure)
     /// The node is stopping, or its leaderless log failed.
     case stopped(String)
-    /// The keyspace is not a leaderless keyspace of the catalog this node applied.
-    case unknownKeyspace(String)
 
     public var description: String {
         switch self {
         case .failed(let failure): "\(failure)"
         case .stopped(let reason): "stopped: \(reason)"
-        case .unknownKeyspace(let name): "no leaderless keyspace named '\(name)'"
         }
     }
 }

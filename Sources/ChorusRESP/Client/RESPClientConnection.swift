@@ -57,17 +57,8 @@ public struct RESPClientConnection {
     public mutating func replies(_ count: Int) async throws -> [RESPValue]? {
         var values: [RESPValue] = []
         while values.count < count {
-            let (consumed, outcome) = RESPValueParser.parse(received)
-            switch outcome {
-            case .value(let value):
-                values.append(value)
-                received.removeFirst(consumed)
-            case .protocolError(let error):
-                throw error
-            case .needMoreData:
-                guard let buffer = try await inbound.next() else { return nil }
-                received.append(contentsOf: buffer.readableBytesView)
-            }
+            guard let (value, _) = try await nextReply() else { return nil }
+            values.append(value)
         }
         return values
     }
@@ -78,11 +69,21 @@ public struct RESPClientConnection {
     public mutating func rawReplies(_ count: Int) async throws -> [[UInt8]]? {
         var raw: [[UInt8]] = []
         while raw.count < count {
+            guard let (_, bytes) = try await nextReply() else { return nil }
+            raw.append(bytes)
+        }
+        return raw
+    }
+
+    /// The next reply and its exact bytes, reading from the socket as needed; nil at EOF.
+    mutating func nextReply() async throws -> (RESPValue, [UInt8])? {
+        while true {
             let (consumed, outcome) = RESPValueParser.parse(received)
             switch outcome {
-            case .value:
-                raw.append(Array(received[..<consumed]))
+            case .value(let value):
+                let bytes = Array(received[..<consumed])
                 received.removeFirst(consumed)
+                return (value, bytes)
             case .protocolError(let error):
                 throw error
             case .needMoreData:
@@ -90,7 +91,6 @@ public struct RESPClientConnection {
                 received.append(contentsOf: buffer.readableBytesView)
             }
         }
-        return raw
     }
 
     /// True once the server has closed the connection (after reading what is left).
