@@ -126,6 +126,7 @@ public final class ChorusNode: Service, Sendable {
                 configuration: configuration, tls: tls, eventLoop: eventLoop, core: core, storage: storage)
         } catch {
             await leaderlessStorage.close()
+            await storage.close()
             throw error
         }
         eventLoop.execute {
@@ -207,6 +208,11 @@ public final class ChorusNode: Service, Sendable {
     /// is refused with a message naming it.
     public static let dataFormat = "chorus-node 2"
 
+    /// How long a node's start retries a held storage lock before it reports
+    /// the directory locked: long enough for a child process that another
+    /// part of this process was spawning to exec and let go of it.
+    static let lockWaitMilliseconds = 1_000
+
     /// Opens (creating if needed) and recovers the storage directory. Blocking.
     static func openStorage(configuration: NodeConfiguration, fileSystem: any StorageFileSystem) throws(NodeStartupError)
         -> (DurableStorage, DurableStorage.Recovered)
@@ -215,7 +221,8 @@ public final class ChorusNode: Service, Sendable {
         do {
             return try DurableStorage.open(
                 directory: configuration.dataDirectory, configuration: configuration.storage, fileSystem: fileSystem,
-                owner: "node \(configuration.nodeID.rawValue)", format: Self.dataFormat, batchObserver: { batch in
+                owner: "node \(configuration.nodeID.rawValue)", format: Self.dataFormat,
+                lockWaitMilliseconds: lockWaitMilliseconds, batchObserver: { batch in
                     metrics.fsyncs.increment()
                     metrics.fsyncDuration.recordNanoseconds(Int64(batch.fsyncNanoseconds))
                     metrics.recordsPerFsync.record(batch.recordCount)

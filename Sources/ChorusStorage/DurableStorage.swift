@@ -62,24 +62,34 @@ public final class DurableStorage: Sendable {
     ///   directory records it in `FORMAT`; a directory that records another,
     ///   or none although it has an owner already (it was written before
     ///   formats were recorded), is refused, naming both.
+    /// - Parameter lockWaitMilliseconds: how long to retry a lock that is
+    ///   held. A process that closed the directory an instant ago can still
+    ///   hold the lock for a moment: a child it was spawning at that instant
+    ///   shares the open lock file until its `exec` closes it.
     /// - Throws: `.directoryLocked` if another process has it open,
     ///   `.ownerMismatch` for another owner's directory, `.formatMismatch`,
     ///   `.corruption` for damage recovery must not repair, `.io` for failed calls.
     public static func open(
         directory: String, configuration: StorageConfiguration = .default,
         fileSystem: any StorageFileSystem = PosixFileSystem(), owner: String? = nil, format: String? = nil,
-        batchObserver: (@Sendable (SynchronizedBatch) -> Void)? = nil
+        lockWaitMilliseconds: Int = 0, batchObserver: (@Sendable (SynchronizedBatch) -> Void)? = nil
     ) throws(StorageError) -> (storage: DurableStorage, recovered: Recovered) {
         try configuration.validate()
         let lockFile: StorageFile
-        do {
-            try fileSystem.createDirectory(atPath: directory)
-            lockFile = try fileSystem.lockExclusively(join(directory, lockFileName))
-        } catch {
-            if error.operation == .lock && (error.errorNumber == EWOULDBLOCK || error.errorNumber == EAGAIN) {
-                throw .directoryLocked(path: directory)
+        var waited = 0
+        while true {
+            do {
+                try fileSystem.createDirectory(atPath: directory)
+                lockFile = try fileSystem.lockExclusively(join(directory, lockFileName))
+                break
+            } catch {
+                guard error.operation == .lock && (error.errorNumber == EWOULDBLOCK || error.errorNumber == EAGAIN) else {
+                    throw .io(error)
+                }
+                guard waited < lockWaitMilliseconds else { throw .directoryLocked(path: directory) }
+                usleep(20_000)
+                waited += 20
             }
-            throw .io(error)
         }
         do throws(StorageError) {
             if let format { try checkFormat(directory, format: format, fileSystem: fileSystem) }

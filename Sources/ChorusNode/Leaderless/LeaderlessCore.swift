@@ -85,7 +85,8 @@ final class LeaderlessCore {
         do {
             return try DurableStorage.open(
                 directory: configuration.dataDirectory + "/" + directoryName, configuration: configuration.storage,
-                fileSystem: fileSystem, owner: "node \(configuration.nodeID.rawValue)", format: dataFormat)
+                fileSystem: fileSystem, owner: "node \(configuration.nodeID.rawValue)", format: dataFormat,
+                lockWaitMilliseconds: ChorusNode.lockWaitMilliseconds)
         } catch {
             throw .storage(error)
         }

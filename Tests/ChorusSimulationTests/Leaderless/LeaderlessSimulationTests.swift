@@ -28,7 +28,9 @@ import Testing
         let outcomes = await withTaskGroup(of: [LeaderlessSeedOutcome].self) { group in
             for job in 0..<2 {
                 group.addTask {
-                    stride(from: 1 + job, through: Self.seedCount, by: 2).map { LeaderlessCampaign.runSeed(UInt64($0), options: .init(quick: true)) }
+                    await DedicatedThread.run {
+                        stride(from: 1 + job, through: Self.seedCount, by: 2).map { LeaderlessCampaign.runSeed(UInt64($0), options: .init(quick: true)) }
+                    }
                 }
             }
             var all: [LeaderlessSeedOutcome] = []

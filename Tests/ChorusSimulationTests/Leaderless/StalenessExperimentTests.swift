@@ -6,8 +6,8 @@ import Testing
 /// last K versions as often as the closed form says, within 4.5 standard
 /// errors of a binomial proportion.
 @Suite struct StalenessExperimentTests {
-    @Test func readAndWriteQuorumsOfOneMatchTheClosedForm() {
-        let result = StalenessExperiment.run(seed: 1, plan: .init(readQuorum: 1, writeQuorum: 1, samples: 1_200))
+    @Test func readAndWriteQuorumsOfOneMatchTheClosedForm() async {
+        let result = await DedicatedThread.run { StalenessExperiment.run(seed: 1, plan: .init(readQuorum: 1, writeQuorum: 1, samples: 1_200)) }
         #expect(result.samples == 1_200 && result.failedOperations == 0)
         // 1/3, 5/9 and 19/27.
         #expect(result.measurements.map(\.predicted).map { ($0 * 1_000).rounded() } == [333, 556, 704])
@@ -17,8 +17,8 @@ import Testing
         }
     }
 
-    @Test func aLargerReadQuorumMatchesTooAndIsFresher() {
-        let result = StalenessExperiment.run(seed: 2, plan: .init(readQuorum: 2, writeQuorum: 1, samples: 600))
+    @Test func aLargerReadQuorumMatchesTooAndIsFresher() async {
+        let result = await DedicatedThread.run { StalenessExperiment.run(seed: 2, plan: .init(readQuorum: 2, writeQuorum: 1, samples: 600)) }
         #expect(result.samples == 600)
         // 1 − (1/3)^K: 2/3, 8/9, 26/27.
         #expect(result.measurements.map(\.predicted).map { ($0 * 1_000).rounded() } == [667, 889, 963])
