@@ -125,6 +125,8 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
     case wrongType = "wrong_type"
     /// A versioned write would leave more siblings than the limit: read, resolve, and write back with the context.
     case tooManySiblings = "too_many_siblings"
+    /// A CRDT operation body that does not fit its type (`/v1/crdt/…`).
+    case invalidOperation = "invalid_operation"
 
     /// The HTTP status this code is answered with.
     public var httpStatus: Int {
@@ -133,7 +135,7 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
             .invalidKeyspace:
             400
         case .invalidEvent, .invalidStreamName, .invalidGroup, .invalidPosition, .invalidRevision, .invalidExpectedVersion,
-            .invalidFilter, .invalidJSON, .invalidParameter:
+            .invalidFilter, .invalidJSON, .invalidParameter, .invalidOperation:
             400
         case .notFound, .keyNotFound, .keyspaceNotFound: 404
         case .streamNotFound, .groupNotFound, .eventNotFound: 404

@@ -68,6 +68,7 @@ public struct HTTPAPIConfiguration: Sendable {
 /// | `GET /v1/kv/[{keyspace}/]{key}?consistency=LEVEL` | the raw value; version in `ETag` and `X-Chorus-Version` |
 /// | `DELETE /v1/kv/[{keyspace}/]{key}` | remove the key |
 /// | `GET /v1/kv?keyspace=&prefix=&after=&limit=` | a page of keys in byte order, with a continuation |
+/// | `GET/POST/DELETE /v1/crdt/{keyspace}/{type}/{key}` | CRDT-typed keys of a leaderless keyspace: read, apply an operation, remove (`LeaderlessCRDTAPI`) |
 /// | `GET/PUT/DELETE /v1/keyspaces[/{name}]` | named keyspaces with a replication mode and a default level |
 /// | `GET /v1/cluster` | members, leader, term, commit/applied index, follower match indexes |
 /// | `/v1/streams…`, `/v1/all…`, `/v1/groups` | the event store (`EventStoreAPI`) |
@@ -116,6 +117,7 @@ public enum ChorusHTTPServer {
             }
         }
         router.get("/v1/kv") { request, _ in try await api.range(request) }
+        LeaderlessCRDTAPI(keyValue: api.leaderless).register(on: router)
         let keyspaces = KeyspaceAPI(service: api.service)
         router.get("/v1/keyspaces") { request, _ in try await keyspaces.list(request) }
         router.put("/v1/keyspaces/:name") { request, context in try await keyspaces.create(request, context: context) }

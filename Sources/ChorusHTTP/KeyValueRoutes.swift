@@ -89,7 +89,7 @@ struct KeyValueAPI: Sendable {
     private func write(_ operation: KeyValueRequest, request: Request) async throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         headers[ChorusHeaders.node] = nodeHeaderValue
-        let token = try sessionToken(request)
+        let token = try Self.sessionToken(request)
         let written: KeyValueWriteResponse
         do {
             written = try await service.write(operation, token: token, caller: RequestCaller.current)
@@ -169,7 +169,7 @@ struct KeyValueAPI: Sendable {
     private func perform(_ read: KeyValueReadRequest, request: Request) async throws -> (KeyValueReadResponse, HTTPFields) {
         var read = read
         read.consistency = try consistency(request)
-        read.session = try sessionToken(request)
+        read.session = try Self.sessionToken(request)
         if let text = request.headers[ChorusHeaders.minimumIndex] {
             guard let value = UInt64(text.trimmingSpaces) else {
                 throw APIError(.invalidHeader, "X-Chorus-Min-Index must be a non-negative integer")
@@ -233,7 +233,7 @@ struct KeyValueAPI: Sendable {
     }
 
     /// The session token(s) of `X-Chorus-Session`, merged into one.
-    func sessionToken(_ request: Request) throws -> SessionToken? {
+    static func sessionToken(_ request: Request) throws -> SessionToken? {
         let values = request.headers[values: ChorusHeaders.session]
         guard !values.isEmpty else { return nil }
         var merged: SessionToken?

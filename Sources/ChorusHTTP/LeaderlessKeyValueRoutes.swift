@@ -25,6 +25,12 @@ import NIOCore
 /// - Query parameters override the keyspace's defaults per request: `n`,
 ///   `r`, `w`, `pr`, `pw`, `dw` (replicas that fsynced; default w), and
 ///   `timeout_ms`.
+/// - `X-Chorus-Session` works as on Raft keyspaces: every answer carries the
+///   session token, advanced by what the request saw. On a keyspace created
+///   with `"causal":true`, a request that sends it back sees everything its
+///   session saw, on any node and with any `r` (causal+: a replica serves a
+///   read only once the session's dependencies are visible there, and a
+///   write becomes visible only after them).
 struct LeaderlessKeyValueAPI: Sendable {
     let service: ChorusService
     let nodeHeaderValue: String
@@ -33,7 +39,7 @@ struct LeaderlessKeyValueAPI: Sendable {
     static let siblingsHeader = HTTPField.Name("X-Chorus-Siblings")!
 
     func get(keyspace: String, key: String, request: Request) async throws -> Response {
-        let options = try Self.options(request, tickMilliseconds: service.node.configuration.leaderless.tickMilliseconds)
+        let (options, token) = try await requestOptions(request)
         let read: ReadReply
         do {
             read = try await service.leaderlessRead(keyspace, key: Array(key.utf8), kind: .versioned, options: options, caller: RequestCaller.current)
@@ -42,6 +48,7 @@ struct LeaderlessKeyValueAPI: Sendable {
         }
         var headers: HTTPFields = [:]
         headers[ChorusHeaders.node] = nodeHeaderValue
+        headers[ChorusHeaders.session] = await service.leaderlessToken(token, advancedBy: read.session).text
         headers[Self.contextHeader] = Self.encode(read.context)
         let values: [[UInt8]]
         if case .versioned(let siblings)? = read.value { values = siblings.values } else { values = [] }
@@ -61,7 +68,7 @@ struct LeaderlessKeyValueAPI: Sendable {
     }
 
     func put(keyspace: String, key: String, value: [UInt8], request: Request) async throws -> Response {
-        let options = try Self.options(request, tickMilliseconds: service.node.configuration.leaderless.tickMilliseconds)
+        let (options, token) = try await requestOptions(request)
         let context = try Self.context(request)
         let written: WriteReply
         do {
@@ -70,11 +77,11 @@ struct LeaderlessKeyValueAPI: Sendable {
         } catch {
             throw APIError(error, requestURI: request.uri.description)
         }
-        return respond(written)
+        return await respond(written, token: token)
     }
 
     func delete(keyspace: String, key: String, request: Request) async throws -> Response {
-        let options = try Self.options(request, tickMilliseconds: service.node.configuration.leaderless.tickMilliseconds)
+        let (options, token) = try await requestOptions(request)
         let context = try Self.context(request)
         let written: WriteReply
         do {
@@ -83,12 +90,13 @@ struct LeaderlessKeyValueAPI: Sendable {
         } catch {
             throw APIError(error, requestURI: request.uri.description)
         }
-        return respond(written)
+        return await respond(written, token: token)
     }
 
-    func respond(_ written: WriteReply) -> Response {
+    func respond(_ written: WriteReply, token: SessionToken?) async -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         headers[ChorusHeaders.node] = nodeHeaderValue
+        headers[ChorusHeaders.session] = await service.leaderlessToken(token, advancedBy: written.session).text
         var context = ""
         if case .versioned(let siblings)? = written.minted.value {
             context = Self.encode(siblings.context)
@@ -96,6 +104,20 @@ struct LeaderlessKeyValueAPI: Sendable {
         }
         let body = "{\"context\":\"\(context)\",\"acknowledgements\":\(written.acknowledgements),\"durable\":\(written.durableAcknowledgements)}\n"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// The request's quorum options and its session (`X-Chorus-Session`,
+    /// checked against the cluster epoch; on a causal keyspace the request
+    /// sees everything the session saw).
+    func requestOptions(_ request: Request) async throws -> (RequestOptions, SessionToken?) {
+        var options = try Self.options(request, tickMilliseconds: service.node.configuration.leaderless.tickMilliseconds)
+        let token = try KeyValueAPI.sessionToken(request)
+        do {
+            options.session = try await service.leaderlessSession(token)
+        } catch {
+            throw APIError(error, requestURI: request.uri.description)
+        }
+        return (options, token)
     }
 
     // MARK: Parsing

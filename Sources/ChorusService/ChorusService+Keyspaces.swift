@@ -4,6 +4,7 @@ import ChorusCore
 import ChorusKeyValue
 import ChorusMachines
 import ChorusNode
+import ChorusRaft
 import ChorusReplica
 import ChorusReplication
 
@@ -54,8 +55,12 @@ extension ChorusService {
                 throw ServiceError(.invalidKeyspace, "'\(name)' hashes to the identifier of leaderless keyspace '\(clash.name)'; choose another name")
             }
         }
-        switch try await catalog(KeyValueCommand(clientID: 0, sequence: 0, keyspace: name, operation: .createKeyspace(definition))) {
-        case .keyspaceCreated: return KeyspaceEntry(name: name, definition: definition)
+        let (result, index) = try await catalogWrite(
+            KeyValueCommand(clientID: 0, sequence: 0, keyspace: name, operation: .createKeyspace(definition)))
+        switch result {
+        case .keyspaceCreated:
+            if definition.mode == .leaderless { await awaitFollowersApplied(index) }
+            return KeyspaceEntry(name: name, definition: definition)
         case .keyspaceExists(_, let existing):
             throw ServiceError(.keyspaceExists, "keyspace '\(name)' exists with another definition (\(existing.mode), \(existing.defaultLevel))")
         case .rejected(let reason): throw ServiceError(.rejected, reason)
@@ -115,6 +120,10 @@ extension ChorusService {
     }
 
     private func catalog(_ command: KeyValueCommand) async throws(ServiceError) -> KeyValueResult {
+        try await catalogWrite(command).result
+    }
+
+    private func catalogWrite(_ command: KeyValueCommand) async throws(ServiceError) -> (result: KeyValueResult, index: LogIndex) {
         let written: WriteResult<ReplicatedMachines.Output>
         do {
             written = try await node.write(.keyValue(command))
@@ -124,6 +133,28 @@ extension ChorusService {
         guard case .keyValue(let applied) = written.output else {
             throw ServiceError(.internal, "the catalog write was applied by another machine: \(written.output)")
         }
-        return applied.result
+        return (applied.result, written.index)
+    }
+
+    /// Waits, at most two seconds, until every follower holds log entry
+    /// `index` and two heartbeats have carried its commit to them. A
+    /// leaderless keyspace is served by a node once its catalog applied the
+    /// creation, and a replica that has not drops the keyspace's messages:
+    /// without this wait, a write coordinated right after creation could time
+    /// out (504) against replicas that had not heard of it. A follower that is
+    /// down does not hold creation up for longer; it learns the keyspace
+    /// when it returns.
+    func awaitFollowersApplied(_ index: LogIndex) async {
+        let deadline = ContinuousClock.now + .seconds(2)
+        let configuration = node.configuration
+        let heartbeat = Int(configuration.raft.heartbeatIntervalTicks) * configuration.tickMilliseconds
+        while ContinuousClock.now < deadline {
+            guard let status = try? await node.status(), status.role == .leader else { return }
+            if status.followers.allSatisfy({ $0.matchIndex >= index }) {
+                try? await Task.sleep(for: .milliseconds(2 * heartbeat + configuration.leaderless.tickMilliseconds))
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 }

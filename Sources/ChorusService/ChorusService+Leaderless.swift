@@ -32,11 +32,12 @@ extension ChorusService {
     /// Applies a CRDT operation at the key's coordinating replica; with
     /// `returnValue`, the reply's `minted.value` is the value after it there.
     public func leaderlessUpdate(
-        _ keyspace: String, key: [UInt8], _ operation: CRDTOperation, returnValue: Bool = false, caller: Caller
+        _ keyspace: String, key: [UInt8], _ operation: CRDTOperation, options: RequestOptions = RequestOptions(),
+        returnValue: Bool = false, caller: Caller
     ) async throws(ServiceError) -> WriteReply {
         try authorize(caller, .keyspaceWrite, .keyspace(keyspace))
         let object = try await leaderlessObject(keyspace, key: key, kind: operation.kind)
-        var options = try await durable(RequestOptions(), keyspace)
+        var options = try await durable(options, keyspace)
         options.returnValue = returnValue
         return try await leaderlessWrite(.update(object, operation), options: options)
     }
@@ -74,6 +75,28 @@ extension ChorusService {
     /// last-writer-wins by it, as Redis Active-Active orders `SET`s).
     public func leaderlessNow() -> HybridTimestamp {
         HybridTimestamp(physical: UInt64(max(0, eventStore.options.wallClock.now().rawValue)), logical: 0)
+    }
+
+    /// The leaderless half of a session token, for a request's options:
+    /// on a causal keyspace the request then sees everything the session
+    /// saw (its reads wait for those writes, and its writes become visible
+    /// only after them). A token of another cluster epoch is refused.
+    public func leaderlessSession(_ token: SessionToken?) async throws(ServiceError) -> LeaderlessSessionState? {
+        guard let token else { return nil }
+        let epoch = try await clusterEpoch()
+        do { try token.check(clusterEpoch: epoch) } catch { throw ServiceError(error) }
+        return LeaderlessSessionState(dependencies: token.leaderless)
+    }
+
+    /// The token to answer with: `token` advanced by what the request saw
+    /// (`session` of its reply; nil on an eventual keyspace, which leaves
+    /// the token as it was), bound to this cluster's epoch.
+    public func leaderlessToken(_ token: SessionToken?, advancedBy session: LeaderlessSessionState?) async -> SessionToken {
+        let epoch = (try? await clusterEpoch()) ?? nil
+        var advanced = token ?? SessionToken(epoch: epoch ?? 0)
+        advanced.epoch = max(advanced.epoch, epoch ?? 0)
+        if let session { advanced.leaderless.merge(session.dependencies) }
+        return advanced
     }
 
     // MARK: Internals

@@ -179,9 +179,13 @@ public struct LeaderlessRESPBackend: RESPBackend {
 
     func read(_ key: [UInt8], _ kind: ValueKind, _ context: RESPRequestContext) async throws(RESPBackendError) -> ReplicatedValue? {
         let reply: ReadReply
-        do { reply = try await service.leaderlessRead(context.keyspace, key: key, kind: kind, caller: Self.caller(context)) } catch {
+        do {
+            reply = try await service.leaderlessRead(
+                context.keyspace, key: key, kind: kind, options: Self.options(context), caller: Self.caller(context))
+        } catch {
             throw Self.error(error)
         }
+        Self.remember(reply.session, context)
         guard let value = reply.value, !value.isEmptyForReaders else { return nil }
         return value
     }
@@ -190,12 +194,35 @@ public struct LeaderlessRESPBackend: RESPBackend {
     func update(_ key: [UInt8], _ operation: CRDTOperation, _ context: RESPRequestContext, returnValue: Bool = false)
         async throws(RESPBackendError) -> WriteReply
     {
+        let reply: WriteReply
         do {
-            return try await service.leaderlessUpdate(
-                context.keyspace, key: key, operation, returnValue: returnValue, caller: Self.caller(context))
+            reply = try await service.leaderlessUpdate(
+                context.keyspace, key: key, operation, options: Self.options(context), returnValue: returnValue,
+                caller: Self.caller(context))
         } catch {
             throw Self.error(error)
         }
+        Self.remember(reply.session, context)
+        return reply
+    }
+
+    /// The connection's causal session (kept in its memory): on a causal
+    /// keyspace each command sees everything the connection's earlier ones
+    /// saw, on whichever replicas answer.
+    static func options(_ context: RESPRequestContext) -> RequestOptions {
+        var options = RequestOptions()
+        let bytes = context.memory.bytes
+        guard !bytes.isEmpty else { return options }
+        var reader = ByteReader(bytes)
+        options.session = try? LeaderlessSessionState(decoding: &reader)
+        return options
+    }
+
+    static func remember(_ session: LeaderlessSessionState?, _ context: RESPRequestContext) {
+        guard let session else { return }
+        var writer = ByteWriter()
+        session.encode(into: &writer)
+        context.memory.bytes = writer.bytes
     }
 
     func assign(_ key: [UInt8], _ value: [UInt8], _ context: RESPRequestContext) async throws(RESPBackendError) {

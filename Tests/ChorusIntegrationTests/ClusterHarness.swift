@@ -4,6 +4,8 @@ import ChorusLocalCluster
 import Foundation
 import Testing
 
+enum HarnessError: Error { case notServing }
+
 /// Starts real `chorus node` processes for a test and always kills them.
 struct ClusterHarness {
     let cluster: LocalCluster
@@ -59,7 +61,20 @@ struct ClusterHarness {
         try cluster.startAll()
         // Bounded, and generous: the whole suite starts at once on two cores.
         let serving = await cluster.waitUntilServing(client: client, timeoutMilliseconds: 60_000)
-        try #require(serving, "the nodes did not start; logs in \(directory)")
+        if !serving {
+            // What each node answers now, for the failure message.
+            var answers: [String] = []
+            for node in 1...nodes {
+                guard let (origin, _) = HTTPOrigin.parse(cluster.httpURL(node)) else { continue }
+                do {
+                    answers.append("n\(node): \(try await client.clusterJSON(at: origin).prefix(120))")
+                } catch {
+                    answers.append("n\(node) (running: \(cluster.isRunning(node))): \(error)")
+                }
+            }
+            Issue.record("the nodes did not all serve within 60 s; logs in \(directory); now: \(answers.joined(separator: "; "))")
+            throw HarnessError.notServing
+        }
         let leader = await cluster.waitForLeader(client: client)
         try #require(leader != nil, "no leader was elected; logs in \(directory)")
         let harness = ClusterHarness(cluster: cluster, client: client, directory: directory, token: token)

@@ -92,7 +92,54 @@ struct LeaderlessRESPProcessTests {
             #expect(try await Self.cli(harness, 2, token: "chorus1.forged", ["PING"]).contains("WRONGPASS"))
             try await Self.pythonClient(harness)
             try await Self.versionedSiblingsOverHTTP(harness)
+            try await Self.causalSessionsAcrossNodes(harness)
         }
+    }
+
+    /// A causal keyspace with R = W = 1: each write acknowledged by its first
+    /// replica, each read answered by one. A session that writes on one node
+    /// and reads on another with its token reads its write every time (the
+    /// answering replica waits until the session's dependencies are visible
+    /// there), and CRDT keys over HTTP merge across coordinators.
+    static func causalSessionsAcrossNodes(_ harness: ClusterHarness) async throws {
+        let client = harness.client
+        let urls = harness.cluster.httpURLs
+        let auth = [("Authorization", "Bearer \(harness.token)")]
+        let definition = #"{"replication":"leaderless","replicas":3,"readQuorum":1,"writeQuorum":1,"causal":true}"#
+        let leader = try await harness.leader()
+        let created = try await client.send(
+            .PUT, url: urls[leader.node - 1] + "/v1/keyspaces/timeline", headers: auth, body: Array(definition.utf8))
+        #expect(created.status == 200, "\(created.bodyText)")
+        var token: String?
+        var stale = 0
+        for round in 0..<30 {
+            let writer = round % 3
+            let reader = (round + 1) % 3
+            let session = token.map { [("X-Chorus-Session", $0)] } ?? []
+            let written = try await client.send(
+                .POST, url: urls[writer] + "/v1/crdt/timeline/set/posts", headers: auth + session,
+                body: Array(#"{"add":["post-\#(round)"]}"#.utf8))
+            #expect(written.status == 200, "\(written.bodyText)")
+            token = written.headers.first(name: "X-Chorus-Session")
+            let read = try await client.send(
+                .GET, url: urls[reader] + "/v1/crdt/timeline/set/posts", headers: auth + [("X-Chorus-Session", token ?? "")])
+            #expect(read.status == 200, "\(read.bodyText)")
+            if !read.bodyText.contains("\"post-\(round)\"") { stale += 1 }
+            token = read.headers.first(name: "X-Chorus-Session") ?? token
+        }
+        #expect(stale == 0, "\(stale) of 30 reads on another node missed the session's own write")
+        // Increments through every coordinator merge, and the session that
+        // made them reads all three at once on any node.
+        for node in 0..<3 {
+            let incremented = try await client.send(
+                .POST, url: urls[node] + "/v1/crdt/timeline/counter/likes", headers: auth + [("X-Chorus-Session", token ?? "")],
+                body: Array(#"{"increment":2}"#.utf8))
+            #expect(incremented.status == 200, "\(incremented.bodyText)")
+            token = incremented.headers.first(name: "X-Chorus-Session") ?? token
+        }
+        let likes = try await client.send(
+            .GET, url: urls[1] + "/v1/crdt/timeline/counter/likes", headers: auth + [("X-Chorus-Session", token ?? "")])
+        #expect(likes.bodyText.contains("\"value\":6"), "\(likes.bodyText)")
     }
 
     /// `/v1/kv/{keyspace}/{key}` on a leaderless keyspace: two writes from one

@@ -113,12 +113,17 @@ public struct RESPRequestContext: Sendable, Hashable {
     public var roles: [String] = []
     /// The connection's `CLIENT ID`.
     public var clientID: UInt64
+    /// What the backend keeps for the connection between commands.
+    public var memory: RESPConnectionMemory
 
-    public init(keyspace: String, database: Int, subject: String?, clientID: UInt64) {
+    public init(
+        keyspace: String, database: Int, subject: String?, clientID: UInt64, memory: RESPConnectionMemory = RESPConnectionMemory()
+    ) {
         self.keyspace = keyspace
         self.database = database
         self.subject = subject
         self.clientID = clientID
+        self.memory = memory
     }
 }
 

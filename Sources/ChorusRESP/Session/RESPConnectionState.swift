@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What one connection remembers between its commands (redis-server's
 /// `client` struct, the parts this front end has): the protocol version
 /// `HELLO` chose, the database `SELECT` chose, the `CLIENT SETNAME` name and
@@ -18,6 +20,8 @@ public struct RESPConnectionState: Sendable, Hashable {
     /// `ip:port` of the peer and of this end, for `CLIENT INFO`.
     public var remoteAddress: String
     public var localAddress: String
+    /// What the backend keeps for this connection between commands.
+    public private(set) var memory = RESPConnectionMemory()
 
     public init(clientID: UInt64, requiresAuthentication: Bool, remoteAddress: String = "", localAddress: String = "") {
         self.clientID = clientID
@@ -34,5 +38,26 @@ public struct RESPConnectionState: Sendable, Hashable {
         subject = nil
         roles = []
         isAuthenticated = !requiresAuthentication
+        memory = RESPConnectionMemory()
     }
+}
+
+/// Bytes a backend keeps for one connection between its commands, opaque to
+/// the protocol layer (the leaderless backend keeps the connection's causal
+/// session there, so a client that cannot carry a session token still reads
+/// its own writes on a causal keyspace). `RESET` starts a new one.
+/// Commands of a connection run one at a time, so a backend's read, then
+/// write, of it never interleaves with another command's.
+public final class RESPConnectionMemory: Sendable, Hashable {
+    private let storage = Mutex<[UInt8]>([])
+
+    public init() {}
+
+    public var bytes: [UInt8] {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+
+    public static func == (lhs: RESPConnectionMemory, rhs: RESPConnectionMemory) -> Bool { lhs === rhs }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }

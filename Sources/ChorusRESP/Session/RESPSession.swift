@@ -97,7 +97,7 @@ public struct RESPSession<Backend: RESPBackend>: Sendable {
             preconditionFailure("the selected database \(state.database) left the table")
         }
         var context = RESPRequestContext(
-            keyspace: keyspace, database: state.database, subject: state.subject, clientID: state.clientID)
+            keyspace: keyspace, database: state.database, subject: state.subject, clientID: state.clientID, memory: state.memory)
         context.roles = state.roles
         do {
             return try await executeData(command, context: context)
