@@ -27,17 +27,13 @@ struct LeaderlessCRDTAPI: Sendable {
 
     func register<Context: RequestContext>(on router: Router<Context>) {
         let api = self
-        let path = RouterPath("/v1/crdt/:keyspace/:type/:key")
-        router.get(path) { request, context in try await api.get(request, context: context) }
-        router.post(path) { request, context in try await api.post(request, context: context) }
-        router.delete(path) { request, context in try await api.delete(request, context: context) }
-        for method in [HTTPRequest.Method.put, .patch] {
-            router.on(path, method: method) { request, _ -> Response in
-                throw APIError(
-                    .methodNotAllowed, "\(request.method) is not allowed on a CRDT key; GET it, POST an operation, or DELETE it",
-                    headers: [.allow: "GET, POST, DELETE"])
-            }
-        }
+        router.on(
+            "/v1/crdt/:keyspace/:type/:key",
+            methods: [
+                (.get, { request, context in try await api.get(request, context: context) }),
+                (.post, { request, context in try await api.post(request, context: context) }),
+                (.delete, { request, context in try await api.delete(request, context: context) }),
+            ])
     }
 
     func get(_ request: Request, context: some RequestContext) async throws -> Response {

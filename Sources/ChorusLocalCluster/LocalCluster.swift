@@ -470,14 +470,14 @@ public final class LocalCluster: Sendable {
 
     /// A base port whose layout (`BASE+i` for peers, `BASE+1000+i` for HTTP,
     /// i = 1…nodeCount) is free on 127.0.0.1: `preferred` if it is, else one
-    /// drawn from 20000–59000. Nil if none is found in a bounded number of tries.
+    /// drawn from 10000–29000 (below the ephemeral range, as `freePorts`). Nil if none is found in a bounded number of tries.
     public static func freeBasePort(nodeCount: Int, preferred: Int? = nil) -> Int? {
         func layoutIsFree(_ base: Int) -> Bool {
             (1...nodeCount).allSatisfy { isPortFree(base + $0) && isPortFree(base + 1_000 + $0) }
         }
         if let preferred, layoutIsFree(preferred) { return preferred }
         for _ in 0..<64 {
-            let base = Int.random(in: 20_000...59_000)
+            let base = Int.random(in: 10_000...29_000)
             if layoutIsFree(base) { return base }
         }
         return nil
@@ -499,32 +499,24 @@ public final class LocalCluster: Sendable {
         return bound == 0
     }
 
-    /// Ports that were free a moment ago (bound to port 0, then released).
+    /// Ports that were free a moment ago, drawn from 10000–31999: below
+    /// Linux's ephemeral range (32768–60999), so an outgoing connection of this
+    /// or another process never takes one between the choice and the bind,
+    /// nor while a node restarts on it (found in the full test suite, where
+    /// hundreds of connections come and go). Never the same port twice in one
+    /// process. Fewer than `count` if none can be found in a bounded number of tries.
     public static func freePorts(_ count: Int) -> [Int] {
         var ports: [Int] = []
-        var sockets: [Int32] = []
-        while ports.count < count {
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard descriptor >= 0 else { break }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = 0
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let named = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-            }
-            guard bound == 0, named == 0 else {
-                close(descriptor)
-                break
-            }
-            sockets.append(descriptor)
-            ports.append(Int(UInt16(bigEndian: address.sin_port)))
+        var attempts = 0
+        while ports.count < count && attempts < 2_000 {
+            attempts += 1
+            let port = Int.random(in: 10_000...31_999)
+            guard isPortFree(port), handedOut.withLock({ $0.insert(port).inserted }) else { continue }
+            ports.append(port)
         }
-        for descriptor in sockets { close(descriptor) }
         return ports
     }
+
+    /// Every port `freePorts` has handed out in this process.
+    static let handedOut = Mutex<Set<Int>>([])
 }

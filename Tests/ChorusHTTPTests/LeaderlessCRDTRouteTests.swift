@@ -115,7 +115,7 @@ import Testing
                 #expect((400..<500).contains(response.status.code), "\(path) \(body)")
             }
             let put = try await client.execute(uri: "/v1/crdt/carts/counter/c", method: .put, body: ByteBuffer(string: "1"))
-            #expect(put.status == .methodNotAllowed && put.headers[.allow] == "GET, POST, DELETE")
+            #expect(put.status == .methodNotAllowed && put.headers[.allow] == "GET, POST, DELETE", "\(put.headers)")
             let badToken = try await client.execute(
                 uri: "/v1/crdt/carts/counter/c", method: .get, headers: [ChorusHeaders.session: "%%%"])
             #expect(KeyValueRouteTests.code(badToken) == .invalidSessionToken)

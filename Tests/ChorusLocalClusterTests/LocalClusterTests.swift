@@ -175,7 +175,16 @@ import Darwin
             #expect(LocalCluster.isPortFree(chosen + node))
             #expect(LocalCluster.isPortFree(chosen + 1_000 + node))
         }
-        #expect((20_000...59_000).contains(chosen))
+        #expect((10_000...29_000).contains(chosen))
+    }
+
+    /// Ports for tests come from below the ephemeral range, never twice.
+    @Test func freePortsAreBelowTheEphemeralRangeAndNeverRepeat() {
+        let first = LocalCluster.freePorts(50)
+        let second = LocalCluster.freePorts(50)
+        #expect(first.count == 50 && second.count == 50)
+        #expect(Set(first + second).count == 100)
+        #expect((first + second).allSatisfy { (10_000...31_999).contains($0) && LocalCluster.isPortFree($0) })
     }
 
     @Test func aFreePreferredBasePortIsKept() throws {
