@@ -253,4 +253,63 @@ struct LeaderlessRESPProcessTests {
             #expect(try await Self.eventually(harness, 3, ["DBSIZE"], "3\n", seconds: 30) == "3\n")
         }
     }
+
+    /// Five processes, N=3, W=2, so every key has two nodes that hold nothing
+    /// of it: node 4 paused and node 5 killed while 100 adds go to ten sets
+    /// through the other three. Keys whose primaries include both faulty
+    /// nodes stay writable through fallbacks (sloppy quorum, hints). Then
+    /// node 4 is killed too and both restart from their logs: every node reads
+    /// every acknowledged add with all three primaries answering (r=3), and
+    /// every hint is delivered.
+    @Test func fiveNodesKeepEveryAcknowledgedWriteThroughTwoFaultsAndConverge() async throws {
+        try await ClusterHarness.withCluster(nodes: 5, name: "leaderless-five") { harness in
+            try #require(await harness.cluster.createLeaderlessKeyspace(client: harness.client))
+            let client = harness.client
+            let urls = harness.cluster.httpURLs
+            let auth = [("Authorization", "Bearer \(harness.token)")]
+            harness.cluster.pause(4)
+            await harness.cluster.crash(5)
+            var acknowledged: [String: Set<String>] = [:]
+            var attempted: [String: Set<String>] = [:]
+            for index in 0..<100 {
+                let key = "cart-\(index % 10)", order = "order-\(index)"
+                attempted[key, default: []].insert(order)
+                let answer = try? await client.send(
+                    .POST, url: urls[index % 3] + "/v1/crdt/leaderless/set/\(key)", headers: auth,
+                    body: Array(#"{"add":["\#(order)"]}"#.utf8))
+                if answer?.status == 200 { acknowledged[key, default: []].insert(order) }
+            }
+            let count = acknowledged.values.map(\.count).reduce(0, +)
+            #expect(count >= 80, "\(count) of 100 adds acknowledged with two of five nodes down")
+            print("leaderless five nodes: \(count) of 100 adds acknowledged with node 4 paused and node 5 killed")
+            await harness.cluster.crash(4)
+            try harness.cluster.start(4)
+            try harness.cluster.start(5)
+            let deadline = ContinuousClock.now + .seconds(60)
+            func converged() async -> [String] {
+                var problems: [String] = []
+                for node in 0..<5 {
+                    for key in attempted.keys.sorted() {
+                        let read = try? await client.send(.GET, url: urls[node] + "/v1/crdt/leaderless/set/\(key)?r=3", headers: auth)
+                        guard read?.status == 200, let body = read?.bodyText else {
+                            problems.append("n\(node + 1) \(key): \(read?.status ?? 0)")
+                            continue
+                        }
+                        let missing = (acknowledged[key] ?? []).filter { !body.contains("\"\($0)\"") }
+                        if !missing.isEmpty { problems.append("n\(node + 1) \(key) misses \(missing.sorted())") }
+                    }
+                    let cluster = try? await client.send(.GET, url: urls[node] + "/v1/cluster", headers: auth)
+                    if cluster?.bodyText.contains("\"hintsPending\":0,") != true { problems.append("n\(node + 1) has hints pending") }
+                }
+                return problems
+            }
+            var problems = await converged()
+            while !problems.isEmpty, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(500))
+                problems = await converged()
+            }
+            #expect(problems.isEmpty, "not converged within 60 s: \(problems.prefix(10))")
+            print("leaderless five nodes: converged, every hint delivered, \(ContinuousClock.now - (deadline - .seconds(60))) after the restarts")
+        }
+    }
 }
