@@ -63,10 +63,12 @@ read -r raft_ops raft_p50 raft_p99 raft_errors <<<"$(load "$leader" /v1/kv/key "
 read -r one_ops one_p50 one_p99 one_errors <<<"$(load "$leader" /v1/kv/fast/key "" "$connections")"
 # The same load split over the three nodes (a third of the connections each, at once).
 per=$(( (connections + 2) / 3 ))
+spreaders=()
 for i in 1 2 3; do
   ( load "http://127.0.0.1:$((base + 1000 + i))" "/v1/kv/fast/n$i-key" "" "$per" >"$work/spread-$i" ) &
+  spreaders+=($!)
 done
-wait
+wait "${spreaders[@]}"   # not the cluster, which runs in the background too
 spread_ops=0; spread_errors=0; spread_p99=0
 for i in 1 2 3; do
   read -r ops p50 p99 errors <"$work/spread-$i"
