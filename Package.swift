@@ -223,7 +223,7 @@ let package = Package(
         tests("ChorusRaft", ["ChorusRaft", "ChorusTesting"], exclude: ["testdata"]),
         tests("ChorusKeyValue", ["ChorusKeyValue"]),
         tests("ChorusSagas", ["ChorusSagas", "ChorusCore", "ChorusEventStore"]),
-        tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTesting"]),
+        tests("ChorusCheck", ["ChorusCheck", "ChorusCore", "ChorusTesting", "ChorusSimulation"]),
         tests("ChorusSimulation", ["ChorusSimulation", "ChorusTesting", "ChorusReplication", "ChorusCheck", "ChorusCore", "ChorusSagas"]),
         tests("ChorusTraces", ["ChorusTraces", "ChorusCRDT", "ChorusTesting"]),
         tests("ChorusStorage", ["ChorusStorage", "ChorusTesting"]),

@@ -2,6 +2,7 @@ import ChorusCheck
 import ChorusClient
 import ChorusLocalCluster
 import Foundation
+import NIOHTTP1
 
 /// `chorus lab`: measures the consistency spectrum on real processes
 /// (issue 13, "The consistency lab"). Others offer a calculator that
@@ -60,6 +61,16 @@ public enum ConsistencyLab {
             throw RunError.cluster("the nodes did not start and elect a leader; logs in \(directory)")
         }
         progress("lab: 3 nodes up (leader n\(leader.node)), \(configuration.levels.count) levels × \(configuration.phaseMilliseconds) ms")
+        if configuration.levels.contains(where: \.isLeaderless) {
+            let definition = #"{"replication":"leaderless","defaultLevel":"eventual","replicas":3,"readQuorum":2,"writeQuorum":2}"#
+            let created = try? await observer.send(
+                .PUT, url: cluster.httpURL(leader.node) + "/v1/keyspaces/\(LabConfiguration.leaderlessKeyspace)",
+                body: Array(definition.utf8))
+            guard created?.status == 200 else {
+                await cluster.shutdown()
+                throw RunError.cluster("the leaderless keyspace was not created: \(created.map { "\($0.status) \($0.bodyText)" } ?? "no answer")")
+            }
+        }
         var levels: [LevelReport] = []
         for level in configuration.levels {
             let recorder = KeyValueRecorder()

@@ -25,6 +25,9 @@ public struct LabConfiguration: Sendable, Codable, Hashable {
     public static let rangeLimit = 16
     /// The nodes of the cluster.
     public static let nodeCount = 3
+    /// The leaderless keyspace the leaderless levels use (N = 3, each level's
+    /// R and W per request), created before the first of them runs.
+    public static let leaderlessKeyspace = "lab-leaderless"
 
     public init(executable: String) { self.executable = executable }
 

@@ -2,7 +2,9 @@ import ChorusAPI
 
 /// The levels the lab measures (issue 13, "The consistency lab"): every
 /// Raft-group level, with bounded staleness twice, once by versions (K = 10)
-/// and once by time (T = 100 ms), the bounds the issue's figures name.
+/// and once by time (T = 100 ms), the bounds the issue's figures name; and
+/// two leaderless keyspace settings (issue 14), N = 3 with R = W = 1 (partial
+/// quorums, PBS's subject) and R = W = 2 (strict quorums: R + W > N).
 public enum LabLevel: String, CaseIterable, Sendable, Codable, Hashable {
     case linearizable
     case sequential
@@ -11,6 +13,19 @@ public enum LabLevel: String, CaseIterable, Sendable, Codable, Hashable {
     case boundedStalenessLag = "bounded-staleness-t100"
     case consistentPrefix = "consistent-prefix"
     case eventual
+    case leaderlessPartialQuorum = "leaderless-r1w1"
+    case leaderlessStrictQuorum = "leaderless-r2w2"
+
+    /// The quorums of a leaderless level (N = 3), nil for a Raft level.
+    public var leaderlessQuorums: (read: Int, write: Int)? {
+        switch self {
+        case .leaderlessPartialQuorum: (1, 1)
+        case .leaderlessStrictQuorum: (2, 2)
+        default: nil
+        }
+    }
+
+    public var isLeaderless: Bool { leaderlessQuorums != nil }
 
     /// K of `bounded-staleness-k10`.
     public static let maximumVersions: UInt64 = 10
@@ -28,7 +43,7 @@ public enum LabLevel: String, CaseIterable, Sendable, Codable, Hashable {
         case .session: .session
         case .boundedStalenessVersions, .boundedStalenessLag: .boundedStaleness
         case .consistentPrefix: .consistentPrefix
-        case .eventual: .eventual
+        case .eventual, .leaderlessPartialQuorum, .leaderlessStrictQuorum: .eventual
         }
     }
 
@@ -37,6 +52,7 @@ public enum LabLevel: String, CaseIterable, Sendable, Codable, Hashable {
 
     /// The query parameters that ask for this level.
     public var query: String {
+        if let (read, write) = leaderlessQuorums { return "r=\(read)&w=\(write)" }
         var query = "consistency=\(consistency.rawValue)"
         if let maximumVersions { query += "&max-versions=\(maximumVersions)" }
         if let maximumLagMilliseconds { query += "&max-lag=\(maximumLagMilliseconds)" }
@@ -50,7 +66,10 @@ public enum LabLevel: String, CaseIterable, Sendable, Codable, Hashable {
     /// Every Raft level serves some replica's applied state, which is a
     /// prefix of the log, so all but `eventual`'s single reads promise a
     /// prefix on range reads too; `eventual` promises only that what it
-    /// returns was written (integrity).
+    /// returns was written (integrity). A leaderless keyspace has no range
+    /// reads and no log; with R + W > N every read overlaps every acknowledged
+    /// write's replicas, and a newer write's context supersedes the older, so
+    /// R = W = 2 promises no stale read; R = W = 1 promises integrity only.
     public var ownChecks: Set<LabCheck> {
         switch self {
         case .linearizable: Set(LabCheck.allCases)
@@ -59,7 +78,8 @@ public enum LabLevel: String, CaseIterable, Sendable, Codable, Hashable {
         case .boundedStalenessVersions: [.maximumVersions, .consistentPrefix, .integrity]
         case .boundedStalenessLag: [.maximumLag, .consistentPrefix, .integrity]
         case .consistentPrefix: [.consistentPrefix, .integrity]
-        case .eventual: [.integrity]
+        case .eventual, .leaderlessPartialQuorum: [.integrity]
+        case .leaderlessStrictQuorum: [.staleReads, .integrity]
         }
     }
 

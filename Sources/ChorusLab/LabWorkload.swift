@@ -73,6 +73,7 @@ struct LabWorkload: Sendable {
         let node = urls[number % urls.count]
         let client = try Self.makeClient(endpoints: [node], token: token)
         defer { client.shutdown() }
+        if level.isLeaderless { return try await runLeaderlessReader(number, client: client, node: node, until: deadline) }
         var random = SeededGenerator(seed: UInt64(number) &* 104_729 &+ 17)
         let session = "client-\(number)"
         var sequence = 0
@@ -102,6 +103,7 @@ struct LabWorkload: Sendable {
     private func runWriter(_ number: Int, until deadline: ContinuousClock.Instant) async throws {
         let client = try Self.makeClient(endpoints: urls, token: token)
         defer { client.shutdown() }
+        if level.isLeaderless { return try await runLeaderlessWriter(number, client: client, until: deadline) }
         var random = SeededGenerator(seed: UInt64(number) &* 7_727 &+ 11)
         var sequence = 0
         let process = Self.writerProcessBase + number

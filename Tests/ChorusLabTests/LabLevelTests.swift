@@ -12,7 +12,7 @@ import Testing
     @Test func unknownRepeatedAndEmptyNamesAreUsageErrors() {
         #expect(throws: LabUsageError(
             "unknown level 'strong': the levels are linearizable, sequential, session, bounded-staleness-k10, "
-                + "bounded-staleness-t100, consistent-prefix, eventual")) { try LabLevel.parseList("linearizable,strong") }
+                + "bounded-staleness-t100, consistent-prefix, eventual, leaderless-r1w1, leaderless-r2w2")) { try LabLevel.parseList("linearizable,strong") }
         #expect(throws: LabUsageError("level 'session' is named twice")) { try LabLevel.parseList("session,session") }
         #expect(throws: LabUsageError.self) { try LabLevel.parseList("") }
         #expect(throws: LabUsageError.self) { try LabLevel.parseList("eventual,") }
@@ -35,9 +35,13 @@ import Testing
         #expect(LabLevel.sequential.ownChecks.isSuperset(of: LabLevel.session.ownChecks))
         #expect(LabLevel.boundedStalenessVersions.ownChecks == [.maximumVersions, .consistentPrefix, .integrity])
         #expect(LabLevel.boundedStalenessLag.ownChecks == [.maximumLag, .consistentPrefix, .integrity])
-        for level in LabLevel.allCases where level != .linearizable {
+        for level in LabLevel.allCases where level != .linearizable && level != .leaderlessStrictQuorum {
             #expect(!level.ownChecks.contains(.staleReads), "\(level) does not promise the latest write")
         }
+        // Strict quorums (R + W > N) promise no stale read; partial ones only integrity.
+        #expect(LabLevel.leaderlessStrictQuorum.ownChecks == [.staleReads, .integrity])
+        #expect(LabLevel.leaderlessPartialQuorum.ownChecks == [.integrity])
+        #expect(LabLevel.leaderlessPartialQuorum.query == "r=1&w=1" && LabLevel.leaderlessStrictQuorum.query == "r=2&w=2")
     }
 }
 
@@ -52,7 +56,7 @@ import Testing
         try configuration().validate()
         #expect(configuration().durationSeconds == 60)
         #expect(configuration().levels == LabLevel.allCases)
-        #expect(configuration().phaseMilliseconds == 60_000 / 7)
+        #expect(configuration().phaseMilliseconds == 60_000 / LabLevel.allCases.count)
     }
 
     @Test func outOfRangeSettingsAreUsageErrors() {
