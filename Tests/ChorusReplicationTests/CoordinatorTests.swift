@@ -1,7 +1,7 @@
 import ChorusCRDT
 import ChorusClocks
 import ChorusCore
-import ChorusReplication
+@testable import ChorusReplication
 import Testing
 
 extension ClientResponse {
@@ -277,6 +277,52 @@ func put(_ text: String, context: VersionVector = VersionVector(), key: ObjectKe
             #expect(value.value == 2, "n\(primary.rawValue): both acknowledged increments applied")
         }
         #expect(cluster.replica(primaries[0]).counter == 2, "the minting replica minted twice")
+    }
+
+    /// A repeated mint request (a duplicate, or a retry whose first answer
+    /// was lost) is applied once and answered again, flagged as such: its
+    /// value is the replica's value now, in which a later assignment that saw
+    /// this one has replaced it (`chorus simulate leaderless`, seed 2001693:
+    /// the checker took that later value for the write's own result).
+    @Test func aRepeatedMintIsAppliedOnceAndAnsweredAgain() throws {
+        let cluster = eventualCluster(members: [1, 2, 3])
+        let register = ObjectKey(kind: .register, "title")
+        var minter = cluster.replica(1)
+        let me = minter.configuration.myself
+        let coordinator: NodeID = me == 1 ? 2 : 1
+        func mint(_ sequence: UInt64, _ text: String) -> ReplicationMessage {
+            .mint(MintRequest(
+                request: RequestID(coordinator: coordinator, boot: 1, sequence: sequence), key: register,
+                operation: .update(.registerAssign(TimestampedBytes(bytes: Array(text.utf8), timestamp: HybridTimestamp(physical: sequence, logical: 0)))),
+                targets: [WriteTarget(node: me, hintFor: nil)], requireDurable: false, dependencies: VersionVector(), returnValue: true))
+        }
+        func answer(_ effects: ReplicationEffects) -> MintResult? {
+            for (_, message) in effects.messages { if case .writeAcknowledged(_, _, _, let minted?) = message { return minted } }
+            return nil
+        }
+        var effects = ReplicationEffects()
+        minter.handle(mint(1, "first"), from: coordinator, into: &effects)
+        let first = try #require(answer(effects))
+        #expect(!first.answeredAgain)
+        guard case .register(let afterFirst)? = first.value else { Issue.record("no register in the first answer"); return }
+        #expect(afterFirst.values.map(\.bytes) == [Array("first".utf8)])
+        effects = ReplicationEffects()
+        minter.handle(mint(2, "second"), from: coordinator, into: &effects)
+        let counterAfterTwo = minter.counter
+        effects = ReplicationEffects()
+        minter.handle(mint(1, "first"), from: coordinator, into: &effects)
+        let again = try #require(answer(effects))
+        #expect(again.answeredAgain, "the repeated request is flagged")
+        guard case .register(let now)? = again.value else { Issue.record("no register in the repeated answer"); return }
+        #expect(now.values.map(\.bytes) == [Array("second".utf8)], "the replica's value now")
+        #expect(minter.counter == counterAfterTwo, "not minted again")
+        // The flag crosses the wire.
+        let bytes = ReplicationWire.encode(
+            .replication(.writeAcknowledged(request: RequestID(coordinator: coordinator, boot: 1, sequence: 1), durable: true, primary: true, minted: again)))
+        guard case .replication(.writeAcknowledged(_, _, _, let decoded?)) = try ReplicationWire.decode(bytes) else {
+            Issue.record("did not decode"); return
+        }
+        #expect(decoded == again)
     }
 
     @Test func aCoordinatingReplicaRecoversItsCounterAndNeverReusesADot() throws {

@@ -126,13 +126,24 @@ public struct MintResult: Equatable, Sendable {
     /// writer's session and everything the carried object holds. The
     /// writer's session inherits them. Empty unless `causalSequence` is set.
     public var causalDependencies: VersionVector
+    /// Whether this answers a repeated mint request (a duplicate, or a retry
+    /// after the first answer was lost): the write was applied once, earlier,
+    /// and `value` is the replica's value now, which later writes that saw
+    /// this one may have superseded it in (found by `chorus simulate
+    /// leaderless`, seed 2001693: an assignment acknowledged with a value
+    /// that a later assignment had already replaced).
+    public var answeredAgain: Bool
 
-    public init(dot: Dot?, value: ReplicatedValue?, causalSequence: UInt64?, causalDependencies: VersionVector = VersionVector()) {
+    public init(
+        dot: Dot?, value: ReplicatedValue?, causalSequence: UInt64?, causalDependencies: VersionVector = VersionVector(),
+        answeredAgain: Bool = false
+    ) {
         precondition(causalSequence != nil || causalDependencies.isEmpty, "only a causal write has causal dependencies")
         self.dot = dot
         self.value = value
         self.causalSequence = causalSequence
         self.causalDependencies = causalDependencies
+        self.answeredAgain = answeredAgain
     }
 }
 

@@ -16,6 +16,7 @@ extension ReplicationNode {
         // applied twice: a counter must not count one increment twice.
         if let earlier = rememberedMints[mintMemoryKey(request.request)] {
             var result = earlier
+            result.answeredAgain = true
             if request.returnValue { result.value = store.entries[key]?.mintBase }
             return send(.writeAcknowledged(request: request.request, durable: true, primary: true, minted: result), to: coordinator, into: &effects)
         }

@@ -161,6 +161,7 @@ public enum ReplicationWire {
                     writer.writeVarint(sequence)
                     minted.causalDependencies.encode(into: &writer)
                 }
+                writer.write(minted.answeredAgain)
             }
         case .read(let request, let key, let dependencies):
             writer.write(UInt8(4))
@@ -253,7 +254,8 @@ public enum ReplicationWire {
                     sequence = try reader.readVarint()
                     dependencies = try reader.readBoundedVector()
                 }
-                minted = MintResult(dot: dot, value: value, causalSequence: sequence, causalDependencies: dependencies)
+                minted = MintResult(
+                    dot: dot, value: value, causalSequence: sequence, causalDependencies: dependencies, answeredAgain: try reader.readBool())
             }
             return .writeAcknowledged(request: request, durable: durable, primary: primary, minted: minted)
         case 4:

@@ -116,13 +116,23 @@ struct LostWriteChecker {
 
     // MARK: Dot-tracked CRDT writes
 
+    /// The value an acknowledged write's reply returned, when it is the value
+    /// right after the write: not for a reply to a repeated mint request
+    /// (`MintResult.answeredAgain`), whose value is the replica's later one, in
+    /// which a later write that saw this one may have replaced it. Such a
+    /// write's dot cannot be read off its reply, so its survival is not judged.
+    func valueRightAfter(_ index: Int) -> ReplicatedValue? {
+        guard let minted = history[index].writeReply?.minted, !minted.answeredAgain else { return nil }
+        return minted.value
+    }
+
     /// Whether an acknowledged operation's `dot` survives: live, or possibly
     /// removed by one of `removers`, judged by their replies' contexts.
     func survives(_ dot: Dot, live: Bool, removers: [Int], context: (ReplicatedValue) -> CausalContext?) -> Bool {
         if live { return true }
         return removers.contains { index in
             guard history[index].mayHaveApplied else { return false }
-            guard let returned = history[index].writeReply?.minted.value, let seen = context(returned) else { return true }
+            guard let returned = valueRightAfter(index), let seen = context(returned) else { return true }
             return seen.contains(dot)
         }
     }
@@ -131,7 +141,7 @@ struct LostWriteChecker {
         guard case .set(let final)? = value(key) ?? .empty(.set) else { return "\(key) holds a value of another kind" }
         var insertDots: [[UInt8]: DotSet] = [:]
         for index in operations {
-            guard case .insert(let element) = history[index].action, case .set(let after)? = history[index].writeReply?.minted.value
+            guard case .insert(let element) = history[index].action, case .set(let after)? = valueRightAfter(index)
             else { continue }
             guard let dots = after.store[element] else { return "the acknowledged insert of \(describe(element)) is missing from its own reply" }
             insertDots[element] = dots
@@ -154,7 +164,7 @@ struct LostWriteChecker {
         guard case .register(let final)? = value(key) ?? .empty(.register) else { return "\(key) holds a value of another kind" }
         let assigns = operations.filter { if case .assign = history[$0].action { true } else { false } }
         for index in assigns {
-            guard case .assign(let bytes) = history[index].action, case .register(let after)? = history[index].writeReply?.minted.value
+            guard case .assign(let bytes) = history[index].action, case .register(let after)? = valueRightAfter(index)
             else { continue }
             guard let dot = after.store.sortedEntries.first(where: { $0.value.bytes == bytes })?.dot else {
                 return "the acknowledged assignment of \(describe(bytes)) is missing from its own reply"
@@ -185,7 +195,7 @@ struct LostWriteChecker {
             }
         }
         for index in operations {
-            guard case .map(let action) = history[index].action, case .map(let after)? = history[index].writeReply?.minted.value
+            guard case .map(let action) = history[index].action, case .map(let after)? = valueRightAfter(index)
             else { continue }
             switch action {
             case .insertLabel(let label):
