@@ -109,11 +109,12 @@ extension ChorusService {
         return ServiceError(.wrongReplicationMode, "keyspace '\(keyspace)' is \(definition.mode), not raft")
     }
 
-    /// A keyspace's definition from this replica's catalog, or `keyspace_not_found`.
-    func definition(of keyspace: String) async throws(ServiceError) -> KeyspaceDefinition {
+    /// A keyspace's definition from this replica's catalog (or, with
+    /// `.linearizable`, the leader's), or `keyspace_not_found`.
+    func definition(of keyspace: String, requirement: ReadRequirement = .immediate) async throws(ServiceError) -> KeyspaceDefinition {
         let answer: ReadResult<ReplicatedMachines.Answer>
         do {
-            answer = try await node.read(.keyValue(.keyspace(keyspace)), requirement: .immediate)
+            answer = try await node.read(.keyValue(.keyspace(keyspace)), requirement: requirement)
         } catch {
             throw ServiceError(error)
         }

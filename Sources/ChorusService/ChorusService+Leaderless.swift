@@ -147,7 +147,7 @@ extension ChorusService {
             definition = try await self.definition(of: name)
         } catch where error.problem.code == .keyspaceNotFound {
             // Created elsewhere a moment ago and not applied here yet: ask the leader.
-            definition = try await linearizableDefinition(of: name)
+            definition = try await self.definition(of: name, requirement: .linearizable)
         }
         guard let keyspace = LeaderlessKeyspaces.configuration(name: name, definition: definition) else {
             throw ServiceError(.wrongReplicationMode, "keyspace '\(name)' is \(definition.mode); use its Raft path")
@@ -157,20 +157,6 @@ extension ChorusService {
         }
         leaderlessKeyspaces.remember(name, keyspace)
         return keyspace
-    }
-
-    func linearizableDefinition(of name: String) async throws(ServiceError) -> KeyspaceDefinition {
-        let answer: ReadResult<ReplicatedMachines.Answer>
-        do {
-            answer = try await node.read(.keyValue(.keyspace(name)), requirement: .linearizable)
-        } catch {
-            throw ServiceError(error)
-        }
-        guard case .keyValue(.keyspace(let definition)) = answer.value else {
-            throw ServiceError(.internal, "a keyspace lookup answered \(answer.value)")
-        }
-        guard let definition else { throw ServiceError(.keyspaceNotFound, "no keyspace named '\(name)'") }
-        return definition
     }
 
     func leaderlessWrite(_ operation: ClientOperation, options: RequestOptions) async throws(ServiceError) -> WriteReply {
