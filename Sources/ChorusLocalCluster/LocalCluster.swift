@@ -44,6 +44,10 @@ public final class LocalCluster: Sendable {
         /// For experiments (`chorus lab`): every node holds its outbound peer
         /// frames this long (`chorus node --peer-delay-ms`); 0 sends at once.
         public var peerDelayMilliseconds: Int = 0
+        /// Each node in a network namespace of its own (`NodeNetwork`), at
+        /// the network's address for it instead of `host`; nil: every node
+        /// on `host`.
+        public var network: NodeNetwork?
 
         public init(nodeCount: Int, dataDirectory: String, peerPorts: [Int], httpPorts: [Int], executable: String) {
             self.nodeCount = nodeCount
@@ -59,6 +63,18 @@ public final class LocalCluster: Sendable {
                 nodeCount: nodeCount, dataDirectory: dataDirectory, peerPorts: (1...nodeCount).map { basePort + $0 },
                 httpPorts: (1...nodeCount).map { basePort + 1_000 + $0 }, executable: executable)
             respPorts = (1...nodeCount).map { basePort + 2_000 + $0 }
+        }
+
+        /// Every node in its own namespace of `network`: each has an address
+        /// of its own, so all use the same ports (peers 7000, HTTP 8000,
+        /// Redis protocol 6379).
+        public init(network: NodeNetwork, dataDirectory: String, executable: String) {
+            self.init(
+                nodeCount: network.nodeCount, dataDirectory: dataDirectory,
+                peerPorts: Array(repeating: 7_000, count: network.nodeCount),
+                httpPorts: Array(repeating: 8_000, count: network.nodeCount), executable: executable)
+            respPorts = Array(repeating: 6_379, count: network.nodeCount)
+            self.network = network
         }
     }
 
@@ -112,11 +128,14 @@ public final class LocalCluster: Sendable {
 
     public var nodes: ClosedRange<Int> { 1...options.nodeCount }
 
-    public func httpURL(_ node: Int) -> String { "http://\(options.host):\(options.httpPorts[node - 1])" }
+    /// The address node i listens on.
+    public func host(_ node: Int) -> String { options.network?.address(node) ?? options.host }
+
+    public func httpURL(_ node: Int) -> String { "http://\(host(node)):\(options.httpPorts[node - 1])" }
     public var httpURLs: [String] { nodes.map(httpURL) }
     /// Node i's Redis-protocol URL, when the nodes serve it (`Options.respPorts`).
     public func respURL(_ node: Int) -> String? {
-        options.respPorts.isEmpty ? nil : "redis://\(options.host):\(options.respPorts[node - 1])"
+        options.respPorts.isEmpty ? nil : "redis://\(host(node)):\(options.respPorts[node - 1])"
     }
     public func dataDirectory(_ node: Int) -> String { options.dataDirectory + "/n\(node)" }
     public func logFile(_ node: Int) -> String { options.dataDirectory + "/n\(node).log" }
@@ -230,17 +249,17 @@ public final class LocalCluster: Sendable {
     }
 
     public var peerList: String {
-        nodes.map { "\($0)=\(options.host):\(options.peerPorts[$0 - 1])" }.joined(separator: ",")
+        nodes.map { "\($0)=\(host($0)):\(options.peerPorts[$0 - 1])" }.joined(separator: ",")
     }
 
     /// The command line of node i.
     public func arguments(_ node: Int) -> [String] {
         [
             "node", "--id", "\(node)", "--data-dir", dataDirectory(node),
-            "--listen", "\(options.host):\(options.peerPorts[node - 1])",
-            "--http", "\(options.host):\(options.httpPorts[node - 1])", "--peers", peerList,
+            "--listen", "\(host(node)):\(options.peerPorts[node - 1])",
+            "--http", "\(host(node)):\(options.httpPorts[node - 1])", "--peers", peerList,
             "--parent-pid", "\(getpid())",
-        ] + (options.respPorts.isEmpty ? [] : ["--resp", "\(options.host):\(options.respPorts[node - 1])"])
+        ] + (options.respPorts.isEmpty ? [] : ["--resp", "\(host(node)):\(options.respPorts[node - 1])"])
             + authorizationArguments + peerSecurityArguments(node)
             + (options.peerDelayMilliseconds > 0 ? ["--peer-delay-ms", "\(options.peerDelayMilliseconds)"] : [])
 
@@ -290,8 +309,14 @@ public final class LocalCluster: Sendable {
                 throw ClusterError.spawnFailed(node: node, reason: "\(error)")
             }
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: options.executable)
-            process.arguments = arguments(node)
+            if let network = options.network {
+                let command = network.command(for: node, executable: options.executable, arguments: arguments(node))
+                process.executableURL = URL(fileURLWithPath: command.executable)
+                process.arguments = command.arguments
+            } else {
+                process.executableURL = URL(fileURLWithPath: options.executable)
+                process.arguments = arguments(node)
+            }
             process.standardOutput = log
             process.standardError = log
             process.standardInput = FileHandle.nullDevice

@@ -149,9 +149,22 @@ public struct NodeConfiguration: Sendable {
     /// Peer connection backoff: the first retry after `reconnectInitialMilliseconds`,
     /// doubling up to `reconnectMaximumMilliseconds`, each drawn uniformly from
     /// [half, full] of the current step (jitter, so restarting nodes do not dial in lockstep).
+    ///
+    /// Both bounds are short so a healed peer is dialled again within two
+    /// election timeouts: while the network is cut, a dial waits at most
+    /// `connectTimeoutMilliseconds` for a lost SYN, then at most
+    /// `reconnectMaximumMilliseconds` before the next one.
     public var reconnectInitialMilliseconds: Int = 20
-    public var reconnectMaximumMilliseconds: Int = 1_000
-    public var connectTimeoutMilliseconds: Int = 1_000
+    public var reconnectMaximumMilliseconds: Int = 250
+    public var connectTimeoutMilliseconds: Int = 250
+    /// A peer connection on which nothing arrived for this long is closed
+    /// (and, for this node's own link, dialled again): the peer is silent —
+    /// partitioned, paused or gone without a FIN. Both ends send a keepalive
+    /// frame every heartbeat interval they would otherwise be quiet
+    /// (`PeerProtocol.keepalive`), so a live link is never this quiet.
+    public var peerSilenceMilliseconds: Int = 400
+    /// How often a quiet peer link sends a keepalive: the heartbeat interval.
+    public var peerKeepaliveMilliseconds: Int { raft.heartbeatIntervalTicks * tickMilliseconds }
     /// Bytes a peer connection may buffer while connecting or while the peer
     /// reads slowly; beyond it messages are dropped (Raft retransmits).
     public var peerOutboundBufferBytesMaximum: Int = 80 << 20
@@ -268,13 +281,16 @@ public struct NodeConfiguration: Sendable {
             ("sequentialWaitMilliseconds", sequentialWaitMilliseconds),
             ("reconnectInitialMilliseconds", reconnectInitialMilliseconds),
             ("reconnectMaximumMilliseconds", reconnectMaximumMilliseconds),
-            ("connectTimeoutMilliseconds", connectTimeoutMilliseconds),
+            ("connectTimeoutMilliseconds", connectTimeoutMilliseconds), ("peerSilenceMilliseconds", peerSilenceMilliseconds),
         ] {
             try require((1...3_600_000).contains(value), "\(name) must be in 1...3600000")
         }
         try require(
             reconnectInitialMilliseconds <= reconnectMaximumMilliseconds,
             "reconnectInitialMilliseconds must not exceed reconnectMaximumMilliseconds")
+        try require(
+            peerSilenceMilliseconds >= 2 * peerKeepaliveMilliseconds,
+            "peerSilenceMilliseconds must be at least two heartbeat intervals (\(2 * peerKeepaliveMilliseconds) ms): a live link sends a keepalive every one")
         try require(
             writeTimeoutMilliseconds >= raft.electionTimeoutTicks * tickMilliseconds,
             "writeTimeoutMilliseconds must cover at least one election timeout")

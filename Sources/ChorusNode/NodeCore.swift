@@ -41,11 +41,10 @@ final class NodeCore {
     var replica: RaftReplica<ReplicatedMachines>
     var transport: PeerTransport
     var peerHTTPURLs: [NodeID: String] = [:]
-    /// Accepted peer connections now open, handshaken or not (on the loop).
-    var inboundConnections = 0
-    /// Each peer needs one; a few more allow for reconnects racing the old
-    /// connection's close.
-    var inboundConnectionsMaximum: Int { 4 * configuration.peers.count + 4 }
+    /// Accepted peer connections now open: one slot per peer, and a pool for
+    /// strangers before their handshake (a few per peer, for reconnects
+    /// racing the old connection's close).
+    lazy var inboundPeers = InboundPeerSlots<InboundPeerHandler>(strangersMaximum: 4 * configuration.peers.count + 4)
     /// Called once if the node stops for good (a storage failure).
     let onFatalError: @Sendable (String) -> Void
 

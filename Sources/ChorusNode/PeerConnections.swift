@@ -54,6 +54,7 @@ enum PeerBootstrap {
                         let certified = try tls.map { tls in
                             try addServerTLS(tls, to: channel, core: core.value)
                         }
+                        try channel.pipeline.syncOperations.addHandler(idleStateHandler(configuration))
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(FrameDecoder(firstFrameLimit: handshakeLimit, limit: limit)))
                         try channel.pipeline.syncOperations.addHandler(InboundPeerHandler(core: core.value, certified: certified))
@@ -88,6 +89,30 @@ enum PeerBootstrap {
         return certified
     }
 
+    /// Reports a link's silences (nothing read for `peerSilenceMilliseconds`)
+    /// and quiet spells (nothing written for a keepalive interval) to the
+    /// handler behind it, on both ends.
+    static func idleStateHandler(_ configuration: NodeConfiguration) -> IdleStateHandler {
+        IdleStateHandler(
+            readTimeout: .milliseconds(Int64(configuration.peerSilenceMilliseconds)),
+            writeTimeout: .milliseconds(Int64(configuration.peerKeepaliveMilliseconds)))
+    }
+
+    /// The keepalive frame, as it goes on the wire.
+    static let keepaliveFrame: [UInt8] = {
+        var bytes: [UInt8] = []
+        Frame.append(payload: [PeerProtocol.keepalive.rawValue], to: &bytes)
+        return bytes
+    }()
+
+    /// Writes a keepalive frame from `context`, unless the connection cannot take it now.
+    static func writeKeepalive(_ context: ChannelHandlerContext) {
+        guard context.channel.isWritable else { return }
+        var buffer = context.channel.allocator.buffer(capacity: keepaliveFrame.count)
+        buffer.writeBytes(keepaliveFrame)
+        context.writeAndFlush(NIOAny(buffer), promise: nil)
+    }
+
     /// Dials `peer`; `onClose` runs (on the loop) when the connection closes.
     /// With TLS the future completes once the handshake has, and fails if the
     /// peer's certificate is refused (logged and counted here).
@@ -118,7 +143,9 @@ enum PeerBootstrap {
                         try channel.pipeline.syncOperations.addHandler(
                             TLSHandshakeWaiter(eventLoop: channel.eventLoop, timeout: InboundPeerHandler.handshakeTimeout))
                     }
-                    try channel.pipeline.syncOperations.addHandler(OutboundPeerHandler(onClose: onCloseBound.value))
+                    try channel.pipeline.syncOperations.addHandler(idleStateHandler(configuration))
+                    try channel.pipeline.syncOperations.addHandler(
+                        OutboundPeerHandler(silenceMilliseconds: configuration.peerSilenceMilliseconds, onClose: onCloseBound.value))
                 }
             }
             .connect(host: peer.address.host, port: peer.address.port)
@@ -192,16 +219,38 @@ final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Watches a dialled connection: nothing is expected back on it, and its
-/// closing triggers a reconnect.
+/// Watches a dialled connection: only the acceptor's keepalives come back on
+/// it; a quiet spell sends one of ours, a silence closes it, and its closing
+/// triggers a reconnect. Both wait for `introduced` (set once the transport
+/// has written the handshake, which must be the first frame).
 final class OutboundPeerHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
+    let silenceMilliseconds: Int
     let onClose: () -> Void
+    var introduced = false
 
-    init(onClose: @escaping () -> Void) { self.onClose = onClose }
+    init(silenceMilliseconds: Int, onClose: @escaping () -> Void) {
+        self.silenceMilliseconds = silenceMilliseconds
+        self.onClose = onClose
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // The acceptor never writes on this connection; ignore anything that arrives.
+        // Keepalives: that bytes arrived is all they say (the idle handler before this one noted it).
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard introduced, let idle = event as? IdleStateHandler.IdleStateEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        switch idle {
+        case .write: PeerBootstrap.writeKeepalive(context)
+        case .read:
+            // The peer is silent (partitioned, paused, gone without a FIN):
+            // dial again rather than write into a connection nobody reads.
+            context.close(promise: nil)
+        case .all: break
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -270,17 +319,21 @@ struct FrameDecoder: ByteToMessageDecoder {
 /// connection with a log line; the peer reconnects.
 ///
 /// Before its handshake a connection is a stranger's: it may send at most
-/// one handshake-sized frame, must complete TLS and send it within
-/// `handshakeTimeout`, and only `NodeCore.inboundConnectionsMaximum`
-/// connections may be open at once. With mutual TLS, the handshake's
-/// `from` must be the node the dialler's certificate names (`certified`).
+/// one handshake-sized frame and must complete TLS and send it within
+/// `handshakeTimeout`; the node keeps a bounded pool of strangers, the
+/// oldest evicted by a newcomer (`InboundPeerSlots`). With mutual TLS, the
+/// handshake's `from` must be the node the dialler's certificate names
+/// (`certified`). Once introduced, the connection takes its peer's slot
+/// (closing an older one of the same peer), answers quiet spells with a
+/// keepalive and is closed after `peerSilenceMilliseconds` of silence.
 final class InboundPeerHandler: ChannelInboundHandler {
     typealias InboundIn = InboundPeerFrame
     let core: NodeCore
     /// The TLS layer's findings; nil on a plaintext link.
     let certified: CertifiedPeer?
     var peer: NodeID?
-    private var counted = false
+    /// Set while the connection holds a place in `core.inboundPeers`.
+    private var channel: (any Channel)?
     private var handshakeDeadline: Scheduled<Void>?
     static let handshakeTimeout = TimeAmount.seconds(5)
 
@@ -290,12 +343,13 @@ final class InboundPeerHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        guard core.inboundConnections < core.inboundConnectionsMaximum else {
-            refuse(context, "too many inbound peer connections (\(core.inboundConnections))")
-            return
+        channel = context.channel
+        if let evicted = core.inboundPeers.admit(self) {
+            core.logger.warning(
+                "closing the oldest peer connection without a handshake: too many strangers on the peer port",
+                metadata: ["remote": "\(evicted.channel?.remoteAddress.map { "\($0)" } ?? "?")"])
+            evicted.channel?.close(promise: nil)
         }
-        core.inboundConnections += 1
-        counted = true
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         handshakeDeadline = context.eventLoop.scheduleTask(in: Self.handshakeTimeout) {
             let (handler, context) = bound.value
@@ -306,9 +360,9 @@ final class InboundPeerHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         handshakeDeadline?.cancel()
-        if counted {
-            counted = false
-            core.inboundConnections -= 1
+        if channel != nil {
+            core.inboundPeers.remove(self)
+            channel = nil
         }
         context.fireChannelInactive()
     }
@@ -344,6 +398,10 @@ final class InboundPeerHandler: ChannelInboundHandler {
             }
             self.peer = handshake.from
             handshakeDeadline?.cancel()
+            if let replaced = core.inboundPeers.introduce(self, as: handshake.from) {
+                core.logger.info("a peer's new connection replaces its old one", metadata: ["peer": "\(handshake.from)"])
+                replaced.channel?.close(promise: nil)
+            }
             core.peerIntroduced(handshake.from, httpURL: handshake.httpURL)
         } catch {
             refuse(context, "handshake refused: \(error)")
@@ -376,6 +434,8 @@ final class InboundPeerHandler: ChannelInboundHandler {
             } catch {
                 refuse(context, "undecodable message from \(peer): \(error)")
             }
+        case .keepalive:
+            break  // the idle handler before this one noted the read
         case .replication, .gossip:
             guard let leaderless = core.leaderless else {
                 refuse(context, "\(peer) speaks \(frame.protocolTag), but this node serves no leaderless keyspaces")
@@ -390,6 +450,16 @@ final class InboundPeerHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent {
+            // Strangers have the handshake deadline instead.
+            guard let peer else { return }
+            switch idle {
+            case .write: PeerBootstrap.writeKeepalive(context)
+            case .read: refuse(context, "\(peer) was silent for \(core.configuration.peerSilenceMilliseconds) ms")
+            case .all: break
+            }
+            return
+        }
         if let event = event as? TLSUserEvent, case .handshakeCompleted = event { certified?.established = true }
         context.fireUserInboundEventTriggered(event)
     }

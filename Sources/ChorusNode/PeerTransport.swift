@@ -37,6 +37,12 @@ import NIOPosix
 ///   a burst of leaderless requests costs one TLS record and one syscall per
 ///   peer per turn, not one per message.
 /// - **Reconnection**: exponential backoff with jitter (see `NodeConfiguration`).
+/// - **Silence**: both ends of a link send a keepalive frame every heartbeat
+///   interval they are otherwise quiet, and close a connection they heard
+///   nothing on for `peerSilenceMilliseconds`; this end then dials again. A
+///   partition is noticed in a few heartbeats, and a healed peer is dialled
+///   within a connect timeout and a backoff step, not after TCP's
+///   retransmission backoff (tens of seconds after a long cut).
 /// - **Loss**: a message that cannot be delivered now (peer down, buffer over
 ///   its bound) is dropped and counted. Raft tolerates loss by design: the
 ///   leader retransmits from its progress tracking, candidates retry votes.
@@ -268,6 +274,8 @@ final class PeerTransport {
             var buffer = channel.allocator.buffer(capacity: frames.count)
             buffer.writeBytes(frames)
             channel.writeAndFlush(buffer, promise: nil)
+            // The handshake is out: keepalives and the silence check may start.
+            (try? channel.pipeline.syncOperations.handler(type: OutboundPeerHandler.self))?.introduced = true
             links[index].state = .connected(channel)
             links[index].backoffMilliseconds = 0
             metrics.peerConnections.increment()

@@ -35,6 +35,23 @@ public final class RawConnection {
         return count > 0 ? Array(buffer[0..<count]) : []
     }
 
+    /// Reads until the other end closes or `seconds` pass; what arrived, and
+    /// whether it closed.
+    public func readUntilClosed(within seconds: Double) -> (received: [UInt8], closed: Bool) {
+        let deadline = Date().addingTimeInterval(seconds)
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4_096)
+        while Date() < deadline {
+            var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let milliseconds = Int32(max(1, deadline.timeIntervalSinceNow * 1_000))
+            guard poll(&ready, 1, milliseconds) > 0 else { continue }
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count == 0 || (count < 0 && errno == ECONNRESET) { return (received, true) }
+            if count > 0 { received.append(contentsOf: buffer[0..<count]) }
+        }
+        return (received, false)
+    }
+
     /// Whether the other end closes within the receive timeout (3 s).
     public func isClosedByPeer() -> Bool {
         var buffer = [UInt8](repeating: 0, count: 64)

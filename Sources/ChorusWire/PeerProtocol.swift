@@ -23,6 +23,13 @@ public struct PeerProtocol: RawRepresentable, Hashable, Comparable, Sendable, Cu
     public static let gossip = PeerProtocol(4)
     /// Snapshots sent in bounded, resumable chunks.
     public static let snapshotChunk = PeerProtocol(5)
+    /// An empty frame that says the link is alive: the dialler sends one when
+    /// it has written nothing for a keepalive interval, and the acceptor sends
+    /// one back every interval (the only frames that travel from acceptor to
+    /// dialler). Either end closes a connection it has heard nothing on for
+    /// the silence timeout, so a silent peer is noticed in a few heartbeat
+    /// intervals, not after TCP's retransmission backoff.
+    public static let keepalive = PeerProtocol(6)
 
     public static func < (lhs: PeerProtocol, rhs: PeerProtocol) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -33,6 +40,7 @@ public struct PeerProtocol: RawRepresentable, Hashable, Comparable, Sendable, Cu
         case .antiEntropy: "anti-entropy"
         case .gossip: "gossip"
         case .snapshotChunk: "snapshot-chunk"
+        case .keepalive: "keepalive"
         default: "protocol-\(rawValue)"
         }
     }

@@ -14,6 +14,8 @@ struct ClusterHarness {
     /// The cluster's admin token (the default path: a generated keyring and
     /// `admin.token`, as `chorus cluster up` makes them); every client here sends it.
     let token: String
+    /// The nodes' own network namespaces, when the test asked for them (`partitionable`).
+    var network: NodeNetwork? { cluster.options.network }
 
     /// The `chorus` binary built beside the test bundle, or nil (the test then skips).
     static var executable: String? {
@@ -30,9 +32,11 @@ struct ClusterHarness {
     }
 
     /// Runs `body` against a fresh cluster; the nodes are killed and the
-    /// directory removed afterwards, whether `body` throws or not.
+    /// directory removed afterwards, whether `body` throws or not. With
+    /// `partitionable`, each node runs in a network namespace of its own
+    /// (`NodeNetwork`, removed afterwards too), for the network nemesis.
     static func withCluster(
-        nodes: Int = 3, extraArguments: [String] = [], name: String, redisProtocol: Bool = false,
+        nodes: Int = 3, extraArguments: [String] = [], name: String, redisProtocol: Bool = false, partitionable: Bool = false,
         _ body: (ClusterHarness) async throws -> Void
     ) async throws {
         guard let executable else {
@@ -40,12 +44,20 @@ struct ClusterHarness {
             return
         }
         let directory = NSTemporaryDirectory() + "chorus-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let ports = LocalCluster.freePorts(nodes * 3)
-        try #require(ports.count == nodes * 3, "could not find free ports")
-        var options = LocalCluster.Options(
-            nodeCount: nodes, dataDirectory: directory, peerPorts: Array(ports[0..<nodes]),
-            httpPorts: Array(ports[nodes..<(2 * nodes)]), executable: executable)
-        if redisProtocol { options.respPorts = Array(ports[(2 * nodes)...]) }
+        var options: LocalCluster.Options
+        let network = partitionable ? try NodeNetwork.create(nodeCount: nodes) : nil
+        defer { network?.remove() }
+        if let network {
+            options = LocalCluster.Options(network: network, dataDirectory: directory, executable: executable)
+            if !redisProtocol { options.respPorts = [] }
+        } else {
+            let ports = LocalCluster.freePorts(nodes * 3)
+            try #require(ports.count == nodes * 3, "could not find free ports")
+            options = LocalCluster.Options(
+                nodeCount: nodes, dataDirectory: directory, peerPorts: Array(ports[0..<nodes]),
+                httpPorts: Array(ports[nodes..<(2 * nodes)]), executable: executable)
+            if redisProtocol { options.respPorts = Array(ports[(2 * nodes)...]) }
+        }
         options.extraArguments = ["--log-level", "info"] + extraArguments
         let cluster = try LocalCluster(options: options)
         try cluster.prepareAuthorization()
@@ -124,6 +136,10 @@ struct ClusterHarness {
     /// Undoes whatever a nemesis left: every node resumed, every stopped one
     /// started again and serving, and a leader elected.
     func heal() async throws {
+        if let network {
+            try network.heal()
+            for node in cluster.nodes { try network.attach(node) }
+        }
         for node in cluster.nodes {
             cluster.resume(node)
             if !cluster.isRunning(node) { try cluster.start(node) }

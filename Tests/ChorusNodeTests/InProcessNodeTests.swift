@@ -157,32 +157,4 @@ import Testing
             #expect("\(error)".contains("'chorus-node 9'") && "\(error)".contains("'\(ChorusNode.dataFormat)'"), "\(error)")
         }
     }
-
-    /// A stranger on the peer port cannot make the node buffer a message
-    /// frame before its handshake, nor hold more than a few connections open.
-    @Test func strangersOnThePeerPortAreBoundedBeforeTheirHandshake() async throws {
-        let directory = NSTemporaryDirectory() + "chorus-inprocess-peer-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let port = try #require(LocalCluster.freePorts(1).first)
-        let node = try await ChorusNode.start(
-            configuration: Self.configuration(directory: directory, port: port),
-            eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
-
-        // A first frame that declares 1 MiB: refused at its header.
-        let large = try #require(RawConnection(port: port))
-        large.send([0, 0, 16, 0, 0, 0, 0, 0])
-        #expect(large.isClosedByPeer(), "a handshake-sized limit holds for the first frame")
-
-        // Silent connections beyond the cap are closed at once (the cap is 4 for a lone node).
-        var silent: [RawConnection] = []
-        for _ in 0..<4 { silent.append(try #require(RawConnection(port: port))) }
-        try await Task.sleep(for: .milliseconds(200))
-        let extra = try #require(RawConnection(port: port))
-        #expect(extra.isClosedByPeer(), "a fifth connection without a handshake")
-        _ = silent
-        await node.shutdown()
-    }
 }
-

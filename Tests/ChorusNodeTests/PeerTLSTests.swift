@@ -43,6 +43,8 @@ import Testing
         configuration.raft.heartbeatIntervalTicks = 2
         configuration.writeTimeoutMilliseconds = 10_000
         configuration.peerSecurity = .mutualTLS(credentials)
+        // The test dialler sends no keepalives: keep its link open while it waits.
+        configuration.peerSilenceMilliseconds = 10_000
         return configuration
     }
 
