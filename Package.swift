@@ -188,6 +188,13 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
 
+        // Real-process nemesis campaigns (`chorus nemesis`, the nemesis tests):
+        // the register workload, partition faults, kill -9 rounds.
+        library("ChorusNemesis", [
+            "ChorusCheck", "ChorusClient", "ChorusCore", "ChorusLocalCluster",
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+
         // The one executable.
         .executableTarget(
             name: "chorus",
@@ -196,7 +203,7 @@ let package = Package(
                 "ChorusRaft", "ChorusKeyValue", "ChorusWire", "ChorusNode", "ChorusHTTP", "ChorusClient",
                 "ChorusLocalCluster", "ChorusTesting", "ChorusMachines", "ChorusReplica", "ChorusService", "ChorusAPI",
                 "ChorusEventStore", "ChorusAuthorization", "ChorusLab", "ChorusProjections", "ChorusReadModels", "ChorusShop",
-                "ChorusRESP", "ChorusReplication",
+                "ChorusRESP", "ChorusReplication", "ChorusNemesis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -292,7 +299,7 @@ let package = Package(
             name: "ChorusIntegrationTests",
             dependencies: [
                 "ChorusAPI", "ChorusClient", "ChorusLocalCluster", "ChorusCheck", "ChorusCore", "ChorusTesting", "ChorusLab",
-                "ChorusEventStore", "ChorusProjections", "ChorusReadModels", "ChorusSagas", "ChorusShop",
+                "ChorusNemesis", "ChorusEventStore", "ChorusProjections", "ChorusReadModels", "ChorusSagas", "ChorusShop",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwift),

@@ -34,6 +34,8 @@ public final class LocalCluster: Sendable {
         public var executable: String
         /// Extra arguments for every `chorus node` (timings, log level, …).
         public var extraArguments: [String] = []
+        /// Extra arguments for node i only, after `extraArguments` (a clock rate, say).
+        public var nodeArguments: [Int: [String]] = [:]
         /// How clients authenticate: by default a keyring and an admin token
         /// made in the data directory on first start (`prepareAuthorization`).
         public var authorization: Authorization = .generatedKeyring
@@ -263,7 +265,7 @@ public final class LocalCluster: Sendable {
             + authorizationArguments + peerSecurityArguments(node)
             + (options.peerDelayMilliseconds > 0 ? ["--peer-delay-ms", "\(options.peerDelayMilliseconds)"] : [])
 
-            + options.extraArguments
+            + options.extraArguments + (options.nodeArguments[node] ?? [])
     }
 
     var authorizationArguments: [String] {

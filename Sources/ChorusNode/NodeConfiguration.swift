@@ -175,6 +175,15 @@ public struct NodeConfiguration: Sendable {
     /// The longest `peerDelayMilliseconds` accepted: past it elections and
     /// heartbeats stop making sense with the default timings.
     public static let peerDelayMillisecondsMaximum = 10_000
+    /// For tests only (`chorus node --clock-rate`, hidden): this node's clock
+    /// runs at this rate against real time — its tick timer fires every
+    /// `tickMilliseconds / clockRate` and its clock readings advance
+    /// `clockRate` times as fast — as a crystal running slow or fast would.
+    /// Within `raft.clockDriftBoundPartsPerThousand` of 1 the lease bound
+    /// holds; far beyond it a lease outlives the leader's authority (the
+    /// negative control of the partition tests). 1 (the default) is real time.
+    public var clockRate: Double = 1
+    public static let clockRateRange: ClosedRange<Double> = 0.05...20
 
     public init(
         nodeID: NodeID, members: [PeerAddress], peerListenAddress: NetworkAddress, advertisedHTTPURL: String,
@@ -250,6 +259,7 @@ public struct NodeConfiguration: Sendable {
         try require(
             (0...Self.peerDelayMillisecondsMaximum).contains(peerDelayMilliseconds),
             "peerDelayMilliseconds must be in 0...\(Self.peerDelayMillisecondsMaximum)")
+        try require(Self.clockRateRange.contains(clockRate), "clockRate must be in \(Self.clockRateRange)")
         try require(!advertisedHTTPURL.isEmpty, "the advertised HTTP URL is empty")
         try require(
             advertisedHTTPURL.utf8.count <= wire.maximumURLBytes,

@@ -91,7 +91,8 @@ final class NodeCore {
         self.onFatalError = onFatalError
         self.checkpointChain = loop.makeSucceededVoidFuture()
         self.clock = TickClock(
-            intervalMicroseconds: UInt64(configuration.tickMilliseconds) * 1_000, startMicroseconds: Self.uptimeMicroseconds())
+            intervalMicroseconds: UInt64(configuration.tickMilliseconds) * 1_000,
+            startMicroseconds: Self.localMicroseconds(rate: configuration.clockRate))
         self.transport = PeerTransport(
             configuration: configuration, loop: loop, logger: logger, metrics: metrics, tls: tls, seed: seed)
         metrics.term.record(Int64(replica.raft.term.rawValue))
@@ -105,7 +106,8 @@ final class NodeCore {
         loop.preconditionInEventLoop()
         transport.start()
         let bound = NIOLoopBound(self, eventLoop: loop)
-        let interval = TimeAmount.milliseconds(Int64(configuration.tickMilliseconds))
+        // A tick of this node's clock, in real time (`clockRate` is 1 outside tests).
+        let interval = TimeAmount.microseconds(Int64(Double(configuration.tickMilliseconds * 1_000) / configuration.clockRate))
         tickTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             bound.value.tick()
         }
@@ -141,7 +143,7 @@ final class NodeCore {
 
     func tick() {
         guard stopReason == nil else { return }
-        replica.tick(elapsedTicks: clock.timerFired(atMicroseconds: Self.uptimeMicroseconds()))
+        replica.tick(elapsedTicks: clock.timerFired(atMicroseconds: Self.localMicroseconds(rate: configuration.clockRate)))
         handCatalogToLeaderless()
         scheduleDrive()
     }
@@ -149,11 +151,16 @@ final class NodeCore {
     /// Counts time the timer has not: after a pause, a request can be
     /// handled before the late timer fires, and must see the time that passed.
     func catchUpClock() {
-        let due = clock.catchUp(atMicroseconds: Self.uptimeMicroseconds())
+        let due = clock.catchUp(atMicroseconds: Self.localMicroseconds(rate: configuration.clockRate))
         if due > 0 { replica.tick(elapsedTicks: due) }
     }
 
     static func uptimeMicroseconds() -> UInt64 { NIODeadline.now().uptimeNanoseconds / 1_000 }
+
+    /// This node's clock: the uptime clock at `rate` (1 but in clock-skew tests).
+    static func localMicroseconds(rate: Double) -> UInt64 {
+        rate == 1 ? uptimeMicroseconds() : UInt64(Double(uptimeMicroseconds()) * rate)
+    }
 
     func receive(_ message: RaftMessage) {
         guard stopReason == nil else { return }

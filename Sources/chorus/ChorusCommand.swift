@@ -15,6 +15,7 @@ struct ChorusCommand: AsyncParsableCommand {
             ShopCommand.self,
             CRDTCommand.self, TokensCommand.self, CertsCommand.self,
             CheckCommand.self, SimulateCommand.self, StorageCommand.self, BenchCommand.self, LabCommand.self,
+            NemesisCommand.self,
         ]
     )
 }

@@ -123,6 +123,17 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("parent-pid"), help: .hidden)
     var parentProcessID: Int32?
 
+    @Option(
+        name: .customLong("read-mode"),
+        help: ArgumentHelp(
+            "How the leader confirms a linearizable read: read-index (a heartbeat round with a quorum) or lease (no round while its lease holds; safe while clocks drift at most ±5% from real time).",
+            valueName: "read-index|lease"))
+    var readMode: String = "read-index"
+
+    /// Tests only: this node's clock runs at this rate (`NodeConfiguration.clockRate`).
+    @Option(name: .customLong("clock-rate"), help: .hidden)
+    var clockRate: Double = 1
+
     /// Negative controls only: a deliberate Raft bug (`InjectedBug`) that
     /// the real-process tests must catch. Never set it on a real cluster.
     @Option(name: .customLong("inject-bug"), help: .hidden)
@@ -155,6 +166,12 @@ struct NodeCommand: AsyncParsableCommand {
             built.raft.snapshotRetryTicks = max(electionTicks * 3, 10)
             built.snapshotThresholdEntries = snapshotEntries
             built.peerDelayMilliseconds = peerDelayMilliseconds
+            built.clockRate = clockRate
+            switch readMode {
+            case "read-index": built.raft.readMode = .readIndex
+            case "lease": built.raft.readMode = .lease
+            default: throw NodeConfigurationError.invalid("--read-mode must be read-index or lease, not \(readMode)")
+            }
             if let injectBug {
                 guard let bug = InjectedBug(rawValue: injectBug) else {
                     throw NodeConfigurationError.invalid("unknown --inject-bug \(injectBug)")

@@ -36,8 +36,8 @@ struct ClusterHarness {
     /// `partitionable`, each node runs in a network namespace of its own
     /// (`NodeNetwork`, removed afterwards too), for the network nemesis.
     static func withCluster(
-        nodes: Int = 3, extraArguments: [String] = [], name: String, redisProtocol: Bool = false, partitionable: Bool = false,
-        _ body: (ClusterHarness) async throws -> Void
+        nodes: Int = 3, extraArguments: [String] = [], nodeArguments: [Int: [String]] = [:], name: String,
+        redisProtocol: Bool = false, partitionable: Bool = false, _ body: (ClusterHarness) async throws -> Void
     ) async throws {
         guard let executable else {
             print("skipping \(name): no chorus executable next to the test bundle (build it with `swift build`)")
@@ -59,6 +59,7 @@ struct ClusterHarness {
             if redisProtocol { options.respPorts = Array(ports[(2 * nodes)...]) }
         }
         options.extraArguments = ["--log-level", "info"] + extraArguments
+        options.nodeArguments = nodeArguments
         let cluster = try LocalCluster(options: options)
         try cluster.prepareAuthorization()
         let token = try #require(cluster.adminToken, "no admin token in \(directory)")

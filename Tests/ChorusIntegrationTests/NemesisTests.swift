@@ -2,6 +2,7 @@ import ChorusCheck
 import ChorusClient
 import ChorusCore
 import ChorusLocalCluster
+import ChorusNemesis
 import Foundation
 import Synchronization
 import Testing
@@ -25,30 +26,18 @@ extension RealProcessTests {
     /// a new process id, as Jepsen does. Bounded: 10 s of load, 4 nemesis actions.
     @Suite struct NemesisTests {
         static let clientCount = 6
-        static let keys = ["a", "b", "c", "d"]
         static let loadSeconds = 10
-
-        /// The history, appended in real-time order under one lock.
-        final class Recorder: Sendable {
-            struct State {
-                var events: [HistoryEvent] = []
-                var acknowledgedFreshWrites: [(key: String, value: String)] = []
-                var completed = 0
-                var indeterminate = 0
-            }
-            let state = Mutex(State())
-
-            func record(_ event: HistoryEvent) { state.withLock { $0.events.append(event) } }
-        }
 
         @Test func historyIsLinearizableUnderKillsPausesAndRestarts() async throws {
             try await ClusterHarness.withCluster(name: "nemesis") { harness in
-                let recorder = Recorder()
+                let recorder = RegisterWorkload.Recorder()
                 let deadline = ContinuousClock.now + .seconds(Self.loadSeconds)
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    for client in 0..<Self.clientCount {
+                    for number in 0..<Self.clientCount {
                         group.addTask {
-                            try await Self.runClient(client, harness: harness, recorder: recorder, until: deadline)
+                            let client = try harness.loadClient(endpoints: harness.cluster.httpURLs)
+                            defer { client.shutdown() }
+                            await RegisterWorkload.runClient(number, of: Self.clientCount, client: client, recorder: recorder, until: deadline)
                         }
                     }
                     group.addTask { try await Self.runNemesis(harness: harness, until: deadline) }
@@ -57,107 +46,41 @@ extension RealProcessTests {
 
                 // Heal: every node up, a leader, then every acknowledged fresh write is there.
                 try await harness.heal()
-                let fresh = recorder.state.withLock { $0.acknowledgedFreshWrites }
-                for (key, value) in fresh {
-                    let read = try await harness.client.get(key)
-                    #expect(read.map { String(decoding: $0.value, as: UTF8.self) } == value, "acknowledged write \(key) lost")
-                }
-
-                let (events, completed, indeterminate) = recorder.state.withLock { ($0.events, $0.completed, $0.indeterminate) }
-                print("nemesis run: \(completed) operations completed, \(indeterminate) indeterminate, \(fresh.count) fresh keys verified")
-                #expect(completed >= 50, "too few operations completed (\(completed)): the cluster made no progress")
-                let history = try History(events: events)
-                let result = try await Checker.checkConcurrently(
-                    history, model: CASRegisterModel(), condition: .linearizable, options: CheckOptions(timeout: .seconds(60)))
+                let lost = try await RegisterWorkload.lostFreshWrites(recorder, client: harness.client)
+                #expect(lost.isEmpty, "acknowledged writes lost: \(lost)")
+                let state = recorder.snapshot
+                print(
+                    "nemesis run: \(state.completed) operations completed, \(state.indeterminate) indeterminate, \(state.acknowledgedFreshWrites.count) fresh keys verified"
+                )
+                #expect(state.completed >= 50, "too few operations completed (\(state.completed)): the cluster made no progress")
+                let result = try await RegisterWorkload.check(recorder)
                 if result.verdict != .satisfied {
                     let path = harness.directory + "/history.jsonl"
-                    try? HistoryFormat.jsonLines(history).write(toFile: path, atomically: true, encoding: .utf8)
+                    try? HistoryFormat.jsonLines(try History(events: state.events)).write(toFile: path, atomically: true, encoding: .utf8)
                     Issue.record("history is \(result.verdict): \(String(describing: result.counterexample)); history in \(path)")
                 }
                 #expect(result.verdict == .satisfied)
             }
         }
 
-        // MARK: Clients
-
-        static func runClient(_ number: Int, harness: ClusterHarness, recorder: Recorder, until deadline: ContinuousClock.Instant)
-            async throws
-        {
-            let client = try harness.loadClient(endpoints: harness.cluster.httpURLs)
-            defer { client.shutdown() }
-            var random = SeededGenerator(seed: UInt64(number) &* 7_919 &+ 17)
-            var process = Int64(number)
-            var sequence = 0
-            // What this client last saw of each key: (version, value).
-            var observed: [String: (version: UInt64, value: String?)] = [:]
-            while ContinuousClock.now < deadline {
-                sequence += 1
-                let key = keys[Int(random.next() % UInt64(keys.count))]
-                let choice = random.next() % 10
-                let unique = "c\(number)-\(sequence)"
-                func event(_ type: EventType, _ function: String, _ value: HistoryValue, key: String = key) {
-                    recorder.record(
-                        HistoryEvent(process: ProcessID(process), type: type, function: function, key: .string(key), value: value))
-                }
-                func indeterminate(_ function: String, _ value: HistoryValue, key: String = key) {
-                    event(.info, function, value, key: key)
-                    recorder.state.withLock { $0.indeterminate += 1 }
-                    // An indeterminate operation stays open forever: continue as a new process.
-                    process += Int64(clientCount)
-                }
-                switch choice {
-                case 0...3:
-                    event(.invoke, "read", .null)
-                    do {
-                        let read = try await client.get(key)
-                        let value = read.map { String(decoding: $0.value, as: UTF8.self) }
-                        event(.ok, "read", value.map(HistoryValue.string) ?? .null)
-                        observed[key] = (read?.version ?? 0, value)
-                        recorder.state.withLock { $0.completed += 1 }
-                    } catch {
-                        event(.fail, "read", .null)
-                    }
-                case 4...6:
-                    event(.invoke, "write", .string(unique))
-                    do {
-                        let version = try await client.put(key, Array(unique.utf8))
-                        event(.ok, "write", .string(unique))
-                        observed[key] = (version, unique)
-                        recorder.state.withLock { $0.completed += 1 }
-                    } catch {
-                        indeterminate("write", .string(unique))
-                    }
-                case 7...8:
-                    let (expectedVersion, expectedValue) = observed[key] ?? (0, nil)
-                    let pair = HistoryValue.list([expectedValue.map(HistoryValue.string) ?? .null, .string(unique)])
-                    event(.invoke, "cas", pair)
-                    do {
-                        let version = try await client.put(key, Array(unique.utf8), expectedVersion: expectedVersion)
-                        event(.ok, "cas", pair)
-                        observed[key] = (version, unique)
-                        recorder.state.withLock { $0.completed += 1 }
-                    } catch ChorusClientError.versionMismatch {
-                        event(.fail, "cas", pair)
-                        observed[key] = nil
-                        recorder.state.withLock { $0.completed += 1 }
-                    } catch {
-                        indeterminate("cas", pair)
-                    }
-                default:
-                    // A key written once: it must survive everything once acknowledged.
-                    let freshKey = "fresh-\(unique)"
-                    event(.invoke, "write", .string(unique), key: freshKey)
-                    do {
-                        _ = try await client.put(freshKey, Array(unique.utf8))
-                        event(.ok, "write", .string(unique), key: freshKey)
-                        recorder.state.withLock {
-                            $0.acknowledgedFreshWrites.append((freshKey, unique))
-                            $0.completed += 1
-                        }
-                    } catch {
-                        indeterminate("write", .string(unique), key: freshKey)
-                    }
-                }
+        /// `chorus nemesis kill9`'s rounds, short: the leader, a follower and
+        /// then every node SIGKILLed under 16 writers, each restart followed by
+        /// a linearizable range read that must hold every acknowledged write.
+        @Test func killNineRoundsUnderHeavyWritesLoseNoAcknowledgedWrite() async throws {
+            try await ClusterHarness.withCluster(name: "kill9") { harness in
+                var options = KillCampaign.Options()
+                options.rounds = 3
+                let report = try await KillCampaign.run(
+                    cluster: harness.cluster,
+                    makeClient: { endpoints, operation, request in
+                        try harness.loadClient(
+                            endpoints: endpoints, operationTimeoutMilliseconds: operation, requestTimeoutMilliseconds: request)
+                    }, options: options
+                ) { line in print("kill9: \(line)") }
+                print("kill9: \(report.summary)")
+                #expect(report.rounds.map(\.killed.count) == [1, 1, 3], "the leader, a follower, every node")
+                #expect(report.acknowledged >= 100, "too few writes acknowledged: \(report.acknowledged)")
+                #expect(report.passed, "lost: \(report.lost.prefix(20))")
             }
         }
 
@@ -219,7 +142,7 @@ extension RealProcessTests {
             try await ClusterHarness.withCluster(extraArguments: ["--inject-bug", "follower-read"], name: "negative") { harness in
                 let leader = try await harness.leader()
                 let follower = harness.cluster.nodes.first { $0 != leader.node }!
-                let recorder = NemesisTests.Recorder()
+                let recorder = RegisterWorkload.Recorder()
                 let deadline = ContinuousClock.now + .seconds(5)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for worker in 0..<6 {

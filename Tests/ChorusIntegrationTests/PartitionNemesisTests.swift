@@ -2,6 +2,7 @@ import ChorusCheck
 import ChorusClient
 import ChorusCore
 import ChorusLocalCluster
+import ChorusNemesis
 import Foundation
 import NIOHTTP1
 import Synchronization
@@ -13,139 +14,42 @@ extension RealProcessTests {
     /// them cut by packet filters, the clients on the host seeing every node.
     @Suite(.enabled(if: NodeNetwork.unavailableReason == nil, Comment(rawValue: NodeNetwork.unavailableReason ?? "")))
     struct PartitionNemesisTests {
-        /// Lines of what happened, from concurrent tasks.
-        final class Lines: Sendable {
-            let lines = Mutex<[String]>([])
-            func append(_ line: String) { lines.withLock { $0.append(line) } }
-            var all: [String] { lines.withLock { $0 } }
-        }
-
-        /// Applies `faults` and waits `milliseconds`, printing what the nemesis does.
-        static func hold(_ faults: NetworkFaults, _ network: NodeNetwork, milliseconds: Int, log: Lines) async throws {
-            try network.apply(faults)
-            log.append("\(faults)")
-            print("partition nemesis: \(faults) for \(milliseconds) ms")
-            try await Task.sleep(for: .milliseconds(milliseconds))
-        }
-
-        /// Five nodes under six concurrent clients (reads, writes, compare-and-set,
-        /// write-once keys; `NemesisTests.runClient`) for 26 s while the nemesis
-        /// isolates the leader, splits the cluster with the leader in the
-        /// minority, bridges two halves through one node, cuts the leader's
-        /// outgoing packets only, drops 30% of every link's packets, and kills
-        /// an isolated leader. The history must be linearizable, every
-        /// acknowledged write-once key readable after healing, and the
+        /// Five nodes under six concurrent clients (`RegisterWorkload`: reads,
+        /// writes, compare-and-set, write-once keys) for 30 s while the nemesis
+        /// (`PartitionCampaign`, as `chorus nemesis partitions` runs it) applies
+        /// every fault once: the leader isolated (a client pinned to it keeps
+        /// writing), the leader in a 2-of-5 minority, two halves bridged through
+        /// one node, the leader's outgoing packets dropped, 30% loss on every
+        /// link, an isolated leader killed. The history must be linearizable,
+        /// every acknowledged write-once key readable after healing, and the
         /// isolated old leader must acknowledge no write invoked once it was
         /// cut off for an election timeout and a lease.
         @Test func fiveNodesStayLinearizableThroughPartitionsBridgesOneWayCutsLossAndAKilledIsolatedLeader() async throws {
             try await ClusterHarness.withCluster(nodes: 5, name: "partitions", partitionable: true) { harness in
                 let network = try #require(harness.network)
-                let nodes = harness.cluster.nodes
-                let recorder = NemesisTests.Recorder()
-                let faults = Lines()
-                let isolatedAcknowledged = Lines()
-                let deadline = ContinuousClock.now + .seconds(26)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for client in 0..<NemesisTests.clientCount {
-                        group.addTask {
-                            try await NemesisTests.runClient(client, harness: harness, recorder: recorder, until: deadline)
-                        }
-                    }
-                    group.addTask {
-                        try await Task.sleep(for: .milliseconds(1_000))
-                        // 1. The leader alone; a client pinned to it keeps writing.
-                        let first = try await harness.leader()
-                        try network.apply(.isolate(first.node, in: nodes))
-                        faults.append("isolate leader n\(first.node)")
-                        print("partition nemesis: isolate the leader n\(first.node)")
-                        let pinned = try harness.loadClient(
-                            endpoints: [harness.cluster.httpURL(first.node)], operationTimeoutMilliseconds: 400,
-                            requestTimeoutMilliseconds: 400)
-                        let probeStart = ContinuousClock.now + .milliseconds(600)
-                        var probe = 0
-                        while ContinuousClock.now < probeStart + .milliseconds(2_400) {
-                            probe += 1
-                            let invoked = ContinuousClock.now
-                            if let _ = try? await pinned.put("isolated-\(probe)", Array("x".utf8)), invoked >= probeStart {
-                                isolatedAcknowledged.append("isolated-\(probe)")
-                            }
-                        }
-                        pinned.shutdown()
-                        faults.append("\(probe) writes to the isolated leader")
-                        try network.heal()
-                        try await Task.sleep(for: .milliseconds(1_500))
-
-                        // 2. The leader and one other in the minority.
-                        let second = try await harness.leader()
-                        let partner = nodes.first { $0 != second.node }!
-                        let minority: Set<Int> = [second.node, partner]
-                        try await Self.hold(
-                            NetworkFaults.split([minority, Set(nodes).subtracting(minority)]), network, milliseconds: 2_500, log: faults)
-                        try network.heal()
-                        try await Task.sleep(for: .milliseconds(1_500))
-
-                        // 3. A bridge: two halves that meet only in the leader's peer.
-                        let third = try await harness.leader()
-                        let others = nodes.filter { $0 != third.node }
-                        let bridge = others[0]
-                        let rest = others.dropFirst()
-                        let halves = (Set([third.node] + rest.prefix(1)), Set(rest.dropFirst()))
-                        try await Self.hold(.bridge(halves.0, halves.1, through: bridge), network, milliseconds: 2_500, log: faults)
-                        try network.heal()
-                        try await Task.sleep(for: .milliseconds(1_500))
-
-                        // 4. The leader's outgoing packets dropped, its incoming ones delivered.
-                        let fourth = try await harness.leader()
-                        var oneWay = NetworkFaults()
-                        for node in nodes where node != fourth.node { oneWay.blocked.insert(.init(from: fourth.node, to: node)) }
-                        try await Self.hold(oneWay, network, milliseconds: 2_500, log: faults)
-                        try network.heal()
-                        try await Task.sleep(for: .milliseconds(1_500))
-
-                        // 5. Every link drops 30% of its packets.
-                        try await Self.hold(.lossy(0.3, in: nodes), network, milliseconds: 2_500, log: faults)
-                        try network.heal()
-                        try await Task.sleep(for: .milliseconds(1_500))
-
-                        // 6. Partition, then kill: the isolated leader dies, the network heals, it restarts.
-                        let sixth = try await harness.leader()
-                        try await Self.hold(.isolate(sixth.node, in: nodes), network, milliseconds: 1_000, log: faults)
-                        print("partition nemesis: kill -9 the isolated leader n\(sixth.node)")
-                        await harness.cluster.crash(sixth.node)
-                        faults.append("kill -9 n\(sixth.node)")
-                        try await Task.sleep(for: .milliseconds(1_000))
-                        try network.heal()
-                        try await Task.sleep(for: .milliseconds(500))
-                        try harness.cluster.start(sixth.node)
-                    }
-                    try await group.waitForAll()
-                }
-
-                try await harness.heal()
-                let fresh = recorder.state.withLock { $0.acknowledgedFreshWrites }
-                for (key, value) in fresh {
-                    let read = try await harness.client.get(key)
-                    #expect(read.map { String(decoding: $0.value, as: UTF8.self) } == value, "acknowledged write \(key) lost")
-                }
-                let acknowledgedWhileIsolated = isolatedAcknowledged.all
-                #expect(acknowledgedWhileIsolated.isEmpty, "the isolated old leader acknowledged \(acknowledgedWhileIsolated)")
-
-                let (events, completed, indeterminate) = recorder.state.withLock { ($0.events, $0.completed, $0.indeterminate) }
-                let applied = faults.all
-                print(
-                    "partition nemesis: \(completed) operations completed, \(indeterminate) indeterminate, \(fresh.count) write-once keys verified, faults: \(applied.joined(separator: " | "))"
-                )
-                #expect(completed >= 100, "too few operations completed (\(completed)): the cluster made no progress")
-                #expect(applied.count == 8, "the nemesis did not run every fault: \(applied)")
-                let history = try History(events: events)
-                let result = try await Checker.checkConcurrently(
-                    history, model: CASRegisterModel(), condition: .linearizable, options: CheckOptions(timeout: .seconds(60)))
-                if result.verdict != .satisfied {
+                var options = PartitionCampaign.Options()
+                options.schedule = PartitionFault.allCases
+                options.durationSeconds = 30
+                let report = try await PartitionCampaign.run(
+                    .init(
+                        cluster: harness.cluster, network: network,
+                        makeClient: { endpoints, operation, request in
+                            try harness.loadClient(
+                                endpoints: endpoints, operationTimeoutMilliseconds: operation, requestTimeoutMilliseconds: request)
+                        }), options: options
+                ) { line in print("partition \(line)") }
+                print("partition nemesis: \(report.summary)")
+                #expect(report.faultsApplied.count == PartitionFault.allCases.count, "the nemesis did not run every fault: \(report.faultsApplied)")
+                #expect(report.completed >= 100, "too few operations completed (\(report.completed)): the cluster made no progress")
+                #expect(report.isolatedLeaderProbes >= 3, "the isolated leader was hardly probed")
+                #expect(report.isolatedLeaderAcknowledged.isEmpty, "the isolated old leader acknowledged \(report.isolatedLeaderAcknowledged)")
+                #expect(report.lostFreshWrites.isEmpty, "acknowledged writes lost: \(report.lostFreshWrites)")
+                if report.verdict != .satisfied, let history = report.history {
                     let path = harness.directory + "/history.jsonl"
                     try? HistoryFormat.jsonLines(history).write(toFile: path, atomically: true, encoding: .utf8)
-                    Issue.record("history is \(result.verdict): \(String(describing: result.counterexample)); history in \(path)")
+                    Issue.record("history is \(report.verdict): \(report.counterexample ?? "?"); history in \(path)")
                 }
-                #expect(result.verdict == .satisfied)
+                #expect(report.verdict == .satisfied)
             }
         }
 
@@ -216,7 +120,7 @@ extension RealProcessTests {
                 let leader = try await harness.leader()
                 let follower = harness.cluster.nodes.first { $0 != leader.node }!
                 try network.apply(.isolate(follower, in: harness.cluster.nodes))
-                let recorder = NemesisTests.Recorder()
+                let recorder = RegisterWorkload.Recorder()
                 let deadline = ContinuousClock.now + .seconds(3)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for worker in 0..<4 {
@@ -265,6 +169,125 @@ extension RealProcessTests {
                 print("partition nemesis negative control: \(events.count / 2) operations, verdict \(result.verdict)")
                 #expect(result.verdict == .violated, "an isolated follower's stale reads went unnoticed")
             }
+        }
+
+        /// Lease reads (`chorus node --read-mode lease`: the leader answers a
+        /// linearizable read without a quorum round while its lease holds) are
+        /// safe while clocks drift within the configured bound (±5%): three
+        /// nodes whose clocks run at 0.96, 1.00 and 1.04 of real time
+        /// (`--clock-rate`, a test-only flag) stay linearizable while the
+        /// leader is isolated, cut one way and put in a minority.
+        @Test func leaseReadsStayLinearizableWhileClocksDriftWithinTheBound() async throws {
+            try await ClusterHarness.withCluster(
+                nodes: 3, extraArguments: ["--read-mode", "lease"],
+                nodeArguments: [1: ["--clock-rate", "0.96"], 3: ["--clock-rate", "1.04"]], name: "lease-skew", partitionable: true
+            ) { harness in
+                let network = try #require(harness.network)
+                var options = PartitionCampaign.Options()
+                options.schedule = [.isolateLeader, .oneWayLeader, .minorityLeader, .isolateLeader]
+                options.durationSeconds = 18
+                let report = try await PartitionCampaign.run(
+                    .init(
+                        cluster: harness.cluster, network: network,
+                        makeClient: { endpoints, operation, request in
+                            try harness.loadClient(
+                                endpoints: endpoints, operationTimeoutMilliseconds: operation, requestTimeoutMilliseconds: request)
+                        }), options: options
+                ) { line in print("lease skew \(line)") }
+                print("lease skew within the bound: \(report.summary)")
+                #expect(report.faultsApplied.count == 4, "\(report.faultsApplied)")
+                #expect(report.completed >= 100, "too few operations completed (\(report.completed))")
+                #expect(report.passed, "\(report.summary); \(report.counterexample ?? "")")
+            }
+        }
+
+        /// The lease bound's negative control: the leader's clock at a quarter
+        /// of real time (far beyond ±5%), so its 200 ms lease lasts 800 ms of
+        /// real time while the others elect a new leader in 300–600 ms. The
+        /// leader is isolated; a reader pinned to it keeps reading a key the
+        /// new majority keeps writing: the history must not be linearizable.
+        @Test func leaseReadsOfASlowClockedIsolatedLeaderAreCaught() async throws {
+            try await ClusterHarness.withCluster(
+                nodes: 3, extraArguments: ["--read-mode", "lease"], nodeArguments: [1: ["--clock-rate", "0.25"]],
+                name: "lease-slow", partitionable: true
+            ) { harness in
+                let network = try #require(harness.network)
+                // Up to four rounds: the stale window (the new leader's first
+                // commits before the old lease ends) is a few hundred ms wide
+                // and depends on where the isolation falls between heartbeats.
+                var verdicts: [Verdict] = []
+                for _ in 0..<4 where !verdicts.contains(.violated) {
+                    verdicts.append(try await Self.slowLeaderRound(harness, network: network))
+                    try network.heal()
+                }
+                print("lease skew beyond the bound: verdicts by round \(verdicts)")
+                #expect(verdicts.contains(.violated), "a lease outliving its leader's authority went unnoticed in \(verdicts.count) rounds")
+            }
+        }
+
+        /// Makes node 1 (the slow clock) the leader — a leader stopped with
+        /// SIGTERM hands over to its lowest-numbered caught-up follower — then
+        /// isolates it while two writers write one key through the others and
+        /// two readers read it from node 1; the verdict of that history.
+        static func slowLeaderRound(_ harness: ClusterHarness, network: NodeNetwork) async throws -> Verdict {
+            for _ in 0..<4 {
+                let leader = try await harness.leader()
+                if leader.node == 1 { break }
+                await harness.cluster.stop(leader.node)
+                try harness.cluster.start(leader.node)
+                _ = await harness.cluster.waitUntilServing(client: harness.client, timeoutMilliseconds: 30_000)
+            }
+            try #require(try await harness.leader().node == 1, "node 1 did not take the lead")
+            let recorder = RegisterWorkload.Recorder()
+            let stop = ContinuousClock.now + .seconds(3)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<4 {
+                    group.addTask {
+                        let isReader = worker >= 2
+                        let client = try harness.loadClient(
+                            endpoints: isReader ? [harness.cluster.httpURL(1)] : [harness.cluster.httpURL(2), harness.cluster.httpURL(3)],
+                            operationTimeoutMilliseconds: 300, requestTimeoutMilliseconds: 300)
+                        defer { client.shutdown() }
+                        var process = Int64(worker)
+                        var sequence = 0
+                        while ContinuousClock.now < stop {
+                            sequence += 1
+                            func record(_ type: EventType, _ function: String, _ value: HistoryValue) {
+                                recorder.record(
+                                    HistoryEvent(process: ProcessID(process), type: type, function: function, key: .string("k"), value: value))
+                            }
+                            if isReader {
+                                record(.invoke, "read", .null)
+                                do {
+                                    let read = try await client.get("k")
+                                    record(.ok, "read", read.map { .string(String(decoding: $0.value, as: UTF8.self)) } ?? .null)
+                                } catch {
+                                    record(.fail, "read", .null)
+                                    try await Task.sleep(for: .milliseconds(2))
+                                }
+                            } else {
+                                let text = "w\(worker)-\(sequence)-\(UInt32.random(in: 0...UInt32.max))"
+                                let value = HistoryValue.string(text)
+                                record(.invoke, "write", value)
+                                if (try? await client.put("k", Array(text.utf8))) != nil {
+                                    record(.ok, "write", value)
+                                } else {
+                                    record(.info, "write", value)
+                                    process += 4
+                                }
+                            }
+                        }
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(500))
+                    try network.apply(.isolate(1, in: harness.cluster.nodes))
+                }
+                try await group.waitForAll()
+            }
+            let result = try await RegisterWorkload.check(recorder)
+            print("lease skew: node 1 (clock at 0.25) isolated while leading: \(recorder.snapshot.events.count / 2) operations, \(result.verdict)")
+            return result.verdict
         }
 
         /// Leaderless keyspaces stay writable on both sides of a partition (W=1)
