@@ -188,6 +188,9 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
 
+        // Event-sourced aggregates over the event store: load (snapshot + later
+        // events), decide, append at the expected revision; snapshots, upcasting, as-of reads.
+        library("ChorusAggregates", ["ChorusAPI", "ChorusClient", "ChorusCore"]),
         // Real-process nemesis campaigns (`chorus nemesis`, the nemesis tests):
         // the register workload, partition faults, kill -9 rounds.
         library("ChorusNemesis", [
@@ -293,13 +296,14 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], exclude: ["Fixtures"]),
         tests("ChorusLocalCluster", ["ChorusLocalCluster", "ChorusClient"]),
+        tests("ChorusAggregates", ["ChorusAggregates", "ChorusClient", "ChorusCore"]),
         tests("ChorusLab", ["ChorusLab", "ChorusCheck", "ChorusCore"]),
         // Real `chorus node` processes: the HTTP API end to end, nemeses, recovery, the demo.
         .testTarget(
             name: "ChorusIntegrationTests",
             dependencies: [
                 "ChorusAPI", "ChorusClient", "ChorusLocalCluster", "ChorusCheck", "ChorusCore", "ChorusTesting", "ChorusLab",
-                "ChorusNemesis", "ChorusEventStore", "ChorusProjections", "ChorusReadModels", "ChorusSagas", "ChorusShop",
+                "ChorusNemesis", "ChorusAggregates", "ChorusEventStore", "ChorusProjections", "ChorusReadModels", "ChorusSagas", "ChorusShop",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwift),

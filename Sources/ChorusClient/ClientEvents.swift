@@ -12,17 +12,25 @@ public struct EventToAppend: Sendable, Hashable {
     public var data: [UInt8]
     public var metadata: [UInt8]
     public var isJSON: Bool
+    /// The version of the event type's schema the data follows (1 and up);
+    /// readers upcast older versions (`ChorusAggregates.Upcasters`).
+    public var schemaVersion: UInt32
 
-    public init(type: String, json: String, metadata: String? = nil, id: String? = nil) {
-        self.init(type: type, data: Array(json.utf8), isJSON: true, metadata: metadata.map { Array($0.utf8) } ?? [], id: id)
+    public init(type: String, json: String, metadata: String? = nil, id: String? = nil, schemaVersion: UInt32 = 1) {
+        self.init(
+            type: type, data: Array(json.utf8), isJSON: true, metadata: metadata.map { Array($0.utf8) } ?? [], id: id,
+            schemaVersion: schemaVersion)
     }
 
-    public init(type: String, data: [UInt8], isJSON: Bool = false, metadata: [UInt8] = [], id: String? = nil) {
+    public init(
+        type: String, data: [UInt8], isJSON: Bool = false, metadata: [UInt8] = [], id: String? = nil, schemaVersion: UInt32 = 1
+    ) {
         self.id = id ?? EventToAppend.randomUUID()
         self.type = type
         self.data = data
         self.isJSON = isJSON
         self.metadata = metadata
+        self.schemaVersion = schemaVersion
     }
 
     /// A version 4 UUID (RFC 9562 §5.4) in the canonical lowercase form.
@@ -45,6 +53,7 @@ public struct EventToAppend: Sendable, Hashable {
             text += ",\"contentType\":\"application/octet-stream\",\"dataBase64\":\"\(Base64.encode(data))\""
             if !metadata.isEmpty { text += ",\"metadataBase64\":\"\(Base64.encode(metadata))\"" }
         }
+        if schemaVersion != 1 { text += ",\"schemaVersion\":\(schemaVersion)" }
         return text + "}"
     }
 }
@@ -104,6 +113,23 @@ public struct ClientEvent: Sendable, Hashable {
     /// JSON text for JSON events, the raw bytes otherwise.
     public var data: [UInt8]
     public var metadata: [UInt8]
+
+    /// An event as recorded (for tests of code that reads events, such as upcasters and aggregates).
+    public init(
+        stream: String, revision: UInt64, position: UInt64, id: String, type: String, contentType: String,
+        schemaVersion: UInt32, recordedTimeMicroseconds: Int64, data: [UInt8], metadata: [UInt8]
+    ) {
+        self.stream = stream
+        self.revision = revision
+        self.position = position
+        self.id = id
+        self.type = type
+        self.contentType = contentType
+        self.schemaVersion = schemaVersion
+        self.recordedTimeMicroseconds = recordedTimeMicroseconds
+        self.data = data
+        self.metadata = metadata
+    }
 
     /// Parses the `RecordedEvent` JSON form; nil if `json` is not one.
     init?(json: JSONValue) {

@@ -116,7 +116,12 @@ public enum KillCampaign {
         for _ in 0..<100_000 {
             var page = url + "/v1/kv?consistency=linearizable&limit=1000&prefix=\(ChorusClient.encodePathSegment(prefix))"
             if let after { page += "&after=\(ChorusClient.encodePathSegment(after))" }
-            let response = try await client.send(.GET, url: page)
+            // A restarted cluster may still be electing (503): retry, bounded.
+            var response = try await client.send(.GET, url: page)
+            for attempt in 1...40 where response.status == 503 || response.status == 307 {
+                try await Task.sleep(for: .milliseconds(50 * attempt))
+                response = try await client.send(.GET, url: page)
+            }
             guard response.status == 200, let body = try? JSONValue(parsing: response.body), let entries = body["entries"]?.arrayValue
             else { throw NemesisError.cluster("a range read answered \(response.status): \(response.bodyText.prefix(200))") }
             for entry in entries { if let key = entry["key"]?.stringValue { keys.insert(key) } }

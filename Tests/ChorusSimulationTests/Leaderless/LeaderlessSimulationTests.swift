@@ -82,6 +82,23 @@ import Testing
         #expect(outcome.violation == nil)
         #expect(outcome.statistics.sessionRetries > 0)
     }
+
+    /// Open bug, found by fresh seed 2067914 (of 2,065,201–2,070,200): in a
+    /// causal keyspace, session S writes v1 of a key (minted at r2), then
+    /// writes v2 blind (no context) through r1, which does not hold v1 yet:
+    /// r1 mints v2 at once with the context it observes, so v2 does not
+    /// supersede v1 though S wrote both; a later blind write over v2 leaves
+    /// v1 as the only one of S's writes, and S reads its older write after
+    /// its newer one. Fix to come: a causal mint waits (parked, as causal
+    /// reads are) until the minter holds the request's dependencies, as COPS
+    /// checks dependencies before a put. When it is fixed this known issue
+    /// stops being recorded and the test reports it: then drop the wrapper.
+    @Test func aBlindWriteAfterTheSessionsOwnWriteLeavesTheOlderOneVisible() {
+        let outcome = LeaderlessCampaign.runSeed(2_067_914)
+        withKnownIssue("a causal mint does not wait for the session's dependencies (seed 2067914)") {
+            #expect(outcome.violation == nil, "\(String(describing: outcome.violation))")
+        }
+    }
 }
 
 /// Negative controls: each deliberate bug of `InjectedBug.leaderless` is
