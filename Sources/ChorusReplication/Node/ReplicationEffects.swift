@@ -63,6 +63,8 @@ public struct ReplicationMetrics: Hashable, Sendable {
     public var antiEntropyLastExchangeTicks: UInt64 = 0
     public var causalPendingUnits = 0
     public var causalReadsParked = 0
+    /// Causal mints waiting for the writes their session depends on.
+    public var causalMintsParked = 0
     public var causalRetransmissions = 0
     public var originLogCount = 0
 }

@@ -45,6 +45,11 @@ extension ReplicationNode {
 
     mutating func advanceVisibility(into effects: inout ReplicationEffects) {
         _ = store.promote(frontier: frontier)
+        if parkedMints.contains(where: { frontier.dominates($0.request.dependencies) }) {
+            let ready = parkedMints.filter { frontier.dominates($0.request.dependencies) }
+            parkedMints.removeAll { frontier.dominates($0.request.dependencies) }
+            for parked in ready { handleMint(parked.request, from: parked.coordinator, into: &effects) }
+        }
         let ready = parkedReads.filter { frontier.dominates($0.dependencies) }
         guard !ready.isEmpty else { return }
         parkedReads.removeAll { frontier.dominates($0.dependencies) }

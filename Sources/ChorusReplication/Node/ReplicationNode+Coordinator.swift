@@ -256,5 +256,8 @@ extension ReplicationNode {
         }
         let expired = parkedReads.filter { now >= $0.deadline }
         if !expired.isEmpty { parkedReads.removeAll { now >= $0.deadline } }
+        // A parked mint past its deadline is dropped unapplied: its
+        // coordinator has timed the write out as of unknown outcome.
+        parkedMints.removeAll { now >= $0.deadline }
     }
 }

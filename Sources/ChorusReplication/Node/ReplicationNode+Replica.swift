@@ -21,6 +21,19 @@ extension ReplicationNode {
             return send(.writeAcknowledged(request: request.request, durable: true, primary: true, minted: result), to: coordinator, into: &effects)
         }
         let causal = keyspace.mode == .causal
+        // COPS checks a put's dependencies before applying it: a causal mint
+        // waits until this node holds every write the session depends on, so
+        // what it observes (a blind write's context, the siblings it
+        // carries) includes the session's own earlier writes. Minting at once
+        // let a session's blind write leave its earlier write of the key as a
+        // concurrent sibling, read back after the newer one was overwritten
+        // (`chorus simulate leaderless`, seed 2067914).
+        if causal && !frontier.dominates(request.dependencies) {
+            if parkedMints.count < configuration.maximumParkedReads {
+                parkedMints.append(ParkedMint(request: request, coordinator: coordinator, deadline: now + configuration.requestTimeoutTicks))
+            }
+            return
+        }
         if causal && originLog.isFull {
             return send(.mintRefused(request: request.request, reason: .backlogFull), to: coordinator, into: &effects)
         }

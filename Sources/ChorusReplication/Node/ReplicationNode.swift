@@ -54,6 +54,9 @@ public struct ReplicationNode: Sendable {
     public internal(set) var frontier = VersionVector()
     var peerFrontiers: [NodeID: VersionVector] = [:]
     var parkedReads: [ParkedRead] = []
+    /// Causal mints waiting until this node holds the writes their session
+    /// depends on (`handleMint`), oldest first.
+    var parkedMints: [ParkedMint] = []
 
     var nextHintDeliveryTick: UInt64
     var nextAntiEntropyTick: UInt64
@@ -96,6 +99,12 @@ public struct ReplicationNode: Sendable {
         var coordinator: NodeID
         var key: ObjectKey
         var dependencies: VersionVector
+        var deadline: UInt64
+    }
+
+    struct ParkedMint: Sendable {
+        var request: MintRequest
+        var coordinator: NodeID
         var deadline: UInt64
     }
 
@@ -262,6 +271,7 @@ public struct ReplicationNode: Sendable {
         for write in pendingWrites.values { deadline = Swift.min(deadline, write.deadline) }
         for read in pendingReads.values { deadline = Swift.min(deadline, read.deadline) }
         for parked in parkedReads { deadline = Swift.min(deadline, parked.deadline) }
+        for parked in parkedMints { deadline = Swift.min(deadline, parked.deadline) }
         effects.nextDeadlineTick = deadline
         return effects
     }
@@ -270,6 +280,7 @@ public struct ReplicationNode: Sendable {
         metrics.hintsPending = hints.count
         metrics.causalPendingUnits = store.pendingUnitCount
         metrics.causalReadsParked = parkedReads.count
+        metrics.causalMintsParked = parkedMints.count
         metrics.originLogCount = originLog.entries.count
     }
 
