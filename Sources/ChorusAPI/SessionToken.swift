@@ -51,7 +51,8 @@ public struct SessionToken: Sendable, Hashable, CustomStringConvertible {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count >= 3, parts[0] == Self.formatPrefix else {
             throw APIProblem(
-                .invalidSessionToken, "the session token is not a Chorus token of format \(Self.formatPrefix) (s1.<epoch>.<index>[.<replica>-<counter>]*)")
+                .invalidSessionToken,
+                "\(JSONString.quoted(String(text.prefix(80)))) is not a Chorus session token of format \(Self.formatPrefix) (s1.<epoch>.<index>[.<replica>-<counter>]*)")
         }
         guard parts[1].utf8.count == 16, let epoch = VersionVectorText.hexadecimal(parts[1]),
             let index = VersionVectorText.hexadecimal(parts[2])

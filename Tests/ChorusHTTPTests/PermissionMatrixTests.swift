@@ -86,6 +86,9 @@ import Testing
         "GET /v1/streams/{stream}/groups/{group}": Operation(rule: .action(.streamSubscribe), path: "/v1/streams/orders-1/groups/g"),
         "POST /v1/streams/{stream}/groups/{group}": Operation(rule: .action(.streamAdmin), path: "/v1/streams/orders-1/groups/g2", body: "{}"),
         "DELETE /v1/streams/{stream}/groups/{group}": Operation(rule: .action(.streamAdmin), path: "/v1/streams/orders-1/groups/g3"),
+        "GET /v1/streams/$all/groups/{group}": Operation(rule: .action(.streamSubscribe), path: "/v1/streams/$all/groups/ga"),
+        "POST /v1/streams/$all/groups/{group}": Operation(rule: .action(.streamAdmin), path: "/v1/streams/$all/groups/ga2", body: "{}"),
+        "DELETE /v1/streams/$all/groups/{group}": Operation(rule: .action(.streamAdmin), path: "/v1/streams/$all/groups/ga3"),
         "GET /v1/streams/{stream}/groups/{group}/consume": Operation(
             rule: .action(.streamSubscribe), path: "/v1/streams/orders-1/groups/g/consume", serverSentEvents: true),
         "POST /v1/streams/{stream}/groups/{group}/ack": Operation(
