@@ -2,6 +2,7 @@ import ChorusAPI
 import ChorusClocks
 import ChorusCore
 import ChorusService
+import Foundation
 import Testing
 
 @testable import ChorusHTTP
