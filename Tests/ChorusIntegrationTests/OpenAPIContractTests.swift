@@ -40,7 +40,8 @@ extension RealProcessTests {
             let executable = try #require(Self.schemathesis)
             try await ClusterHarness.withCluster(name: "openapi-contract") { harness in
                 let leader = try await harness.leader()
-                let report = harness.directory + "/schemathesis.txt"
+                // Outside the cluster's directory, which a passing body removes.
+                let report = NSTemporaryDirectory() + "chorus-schemathesis-report.txt"
                 let arguments = [
                     "run", Self.packageRoot + "/Sources/ChorusHTTP/openapi.yaml", "--url", harness.cluster.httpURL(leader.node),
                     "--checks", "all", "--header", "Authorization: Bearer \(harness.token)", "--max-examples", "\(Self.maximumExamples)",
@@ -75,6 +76,8 @@ extension RealProcessTests {
             ("PUT /v1/sagas/definitions/{name}: ST202", "a saga definition's rules (kinds in order, unique step ids, templates that read earlier stages) are beyond JSON Schema"),
             ("POST /v1/streams: ST202 [400]", "a multi-stream append names each stream once: uniqueness of a member across array items is beyond JSON Schema"),
             ("DELETE /v1/streams/{stream}: ST202 [400]", "a $-prefixed name (schema-invalid for this operation's StreamWritable) is sent as positive; not yet explained"),
+            ("Stateful tests: ST202 [400]", "seen only as the multi-stream append naming a stream twice (POST /v1/streams, above); the report names the request"),
+            ("POST /v1/streams/{stream}: ST201 [413]", "more events than maxItems is 413 append_too_large (a limit, as for bytes), where schemathesis expects 400 or 422"),
             ("PUT /v1/streams/{stream}/metadata: ST202 [400]", "the same $-prefixed stream name as DELETE /v1/streams/{stream}"),
             ("POST /v1/streams/{stream}/groups/{group}: ST202 [400]", "a start position beyond the head depends on the store's state (answered 400 invalid_group; 409 would be right)"),
             ("POST /v1/streams/$all/groups/{group}: ST202 [400]", "the same start position beyond the head"),
