@@ -9,9 +9,10 @@ public enum ChorusHeader {
     public static let version = "X-Chorus-Version"
     /// On a 412: the key's current version (0 if absent).
     public static let currentVersion = "X-Chorus-Current-Version"
-    /// Idempotency: the client's session id and this request's sequence number.
-    public static let clientID = "X-Chorus-Client-ID"
-    public static let sequence = "X-Chorus-Sequence"
+    /// Idempotency: `<client>.<sequence>`, the client's session id and this
+    /// request's sequence number in one header (two headers that must come
+    /// together cannot be described in OpenAPI 3; one header with a pattern can).
+    public static let idempotency = "X-Chorus-Idempotency"
     /// On a redirect: the leader's node id.
     public static let leader = "X-Chorus-Leader"
     /// Which node answered.

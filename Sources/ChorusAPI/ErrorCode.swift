@@ -20,7 +20,12 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
     /// A keyspace name is malformed, or a keyspace definition is invalid.
     case invalidKeyspace = "invalid_keyspace"
     case keyspaceNotFound = "keyspace_not_found"
+    /// A keyspace of that name (or, leaderless, of the same identifier) exists.
     case keyspaceExists = "keyspace_exists"
+    /// The default keyspace cannot be deleted.
+    case keyspaceProtected = "keyspace_protected"
+    /// A leaderless keyspace asks for more replicas than the cluster has members.
+    case tooFewMembers = "too_few_members"
     /// The operation needs a keyspace of another replication mode (Raft or leaderless).
     case wrongReplicationMode = "wrong_replication_mode"
     /// The state machine refused the command as malformed; nothing was applied.
@@ -144,6 +149,7 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable, CustomStringCon
         case .appendTooLarge: 413
         case .methodNotAllowed: 405
         case .sessionExpired, .foreignSessionToken, .keyspaceExists, .wrongReplicationMode: 409
+        case .keyspaceProtected, .tooFewMembers: 409
         case .lengthRequired: 411
         case .versionMismatch: 412
         case .payloadTooLarge: 413

@@ -17,12 +17,17 @@ import ChorusCore
 ///   one restored from a loss) refuses it with `foreign_session_token` instead
 ///   of silently serving older data than the token promises.
 ///
-/// Wire form: `base64url(version 1 · epoch (8 bytes) · varint index · vector)`.
+/// Text form (format 1): `s1.<epoch>.<index>[.<replica>-<counter>]*`, the
+/// epoch in 16 lower-case hexadecimal digits, the index and each leaderless
+/// vector entry (`VersionVectorText`) in 1 to 16. The grammar is regular, so
+/// `openapi.yaml` gives the exact pattern a node accepts: the token stays
+/// opaque in meaning (clients echo it), not in syntax.
 public struct SessionToken: Sendable, Hashable, CustomStringConvertible {
-    public static let formatVersion: UInt8 = 1
+    /// The text's prefix: the format's letter and version.
+    public static let formatPrefix = "s1"
     /// Entries of the leaderless vector (one per replica that coordinated a write).
-    public static let maximumReplicas = 64
-    /// The longest token text a request may carry.
+    public static let maximumReplicas = VersionVectorText.maximumEntries
+    /// The longest `X-Chorus-Session` value a request may carry (every token in it).
     public static let maximumTextBytes = 1_024
 
     /// The cluster epoch this token belongs to; 0 before any is known.
@@ -40,35 +45,53 @@ public struct SessionToken: Sendable, Hashable, CustomStringConvertible {
 
     /// The token `text`, or `invalid_session_token`.
     public init(parsing text: String) throws(APIProblem) {
-        guard text.utf8.count <= Self.maximumTextBytes, let bytes = Base64URL.decode(text) else {
-            throw APIProblem(.invalidSessionToken, "the session token is not a Chorus token (base64url, at most \(Self.maximumTextBytes) bytes)")
+        guard text.utf8.count <= Self.maximumTextBytes else {
+            throw APIProblem(.invalidSessionToken, "a session token is at most \(Self.maximumTextBytes) bytes")
         }
-        var reader = ByteReader(bytes)
-        let version: UInt8
-        do throws(BinaryDecodingError) {
-            version = try reader.readByte()
-            epoch = try reader.readFixedUInt64()
-            index = LogIndex(try reader.readVarint())
-            leaderless = try VersionVector(decoding: &reader)
-        } catch {
-            throw APIProblem(.invalidSessionToken, "the session token is malformed: \(error)")
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 3, parts[0] == Self.formatPrefix else {
+            throw APIProblem(
+                .invalidSessionToken,
+                "\(JSONString.quoted(String(text.prefix(80)))) is not a Chorus session token of format \(Self.formatPrefix) (s1.<epoch>.<index>[.<replica>-<counter>]*)")
         }
-        guard version == Self.formatVersion else {
-            throw APIProblem(.invalidSessionToken, "session token format \(version) is unknown; this node reads format \(Self.formatVersion)")
+        guard parts[1].utf8.count == 16, let epoch = VersionVectorText.hexadecimal(parts[1]),
+            let index = VersionVectorText.hexadecimal(parts[2])
+        else {
+            throw APIProblem(.invalidSessionToken, "the session token's epoch (16 hexadecimal digits) or index (1 to 16) is malformed")
         }
-        guard reader.isAtEnd else { throw APIProblem(.invalidSessionToken, "the session token has trailing bytes") }
-        guard leaderless.entries.count <= Self.maximumReplicas else {
-            throw APIProblem(.invalidSessionToken, "the session token names more than \(Self.maximumReplicas) replicas")
+        guard let leaderless = VersionVectorText.parse(parts.dropFirst(3)) else {
+            throw APIProblem(
+                .invalidSessionToken,
+                "the session token's vector is malformed (at most \(Self.maximumReplicas) entries <replica>-<counter>, each 1 to 16 hexadecimal digits)")
         }
+        self.epoch = epoch
+        self.index = LogIndex(index)
+        self.leaderless = leaderless
+    }
+
+    /// The tokens of one `X-Chorus-Session` value: comma-separated, with
+    /// optional spaces or tabs around each comma, at most `maximumTextBytes` in all.
+    public static func tokens(inHeader value: String) throws(APIProblem) -> [SessionToken] {
+        guard value.utf8.count <= maximumTextBytes else {
+            throw APIProblem(.invalidSessionToken, "X-Chorus-Session is at most \(maximumTextBytes) bytes")
+        }
+        var tokens: [SessionToken] = []
+        for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+            var trimmed = part[...]
+            while let first = trimmed.first, first == " " || first == "\t" { trimmed = trimmed.dropFirst() }
+            while let last = trimmed.last, last == " " || last == "\t" { trimmed = trimmed.dropLast() }
+            tokens.append(try SessionToken(parsing: String(trimmed)))
+        }
+        return tokens
     }
 
     public var text: String {
-        var writer = ByteWriter(capacity: 24)
-        writer.write(Self.formatVersion)
-        writer.writeFixed(epoch)
-        writer.writeVarint(index.rawValue)
-        leaderless.encode(into: &writer)
-        return Base64URL.encode(writer.bytes)
+        var text = Self.formatPrefix + "."
+        let epochDigits = String(epoch, radix: 16)
+        text += String(repeating: "0", count: 16 - epochDigits.utf8.count) + epochDigits
+        text += "." + String(index.rawValue, radix: 16)
+        VersionVectorText.append(leaderless, to: &text)
+        return text
     }
 
     public var description: String { "session(epoch \(epoch), index \(index.rawValue), \(leaderless))" }

@@ -92,8 +92,7 @@ extension ChorusClient {
         let sequence = session.nextSequence
         session.nextSequence += 1
         var headers = baseHeaders
-        headers.add(name: ChorusHeader.clientID, value: String(session.clientID))
-        headers.add(name: ChorusHeader.sequence, value: String(sequence))
+        headers.add(name: ChorusHeader.idempotency, value: "\(session.clientID).\(sequence)")
         let call = Call(method: method, path: "/v1/kv/\(Self.encodePathSegment(key))", headers: headers, body: body, isWrite: true)
         var sessionExpired = false
         do {

@@ -32,7 +32,7 @@ public struct VersionedValue: Sendable, Hashable {
 ///   are the client's own (AHC's are off): a body is replayed only on a 307,
 ///   with its idempotency session, and never from `https` to `http`.
 /// - **Safe retries.** Every write carries an idempotency session
-///   (`X-Chorus-Client-ID`, `X-Chorus-Sequence`). A session is used by one call
+///   (`X-Chorus-Idempotency: <client>.<sequence>`). A session is used by one call
 ///   at a time (a pool hands them out), so its sequence numbers reach the
 ///   cluster in order; a retried write repeats its pair and the state machine
 ///   applies it at most once (thesis §6.3). Connection failures, the

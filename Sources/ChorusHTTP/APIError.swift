@@ -82,8 +82,7 @@ enum ChorusHeaders {
     static let minimumIndex = HTTPField.Name(ChorusHeader.minimumIndex)!
     static let version = HTTPField.Name(ChorusHeader.version)!
     static let currentVersion = HTTPField.Name(ChorusHeader.currentVersion)!
-    static let clientID = HTTPField.Name(ChorusHeader.clientID)!
-    static let sequence = HTTPField.Name(ChorusHeader.sequence)!
+    static let idempotency = HTTPField.Name(ChorusHeader.idempotency)!
     static let leader = HTTPField.Name(ChorusHeader.leader)!
     static let node = HTTPField.Name(ChorusHeader.node)!
     static let session = HTTPField.Name(ChorusHeader.session)!

@@ -105,41 +105,50 @@ public enum ChorusHTTPServer {
         // One parameter name per position (the router is a trie): `/v1/kv/{key}`
         // is the default keyspace, `/v1/kv/{keyspace}/{key}` a named one.
         for path in ["/v1/kv/:first", "/v1/kv/:first/:second"] {
-            router.put(RouterPath(path)) { request, context in try await api.put(request, context: context) }
-            router.get(RouterPath(path)) { request, context in try await api.get(request, context: context) }
-            router.delete(RouterPath(path)) { request, context in try await api.delete(request, context: context) }
-            for method in [HTTPRequest.Method.post, .patch] {
-                router.on(RouterPath(path), method: method) { request, _ -> Response in
-                    throw APIError(
-                        .methodNotAllowed, "\(request.method) is not allowed on a key; use GET, PUT or DELETE",
-                        headers: [.allow: "GET, PUT, DELETE"])
-                }
-            }
+            router.on(
+                RouterPath(path),
+                methods: [
+                    (.get, { request, context in try await api.get(request, context: context) }),
+                    (.put, { request, context in try await api.put(request, context: context) }),
+                    (.delete, { request, context in try await api.delete(request, context: context) }),
+                ])
         }
-        router.get("/v1/kv") { request, _ in try await api.range(request) }
+        router.on("/v1/kv", methods: [(.get, { request, _ in try await api.range(request) })])
         LeaderlessCRDTAPI(keyValue: api.leaderless).register(on: router)
         let keyspaces = KeyspaceAPI(service: api.service)
-        router.get("/v1/keyspaces") { request, _ in try await keyspaces.list(request) }
-        router.put("/v1/keyspaces/:name") { request, context in try await keyspaces.create(request, context: context) }
-        router.get("/v1/keyspaces/:name") { request, context in try await keyspaces.show(request, context: context) }
-        router.delete("/v1/keyspaces/:name") { request, context in try await keyspaces.delete(request, context: context) }
+        router.on("/v1/keyspaces", methods: [(.get, { request, _ in try await keyspaces.list(request) })])
+        router.on(
+            "/v1/keyspaces/:name",
+            methods: [
+                (.get, { request, context in try await keyspaces.show(request, context: context) }),
+                (.put, { request, context in try await keyspaces.create(request, context: context) }),
+                (.delete, { request, context in try await keyspaces.delete(request, context: context) }),
+            ])
         EventStoreAPI(service: service, configuration: configuration).register(on: router)
         ProjectionAPI(service: service).register(on: router)
         SagaAPI(service: service).register(on: router)
-        router.get("/v1/cluster") { _, _ in try await api.cluster() }
-        router.get("/healthz") { _, _ in await api.health() }
-        router.get("/metrics") { _, _ in try api.metrics() }
-        router.get("/") { _, _ in
-            // The page holds no data (it fetches /v1/cluster and /metrics with the token it is given), so it is open.
-            Response(
-                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.dashboard_html)))
-        }
-        router.get("/openapi.yaml") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "application/yaml"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
-        }
+        router.on("/v1/cluster", methods: [(.get, { _, _ in try await api.cluster() })])
+        router.on("/healthz", methods: [(.get, { _, _ in await api.health() })])
+        router.on("/metrics", methods: [(.get, { _, _ in try api.metrics() })])
+        router.on(
+            "/",
+            methods: [
+                (.get, { _, _ in
+                    // The page holds no data (it fetches /v1/cluster and /metrics with the token it is given), so it is open.
+                    Response(
+                        status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.dashboard_html)))
+                })
+            ])
+        router.on(
+            "/openapi.yaml",
+            methods: [
+                (.get, { _, _ in
+                    Response(
+                        status: .ok, headers: [.contentType: "application/yaml"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+                })
+            ])
         return Application(
             router: router,
             configuration: ApplicationConfiguration(

@@ -49,20 +49,7 @@ struct KeyValueAPI: Sendable {
         var request = request
         let body = try await request.collectBody(upTo: configuration.maximumValueBytes)
         let value = Array(body.readableBytesView)
-        let condition: WriteCondition
-        if let ifMatch = request.headers[.ifMatch] {
-            guard let expected = Self.parseVersion(ifMatch) else {
-                throw APIError(.invalidHeader, "If-Match must be a version in quotes, like \"42\"")
-            }
-            condition = .version(expected)
-        } else if let ifNoneMatch = request.headers[.ifNoneMatch] {
-            guard ifNoneMatch.trimmingSpaces == "*" else {
-                throw APIError(.invalidHeader, "only If-None-Match: * (create only) is supported")
-            }
-            condition = .absent
-        } else {
-            condition = .always
-        }
+        let condition = try Self.writeCondition(request)
         if await service.isLeaderless(keyspace) { return try await leaderless.put(keyspace: keyspace, key: key, value: value, request: request) }
         let operation = KeyValueRequest.put(
             key: key, keyspace: keyspace, value: value, condition: condition, session: try session(request))
@@ -216,6 +203,9 @@ struct KeyValueAPI: Sendable {
     /// keyspace's default.
     func consistency(_ request: Request) throws -> ReadConsistency? {
         let parameters = request.uri.queryParameters
+        for name in ["consistency", "max-versions", "max-lag"] where parameters[values: Substring(name)].count > 1 {
+            throw APIError(.invalidConsistency, "\(name) may be given once")
+        }
         let level = parameters["consistency"].map(String.init) ?? request.headers[ChorusHeaders.consistency]?.trimmingSpaces
         let versions = parameters["max-versions"].map(String.init)
         let lag = parameters["max-lag"].map(String.init)
@@ -239,8 +229,7 @@ struct KeyValueAPI: Sendable {
         var merged: SessionToken?
         do throws(APIProblem) {
             for value in values {
-                for part in value.split(separator: ",") {
-                    let token = try SessionToken(parsing: String(part).trimmingSpaces)
+                for token in try SessionToken.tokens(inHeader: value) {
                     if let earlier = merged { merged = try earlier.merging(token) } else { merged = token }
                 }
             }
@@ -250,31 +239,74 @@ struct KeyValueAPI: Sendable {
         return merged
     }
 
-    /// The idempotency session: both headers or neither.
+    /// The idempotency session of `X-Chorus-Idempotency` (`WriteSession.parse`), if given once.
     func session(_ request: Request) throws -> WriteSession? {
-        let client = request.headers[ChorusHeaders.clientID]
-        let sequence = request.headers[ChorusHeaders.sequence]
-        switch (client, sequence) {
-        case (nil, nil):
-            return nil
-        case (let client?, let sequence?):
-            guard let clientID = UInt64(client.trimmingSpaces), clientID > 0,
-                let number = UInt64(sequence.trimmingSpaces), number > 0
-            else {
-                throw APIError(.invalidHeader, "X-Chorus-Client-ID and X-Chorus-Sequence must be positive integers")
+        let values = request.headers[values: ChorusHeaders.idempotency]
+        guard let text = values.first else { return nil }
+        guard values.count == 1, let session = WriteSession(header: text.trimmingSpaces) else {
+            throw APIError(
+                .invalidHeader, "X-Chorus-Idempotency is <client>.<sequence>, two positive integers of at most 19 digits (given once)")
+        }
+        return session
+    }
+}
+
+/// The conditional headers of a key-value PUT (RFC 9110 §13.1), on versions
+/// as entity tags: a key's version `N` is the strong tag `"N"`, and an absent
+/// key is version 0.
+///
+/// - `If-Match: "N"` is a compare-and-set: the write happens only if the key's
+///   version is N, so `If-Match: "0"` writes only if the key is absent (like
+///   `If-None-Match: *`); otherwise 412 `version_mismatch`.
+/// - `If-Match: W/"N"` never matches: If-Match uses the strong comparison
+///   (§13.1.1), and a weak tag never compares equal strongly; so it is 412.
+/// - Anything else — an unquoted `N`, `*`, a list, a tag that is not a
+///   version — is 400 `invalid_header` (a list or `*` would need conditions
+///   the store does not offer; refusing them beats guessing).
+/// - `If-None-Match` takes only `*` (create only). Both headers are evaluated
+///   as §13.2.2 orders them: `If-Match: "0"` with `If-None-Match: *` is create
+///   only; any other `If-Match` with it can never hold (the key would have to
+///   exist and not exist), so it is 412 without a write.
+extension KeyValueAPI {
+    enum EntityTag: Equatable {
+        case strong(LogIndex)
+        /// A weak tag: it never matches an `If-Match` (strong comparison).
+        case weak
+    }
+
+    static func writeCondition(_ request: Request) throws -> WriteCondition {
+        let ifMatch = request.headers[values: .ifMatch]
+        let ifNoneMatch = request.headers[values: .ifNoneMatch]
+        guard ifMatch.count <= 1, ifNoneMatch.count <= 1 else {
+            throw APIError(.invalidHeader, "give If-Match and If-None-Match at most once each")
+        }
+        var createOnly = false
+        if let text = ifNoneMatch.first {
+            guard text.trimmingSpaces == "*" else { throw APIError(.invalidHeader, "only If-None-Match: * (create only) is supported") }
+            createOnly = true
+        }
+        guard let text = ifMatch.first else { return createOnly ? .absent : .always }
+        switch parseEntityTag(text.trimmingSpaces) {
+        case .strong(let version)?:
+            guard createOnly else { return .version(version) }
+            guard version == .zero else {
+                throw APIError(.versionMismatch, "If-Match: \"\(version.rawValue)\" and If-None-Match: * cannot both hold")
             }
-            return WriteSession(clientID: clientID, sequence: number)
-        default:
-            throw APIError(.invalidHeader, "X-Chorus-Client-ID and X-Chorus-Sequence go together")
+            return .absent
+        case .weak?: throw APIError(.versionMismatch, "a weak entity tag never matches If-Match (RFC 9110 §13.1.1)")
+        case nil: throw APIError(.invalidHeader, "If-Match is one quoted version, like \"42\" (\"0\": only if absent)")
         }
     }
 
-    /// `"42"`, `W/"42"` or `42`.
-    static func parseVersion(_ text: String) -> LogIndex? {
-        var value = Substring(text.trimmingSpaces)
-        if value.hasPrefix("W/") { value = value.dropFirst(2) }
-        if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 { value = value.dropFirst().dropLast() }
-        guard let number = UInt64(String(value)) else { return nil }
-        return LogIndex(number)
+    /// `"N"` (a version: decimal digits, no leading zero, at most 19) or
+    /// `W/"N"` (weak); nil for anything else.
+    static func parseEntityTag(_ text: String) -> EntityTag? {
+        var value = Substring(text)
+        let weak = value.hasPrefix("W/")
+        if weak { value = value.dropFirst(2) }
+        guard value.count >= 2, value.first == "\"", value.last == "\"" else { return nil }
+        let digits = value.dropFirst().dropLast()
+        guard let version = WriteSession.positiveOrZero(digits) else { return nil }
+        return weak ? .weak : .strong(LogIndex(version))
     }
 }

@@ -122,26 +122,25 @@ struct LeaderlessKeyValueAPI: Sendable {
 
     // MARK: Parsing
 
+    /// The context's text, `c[.<replica>-<counter>]*` (`VersionVectorText`):
+    /// a regular grammar, so `openapi.yaml` gives the exact pattern.
     static func encode(_ context: VersionVector) -> String {
-        var writer = ByteWriter()
-        context.encode(into: &writer)
-        return Base64URL.encode(writer.bytes)
+        var text = "c"
+        VersionVectorText.append(context, to: &text)
+        return text
     }
 
     /// `X-Chorus-Context` as the client read it, or the coordinating replica's (a blind write).
     static func context(_ request: Request) throws -> WriteContext {
-        guard let text = request.headers[contextHeader] else { return .observedAtCoordinatingReplica }
-        guard text.utf8.count <= 4_096, let bytes = Base64URL.decode(text) else {
-            throw APIError(.invalidHeader, "X-Chorus-Context must be the base64url context a read or write answered")
+        let values = request.headers[values: contextHeader]
+        guard let text = values.first else { return .observedAtCoordinatingReplica }
+        let parts = text.trimmingSpaces.split(separator: ".", omittingEmptySubsequences: false)
+        guard values.count == 1, parts.first == "c", let vector = VersionVectorText.parse(parts.dropFirst()) else {
+            throw APIError(
+                .invalidHeader,
+                "X-Chorus-Context is the context a read or write answered: c[.<replica>-<counter>]*, at most \(VersionVectorText.maximumEntries) entries (given once)")
         }
-        var reader = ByteReader(bytes)
-        do {
-            let vector = try VersionVector(decoding: &reader)
-            try reader.expectEnd()
-            return .client(vector)
-        } catch {
-            throw APIError(.invalidHeader, "X-Chorus-Context does not decode: \(error)")
-        }
+        return .client(vector)
     }
 
     /// `n`, `r`, `w`, `pr`, `pw`, `dw` and `timeout_ms`, each a small non-negative integer.

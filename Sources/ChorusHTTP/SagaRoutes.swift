@@ -158,17 +158,19 @@ struct SagaAPI: Sendable {
             case "cancel":
                 try only(["reason"], in: object)
                 response = try await service.cancelSaga(
-                    definition: definition, id: id, reason: object["reason"]?.stringValue ?? "cancelled by a client", caller: caller)
+                    definition: definition, id: id, reason: try text("reason", in: object) ?? "cancelled by a client", caller: caller)
             case "retry":
                 try only(["note"], in: object)
-                response = try await service.retrySaga(definition: definition, id: id, note: object["note"]?.stringValue ?? "", caller: caller)
+                response = try await service.retrySaga(definition: definition, id: id, note: try text("note", in: object) ?? "", caller: caller)
             default:
-                try only(["outcome", "result", "code", "note"], in: object)
                 let resolution: SagaResolution
                 switch object["outcome"]?.stringValue {
-                case "succeeded": resolution = .succeeded(result: object["result"] ?? .null)
+                case "succeeded":
+                    try only(["outcome", "result", "note"], in: object)
+                    resolution = .succeeded(result: object["result"] ?? .null)
                 case "failed":
-                    guard let code = object["code"]?.stringValue, !code.isEmpty else {
+                    try only(["outcome", "code", "note"], in: object)
+                    guard let code = try text("code", in: object), !code.isEmpty else {
                         throw APIError(.badRequest, "a failed resolution names the error code: {\"outcome\": \"failed\", \"code\": \"…\"}")
                     }
                     resolution = .failed(code: code)
@@ -176,7 +178,7 @@ struct SagaAPI: Sendable {
                     throw APIError(.badRequest, "outcome must be \"succeeded\" or \"failed\"")
                 }
                 response = try await service.resolveSaga(
-                    definition: definition, id: id, resolution: resolution, note: object["note"]?.stringValue ?? "", caller: caller)
+                    definition: definition, id: id, resolution: resolution, note: try text("note", in: object) ?? "", caller: caller)
             }
         } catch let error as ServiceError {
             throw failure(error, request)
@@ -269,6 +271,13 @@ struct SagaAPI: Sendable {
         }
         guard let object = value.objectValue else { throw APIError(.invalidJSON, "the body must be a JSON object") }
         return object
+    }
+
+    /// A member that must be a string when present (nil when absent).
+    func text(_ field: String, in object: JSONObject) throws(APIError) -> String? {
+        guard let value = object[field] else { return nil }
+        guard let string = value.stringValue else { throw APIError(.badRequest, "\(field) must be a string") }
+        return string
     }
 
     func only(_ fields: [String], in object: JSONObject) throws(APIError) {

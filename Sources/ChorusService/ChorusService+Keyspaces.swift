@@ -46,13 +46,13 @@ extension ChorusService {
         if definition.mode == .leaderless {
             let members = node.configuration.members.count
             guard definition.replicas <= members else {
-                throw ServiceError(.invalidKeyspace, "a leaderless keyspace has at most as many replicas as the cluster has nodes (\(members))")
+                throw ServiceError(.tooFewMembers, "a leaderless keyspace has at most as many replicas as the cluster has nodes (\(members))")
             }
             let id = KeyspaceID(naming: name)
             if let clash = try await allKeyspaces().first(where: {
                 $0.name != name && $0.definition.mode == .leaderless && KeyspaceID(naming: $0.name) == id
             }) {
-                throw ServiceError(.invalidKeyspace, "'\(name)' hashes to the identifier of leaderless keyspace '\(clash.name)'; choose another name")
+                throw ServiceError(.keyspaceExists, "'\(name)' hashes to the identifier of leaderless keyspace '\(clash.name)'; choose another name")
             }
         }
         let (result, index) = try await catalogWrite(
@@ -73,7 +73,7 @@ extension ChorusService {
         try authorize(caller, .keyspaceAdmin, .keyspace(name))
         try validate(keyspace: name)
         guard name != KeyspaceName.defaultName else {
-            throw ServiceError(.invalidKeyspace, "the default keyspace cannot be deleted")
+            throw ServiceError(.keyspaceProtected, "the default keyspace cannot be deleted")
         }
         if let entry = try await allKeyspaces().first(where: { $0.name == name }), entry.definition.mode == .leaderless {
             // Its keys live on every node's leaderless log, not in the Raft

@@ -25,7 +25,7 @@ public struct DeliveryID: Sendable, Hashable, CustomStringConvertible {
         func number(after prefix: String) -> UInt64? {
             guard text.hasPrefix(prefix) else { return nil }
             let digits = text.dropFirst(prefix.count)
-            guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            guard !digits.isEmpty, digits.utf8.count <= 19, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
                 return nil
             }
             return UInt64(digits)

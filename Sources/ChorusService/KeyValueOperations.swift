@@ -13,6 +13,33 @@ public struct WriteSession: Sendable, Hashable {
         self.clientID = clientID
         self.sequence = sequence
     }
+
+    /// The most digits of a client id or sequence number in the header: 19
+    /// digits are always within UInt64, so the grammar alone decides.
+    public static let maximumDigits = 19
+
+    /// `X-Chorus-Idempotency`'s `<client>.<sequence>`: two positive decimal
+    /// integers without leading zeros, of at most `maximumDigits` digits
+    /// (exactly openapi.yaml's pattern); nil otherwise.
+    public init?(header text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let client = Self.positiveOrZero(parts[0]), client > 0,
+            let sequence = Self.positiveOrZero(parts[1]), sequence > 0
+        else { return nil }
+        self.init(clientID: client, sequence: sequence)
+    }
+
+    /// The header text of this session.
+    public var header: String { "\(clientID).\(sequence)" }
+
+    /// Decimal digits without a leading zero (but `0` itself), at most `maximumDigits`.
+    public static func positiveOrZero(_ text: Substring) -> UInt64? {
+        let bytes = text.utf8
+        guard let first = bytes.first, bytes.count <= maximumDigits, first != UInt8(ascii: "0") || bytes.count == 1,
+            bytes.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        else { return nil }
+        return UInt64(text)
+    }
 }
 
 /// When a put may take effect.

@@ -73,15 +73,43 @@ import Testing
 
     @Test func malformedTokensAreInvalid() throws {
         let good = SessionToken(epoch: 1, index: LogIndex(2)).text
-        var wrongVersion = Base64URL.decode(good)!
-        wrongVersion[0] = 2
-        for text in ["", "!!", Base64URL.encode([1, 2, 3]), good + "AA", Base64URL.encode(wrongVersion)] {
+        #expect(good == "s1.0000000000000001.2")
+        let refused = [
+            "", "!!", "s1", "s1.1.2", "s2.0000000000000001.2", "S1.0000000000000001.2", good + ".", good + ".1", good + ".1-",
+            good + ".-1", good + ".1-2-3", "s1.0000000000000001.2.01234567890123456-1", "s1.000000000000000G.2", good + ".A-1",
+            "s1.0000000000000001.", "s1.0000000000000001.12345678901234567",
+            good + String(repeating: ".1-1", count: 65), String(repeating: "x", count: 1_025),
+        ]
+        for text in refused {
             do {
                 _ = try SessionToken(parsing: text)
                 Issue.record("'\(text)' parsed")
             } catch {
                 #expect(error.code == .invalidSessionToken, "\(text)")
             }
+        }
+    }
+
+    /// Every text of the documented grammar parses (openapi.yaml's pattern):
+    /// entries in any order, repeated replicas (the larger counter wins), zero
+    /// counters, leading zeros, 64 entries.
+    @Test func everyTextOfTheGrammarParses() throws {
+        let token = try SessionToken(parsing: "s1.00000000000000ff.0a.3-5.1-2.3-7.2-0.0000000000000009-1")
+        #expect(token.epoch == 255)
+        #expect(token.index == LogIndex(10))
+        #expect(token.leaderless == VersionVector([(1, 2), (3, 7), (9, 1)] as [(ReplicaID, UInt64)]))
+        #expect(token.text == "s1.00000000000000ff.a.1-2.3-7.9-1")
+        let full = "s1.ffffffffffffffff.ffffffffffffffff" + (1...64).map { ".\(String($0, radix: 16))-ff" }.joined()
+        #expect(try SessionToken(parsing: full).leaderless.entries.count == 64)
+    }
+
+    @Test func aHeaderCarriesSeveralTokens() throws {
+        let one = SessionToken(epoch: 7, index: LogIndex(3)).text
+        let two = SessionToken(epoch: 7, index: LogIndex(9)).text
+        #expect(try SessionToken.tokens(inHeader: "\(one),\(two)").map(\.index) == [LogIndex(3), LogIndex(9)])
+        #expect(try SessionToken.tokens(inHeader: "\(one) ,\t\(two)").count == 2)
+        for value in ["\(one),", ",\(one)", "\(one),,\(two)", one + String(repeating: ",\(one)", count: 60)] {
+            #expect(throws: APIProblem.self, "\(value)") { try SessionToken.tokens(inHeader: value) }
         }
     }
 }

@@ -68,7 +68,7 @@ import Testing
     @Test func aReplayedSessionPairIsAppliedOnce() async throws {
         try await InProcessNode.run { url, _ in
             let client = try ChorusClient(endpoints: [url], configuration: quickConfiguration())
-            let session = [(ChorusHeader.clientID, "99"), (ChorusHeader.sequence, "1")]
+            let session = [(ChorusHeader.idempotency, "99.1")]
             let first = try await client.send(.PUT, url: url + "/v1/kv/once", headers: session, body: Array("a".utf8))
             let replay = try await client.send(.PUT, url: url + "/v1/kv/once", headers: session, body: Array("b".utf8))
             #expect(first.status == 200 && replay.status == 200)

@@ -33,15 +33,15 @@ import Testing
                 let replayed = try #require(leader.requests.first)
                 #expect(follower.requests.count == 1 && leader.requests.count == 1)
                 #expect(replayed.method == "PUT" && replayed.uri == "/v1/kv/k" && replayed.body == Array("v".utf8))
-                #expect(replayed.header(ChorusHeader.clientID) == redirected.header(ChorusHeader.clientID))
-                #expect(replayed.header(ChorusHeader.sequence) == "1" && redirected.header(ChorusHeader.sequence) == "1")
+                #expect(replayed.idempotencyHeader == redirected.idempotencyHeader)
+                #expect(replayed.sequenceHeader == "1" && redirected.sequenceHeader == "1")
 
                 // The next write goes straight to the remembered leader, in the same session.
                 try await client.put("k", Array("w".utf8))
                 #expect(follower.requests.count == 1)
                 #expect(leader.requests.count == 2)
-                #expect(leader.requests[1].header(ChorusHeader.clientID) == redirected.header(ChorusHeader.clientID))
-                #expect(leader.requests[1].header(ChorusHeader.sequence) == "2")
+                #expect(leader.requests[1].clientHeader == redirected.clientHeader)
+                #expect(leader.requests[1].sequenceHeader == "2")
 
                 // The raw API does not follow redirects (AHC's own following is off).
                 let raw = try await client.send(.PUT, url: followerURL + "/v1/kv/k", body: [1])
@@ -92,8 +92,8 @@ import Testing
             #expect(elapsed < 8_000 + 30_000, "the call took \(elapsed) ms for an 8 s deadline")
             let attempts = server.requests
             #expect(attempts.count >= 2, "it retried")
-            #expect(Set(attempts.map { $0.header(ChorusHeader.clientID) }).count == 1)
-            #expect(attempts.allSatisfy { $0.header(ChorusHeader.sequence) == "1" })
+            #expect(Set(attempts.map { $0.clientHeader }).count == 1)
+            #expect(attempts.allSatisfy { $0.sequenceHeader == "1" })
             try await Task.sleep(for: .milliseconds(200))
             #expect(server.requests.count == attempts.count, "nothing is sent after the call has returned")
         }
@@ -129,7 +129,7 @@ import Testing
         let lost = ScriptedAnswer.ok(version: 9).delayed(ScriptedAnswer.forever)
         // The first answer is lost (never sent); retries of sequence 1 answer version 9, sequence 2 version 10.
         let server = ScriptedServer { request, number in
-            number == 0 ? lost : .ok(version: request.header(ChorusHeader.sequence) == "1" ? 9 : 10)
+            number == 0 ? lost : .ok(version: request.sequenceHeader == "1" ? 9 : 10)
         }
         try await server.run { url in
             // A long deadline: the retry after the lost answer must fit even on a loaded machine.
@@ -137,15 +137,15 @@ import Testing
                 endpoints: [url], configuration: quickConfiguration(requestMilliseconds: 2_000, operationMilliseconds: 30_000))
             #expect(try await client.put("k", Array("once".utf8)) == 9)
             let first = server.requests
-            let session = first[0].header(ChorusHeader.clientID)
+            let session = first[0].clientHeader
             #expect(first.count >= 2, "the lost answer was retried")
-            #expect(first.allSatisfy { $0.header(ChorusHeader.clientID) == session && $0.header(ChorusHeader.sequence) == "1" })
+            #expect(first.allSatisfy { $0.clientHeader == session && $0.sequenceHeader == "1" })
             #expect(first.allSatisfy { $0.body == Array("once".utf8) })
             // The session goes back to the pool: the next write is the next number.
             _ = try await client.put("k", Array("twice".utf8))
             let second = server.requests.dropFirst(first.count)
             #expect(!second.isEmpty)
-            #expect(second.allSatisfy { $0.header(ChorusHeader.clientID) == session && $0.header(ChorusHeader.sequence) == "2" })
+            #expect(second.allSatisfy { $0.clientHeader == session && $0.sequenceHeader == "2" })
         }
     }
 
@@ -156,8 +156,8 @@ import Testing
             #expect(try await client.put("k", [1]) == 4)
             let requests = server.requests
             #expect(requests.count == 3)
-            #expect(Set(requests.map { $0.header(ChorusHeader.clientID) }).count == 1)
-            #expect(requests.allSatisfy { $0.header(ChorusHeader.sequence) == "1" })
+            #expect(Set(requests.map { $0.clientHeader }).count == 1)
+            #expect(requests.allSatisfy { $0.sequenceHeader == "1" })
         }
     }
 
@@ -169,11 +169,11 @@ import Testing
             #expect(try await client.put("k", [2]) == 4)
             let requests = server.requests
             #expect(requests.count == 3)
-            let expired = requests[0].header(ChorusHeader.clientID)
-            #expect(requests[1].header(ChorusHeader.clientID) != expired)
-            #expect(requests[1].header(ChorusHeader.sequence) == "1")
-            #expect(requests[2].header(ChorusHeader.clientID) == requests[1].header(ChorusHeader.clientID))
-            #expect(requests[2].header(ChorusHeader.sequence) == "2", "the expired session is never used again")
+            let expired = requests[0].clientHeader
+            #expect(requests[1].clientHeader != expired)
+            #expect(requests[1].sequenceHeader == "1")
+            #expect(requests[2].clientHeader == requests[1].clientHeader)
+            #expect(requests[2].sequenceHeader == "2", "the expired session is never used again")
         }
     }
 
@@ -275,8 +275,8 @@ import Testing
             #expect(requests.count == 32)
             var sequencesBySession: [String: [Int]] = [:]
             for request in requests {
-                let session = try #require(request.header(ChorusHeader.clientID))
-                sequencesBySession[session, default: []].append(try #require(request.header(ChorusHeader.sequence).flatMap(Int.init)))
+                let session = try #require(request.clientHeader)
+                sequencesBySession[session, default: []].append(try #require(request.sequenceHeader.flatMap { Int($0) }))
             }
             #expect((1...8).contains(sequencesBySession.count), "at most one session per call in flight")
             for (session, sequences) in sequencesBySession {

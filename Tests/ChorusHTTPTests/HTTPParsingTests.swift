@@ -1,6 +1,7 @@
 import ChorusKeyValue
 import ChorusCore
 import Foundation
+import ChorusService
 import Testing
 
 @testable import ChorusHTTP
@@ -29,8 +30,21 @@ import Testing
         #expect(PercentDecoding.decode("%E2%9C%93") == "✓")
         #expect(PercentDecoding.decode("%FF") == nil)
         #expect(PercentDecoding.decode("%4") == nil)
-        #expect(KeyValueAPI.parseVersion("\"42\"") == LogIndex(42))
-        #expect(KeyValueAPI.parseVersion("W/\"7\"") == LogIndex(7))
-        #expect(KeyValueAPI.parseVersion("x") == nil)
+        #expect(KeyValueAPI.parseEntityTag("\"42\"") == .strong(LogIndex(42)))
+        #expect(KeyValueAPI.parseEntityTag("\"0\"") == .strong(.zero))
+        #expect(KeyValueAPI.parseEntityTag("W/\"7\"") == .weak)
+        for refused in ["x", "42", "\"\"", "\"042\"", "\"-1\"", "\"4 2\"", "*", "\"1\", \"2\"", "W/42", "w/\"7\"", "\"12345678901234567890\""] {
+            #expect(KeyValueAPI.parseEntityTag(refused) == nil, "\(refused)")
+        }
+    }
+
+    /// `X-Chorus-Idempotency` is exactly openapi.yaml's `^[1-9][0-9]{0,18}\.[1-9][0-9]{0,18}$`.
+    @Test func theIdempotencyHeaderGrammar() {
+        #expect(WriteSession(header: "77.1") == WriteSession(clientID: 77, sequence: 1))
+        #expect(WriteSession(header: "9223372036854775807.9999999999999999999")?.sequence == 9_999_999_999_999_999_999)
+        #expect(WriteSession(clientID: 5, sequence: 3).header == "5.3")
+        for refused in ["", "1", ".1", "1.", "0.1", "1.0", "01.1", "1.01", "1.2.3", "+1.1", "1 .1", "12345678901234567890.1", "a.b"] {
+            #expect(WriteSession(header: refused) == nil, "\(refused)")
+        }
     }
 }

@@ -25,8 +25,7 @@ import Testing
     static let version = HTTPField.Name(ChorusHeader.version)!
     static let currentVersion = HTTPField.Name(ChorusHeader.currentVersion)!
     static let minimumIndex = HTTPField.Name(ChorusHeader.minimumIndex)!
-    static let clientID = HTTPField.Name(ChorusHeader.clientID)!
-    static let sequence = HTTPField.Name(ChorusHeader.sequence)!
+    static let idempotency = HTTPField.Name(ChorusHeader.idempotency)!
 
     /// Runs `body` against the routes of a fresh single node.
     static func withRoutes(
@@ -100,10 +99,13 @@ import Testing
             let badHeaders: [(HTTPRequest.Method, HTTPFields)] = [
                 (.put, [.ifMatch: "abc"]),
                 (.put, [.ifNoneMatch: "\"3\""]),
-                (.put, [Self.clientID: "5"]),
-                (.put, [Self.sequence: "1"]),
-                (.put, [Self.clientID: "0", Self.sequence: "1"]),
-                (.put, [Self.clientID: "5", Self.sequence: "zero"]),
+                (.put, [Self.idempotency: "5"]),
+                (.put, [Self.idempotency: ".1"]),
+                (.put, [Self.idempotency: "0.1"]),
+                (.put, [Self.idempotency: "5.zero"]),
+                (.put, [Self.idempotency: "05.1"]),
+                (.put, [Self.idempotency: "5.1.2"]),
+                (.put, [Self.idempotency: "12345678901234567890.1"]),
                 (.delete, [.ifMatch: "\"1\""]),
                 (.get, [Self.minimumIndex: "-1"]),
             ]
@@ -133,12 +135,26 @@ import Testing
 
     @Test func otherMethodsAre405WithAllow() async throws {
         try await Self.withRoutes { client, _ in
-            for method in [HTTPRequest.Method.post, .patch] {
+            for method in [HTTPRequest.Method.post, .patch, .trace, .query, .connect] {
                 let response = try await client.execute(uri: "/v1/kv/k", method: method, body: Self.bytes("x"))
                 #expect(response.status == .methodNotAllowed, "\(method)")
                 #expect(Self.code(response) == .methodNotAllowed, "\(method)")
                 #expect(response.headers[.allow] == "GET, PUT, DELETE", "\(method)")
             }
+            // Every path that exists, with or without parameters, and OPTIONS: 204 with the same Allow.
+            for (path, allow) in [
+                ("/", "GET"), ("/healthz", "GET"), ("/metrics", "GET"), ("/openapi.yaml", "GET"), ("/v1/cluster", "GET"),
+                ("/v1/kv", "GET"), ("/v1/keyspaces", "GET"), ("/v1/keyspaces/ks", "GET, PUT, DELETE"),
+                ("/v1/kv/ks/k", "GET, PUT, DELETE"), ("/v1/streams", "POST"), ("/v1/all/subscribe", "GET"),
+            ] {
+                let trace = try await client.execute(uri: path, method: .trace)
+                #expect(trace.status == .methodNotAllowed && Self.code(trace) == .methodNotAllowed, "TRACE \(path)")
+                #expect(trace.headers[.allow] == allow, "TRACE \(path)")
+                let options = try await client.execute(uri: path, method: .options)
+                #expect(options.status == .noContent && options.headers[.allow] == allow, "OPTIONS \(path)")
+            }
+            let nowhere = try await client.execute(uri: "/v1/nowhere", method: .trace)
+            #expect(nowhere.status == .notFound, "a path that does not exist stays 404")
         }
     }
 
@@ -182,11 +198,80 @@ import Testing
         }
     }
 
+    /// RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag never
+    /// matches — 412 even when its number is the key's version — while an
+    /// unquoted version is not an entity tag at all (400 invalid_header).
+    @Test func aWeakIfMatchNeverMatchesAndAnUnquotedOneIs400() async throws {
+        try await Self.withRoutes { client, _ in
+            let put = try await client.execute(uri: "/v1/kv/k", method: .put, body: Self.bytes("v"))
+            let version = try #require(put.headers[Self.version])
+            let weak = try await client.execute(
+                uri: "/v1/kv/k", method: .put, headers: [.ifMatch: "W/\"\(version)\""], body: Self.bytes("w"))
+            #expect(weak.status == .preconditionFailed && Self.code(weak) == .versionMismatch)
+            let weakAbsent = try await client.execute(
+                uri: "/v1/kv/absent", method: .put, headers: [.ifMatch: "W/\"0\""], body: Self.bytes("w"))
+            #expect(weakAbsent.status == .preconditionFailed && Self.code(weakAbsent) == .versionMismatch)
+            for refused in [version, "*", "\"\(version)\", \"1\"", "\"0\(version)\""] {
+                let response = try await client.execute(
+                    uri: "/v1/kv/k", method: .put, headers: [.ifMatch: refused], body: Self.bytes("w"))
+                #expect(response.status == .badRequest && Self.code(response) == .invalidHeader, "If-Match: \(refused)")
+            }
+            // Both (RFC 9110 §13.2.2's order): "N" with * can never hold; "0" with * is create only.
+            let both = try await client.execute(
+                uri: "/v1/kv/k", method: .put, headers: [.ifMatch: "\"\(version)\"", .ifNoneMatch: "*"], body: Self.bytes("w"))
+            #expect(both.status == .preconditionFailed && Self.code(both) == .versionMismatch)
+            let createOnly = try await client.execute(
+                uri: "/v1/kv/k", method: .put, headers: [.ifMatch: "\"0\"", .ifNoneMatch: "*"], body: Self.bytes("w"))
+            #expect(createOnly.status == .preconditionFailed && Self.code(createOnly) == .versionMismatch)
+            let read = try await client.execute(uri: "/v1/kv/k", method: .get)
+            #expect(String(buffer: read.body) == "v", "no refused condition wrote")
+            let created = try await client.execute(
+                uri: "/v1/kv/new", method: .put, headers: [.ifMatch: "\"0\"", .ifNoneMatch: "*"], body: Self.bytes("n"))
+            #expect(created.status == .ok)
+        }
+    }
+
+    /// `If-Match: "0"` names version 0, which is what an absent key has: on an
+    /// absent key it writes (create only, like `If-None-Match: *`), on a
+    /// present one it is 412.
+    @Test func ifMatchZeroWritesOnlyAnAbsentKey() async throws {
+        try await Self.withRoutes { client, _ in
+            let created = try await client.execute(uri: "/v1/kv/fresh", method: .put, headers: [.ifMatch: "\"0\""], body: Self.bytes("a"))
+            #expect(created.status == .ok)
+            let version = try #require(created.headers[Self.version])
+            let again = try await client.execute(uri: "/v1/kv/fresh", method: .put, headers: [.ifMatch: "\"0\""], body: Self.bytes("b"))
+            #expect(again.status == .preconditionFailed && Self.code(again) == .versionMismatch)
+            #expect(again.headers[Self.currentVersion] == version)
+            let read = try await client.execute(uri: "/v1/kv/fresh", method: .get)
+            #expect(String(buffer: read.body) == "a")
+        }
+    }
+
+    /// A parameter that takes one value, given twice, is 400 (never the first
+    /// or the last silently).
+    @Test func aRepeatedConsistencyParameterIs400() async throws {
+        try await Self.withRoutes { client, _ in
+            _ = try await client.execute(uri: "/v1/kv/k", method: .put, body: Self.bytes("v"))
+            for query in [
+                "consistency=linearizable&consistency=eventual", "consistency=eventual&consistency=eventual",
+                "consistency=bounded-staleness&max-versions=1&max-versions=2",
+                "consistency=bounded-staleness&max-lag=5&max-lag=5",
+            ] {
+                for path in ["/v1/kv/k", "/v1/kv"] {
+                    let response = try await client.execute(uri: "\(path)?\(query)", method: .get)
+                    #expect(response.status == .badRequest && Self.code(response) == .invalidConsistency, "\(path)?\(query)")
+                }
+            }
+            let once = try await client.execute(uri: "/v1/kv/k?consistency=eventual", method: .get)
+            #expect(once.status == .ok)
+        }
+    }
+
     @Test func anOlderSequenceNumberIs409SessionExpiredAndAReplayAnswersTheSame() async throws {
         try await Self.withRoutes { client, _ in
             func put(_ sequence: Int, _ value: String) async throws -> TestResponse {
                 try await client.execute(
-                    uri: "/v1/kv/once", method: .put, headers: [Self.clientID: "77", Self.sequence: "\(sequence)"],
+                    uri: "/v1/kv/once", method: .put, headers: [Self.idempotency: "77.\(sequence)"],
                     body: Self.bytes(value))
             }
             let first = try await put(1, "a")
@@ -198,7 +283,7 @@ import Testing
             #expect(older.status == .conflict)
             #expect(Self.code(older) == .sessionExpired)
             let delete = try await client.execute(
-                uri: "/v1/kv/once", method: .delete, headers: [Self.clientID: "77", Self.sequence: "1"])
+                uri: "/v1/kv/once", method: .delete, headers: [Self.idempotency: "77.1"])
             #expect(delete.status == .conflict && Self.code(delete) == .sessionExpired)
             let value = try await client.execute(uri: "/v1/kv/once", method: .get)
             #expect(String(buffer: value.body) == "b", "neither the old put nor the old delete was applied")

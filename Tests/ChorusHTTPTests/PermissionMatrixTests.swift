@@ -51,10 +51,24 @@ import Testing
         "PUT /v1/kv/{keyspace}/{key}": Operation(rule: .action(.keyspaceWrite), path: "/v1/kv/ks/k1", body: "v"),
         "DELETE /v1/kv/{keyspace}/{key}": Operation(rule: .action(.keyspaceWrite), path: "/v1/kv/ks/k1"),
         "GET /v1/kv": Operation(rule: .action(.keyspaceRead), path: "/v1/kv?prefix=k"),
-        "GET /v1/crdt/{keyspace}/{type}/{key}": Operation(rule: .action(.keyspaceRead), path: "/v1/crdt/ks/counter/c1"),
-        "POST /v1/crdt/{keyspace}/{type}/{key}": Operation(
+        "GET /v1/crdt/{keyspace}/counter/{key}": Operation(rule: .action(.keyspaceRead), path: "/v1/crdt/ks/counter/c1"),
+        "POST /v1/crdt/{keyspace}/counter/{key}": Operation(
             rule: .action(.keyspaceWrite), path: "/v1/crdt/ks/counter/c1", body: #"{"increment":1}"#),
-        "DELETE /v1/crdt/{keyspace}/{type}/{key}": Operation(rule: .action(.keyspaceWrite), path: "/v1/crdt/ks/counter/c1"),
+        "DELETE /v1/crdt/{keyspace}/counter/{key}": Operation(rule: .action(.keyspaceWrite), path: "/v1/crdt/ks/counter/c1"),
+        "GET /v1/crdt/{keyspace}/set/{key}": Operation(rule: .action(.keyspaceRead), path: "/v1/crdt/ks/set/s1"),
+        "POST /v1/crdt/{keyspace}/set/{key}": Operation(rule: .action(.keyspaceWrite), path: "/v1/crdt/ks/set/s1", body: #"{"add":["a"]}"#),
+        "DELETE /v1/crdt/{keyspace}/set/{key}": Operation(rule: .action(.keyspaceWrite), path: "/v1/crdt/ks/set/s1"),
+        "GET /v1/crdt/{keyspace}/register/{key}": Operation(rule: .action(.keyspaceRead), path: "/v1/crdt/ks/register/r1"),
+        "POST /v1/crdt/{keyspace}/register/{key}": Operation(
+            rule: .action(.keyspaceWrite), path: "/v1/crdt/ks/register/r1", body: #"{"assign":"x"}"#),
+        "DELETE /v1/crdt/{keyspace}/register/{key}": Operation(rule: .action(.keyspaceWrite), path: "/v1/crdt/ks/register/r1"),
+        "GET /v1/crdt/{keyspace}/flag/{key}": Operation(rule: .action(.keyspaceRead), path: "/v1/crdt/ks/flag/f1"),
+        "POST /v1/crdt/{keyspace}/flag/{key}": Operation(rule: .action(.keyspaceWrite), path: "/v1/crdt/ks/flag/f1", body: #"{"enable":true}"#),
+        "DELETE /v1/crdt/{keyspace}/flag/{key}": Operation(rule: .action(.keyspaceWrite), path: "/v1/crdt/ks/flag/f1"),
+        "GET /v1/crdt/{keyspace}/map/{key}": Operation(rule: .action(.keyspaceRead), path: "/v1/crdt/ks/map/m1"),
+        "POST /v1/crdt/{keyspace}/map/{key}": Operation(
+            rule: .action(.keyspaceWrite), path: "/v1/crdt/ks/map/m1", body: #"{"update":{"visits":{"counter":{"increment":1}}}}"#),
+        "DELETE /v1/crdt/{keyspace}/map/{key}": Operation(rule: .action(.keyspaceWrite), path: "/v1/crdt/ks/map/m1"),
         "GET /v1/keyspaces": Operation(rule: .action(.keyspaceRead), path: "/v1/keyspaces"),
         "GET /v1/keyspaces/{name}": Operation(rule: .action(.keyspaceRead), path: "/v1/keyspaces/ks"),
         "PUT /v1/keyspaces/{name}": Operation(rule: .action(.keyspaceAdmin), path: "/v1/keyspaces/ks2", body: #"{"replication":"raft"}"#),
@@ -72,6 +86,9 @@ import Testing
         "GET /v1/streams/{stream}/groups/{group}": Operation(rule: .action(.streamSubscribe), path: "/v1/streams/orders-1/groups/g"),
         "POST /v1/streams/{stream}/groups/{group}": Operation(rule: .action(.streamAdmin), path: "/v1/streams/orders-1/groups/g2", body: "{}"),
         "DELETE /v1/streams/{stream}/groups/{group}": Operation(rule: .action(.streamAdmin), path: "/v1/streams/orders-1/groups/g3"),
+        "GET /v1/streams/$all/groups/{group}": Operation(rule: .action(.streamSubscribe), path: "/v1/streams/$all/groups/ga"),
+        "POST /v1/streams/$all/groups/{group}": Operation(rule: .action(.streamAdmin), path: "/v1/streams/$all/groups/ga2", body: "{}"),
+        "DELETE /v1/streams/$all/groups/{group}": Operation(rule: .action(.streamAdmin), path: "/v1/streams/$all/groups/ga3"),
         "GET /v1/streams/{stream}/groups/{group}/consume": Operation(
             rule: .action(.streamSubscribe), path: "/v1/streams/orders-1/groups/g/consume", serverSentEvents: true),
         "POST /v1/streams/{stream}/groups/{group}/ack": Operation(

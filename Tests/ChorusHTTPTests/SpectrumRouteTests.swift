@@ -165,7 +165,7 @@ import Testing
                 #expect((400..<500).contains(response.status.code), "\(name) \(body)")
             }
             let deleteDefault = try await client.execute(uri: "/v1/keyspaces/default", method: .delete)
-            #expect(deleteDefault.status == .badRequest && KeyValueRouteTests.code(deleteDefault) == .invalidKeyspace)
+            #expect(deleteDefault.status == .conflict && KeyValueRouteTests.code(deleteDefault) == .keyspaceProtected)
         }
     }
 

@@ -82,13 +82,13 @@ extension RealProcessTests {
                 #expect(swapped.status == 200)
 
                 // Idempotency: the same client id and sequence apply once and answer the same.
-                let session = [(ChorusHeader.clientID, "77"), (ChorusHeader.sequence, "1")]
+                let session = [(ChorusHeader.idempotency, "77.1")]
                 let first = try await client.send(.PUT, url: leaderURL + "/v1/kv/once", headers: session, body: Array("a".utf8))
                 let retry = try await client.send(.PUT, url: leaderURL + "/v1/kv/once", headers: session, body: Array("a".utf8))
                 #expect(first.status == 200 && retry.status == 200)
                 #expect(first.headers.first(name: ChorusHeader.version) == retry.headers.first(name: ChorusHeader.version))
                 let older = try await client.send(
-                    .PUT, url: leaderURL + "/v1/kv/once", headers: [(ChorusHeader.clientID, "77"), (ChorusHeader.sequence, "2")],
+                    .PUT, url: leaderURL + "/v1/kv/once", headers: [(ChorusHeader.idempotency, "77.2")],
                     body: Array("b".utf8))
                 #expect(older.status == 200)
                 let replayedOld = try await client.send(.PUT, url: leaderURL + "/v1/kv/once", headers: session, body: Array("c".utf8))
@@ -124,7 +124,7 @@ extension RealProcessTests {
                 let longKey = try await client.send(.GET, url: leaderURL + "/v1/kv/" + String(repeating: "k", count: 1_025))
                 #expect(longKey.status == 400 && code(longKey) == .invalidKey)
                 let badSession = try await client.send(
-                    .PUT, url: leaderURL + "/v1/kv/k", headers: [(ChorusHeader.clientID, "1")], body: [1])
+                    .PUT, url: leaderURL + "/v1/kv/k", headers: [(ChorusHeader.idempotency, "1")], body: [1])
                 #expect(badSession.status == 400 && code(badSession) == .invalidHeader)
                 let badIfMatch = try await client.send(.PUT, url: leaderURL + "/v1/kv/k", headers: [("If-Match", "abc")], body: [1])
                 #expect(badIfMatch.status == 400)

@@ -16,6 +16,11 @@ struct ReceivedRequest: Sendable {
     var body: [UInt8]
 
     func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    /// `X-Chorus-Idempotency` (`<client>.<sequence>`), and its two parts.
+    var idempotencyHeader: String? { header(ChorusHeader.idempotency) }
+    var clientHeader: String? { idempotencyHeader?.split(separator: ".").first.map(String.init) }
+    var sequenceHeader: String? { idempotencyHeader?.split(separator: ".").last.map(String.init) }
 }
 
 /// What the scripted server answers, after an optional delay (cut short
