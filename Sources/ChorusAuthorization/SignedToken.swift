@@ -23,6 +23,12 @@ public enum SignedToken {
             throw .malformed("the signature is not \(AuthorizationLimits.signatureBytes) bytes of base64url")
         }
         let claims = try TokenClaims(decoding: payload)
+        // One text per claims: a decoder that tolerates another spelling (a
+        // longer number, stray base64 bits) would let two texts carry one
+        // token (found by `TokenFormatTests.mutationsNeverTrap`, seed 9111694876952481493).
+        guard Base64URL.encode(claims.encoded).utf8.elementsEqual(parts[1]) else {
+            throw .malformed("the claims are not in their canonical encoding")
+        }
         let signingInput = Array(text.utf8.prefix(prefix.utf8.count + 1 + parts[1].count))
         return (claims, signingInput, signature)
     }
