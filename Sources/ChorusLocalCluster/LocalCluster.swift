@@ -497,14 +497,16 @@ public final class LocalCluster: Sendable {
 
     /// A base port whose layout (`BASE+i` for peers, `BASE+1000+i` for HTTP,
     /// i = 1…nodeCount) is free on 127.0.0.1: `preferred` if it is, else one
-    /// drawn from 10000–29000 (below the ephemeral range, as `freePorts`). Nil if none is found in a bounded number of tries.
+    /// drawn from 25000–29000 (below the ephemeral range, and apart from the
+    /// ports `freePorts` hands out, so a concurrent test's port never lands in
+    /// the layout). Nil if none is found in a bounded number of tries.
     public static func freeBasePort(nodeCount: Int, preferred: Int? = nil) -> Int? {
         func layoutIsFree(_ base: Int) -> Bool {
             (1...nodeCount).allSatisfy { isPortFree(base + $0) && isPortFree(base + 1_000 + $0) }
         }
         if let preferred, layoutIsFree(preferred) { return preferred }
         for _ in 0..<64 {
-            let base = Int.random(in: 10_000...29_000)
+            let base = Int.random(in: 25_000...29_000)
             if layoutIsFree(base) { return base }
         }
         return nil
@@ -526,7 +528,7 @@ public final class LocalCluster: Sendable {
         return bound == 0
     }
 
-    /// Ports that were free a moment ago, drawn from 10000–31999: below
+    /// Ports that were free a moment ago, drawn from 10000–24999: below
     /// Linux's ephemeral range (32768–60999), so an outgoing connection of this
     /// or another process never takes one between the choice and the bind,
     /// nor while a node restarts on it (found in the full test suite, where
@@ -537,7 +539,7 @@ public final class LocalCluster: Sendable {
         var attempts = 0
         while ports.count < count && attempts < 2_000 {
             attempts += 1
-            let port = Int.random(in: 10_000...31_999)
+            let port = Int.random(in: 10_000...24_999)
             guard isPortFree(port), handedOut.withLock({ $0.insert(port).inserted }) else { continue }
             ports.append(port)
         }
