@@ -122,6 +122,42 @@ public enum RegisterWorkload {
         }
     }
 
+    /// The negative controls' workload: one key, each client only reading it
+    /// (`reads`) or only writing unique values to it (`tag` keeps values of
+    /// several runs on one cluster apart), until `deadline`.
+    public static func runOneKey(
+        _ number: Int, of clientCount: Int, reads: Bool, key: String = "k", tag: String = "", client: ChorusClient,
+        recorder: Recorder, until deadline: ContinuousClock.Instant
+    ) async {
+        var process = Int64(number)
+        var sequence = 0
+        while ContinuousClock.now < deadline {
+            sequence += 1
+            func record(_ type: EventType, _ function: String, _ value: HistoryValue) {
+                recorder.record(HistoryEvent(process: ProcessID(process), type: type, function: function, key: .string(key), value: value))
+            }
+            if reads {
+                record(.invoke, "read", .null)
+                do {
+                    let read = try await client.get(key)
+                    record(.ok, "read", read.map { .string(String(decoding: $0.value, as: UTF8.self)) } ?? .null)
+                } catch {
+                    record(.fail, "read", .null)
+                    try? await Task.sleep(for: .milliseconds(2))
+                }
+            } else {
+                let text = "w\(number)-\(sequence)\(tag)"
+                record(.invoke, "write", .string(text))
+                if (try? await client.put(key, Array(text.utf8))) != nil {
+                    record(.ok, "write", .string(text))
+                } else {
+                    record(.info, "write", .string(text))
+                    process += Int64(clientCount)
+                }
+            }
+        }
+    }
+
     /// The write-once keys whose acknowledged value `client` does not read
     /// back: a read that answers, with another value or none. A read that
     /// fails (a timeout while the healed cluster settles) is retried, up to

@@ -130,34 +130,8 @@ extension RealProcessTests {
                                 endpoints: [harness.cluster.httpURL(isReader ? follower : leader.node)],
                                 operationTimeoutMilliseconds: 500, requestTimeoutMilliseconds: 500)
                             defer { client.shutdown() }
-                            var process = Int64(worker)
-                            var sequence = 0
-                            while ContinuousClock.now < deadline {
-                                sequence += 1
-                                let value = HistoryValue.string("w\(worker)-\(sequence)")
-                                func record(_ type: EventType, _ function: String, _ value: HistoryValue) {
-                                    recorder.record(
-                                        HistoryEvent(process: ProcessID(process), type: type, function: function, key: .string("k"), value: value))
-                                }
-                                if isReader {
-                                    record(.invoke, "read", .null)
-                                    do {
-                                        let read = try await client.get("k")
-                                        record(.ok, "read", read.map { .string(String(decoding: $0.value, as: UTF8.self)) } ?? .null)
-                                    } catch {
-                                        record(.fail, "read", .null)
-                                        try await Task.sleep(for: .milliseconds(5))
-                                    }
-                                } else {
-                                    record(.invoke, "write", value)
-                                    if (try? await client.put("k", Array("w\(worker)-\(sequence)".utf8))) != nil {
-                                        record(.ok, "write", value)
-                                    } else {
-                                        record(.info, "write", value)
-                                        process += 4
-                                    }
-                                }
-                            }
+                            await RegisterWorkload.runOneKey(
+                                worker, of: 4, reads: isReader, client: client, recorder: recorder, until: deadline)
                         }
                     }
                     try await group.waitForAll()
@@ -217,7 +191,7 @@ extension RealProcessTests {
                 // and depends on where the isolation falls between heartbeats.
                 var verdicts: [Verdict] = []
                 for _ in 0..<4 where !verdicts.contains(.violated) {
-                    verdicts.append(try await Self.slowLeaderRound(harness, network: network))
+                    verdicts.append(try await Self.slowLeaderRound(harness, network: network, round: verdicts.count))
                     try network.heal()
                 }
                 print("lease skew beyond the bound: verdicts by round \(verdicts)")
@@ -229,7 +203,7 @@ extension RealProcessTests {
         /// SIGTERM hands over to its lowest-numbered caught-up follower — then
         /// isolates it while two writers write one key through the others and
         /// two readers read it from node 1; the verdict of that history.
-        static func slowLeaderRound(_ harness: ClusterHarness, network: NodeNetwork) async throws -> Verdict {
+        static func slowLeaderRound(_ harness: ClusterHarness, network: NodeNetwork, round: Int) async throws -> Verdict {
             for _ in 0..<4 {
                 let leader = try await harness.leader()
                 if leader.node == 1 { break }
@@ -248,35 +222,8 @@ extension RealProcessTests {
                             endpoints: isReader ? [harness.cluster.httpURL(1)] : [harness.cluster.httpURL(2), harness.cluster.httpURL(3)],
                             operationTimeoutMilliseconds: 300, requestTimeoutMilliseconds: 300)
                         defer { client.shutdown() }
-                        var process = Int64(worker)
-                        var sequence = 0
-                        while ContinuousClock.now < stop {
-                            sequence += 1
-                            func record(_ type: EventType, _ function: String, _ value: HistoryValue) {
-                                recorder.record(
-                                    HistoryEvent(process: ProcessID(process), type: type, function: function, key: .string("k"), value: value))
-                            }
-                            if isReader {
-                                record(.invoke, "read", .null)
-                                do {
-                                    let read = try await client.get("k")
-                                    record(.ok, "read", read.map { .string(String(decoding: $0.value, as: UTF8.self)) } ?? .null)
-                                } catch {
-                                    record(.fail, "read", .null)
-                                    try await Task.sleep(for: .milliseconds(2))
-                                }
-                            } else {
-                                let text = "w\(worker)-\(sequence)-\(UInt32.random(in: 0...UInt32.max))"
-                                let value = HistoryValue.string(text)
-                                record(.invoke, "write", value)
-                                if (try? await client.put("k", Array(text.utf8))) != nil {
-                                    record(.ok, "write", value)
-                                } else {
-                                    record(.info, "write", value)
-                                    process += 4
-                                }
-                            }
-                        }
+                        await RegisterWorkload.runOneKey(
+                            worker, of: 4, reads: isReader, tag: "-\(round)", client: client, recorder: recorder, until: stop)
                     }
                 }
                 group.addTask {
