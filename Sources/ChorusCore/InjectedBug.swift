@@ -18,6 +18,11 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
     /// The vote is never written to stable storage, so a restarted server may
     /// vote twice in one term (thesis §3.8).
     case unpersistedVote = "unpersisted-vote"
+    /// Recovery treats a complete final log record that fails its checksum as
+    /// torn, as if never acknowledged, and resumes with no suspension of votes
+    /// (in the runtime's start-up: the simulator's restart), so a vote or an
+    /// acknowledged entry it held is forgotten.
+    case uncertainTailTreatedAsTorn = "uncertain-tail-treated-as-torn"
 
     // The event store (`EventStore.injectedBug`), caught by `chorus simulate events`.
 
@@ -93,7 +98,7 @@ public enum InjectedBug: String, Sendable, Hashable, CaseIterable, CustomStringC
 
     /// The bugs of one protocol, for `--inject-bug` help and validation.
     public static let raft: [InjectedBug] = [
-        .followerRead, .oldTermCommit, .unpersistedVote, .stalenessBoundIgnored, .sessionReadBeforeCatchUp,
+        .followerRead, .oldTermCommit, .unpersistedVote, .uncertainTailTreatedAsTorn, .stalenessBoundIgnored, .sessionReadBeforeCatchUp,
         .pausedTimeUncounted,
     ]
     public static let eventStore: [InjectedBug] = [.appendIgnoresExpectedVersion, .subscriptionSkipsBoundary]

@@ -91,7 +91,12 @@ public final class ChorusNode: Service, Sendable {
         let seed = UInt64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds) ^ (configuration.nodeID.rawValue &* 0x9E37_79B9_7F4A_7C15)
         let replica: RaftReplica<ReplicatedMachines>
         do {
-            replica = try recoverReplica(from: opened.recovered, configuration: configuration, seed: seed, logger: logger)
+            let (state, machines) = try rebuild(from: opened.recovered, configuration: configuration)
+            logRepairs(opened.recovered, directory: configuration.dataDirectory, logger: logger)
+            let persistent = try await suspendVotesIfAcknowledgedDataMayBeLost(
+                state.persistentState, recovered: opened.recovered, storage: storage, threadPool: threadPool, logger: logger)
+            replica = try recoverReplica(
+                persistent, machines: machines, configuration: configuration, seed: seed, logger: logger)
         } catch {
             await storage.close()
             throw error
@@ -148,22 +153,21 @@ public final class ChorusNode: Service, Sendable {
     /// The replica as it was before the node stopped: the Raft state and the
     /// machines rebuilt from the newest checkpoint plus the log after it.
     static func recoverReplica(
-        from recovered: DurableStorage.Recovered, configuration: NodeConfiguration, seed: UInt64, logger: Logger
+        _ state: RaftPersistentState, machines: ReplicatedMachines, configuration: NodeConfiguration, seed: UInt64,
+        logger: Logger
     ) throws(NodeStartupError) -> RaftReplica<ReplicatedMachines> {
-        let (state, machines) = try rebuild(from: recovered, configuration: configuration)
-        logRepairs(recovered, directory: configuration.dataDirectory, logger: logger)
         logger.info(
             "recovered storage",
             metadata: [
                 "directory": "\(configuration.dataDirectory)", "term": "\(state.hardState.term.rawValue)",
                 "snapshot": "\(state.snapshot.metadata.index.rawValue)",
-                "last_index": "\(state.lastIndex.rawValue)", "commit": "\(state.hardState.commit.rawValue)",
+                "last_index": "\(state.entries.last?.index.rawValue ?? state.snapshot.metadata.index.rawValue)",
+                "commit": "\(state.hardState.commit.rawValue)",
+                "votes_suspended_through": "\(state.hardState.votingSuspendedThrough.rawValue)",
             ])
         do {
-            let raft = try RaftNode(
-                configuration: configuration.raft, persistentState: state.persistentState, randomSeed: seed)
-            return try RaftReplica(
-                configuration: configuration.replica, raft: raft, machine: machines, durable: state.persistentState)
+            let raft = try RaftNode(configuration: configuration.raft, persistentState: state, randomSeed: seed)
+            return try RaftReplica(configuration: configuration.replica, raft: raft, machine: machines, durable: state)
         } catch let error as RaftRecoveryError {
             throw .recovery(error.description)
         } catch {
@@ -186,6 +190,13 @@ public final class ChorusNode: Service, Sendable {
         case .tornRecord(let offset, let count, let reason):
             logger.warning(
                 "storage repair: truncated a torn final record, never acknowledged",
+                metadata: [
+                    "file": "\(directory)/wal/\(lastSegment)", "offset": "\(offset)", "bytes": "\(count)",
+                    "reason": "\(reason)",
+                ])
+        case .uncertainRecord(let offset, let count, let reason):
+            logger.warning(
+                "storage repair: truncated a complete final record that fails its checks (torn, or damaged after it was acknowledged)",
                 metadata: [
                     "file": "\(directory)/wal/\(lastSegment)", "offset": "\(offset)", "bytes": "\(count)",
                     "reason": "\(reason)",
@@ -234,6 +245,33 @@ public final class ChorusNode: Service, Sendable {
 
     /// Rebuilds the Raft state and the store from the newest checkpoint plus
     /// the log records after it.
+    /// After a recovery that cut a final log record which may have been
+    /// acknowledged (`SegmentScanner`'s uncertain record), moves to a term past
+    /// every term the record can belong to and suspends votes until caught up
+    /// (`RaftPersistentState.suspendingVotes`), durably, before anything is
+    /// sent. Otherwise returns `state` unchanged.
+    static func suspendVotesIfAcknowledgedDataMayBeLost(
+        _ state: RaftPersistentState, recovered: DurableStorage.Recovered, storage: DurableStorage,
+        threadPool: NIOThreadPool, logger: Logger
+    ) async throws(NodeStartupError) -> RaftPersistentState {
+        guard recovered.logReport.tail.mayHoldAcknowledgedData else { return state }
+        let suspended = state.suspendingVotes(termHighWater: recovered.recordedTerm)
+        do {
+            try await threadPool.runIfActive { try storage.raiseRecordedTerm(to: suspended.hardState.term) }
+            _ = try await storage.log.append(PersistenceRecord.hardState(suspended.hardState).encoded())
+        } catch {
+            throw .recovery("cannot record the suspension of votes: \(error)")
+        }
+        logger.warning(
+            "storage recovery cut a complete final record that may have been acknowledged: votes suspended until this node holds a committed entry of a later term",
+            metadata: [
+                "recorded_term": "\(recovered.recordedTerm.rawValue)",
+                "votes_suspended_through": "\(suspended.hardState.votingSuspendedThrough.rawValue)",
+                "term": "\(suspended.hardState.term.rawValue)",
+            ])
+        return suspended
+    }
+
     static func rebuild(from recovered: DurableStorage.Recovered, configuration: NodeConfiguration)
         throws(NodeStartupError) -> (RecoveredRaftState, ReplicatedMachines)
     {

@@ -101,6 +101,26 @@ extension NodeCore {
             replica.persisted(request.ticket)
             return
         }
+        if let hardState = request.hardState, hardState.term > storage.recordedTerm {
+            // A new term is recorded outside the log first (`TermFile`), so that
+            // losing the log's final record cannot hide a term this node voted in.
+            let bound = NIOLoopBound(self, eventLoop: loop)
+            let storage = self.storage
+            threadPool.runIfActive(eventLoop: loop) { try storage.raiseRecordedTerm(to: hardState.term) }
+                .whenComplete { result in
+                    switch result {
+                    case .success: bound.value.persistRecords(of: request)
+                    case .failure(let error): bound.value.fail("cannot record term \(hardState.term.rawValue): \(error)")
+                    }
+                }
+            return
+        }
+        persistRecords(of: request)
+    }
+
+    /// The rest of `persist`, once the request's term is recorded.
+    func persistRecords(of request: PersistRequest) {
+        guard stopReason == nil else { return }
         guard let snapshot = request.snapshot else {
             appendRecords(of: request)
             return
@@ -110,7 +130,9 @@ extension NodeCore {
         // same request follow it as log records.
         let hard = request.hardState ?? request.durableHardState
         let checkpoint = Checkpoint(
-            hardState: HardState(term: hard.term, vote: hard.vote, commit: snapshot.metadata.index),
+            hardState: HardState(
+                term: hard.term, vote: hard.vote, commit: snapshot.metadata.index,
+                votingSuspendedThrough: hard.votingSuspendedThrough),
             snapshot: snapshot, entries: [])
         let bound = NIOLoopBound(self, eventLoop: loop)
         saveCheckpoint(checkpoint).whenComplete { result in

@@ -48,14 +48,24 @@ public struct HardState: Sendable, Hashable, CustomStringConvertible {
     public var term: Term
     public var vote: NodeID
     public var commit: LogIndex
+    /// Non-zero while the server may lack entries it acknowledged in a term up
+    /// to this one: it then grants no vote and never campaigns, until it holds
+    /// a committed entry of a later term (see `suspendingVotes(termHighWater:)`).
+    public var votingSuspendedThrough: Term
 
-    public init(term: Term = .zero, vote: NodeID = .none, commit: LogIndex = .zero) {
+    public init(
+        term: Term = .zero, vote: NodeID = .none, commit: LogIndex = .zero, votingSuspendedThrough: Term = .zero
+    ) {
         self.term = term
         self.vote = vote
         self.commit = commit
+        self.votingSuspendedThrough = votingSuspendedThrough
     }
 
-    public var description: String { "HardState Term:\(term.rawValue) Vote:\(vote.rawValue) Commit:\(commit.rawValue)" }
+    public var description: String {
+        let suspended = votingSuspendedThrough == .zero ? "" : " VotingSuspendedThrough:\(votingSuspendedThrough.rawValue)"
+        return "HardState Term:\(term.rawValue) Vote:\(vote.rawValue) Commit:\(commit.rawValue)\(suspended)"
+    }
 }
 
 /// Where a snapshot ends and which configuration was in force there (thesis §5.1).
@@ -114,6 +124,35 @@ public struct RaftPersistentState: Sendable, Hashable {
                     configuration: MembershipConfiguration(voters: voters, learners: learners)),
                 data: []),
             entries: [])
+    }
+
+    /// The state to resume from after recovery dropped a final log record that
+    /// may have been synced, and so acknowledged: a complete record whose
+    /// checksum fails, which a torn write and later damage to a synced record
+    /// both leave (protocol-aware recovery, Alagappan et al., FAST '18).
+    ///
+    /// The lost record may have held a vote, or entries a leader counted toward
+    /// a commit. `termHighWater` is the highest term the server ever entered,
+    /// kept outside the log (a node's `TERM` file, written before any message
+    /// of a new term leaves), so `through` = max(it, the recovered term) bounds
+    /// every term the lost records can belong to. The server
+    /// - moves to term `through + 1` with no vote: it never sent anything in
+    ///   that term, so it cannot vote twice in any term;
+    /// - grants no vote and never campaigns until it holds a committed entry of
+    ///   a term after `through`. A leader of such a term holds every entry
+    ///   committed before it, and an entry the server acknowledged in a term up
+    ///   to `through` that is not in that leader's prefix can never be committed
+    ///   (a later leader holds the committed entry, and terms only grow along a
+    ///   log). Until then its vote could elect a leader lacking an entry whose
+    ///   commit counted the server's lost acknowledgement.
+    ///
+    /// The price: while suspended the server is a learner in effect, so a
+    /// cluster with it tolerates one failure fewer.
+    public func suspendingVotes(termHighWater: Term) -> RaftPersistentState {
+        let through = max(termHighWater, hardState.term, entries.last?.term ?? .zero)
+        var state = self
+        state.hardState = HardState(term: through.next, vote: .none, commit: hardState.commit, votingSuspendedThrough: through)
+        return state
     }
 
     /// A server started to join an existing cluster: it knows no configuration

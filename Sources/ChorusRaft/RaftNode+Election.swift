@@ -80,10 +80,17 @@ extension RaftNode {
     mutating func handleVoteRequest(_ message: RaftMessage, _ request: RaftMessage.VoteRequest) {
         // Already voted for this candidate in this term (a retransmission), or
         // free to vote; a pre-vote for a later term is always free.
+        // A server whose votes are suspended may lack entries it acknowledged:
+        // its vote could elect a leader without them. A candidate holding an
+        // entry of a term after the suspension's is safe to vote for: a leader
+        // of that term was elected without this server's vote, so its log, and
+        // so the candidate's prefix up to that entry, holds every entry
+        // committed in the terms this server may have lost entries of.
         let canVote =
-            vote == message.from
+            (votingSuspendedThrough == .zero || request.lastLogTerm > votingSuspendedThrough)
+            && (vote == message.from
             || (vote == .none && leaderID == .none)
-            || (request.isPreVote && message.term > term)
+            || (request.isPreVote && message.term > term))
         if canVote && log.isUpToDate(lastIndex: request.lastLogIndex, lastTerm: request.lastLogTerm) {
             // The response carries the request's term so the candidate counts it
             // (for a pre-vote that is a term we have not entered ourselves).

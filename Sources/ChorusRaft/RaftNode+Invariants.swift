@@ -12,6 +12,11 @@ extension RaftNode {
         precondition(log.snapshotIndex <= log.stableIndex && log.stableIndex <= log.lastIndex, "stable index out of range")
         precondition(log.lastTerm <= term, "last log term \(log.lastTerm) beyond current term \(term)")
 
+        // A server whose votes are suspended stays a follower of a later term.
+        precondition(
+            votingSuspendedThrough == .zero || (role == .follower && votingSuspendedThrough < term),
+            "votes suspended through \(votingSuspendedThrough) on a \(role) at term \(term)")
+
         // Role state matches the role.
         switch role {
         case .leader:

@@ -21,8 +21,20 @@ extension RaftNode {
         }
     }
 
-    /// A voter in its own configuration may campaign; learners and removed servers may not.
-    var isPromotable: Bool { log.configuration.isVoter(id) }
+    /// A voter in its own configuration may campaign; learners, removed
+    /// servers and a server whose votes are suspended may not.
+    var isPromotable: Bool { log.configuration.isVoter(id) && votingSuspendedThrough == .zero }
+
+    /// Ends a vote suspension once this server holds a committed entry of a
+    /// term after the suspension's (`RaftPersistentState.suspendingVotes`).
+    /// The commit index a follower learns covers only entries that match the
+    /// leader's log, so the entry there is the leader's.
+    mutating func resumeVotingIfCaughtUp() {
+        guard votingSuspendedThrough != .zero, let committedTerm = log.term(at: log.committed),
+            committedTerm > votingSuspendedThrough
+        else { return }
+        votingSuspendedThrough = .zero
+    }
 
     /// Whether this server refuses to take part in an election because it has
     /// heard from a leader within the minimum election timeout (thesis §4.2.3,
@@ -38,7 +50,10 @@ extension RaftNode {
     /// Handles one message from a peer.
     public mutating func step(_ message: RaftMessage) {
         precondition(message.to == id, "message for \(message.to) stepped into \(id)")
-        defer { checkInvariants() }
+        defer {
+            resumeVotingIfCaughtUp()
+            checkInvariants()
+        }
         guard message.from != id, message.from != .none else { return }
 
         if message.term == .zero {

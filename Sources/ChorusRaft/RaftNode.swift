@@ -22,6 +22,9 @@ public struct RaftNode: Sendable {
     var log: RaftLog
     public internal(set) var term: Term
     public internal(set) var vote: NodeID
+    /// Non-zero while this server may lack entries it acknowledged before a
+    /// lossy recovery: no votes, no campaigns (`HardState.votingSuspendedThrough`).
+    public internal(set) var votingSuspendedThrough: Term
     public internal(set) var role: RaftRole = .follower
     /// The leader of the current term as far as this server knows, or `.none`.
     public internal(set) var leaderID: NodeID = .none
@@ -80,15 +83,25 @@ public struct RaftNode: Sendable {
             // A torn tail kept entries whose hard-state record (written after
             // them) was lost. Neither was synced, so nothing that depends on
             // them was ever acknowledged: adopt their term with no vote.
-            persistentState.hardState = HardState(term: lastTerm, vote: .none, commit: persistentState.hardState.commit)
+            persistentState.hardState = HardState(
+                term: lastTerm, vote: .none, commit: persistentState.hardState.commit,
+                votingSuspendedThrough: persistentState.hardState.votingSuspendedThrough)
+        }
+        guard persistentState.hardState.votingSuspendedThrough < persistentState.hardState.term
+            || persistentState.hardState.votingSuspendedThrough == .zero
+        else {
+            throw .inconsistent(
+                "votes suspended through term \(persistentState.hardState.votingSuspendedThrough), not below the current term \(persistentState.hardState.term)")
         }
         self.log = try RaftLog(recovering: persistentState)
         self.term = persistentState.hardState.term
         self.vote = persistentState.hardState.vote
+        self.votingSuspendedThrough = persistentState.hardState.votingSuspendedThrough
         self.random = SeededGenerator(seed: randomSeed)
         self.randomizedElectionTimeoutTicks = configuration.electionTimeoutTicks
         self.persistedHardState = HardState(
-            term: persistentState.hardState.term, vote: persistentState.hardState.vote, commit: log.committed)
+            term: persistentState.hardState.term, vote: persistentState.hardState.vote, commit: log.committed,
+            votingSuspendedThrough: persistentState.hardState.votingSuspendedThrough)
         self.lastSoftState = SoftState(role: .follower, leader: .none)
         resetRandomizedElectionTimeout()
         checkInvariants()
@@ -125,7 +138,7 @@ public struct RaftNode: Sendable {
         RaftStatus(
             node: id, term: term, vote: vote, role: role, leader: leaderID, commitIndex: log.committed,
             appliedIndex: log.applied, lastIndex: log.lastIndex, snapshotIndex: log.snapshotIndex,
-            configuration: log.configuration,
+            configuration: log.configuration, votingSuspendedThrough: votingSuspendedThrough,
             followers: leaderState?.progress.map {
                 RaftStatus.FollowerStatus(node: $0.node, matchIndex: $0.match, nextIndex: $0.next, state: $0.state.description)
             } ?? [])
@@ -284,8 +297,13 @@ public struct RaftNode: Sendable {
         let reads = pendingReadStates
         pendingReadStates.removeAll(keepingCapacity: true)
 
+        // A resumed vote is synced too, so that a crash soon after does not
+        // suspend the server again (safe, but it costs the cluster a voter).
         let termOrVoteChanged =
-            hardState.map { $0.term != persistedHardState.term || $0.vote != persistedHardState.vote } ?? false
+            hardState.map {
+                $0.term != persistedHardState.term || $0.vote != persistedHardState.vote
+                    || $0.votingSuspendedThrough != persistedHardState.votingSuspendedThrough
+            } ?? false
         let mustSync = !unstable.isEmpty || snapshot != nil || termOrVoteChanged
 
         return Ready(
@@ -321,7 +339,8 @@ public struct RaftNode: Sendable {
     /// control drops the vote here, as a runtime that forgot to write it would.
     var hardStateForPersistence: HardState {
         let persistedVote = configuration.injectedBug == .unpersistedVote ? NodeID.none : vote
-        return HardState(term: term, vote: persistedVote, commit: log.committed)
+        return HardState(
+            term: term, vote: persistedVote, commit: log.committed, votingSuspendedThrough: votingSuspendedThrough)
     }
 
     // MARK: Helpers shared by the aspects

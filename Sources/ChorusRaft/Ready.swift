@@ -124,6 +124,8 @@ public struct RaftStatus: Sendable, Hashable {
     public var lastIndex: LogIndex
     public var snapshotIndex: LogIndex
     public var configuration: MembershipConfiguration
+    /// Non-zero while the server grants no votes after a lossy recovery.
+    public var votingSuspendedThrough: Term = .zero
     /// Per follower (leader only): match index, next index and replication state.
     public var followers: [FollowerStatus]
 

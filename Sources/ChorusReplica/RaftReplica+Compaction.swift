@@ -62,7 +62,9 @@ extension RaftReplica {
         let commit = min(max(durableHardState.commit, prepared.index), lastIndex)
         checkpointsInFlight += 1
         effects.append(.saveCheckpoint(CheckpointRequest(
-            hardState: HardState(term: durableHardState.term, vote: durableHardState.vote, commit: commit),
+            hardState: HardState(
+                term: durableHardState.term, vote: durableHardState.vote, commit: commit,
+                votingSuspendedThrough: durableHardState.votingSuspendedThrough),
             snapshot: Snapshot(metadata: raft.snapshotMetadata, data: prepared.data), entries: entries)))
     }
 }

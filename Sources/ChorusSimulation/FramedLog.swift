@@ -17,6 +17,10 @@ struct FramedLog {
     private(set) var unsynced: [UInt8] = []
     /// Recoveries that found (and cut) a torn or corrupt tail.
     private(set) var tornRecoveries = 0
+    /// Whether the last recovery cut a complete record that failed its
+    /// checksum: what damage to a synced record leaves (`damageFinalRecord`),
+    /// and what the real log reports as an uncertain record.
+    private(set) var lastRecoveryCutCompleteRecord = false
 
     init() {}
 
@@ -30,6 +34,9 @@ struct FramedLog {
         unsynced.append(contentsOf: header.bytes)
         unsynced.append(contentsOf: payload)
     }
+
+    /// Forgets what is not synced (what a crash without a torn write keeps).
+    mutating func discardUnsynced() { unsynced.removeAll(keepingCapacity: true) }
 
     mutating func sync() {
         durable.append(contentsOf: unsynced)
@@ -45,6 +52,26 @@ struct FramedLog {
         unsynced.removeAll(keepingCapacity: true)
     }
 
+    /// Loses power and damages the final synced record (one byte of its
+    /// checksum or payload): data that was durable, and may have been
+    /// acknowledged, fails its check on the next read. Nothing unsynced survives.
+    mutating func crashDamagingFinalRecord(random: inout SeededGenerator) {
+        unsynced.removeAll(keepingCapacity: true)
+        var reader = ByteReader(durable)
+        var lastStart: Int?
+        var lastEnd = 0
+        while !reader.isAtEnd {
+            let start = reader.offset
+            guard Self.readFrame(&reader) != nil else { break }
+            lastStart = start
+            lastEnd = reader.offset
+        }
+        guard let start = lastStart, lastEnd == durable.count else { return }
+        // Bytes 4..<8 are the checksum, then the payload; the length stays intact.
+        let offset = start + 4 + Int(random.next() % UInt64(lastEnd - start - 4))
+        durable[offset] ^= UInt8(1 + random.next() % 255)
+    }
+
     /// Reads the records back after a restart, in order, truncating the tail
     /// from the first record that is torn, fails its checksum or that
     /// `decode` refuses (returns nil for).
@@ -53,8 +80,12 @@ struct FramedLog {
         var reader = ByteReader(durable)
         var records: [Record] = []
         var goodPrefix = 0
+        lastRecoveryCutCompleteRecord = false
         while !reader.isAtEnd {
-            guard let payload = Self.readFrame(&reader), let record = decode(payload) else { break }
+            guard let payload = Self.readFrame(&reader), let record = decode(payload) else {
+                lastRecoveryCutCompleteRecord = Self.holdsCompleteFrame(durable, at: goodPrefix)
+                break
+            }
             goodPrefix = reader.offset
             records.append(record)
         }
@@ -72,6 +103,13 @@ struct FramedLog {
         durable.removeAll(keepingCapacity: true)
         for payload in payloads { append(payload) }
         sync()
+    }
+
+    /// Whether the bytes at `offset` hold a whole frame (as its length declares).
+    private static func holdsCompleteFrame(_ bytes: [UInt8], at offset: Int) -> Bool {
+        var reader = ByteReader(bytes[offset...])
+        guard let length = try? reader.readFixedUInt32() else { return false }
+        return offset + 8 + Int(length) <= bytes.count
     }
 
     private static func readFrame(_ reader: inout ByteReader) -> [UInt8]? {

@@ -12,6 +12,13 @@ struct SimulatedDisk {
     private var log = FramedLog()
     /// Statistics for the campaign summary.
     var tornRecoveries: Int { log.tornRecoveries }
+    /// The node's `TERM` file: the highest term entered, written atomically
+    /// (so durable at once) before a `Ready` with a new term is persisted.
+    private(set) var recordedTerm: Term = .zero
+    /// Whether the last recovery cut a complete record that failed its check.
+    var lastRecoveryCutCompleteRecord: Bool { log.lastRecoveryCutCompleteRecord }
+
+    mutating func raiseRecordedTerm(to term: Term) { recordedTerm = max(recordedTerm, term) }
 
     init(initial state: RaftPersistentState) {
         append(snapshot: state.snapshot)
@@ -33,6 +40,7 @@ struct SimulatedDisk {
         var writer = ByteWriter(capacity: 32)
         writer.write(UInt8(1))
         RaftCoding.write(hardState, to: &writer)
+        writer.writeVarint(hardState.votingSuspendedThrough.rawValue)
         return writer.bytes
     }
 
@@ -56,6 +64,25 @@ struct SimulatedDisk {
     /// Loses power: the unsynced tail vanishes, or part of it survives (possibly torn).
     mutating func crash(random: inout SeededGenerator, tornWriteProbability: Double) {
         log.crash(random: &random, tornWriteProbability: tornWriteProbability)
+    }
+
+    /// Whether a restart from what is synced now would suspend votes: a
+    /// suspension recorded, or a final record that fails its check.
+    var wouldRestartSuspended: Bool {
+        var copy = log
+        copy.discardUnsynced()
+        var suspended = false
+        _ = copy.recover { payload -> Void? in
+            guard case .hardState(let state) = Self.decode(payload) else { return Self.decode(payload).map { _ in () } }
+            suspended = state.votingSuspendedThrough != .zero
+            return ()
+        }
+        return suspended || copy.lastRecoveryCutCompleteRecord
+    }
+
+    /// Loses power, and one byte of the final synced record rots.
+    mutating func crashDamagingFinalRecord(random: inout SeededGenerator) {
+        log.crashDamagingFinalRecord(random: &random)
     }
 
     /// Reads the disk back after a restart, truncating a torn tail.
@@ -108,7 +135,9 @@ struct SimulatedDisk {
             let record: Record
             switch tag {
             case 1:
-                record = .hardState(try RaftCoding.readHardState(&reader))
+                var hardState = try RaftCoding.readHardState(&reader)
+                hardState.votingSuspendedThrough = Term(try reader.readVarint())
+                record = .hardState(hardState)
             case 2:
                 let count = try reader.readCount(limit: RaftCoding.Limits.default.maximumEntriesPerRecord, minimumElementBytes: 3)
                 var entries: [LogEntry] = []

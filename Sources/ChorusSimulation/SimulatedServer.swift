@@ -22,6 +22,13 @@ struct SimulatedServer {
     var nextToken: UInt64 = 0
     /// Leading, and the commit index has not moved yet in this term.
     var awaitingFirstCommit = false
+    /// Votes suspended now, or on a restart from what its disk has synced (a
+    /// suspension recorded, or a damaged final record).
+    /// The simulator damages one server's final record at a time: two
+    /// suspended voters of three can elect no one (see the storage README).
+    var hasVotesSuspended: Bool {
+        (replica.map { $0.raft.votingSuspendedThrough != .zero } ?? false) || disk.wouldRestartSuspended
+    }
     /// This incarnation's monotonic clock (from its first tick), as a node
     /// reads its uptime clock: what turns a pause into elapsed ticks.
     var clock: TickClock?

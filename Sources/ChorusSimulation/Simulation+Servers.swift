@@ -44,6 +44,9 @@ extension Simulation {
             checker.observeSent(messages, server: server, time: now)
             for message in messages { send(message) }
         case .persist(let request):
+            if let hardState = request.hardState, request.mustSync {
+                servers[server - 1].disk.raiseRecordedTerm(to: hardState.term)
+            }
             if let snapshot = request.snapshot { servers[server - 1].disk.append(snapshot: snapshot) }
             if !request.entries.isEmpty { servers[server - 1].disk.append(entries: request.entries) }
             if let hardState = request.hardState { servers[server - 1].disk.append(hardState: hardState) }
@@ -171,8 +174,31 @@ extension Simulation {
         servers[victim - 1].clock = nil
         servers[victim - 1].pausedUntil = 0
         if workload == .sagas { sagaServerCrashed(victim) }
-        servers[victim - 1].disk.crash(random: &random, tornWriteProbability: parameters.tornWriteProbability)
+        if parameters.finalRecordDamageProbability > 0, random.chance(parameters.finalRecordDamageProbability),
+            mayDamageFinalRecord(of: victim)
+        {
+            statistics.damagedFinalRecords += 1
+            trace("damage n\(victim) final record")
+            servers[victim - 1].disk.crashDamagingFinalRecord(random: &random)
+        } else {
+            servers[victim - 1].disk.crash(random: &random, tornWriteProbability: parameters.tornWriteProbability)
+        }
         schedule(.restart(server: victim), at: now + 1 + random.next() % parameters.restartDelayMaximumMicroseconds)
+    }
+
+    /// Whether the simulator may damage `victim`'s final record: a suspended
+    /// voter costs the cluster one failure of tolerance until a leader elected
+    /// without it commits (`RaftPersistentState.suspendingVotes`), so the fault
+    /// is drawn only where that leaves a cluster able to elect one: no other
+    /// server suspended, a seed without membership changes (a shrink to two
+    /// voters while one is suspended halts, as it would on real nodes), and at
+    /// least three voters in every configuration the running members hold.
+    func mayDamageFinalRecord(of victim: Int) -> Bool {
+        guard parameters.membershipChangeMeanIntervalMicroseconds == 0 else { return false }
+        // A server that has not joined yet knows no configuration.
+        let configurations = servers.compactMap(\.replica).map(\.raft.membership).filter { !$0.voters.isEmpty }
+        guard !configurations.isEmpty, configurations.allSatisfy({ $0.voters.count >= 3 }) else { return false }
+        return !servers.contains { $0.number != victim && $0.hasVotesSuspended }
     }
 
     /// SIGSTOP for a while: the process keeps its state and its sockets, and
@@ -200,7 +226,17 @@ extension Simulation {
 
     func restart(_ server: Int) {
         guard !servers[server - 1].isUp else { return }
-        let state = servers[server - 1].disk.recover()
+        var state = servers[server - 1].disk.recover()
+        if servers[server - 1].disk.lastRecoveryCutCompleteRecord {
+            // What a node does at start-up (`ChorusNode.suspendVotesIfAcknowledgedDataMayBeLost`).
+            if parameters.injectedBug != .uncertainTailTreatedAsTorn {
+                state = state.suspendingVotes(termHighWater: servers[server - 1].disk.recordedTerm)
+                servers[server - 1].disk.raiseRecordedTerm(to: state.hardState.term)
+                servers[server - 1].disk.append(hardState: state.hardState)
+                servers[server - 1].disk.sync()
+                statistics.votingSuspensions += 1
+            }
+        }
         do {
             servers[server - 1].replica = try makeReplica(number: server, state: state, seed: random.next())
         } catch {

@@ -88,6 +88,10 @@ public final class Simulation {
         /// Leader commits that landed on an entry of an earlier term (only the
         /// `old-term-commit` bug makes these).
         public var oldTermCommits = 0
+        /// Crashes that damaged the final synced record, and the restarts
+        /// that suspended votes after finding it.
+        public var damagedFinalRecords = 0
+        public var votingSuspensions = 0
     }
 
     public init(seed: UInt64, parameters: SimulationParameters, trace: ((String) -> Void)? = nil) {

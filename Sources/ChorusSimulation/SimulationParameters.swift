@@ -101,6 +101,10 @@ public struct SimulationParameters: Sendable, Hashable {
     /// long it slept (what `TickClock` makes up for).
     public var pauseMeanIntervalMicroseconds: UInt64
     public var pauseMaximumMicroseconds: UInt64
+    /// Probability that a crash also damages the final synced log record (one
+    /// byte of it rots), leaving a complete record that fails its check: an
+    /// uncertain tail. Drawn only while no other server has votes suspended.
+    public var finalRecordDamageProbability: Double = 0
 
     /// The network's delays, loss and duplication, as the shared router takes them.
     var network: NetworkProfile {
@@ -201,6 +205,8 @@ public struct SimulationParameters: Sendable, Hashable {
             firstCommitCrashProbability: random.chance(0.5) ? 0 : 0.2 + 0.8 * unit(),
             // Drawn last, so the draws above stay what they were for every seed.
             pauseMeanIntervalMicroseconds: meanInterval(never: random.chance(0.3), 200_000...2_000_000),
-            pauseMaximumMicroseconds: uniform(100_000...1_000_000))
+            pauseMaximumMicroseconds: uniform(100_000...1_000_000),
+            finalRecordDamageProbability: injectedBug == .uncertainTailTreatedAsTorn
+                ? 0.3 + 0.5 * unit() : (random.chance(0.4) ? 0 : 0.1 + 0.5 * unit()))
     }
 }

@@ -1,3 +1,4 @@
+import ChorusCore
 import Synchronization
 
 /// A node's storage directory: a write-ahead log, its snapshots, and a lock
@@ -7,6 +8,7 @@ import Synchronization
 /// DIR/LOCK                                   flock(2): one owner at a time
 /// DIR/OWNER                                  who the directory belongs to (such as `node 2`)
 /// DIR/FORMAT                                 the format of what the records hold (such as `chorus-node 2`)
+/// DIR/TERM                                   the highest term the owner entered (`TermFile`)
 /// DIR/wal/segment-<first sequence>.wal       the log (see SegmentFormat)
 /// DIR/snapshots/snapshot-<covered below>.snap
 /// ```
@@ -25,6 +27,8 @@ public final class DurableStorage: Sendable {
     let snapshots: SnapshotStore
     /// Serialises snapshot saves, and holds the lock file until `close`.
     private let exclusive: Mutex<StorageFile?>
+    /// What `TERM` holds; zero while there is no such file.
+    private let recordedTermValue: Mutex<Term>
 
     public static let lockFileName = "LOCK"
     public static let ownerFileName = "OWNER"
@@ -41,13 +45,29 @@ public final class DurableStorage: Sendable {
         public var records: [WriteAheadLogRecord]
         public var logReport: LogRecoveryReport
         public var snapshotReport: SnapshotRecoveryReport
+        /// The term in `TERM`: zero when the directory has none yet.
+        public var recordedTerm: Term
     }
 
-    private init(directory: String, log: WriteAheadLog, snapshots: SnapshotStore, lockFile: StorageFile) {
+    private init(directory: String, log: WriteAheadLog, snapshots: SnapshotStore, lockFile: StorageFile, recordedTerm: Term) {
         self.directory = directory
         self.log = log
         self.snapshots = snapshots
         self.exclusive = Mutex(lockFile)
+        self.recordedTermValue = Mutex(recordedTerm)
+    }
+
+    /// The highest term recorded in `TERM`.
+    public var recordedTerm: Term { recordedTermValue.withLock { $0 } }
+
+    /// Records `term` in `TERM` (atomically, synced) if it is higher than the
+    /// term recorded. Blocking: three syncs, once per term.
+    public func raiseRecordedTerm(to term: Term) throws(StorageError) {
+        try recordedTermValue.withLock { (recorded: inout Term) throws(StorageError) in
+            guard term > recorded else { return }
+            try TermFile.write(term, in: directory, fileSystem: log.fileSystem)
+            recorded = term
+        }
     }
 
     /// Opens (creating if needed) and recovers the storage in `directory`.
@@ -105,13 +125,15 @@ public final class DurableStorage: Sendable {
             } catch {
                 throw .io(error)
             }
+            let recordedTerm = try TermFile.read(in: directory, fileSystem: fileSystem)
             let snapshots = SnapshotStore(
                 directory: snapshotDirectory, fileSystem: fileSystem, configuration: configuration)
             let (snapshot, snapshotReport) = try snapshots.load(repair: true)
             let (log, recovered) = try WriteAheadLog.open(
                 directory: logDirectory, configuration: configuration, fileSystem: fileSystem,
                 coveredBelow: snapshot?.coveredBelow ?? .first, batchObserver: batchObserver)
-            let storage = DurableStorage(directory: directory, log: log, snapshots: snapshots, lockFile: lockFile)
+            let storage = DurableStorage(
+                directory: directory, log: log, snapshots: snapshots, lockFile: lockFile, recordedTerm: recordedTerm)
             // A crash between a snapshot save and its segment release leaves
             // releasable segments behind; release them now.
             if let oldestKept = try snapshots.prune() {
@@ -121,7 +143,7 @@ public final class DurableStorage: Sendable {
                 storage,
                 Recovered(
                     snapshot: snapshot, records: recovered.records, logReport: recovered.report,
-                    snapshotReport: snapshotReport)
+                    snapshotReport: snapshotReport, recordedTerm: recordedTerm)
             )
         } catch {
             fileSystem.close(lockFile)
@@ -207,12 +229,13 @@ public final class DurableStorage: Sendable {
         let snapshots = SnapshotStore(
             directory: join(directory, snapshotDirectoryName), fileSystem: fileSystem, configuration: configuration)
         let (snapshot, snapshotReport) = try snapshots.load(repair: false)
+        let recordedTerm = try TermFile.read(in: directory, fileSystem: fileSystem)
         let outcome = try LogRecovery.recover(
             directory: join(directory, logDirectoryName), fileSystem: fileSystem,
             coveredBelow: snapshot?.coveredBelow ?? .first, mode: .inspect, collectRecords: false)
         return Inspection(
             snapshotCoveredBelow: snapshot?.coveredBelow, snapshotPayloadBytes: snapshot?.payload.count,
-            logReport: outcome.report, snapshotReport: snapshotReport)
+            logReport: outcome.report, snapshotReport: snapshotReport, recordedTerm: recordedTerm)
     }
 
     public struct Inspection: Sendable, Equatable {
@@ -220,6 +243,7 @@ public final class DurableStorage: Sendable {
         public var snapshotPayloadBytes: Int?
         public var logReport: LogRecoveryReport
         public var snapshotReport: SnapshotRecoveryReport
+        public var recordedTerm: Term
     }
 }
 

@@ -337,5 +337,8 @@ public enum MessageCodec {
     static func checkHardState(_ hardState: HardState) throws(WireError) {
         try checkBound(hardState.term.rawValue, "term")
         try checkBound(hardState.commit.rawValue, "commit index")
+        guard hardState.votingSuspendedThrough == .zero || hardState.votingSuspendedThrough < hardState.term else {
+            throw .invalid("votes suspended through term \(hardState.votingSuspendedThrough), not below the term \(hardState.term)")
+        }
     }
 }

@@ -6,12 +6,17 @@ import ChorusRaft
 ///
 ///     record     = tag (u8) · body
 ///       1 hard state   term, vote, commit (`RaftCoding`)
+///       4 hard state   term, vote, commit, votes suspended through (a term, non-zero):
+///                      written only while votes are suspended, so a log without
+///                      a suspension reads the same as before it existed
 ///       2 entries      count · entry*      the log from entries[0].index on:
 ///                                          every stored entry at or above it is superseded
 ///       3 snapshot     a snapshot received from the leader (`RaftCoding`):
 ///                                          it replaces the whole log before it
 ///
-///     checkpoint = format (u8 = 1) · hard state · snapshot · count · entry*
+///     checkpoint = format (u8) · hard state · snapshot · count · entry*
+///       format 1: hard state = term, vote, commit; format 2 adds votes suspended
+///       through (written only while non-zero)
 ///
 /// The log never rewrites a record, so a follower truncating a conflicting
 /// suffix writes a new `entries` record starting at the conflict, and replay
@@ -32,13 +37,16 @@ public enum PersistenceRecord: Sendable, Hashable {
     static let tagHardState: UInt8 = 1
     static let tagEntries: UInt8 = 2
     static let tagSnapshot: UInt8 = 3
+    static let tagSuspendedHardState: UInt8 = 4
 
     /// Appends the record's bytes to `writer`.
     public func encode(into writer: inout ByteWriter) {
         switch self {
         case .hardState(let hardState):
-            writer.write(Self.tagHardState)
+            let suspended = hardState.votingSuspendedThrough != .zero
+            writer.write(suspended ? Self.tagSuspendedHardState : Self.tagHardState)
             RaftCoding.write(hardState, to: &writer)
+            if suspended { writer.writeVarint(hardState.votingSuspendedThrough.rawValue) }
         case .entries(let entries):
             writer.write(Self.tagEntries)
             writer.writeVarint(entries.count)
@@ -62,6 +70,13 @@ public enum PersistenceRecord: Sendable, Hashable {
             switch tag {
             case Self.tagHardState:
                 self = .hardState(try RaftCoding.readHardState(&reader))
+            case Self.tagSuspendedHardState:
+                var hardState = try RaftCoding.readHardState(&reader)
+                hardState.votingSuspendedThrough = Term(try reader.readVarint())
+                guard hardState.votingSuspendedThrough != .zero else {
+                    throw reader.error(.invalidValue("a suspended hard state suspended through term 0"))
+                }
+                self = .hardState(hardState)
             case Self.tagEntries:
                 self = .entries(try Self.readEntries(&reader, limits: limits))
             case Self.tagSnapshot:
@@ -107,6 +122,7 @@ public struct Checkpoint: Sendable, Hashable {
     public var entries: [LogEntry]
 
     static let format: UInt8 = 1
+    static let formatWithSuspension: UInt8 = 2
 
     public init(hardState: HardState, snapshot: Snapshot, entries: [LogEntry]) {
         self.hardState = hardState
@@ -116,8 +132,10 @@ public struct Checkpoint: Sendable, Hashable {
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + snapshot.data.count + entries.count * 32)
-        writer.write(Self.format)
+        let suspended = hardState.votingSuspendedThrough != .zero
+        writer.write(suspended ? Self.formatWithSuspension : Self.format)
         RaftCoding.write(hardState, to: &writer)
+        if suspended { writer.writeVarint(hardState.votingSuspendedThrough.rawValue) }
         RaftCoding.write(snapshot, to: &writer)
         writer.writeVarint(entries.count)
         for entry in entries { RaftCoding.write(entry, to: &writer) }
@@ -128,8 +146,16 @@ public struct Checkpoint: Sendable, Hashable {
         var reader = ByteReader(bytes)
         do throws(BinaryDecodingError) {
             let format = try reader.readByte()
-            guard format == Self.format else { throw reader.error(.invalidValue("checkpoint format \(format)")) }
+            guard format == Self.format || format == Self.formatWithSuspension else {
+                throw reader.error(.invalidValue("checkpoint format \(format)"))
+            }
             hardState = try RaftCoding.readHardState(&reader)
+            if format == Self.formatWithSuspension {
+                hardState.votingSuspendedThrough = Term(try reader.readVarint())
+                guard hardState.votingSuspendedThrough != .zero else {
+                    throw reader.error(.invalidValue("a suspended hard state suspended through term 0"))
+                }
+            }
             snapshot = try RaftCoding.readSnapshot(&reader, limits: limits)
             entries = try PersistenceRecord.readEntries(&reader, limits: limits)
             try reader.expectEnd()

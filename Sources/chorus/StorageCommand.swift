@@ -27,7 +27,10 @@ struct StorageVerifyCommand: AsyncParsableCommand {
         discussion: """
             Exit status: 0 when the directory recovers (a torn final record, which start-up \
             truncates, is reported but is not an error), 1 when it holds corruption that \
-            recovery refuses to skip, 2 when it cannot be read.
+            recovery refuses to skip, 2 when it cannot be read, 3 when it recovers but its \
+            final record is complete and fails its checks: it may have been acknowledged \
+            before it was damaged, so a node starting on it suspends its votes until it has \
+            caught up with a leader of a later term.
             """
     )
 
@@ -86,9 +89,18 @@ struct StorageVerifyCommand: AsyncParsableCommand {
             print("tail      \(count) zero byte(s) at offset \(offset) (would be truncated)")
         case .tornRecord(let offset, let count, let reason):
             print("tail      torn final record at offset \(offset), \(count) byte(s): \(reason) (would be truncated)")
+        case .uncertainRecord(let offset, let count, let reason):
+            print(
+                "tail      UNCERTAIN final record at offset \(offset), \(count) byte(s): \(reason): complete, so it may have been acknowledged (would be truncated, and the node would suspend its votes)"
+            )
         }
         for name in report.ignoredFiles { print("ignored   \(name)") }
         print("next      sequence \(report.nextSequence.rawValue)")
+        print("term      \(inspection.recordedTerm == .zero ? "none recorded" : "\(inspection.recordedTerm.rawValue) recorded")")
+        if report.tail.mayHoldAcknowledgedData {
+            print("uncertain")
+            throw ExitCode(3)
+        }
         print("ok")
     }
 }

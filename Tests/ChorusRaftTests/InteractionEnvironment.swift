@@ -12,6 +12,8 @@ struct InteractionEnvironment {
         var hardState = HardState()
         var snapshot: Snapshot
         var entries: [LogEntry] = []
+        /// A node's `TERM` file: the highest term any persisted hard state had.
+        var recordedTerm = Term.zero
 
         var persistentState: RaftPersistentState {
             RaftPersistentState(hardState: hardState, snapshot: snapshot, entries: entries)
@@ -121,7 +123,26 @@ struct InteractionEnvironment {
             storages[id]!.entries.removeAll { $0.index.rawValue <= index }
             return ""
         case "restart":
+            // `restart ID [lose=K] [uncertain=suspend|ignore]`: `lose` drops the
+            // last K stored entries and the hard state goes back to the term it
+            // had (a final record cut on recovery); `uncertain=suspend` then
+            // recovers as a node does from a complete record that failed its
+            // check, `ignore` as if the record had been torn.
             let id = try node(command, 0)
+            if let text = command.value("lose") {
+                guard let count = Int(text) else { throw failure(command, "lose=K") }
+                storages[id]!.entries.removeLast(min(count, storages[id]!.entries.count))
+                let last = storages[id]!.entries.last?.index ?? storages[id]!.snapshot.metadata.index
+                storages[id]!.hardState.commit = min(storages[id]!.hardState.commit, last)
+            }
+            switch command.value("uncertain") {
+            case nil, "ignore": break
+            case "suspend":
+                let state = storages[id]!.persistentState.suspendingVotes(termHighWater: storages[id]!.recordedTerm)
+                storages[id]!.hardState = state.hardState
+                storages[id]!.recordedTerm = state.hardState.term
+            default: throw failure(command, "uncertain=suspend|ignore")
+            }
             restarts[id, default: 0] += 1
             nodes[id] = try RaftNode(
                 configuration: configurations[id]!, persistentState: storages[id]!.persistentState,
@@ -191,7 +212,10 @@ struct InteractionEnvironment {
             storage.entries.removeAll { $0.index <= snapshot.metadata.index }
         }
         storage.append(ready.entries)
-        if let hardState = ready.hardState { storage.hardState = hardState }
+        if let hardState = ready.hardState {
+            storage.hardState = hardState
+            storage.recordedTerm = max(storage.recordedTerm, hardState.term)
+        }
         storages[id] = storage
         mailbox += ready.messages
         nodes[id]!.advance(ready)
@@ -244,6 +268,7 @@ struct InteractionEnvironment {
         let status = nodes[id]!.status
         var lines = [
             "\(id) \(status.role) term=\(status.term.rawValue) vote=\(status.vote.rawValue) lead=\(status.leader.rawValue) commit=\(status.commitIndex.rawValue) applied=\(status.appliedIndex.rawValue) last=\(status.lastIndex.rawValue) \(status.configuration)"
+                + (status.votingSuspendedThrough == .zero ? "" : " votes-suspended-through=\(status.votingSuspendedThrough.rawValue)")
         ]
         for follower in status.followers {
             lines.append(

@@ -81,6 +81,21 @@ import Testing
         print("unpersisted-vote caught at seed \(found.outcome.seed) after \(found.seedsRun) seeds: \(found.outcome.violation!)")
     }
 
+    /// A complete final record that fails its checksum, recovered as if torn
+    /// (no vote suspension): a lost vote elects two leaders in one term, or a
+    /// lost acknowledgement elects a leader without a committed entry.
+    @Test func uncertainTailTreatedAsTornIsCaught() async throws {
+        let found = try #require(
+            await Campaign.firstViolation(
+                start: 1, limit: Self.seedLimit, options: .init(injectedBug: .uncertainTailTreatedAsTorn, quick: true), jobs: 2),
+            "uncertain-tail-treated-as-torn went unnoticed for \(Self.seedLimit) seeds")
+        let property = found.outcome.violation!.property
+        #expect(
+            [.electionSafety, .leaderCompleteness, .stateMachineSafety, .linearizability].contains(property),
+            "seed \(found.outcome.seed): \(found.outcome.violation!)")
+        print("uncertain-tail-treated-as-torn caught at seed \(found.outcome.seed) after \(found.seedsRun) seeds: \(found.outcome.violation!)")
+    }
+
     @Test func oldTermCommitIsCaught() async throws {
         let found = try #require(
             await Campaign.firstViolation(

@@ -136,6 +136,63 @@ import Testing
         #expect(try readFile(segment).count == bytes.count - 5, "inspection must not truncate")
     }
 
+    /// The final record complete but failing its checksum: recovery cuts it and
+    /// says it may have been acknowledged; inspection says the same.
+    @Test func aCompleteFinalRecordThatFailsItsChecksumIsReportedUncertain() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let (storage, _) = try await openStorage(directory.path)
+        for index in 0..<3 { _ = try await storage.log.append(payload(index)) }
+        await storage.close()
+        let segment = directory.file("wal/" + SegmentFormat.fileName(firstSequence: 1))
+        var bytes = try readFile(segment)
+        bytes[bytes.count - 3] ^= 0x40
+        try writeFile(segment, bytes)
+        let inspection = try DurableStorage.inspect(directory: directory.path)
+        #expect(inspection.logReport.tail.mayHoldAcknowledgedData)
+        guard case .uncertainRecord(_, let count, .checksumMismatch) = inspection.logReport.tail else {
+            Issue.record("expected an uncertain record, got \(inspection.logReport.tail)")
+            return
+        }
+        #expect(count == SegmentFormat.frameBytes(payloadBytes: 24))
+        let (again, recovered) = try await openStorage(directory.path)
+        #expect(recovered.records.map(\.payload) == (0..<2).map { payload($0) })
+        #expect(recovered.logReport.tail.mayHoldAcknowledgedData)
+        await again.close()
+    }
+
+    /// `TERM` only rises, survives a reopen, and a damaged one is corruption.
+    @Test func theRecordedTermRisesAndIsCheckedOnOpen() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let (storage, recovered) = try await openStorage(directory.path)
+        #expect(recovered.recordedTerm == .zero && storage.recordedTerm == .zero)
+        try storage.raiseRecordedTerm(to: 5)
+        try storage.raiseRecordedTerm(to: 3)
+        #expect(storage.recordedTerm == 5)
+        await storage.close()
+        let (again, state) = try await openStorage(directory.path)
+        #expect(state.recordedTerm == 5)
+        await again.close()
+        #expect(try DurableStorage.inspect(directory: directory.path).recordedTerm == 5)
+
+        let file = directory.file(TermFile.fileName)
+        var bytes = try readFile(file)
+        bytes[6] ^= 1
+        try writeFile(file, bytes)
+        do {
+            let (opened, _) = try await openStorage(directory.path)
+            await opened.close()
+            Issue.record("a damaged TERM file was accepted")
+        } catch let error as StorageError {
+            guard case .corruption(let corruption) = error else {
+                Issue.record("expected corruption, got \(error)")
+                return
+            }
+            #expect(corruption.file.hasSuffix("/TERM"))
+        }
+    }
+
     @Test func aSnapshotWithNoLogAtAllIsReported() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }

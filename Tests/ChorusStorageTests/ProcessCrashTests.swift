@@ -202,5 +202,13 @@ func runChorus(
 
         let missing = try await runChorus(executable, ["storage", "verify", directory.file("absent")])
         #expect(missing.exitStatus == 2, "\(missing.standardError)")
+
+        // The damage moved into the final record: complete, failing its checksum, nothing after it.
+        bytes[second + 18] ^= 0x80
+        bytes[bytes.count - 2] ^= 0x01
+        try writeFile(segment, bytes)
+        let uncertain = try await runChorus(executable, ["storage", "verify", directory.path])
+        #expect(uncertain.exitStatus == 3, "\(uncertain.standardOutput)\(uncertain.standardError)")
+        #expect(uncertain.standardOutput.contains("UNCERTAIN final record"), "\(uncertain.standardOutput)")
     }
 }

@@ -29,17 +29,27 @@ import Testing
         }
     }
 
-    @Test func everyFlippedBitInTheFinalRecordIsATornTail() throws {
+    /// A flipped bit leaves the final record complete but failing its check,
+    /// which no byte of the format tells apart from damage after a sync: an
+    /// uncertain tail. Only a flip in the length field that makes the record
+    /// run past the end of the file reads as torn.
+    @Test func everyFlippedBitInTheFinalRecordIsCutAsUncertainOrTorn() throws {
         let whole = segment
+        let lengthField = (finalRecordOffset + 4)..<(finalRecordOffset + 8)
         for bit in (finalRecordOffset * 8)..<(whole.count * 8) {
             var damaged = whole
             damaged[bit / 8] ^= 1 << (bit % 8)
             let result = try SegmentScanner.scan(damaged, file: "last", isLastSegment: true)
             #expect(result.records.count == 9, "bit \(bit)")
             #expect(result.validEndOffset == finalRecordOffset, "bit \(bit)")
-            guard case .tornRecord = result.tail else {
-                Issue.record("bit \(bit): expected a torn record, got \(result.tail)")
-                continue
+            switch result.tail {
+            case .uncertainRecord(let offset, let count, _):
+                #expect(offset == finalRecordOffset && count == whole.count - finalRecordOffset, "bit \(bit)")
+                #expect(result.tail.mayHoldAcknowledgedData)
+            case .tornRecord(_, _, .truncatedRecord) where lengthField.contains(bit / 8):
+                #expect(!result.tail.mayHoldAcknowledgedData)
+            default:
+                Issue.record("bit \(bit): expected an uncertain record, got \(result.tail)")
             }
         }
     }
@@ -53,12 +63,26 @@ import Testing
         }
     }
 
-    @Test func aTornRecordFollowedByZerosIsATornTail() throws {
-        let torn = Array(segment[..<(finalRecordOffset + 9)]) + [UInt8](repeating: 0, count: 500)
-        let result = try SegmentScanner.scan(torn, file: "last", isLastSegment: true)
-        #expect(result.records.count == 9)
-        guard case .tornRecord(let offset, _, _) = result.tail else {
-            Issue.record("expected a torn record, got \(result.tail)")
+    /// Zeros from a sector boundary inside the final frame to the end of the
+    /// file: sectors never written, so a torn write. Zeros that begin inside a
+    /// sector the frame's start shares leave no whole unwritten sector inside
+    /// the frame: the record is uncertain.
+    @Test func aFinalRecordCompletedByZeroedSectorsIsATornTail() throws {
+        let large = makeSegment(first: 1, payloads: Array(payloads.dropLast()) + [payload(9, length: 2_000)])
+        for cut in [1_024, 1_536, 2_048] {
+            let torn = Array(large[..<cut]) + [UInt8](repeating: 0, count: large.count - cut)
+            let result = try SegmentScanner.scan(torn, file: "last", isLastSegment: true)
+            #expect(result.records.count == 9, "cut at \(cut)")
+            guard case .tornRecord(let offset, _, .checksumMismatch) = result.tail else {
+                Issue.record("cut at \(cut): expected a torn record, got \(result.tail)")
+                continue
+            }
+            #expect(offset == finalRecordOffset)
+        }
+        let short = Array(segment[..<(finalRecordOffset + 9)]) + [UInt8](repeating: 0, count: segment.count - finalRecordOffset - 9)
+        let result = try SegmentScanner.scan(short, file: "last", isLastSegment: true)
+        guard case .uncertainRecord(let offset, _, _) = result.tail else {
+            Issue.record("expected an uncertain record, got \(result.tail)")
             return
         }
         #expect(offset == finalRecordOffset)

@@ -9,7 +9,11 @@ import Testing
     func recordsAndCheckpointsRoundTrip(seed: UInt64) throws {
         var generator = WireValueGenerator(seed: seed)
         for round in 0..<100 {
-            let hardState = HardState(term: Term(generator.number()), vote: generator.node(), commit: LogIndex(generator.number()))
+            let term = Term(max(generator.number(), 1))
+            // Every other round suspends votes through an earlier term (record tag 4, checkpoint format 2).
+            let suspended = round % 2 == 0 ? Term.zero : Term(generator.number() % term.rawValue)
+            let hardState = HardState(
+                term: term, vote: generator.node(), commit: LogIndex(generator.number()), votingSuspendedThrough: suspended)
             let snapshot = generator.snapshot(maximumTerm: 50)
             let entries = generator.entries(after: snapshot.metadata.index, previousTerm: snapshot.metadata.term, maximumTerm: 60)
             for record in [PersistenceRecord.hardState(hardState), .entries(entries), .snapshot(snapshot)] {
@@ -18,6 +22,23 @@ import Testing
             let checkpoint = Checkpoint(hardState: hardState, snapshot: snapshot, entries: entries)
             #expect(try Checkpoint(decoding: checkpoint.encoded()) == checkpoint, "seed \(seed) round \(round)")
         }
+    }
+
+    /// A hard state without a suspension is written exactly as before
+    /// suspensions existed (tag 1, checkpoint format 1), so old logs read back
+    /// unchanged; a suspension takes tag 4 and format 2, and must lie below the term.
+    @Test func suspensionsAreEncodedOnlyWhenPresent() throws {
+        let plain = HardState(term: 7, vote: 2, commit: 5)
+        #expect(PersistenceRecord.hardState(plain).encoded() == [1, 7, 2, 5])
+        let suspended = HardState(term: 7, vote: 0, commit: 5, votingSuspendedThrough: 6)
+        #expect(PersistenceRecord.hardState(suspended).encoded() == [4, 7, 0, 5, 6])
+        #expect(try PersistenceRecord(decoding: [4, 7, 0, 5, 6]) == .hardState(suspended))
+        let snapshot = Snapshot(metadata: SnapshotMetadata(index: 0, term: 0, configuration: .empty), data: [])
+        #expect(Checkpoint(hardState: plain, snapshot: snapshot, entries: []).encoded().first == 1)
+        #expect(Checkpoint(hardState: suspended, snapshot: snapshot, entries: []).encoded().first == 2)
+        // Suspended through the current term or later, or through term 0 under tag 4: refused.
+        #expect(throws: WireError.self) { try PersistenceRecord(decoding: [4, 7, 0, 5, 7]) }
+        #expect(throws: WireError.self) { try PersistenceRecord(decoding: [4, 7, 0, 5, 0]) }
     }
 
     @Test func laterRecordsSupersedeEarlierOnes() throws {

@@ -21,6 +21,19 @@ import ChorusCore
 /// Bytes that are all zero from a frame boundary to the end of the file are a
 /// *zero-filled tail* (preallocated or zeroed blocks) and are truncated too.
 ///
+/// ## Torn or uncertain
+///
+/// A final frame that runs past the end of the file was never written in full,
+/// so it was never synced, never acknowledged: a **torn** record; so is one
+/// made complete only by zeroed sectors from a sector boundary inside it to the
+/// end of the file (sectors never written, `endsInUnwrittenSectors`). A final frame
+/// that is all there but fails its checksum (or declares an impossible length)
+/// is **uncertain**: a write torn inside the file's length leaves it, and so
+/// does damage to a record that was synced and acknowledged, and no byte of
+/// this format tells the two apart. Both are truncated; an uncertain one is
+/// reported as such, and the caller must recover as if acknowledged data were
+/// lost (a Raft node suspends its votes: `RaftPersistentState.suspendingVotes`).
+///
 /// Anything else stops recovery with `StorageCorruption`, naming the file and
 /// the offset: damage in a sealed segment, damage followed by a valid frame
 /// (a checksum failure inside the committed prefix), or a valid frame carrying
@@ -48,6 +61,15 @@ public enum SegmentScanner {
         case zeroFilled(offset: Int, count: Int)
         /// A torn final record starts at `offset`; `reason` says what is wrong with it.
         case tornRecord(offset: Int, count: Int, reason: StorageCorruption.Reason)
+        /// A complete final record that fails its checks starts at `offset`: it
+        /// may have been synced and acknowledged before it was damaged.
+        case uncertainRecord(offset: Int, count: Int, reason: StorageCorruption.Reason)
+
+        /// Whether acknowledged data may be among what the tail's repair cuts.
+        public var mayHoldAcknowledgedData: Bool {
+            if case .uncertainRecord = self { return true }
+            return false
+        }
     }
 
     public struct Result: Equatable, Sendable {
@@ -141,7 +163,30 @@ public enum SegmentScanner {
         if validFrameOffset(in: bytes, after: offset, expected: expected) != nil {
             throw StorageCorruption(file: file, offset: offset, reason: reason)
         }
-        return .tornRecord(offset: offset, count: count, reason: reason)
+        if case .truncatedRecord = reason { return .tornRecord(offset: offset, count: count, reason: reason) }
+        if endsInUnwrittenSectors(bytes, frameAt: offset) {
+            return .tornRecord(offset: offset, count: count, reason: reason)
+        }
+        return .uncertainRecord(offset: offset, count: count, reason: reason)
+    }
+
+    /// The sector size torn writes are assumed to respect: a disk writes a
+    /// sector whole or not at all, so a write cut short leaves whole sectors
+    /// unwritten, and an unwritten sector of an extended file reads as zeros.
+    static let sectorBytes = 512
+
+    /// Whether the frame at `offset` is complete only because the file was
+    /// extended past sectors that were never written: every byte from a
+    /// sector boundary inside the frame to the end of the file is zero. That
+    /// is a torn write (power lost while the frame's later sectors were in the
+    /// page cache), not damage to a synced record, which leaves no such run.
+    static func endsInUnwrittenSectors(_ bytes: [UInt8], frameAt offset: Int) -> Bool {
+        guard bytes.count - offset >= SegmentFormat.frameHeaderBytes else { return false }
+        let frameEnd = offset + SegmentFormat.frameHeaderBytes + Int(bytes.littleEndianUInt32(at: offset + 4))
+        var zeroStart = bytes.count
+        while zeroStart > offset && bytes[zeroStart - 1] == 0 { zeroStart -= 1 }
+        let boundary = (zeroStart + sectorBytes - 1) / sectorBytes * sectorBytes
+        return boundary > offset && boundary < min(frameEnd, bytes.count)
     }
 
     /// The first offset after `damageOffset` holding a valid frame that could

@@ -41,7 +41,7 @@ public struct LogRecoveryReport: Sendable, Equatable {
     public var truncatedBytes: Int {
         switch tail {
         case .clean: 0
-        case .zeroFilled(_, let count), .tornRecord(_, let count, _): count
+        case .zeroFilled(_, let count), .tornRecord(_, let count, _), .uncertainRecord(_, let count, _): count
         }
     }
 }
