@@ -187,16 +187,11 @@ public final class ChorusNode: Service, Sendable {
             logger.warning(
                 "storage repair: truncated a zero-filled tail",
                 metadata: ["file": "\(directory)/wal/\(lastSegment)", "offset": "\(offset)", "bytes": "\(count)"])
-        case .tornRecord(let offset, let count, let reason):
+        case .tornRecord(let offset, let count, let reason), .uncertainRecord(let offset, let count, let reason):
             logger.warning(
-                "storage repair: truncated a torn final record, never acknowledged",
-                metadata: [
-                    "file": "\(directory)/wal/\(lastSegment)", "offset": "\(offset)", "bytes": "\(count)",
-                    "reason": "\(reason)",
-                ])
-        case .uncertainRecord(let offset, let count, let reason):
-            logger.warning(
-                "storage repair: truncated a complete final record that fails its checks (torn, or damaged after it was acknowledged)",
+                log.tail.mayHoldAcknowledgedData
+                    ? "storage repair: truncated a complete final record that fails its checks (torn, or damaged after it was acknowledged)"
+                    : "storage repair: truncated a torn final record, never acknowledged",
                 metadata: [
                     "file": "\(directory)/wal/\(lastSegment)", "offset": "\(offset)", "bytes": "\(count)",
                     "reason": "\(reason)",
@@ -243,8 +238,6 @@ public final class ChorusNode: Service, Sendable {
         }
     }
 
-    /// Rebuilds the Raft state and the store from the newest checkpoint plus
-    /// the log records after it.
     /// After a recovery that cut a final log record which may have been
     /// acknowledged (`SegmentScanner`'s uncertain record), moves to a term past
     /// every term the record can belong to and suspends votes until caught up
@@ -272,6 +265,8 @@ public final class ChorusNode: Service, Sendable {
         return suspended
     }
 
+    /// Rebuilds the Raft state and the store from the newest checkpoint plus
+    /// the log records after it.
     static func rebuild(from recovered: DurableStorage.Recovered, configuration: NodeConfiguration)
         throws(NodeStartupError) -> (RecoveredRaftState, ReplicatedMachines)
     {

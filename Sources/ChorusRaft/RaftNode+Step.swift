@@ -28,11 +28,13 @@ extension RaftNode {
     /// Ends a vote suspension once this server holds a committed entry of a
     /// term after the suspension's (`RaftPersistentState.suspendingVotes`).
     /// The commit index a follower learns covers only entries that match the
-    /// leader's log, so the entry there is the leader's.
+    /// leader's log, so the entry there is the leader's. A sole voter ends it
+    /// at once: no other server can hold what it lost, and suspended it could
+    /// never elect itself again.
     mutating func resumeVotingIfCaughtUp() {
-        guard votingSuspendedThrough != .zero, let committedTerm = log.term(at: log.committed),
-            committedTerm > votingSuspendedThrough
-        else { return }
+        guard votingSuspendedThrough != .zero else { return }
+        let isSoleVoter = log.configuration.voters == [id]
+        guard isSoleVoter || log.term(at: log.committed).map({ $0 > votingSuspendedThrough }) == true else { return }
         votingSuspendedThrough = .zero
     }
 

@@ -104,6 +104,7 @@ public struct RaftNode: Sendable {
             votingSuspendedThrough: persistentState.hardState.votingSuspendedThrough)
         self.lastSoftState = SoftState(role: .follower, leader: .none)
         resetRandomizedElectionTimeout()
+        resumeVotingIfCaughtUp()
         checkInvariants()
     }
 

@@ -18,7 +18,7 @@ struct FramedLog {
     /// Recoveries that found (and cut) a torn or corrupt tail.
     private(set) var tornRecoveries = 0
     /// Whether the last recovery cut a complete record that failed its
-    /// checksum: what damage to a synced record leaves (`damageFinalRecord`),
+    /// checksum: what damage to a synced record leaves (`crashDamagingFinalRecord`),
     /// and what the real log reports as an uncertain record.
     private(set) var lastRecoveryCutCompleteRecord = false
 

@@ -69,15 +69,10 @@ struct SimulatedDisk {
     /// Whether a restart from what is synced now would suspend votes: a
     /// suspension recorded, or a final record that fails its check.
     var wouldRestartSuspended: Bool {
-        var copy = log
-        copy.discardUnsynced()
-        var suspended = false
-        _ = copy.recover { payload -> Void? in
-            guard case .hardState(let state) = Self.decode(payload) else { return Self.decode(payload).map { _ in () } }
-            suspended = state.votingSuspendedThrough != .zero
-            return ()
-        }
-        return suspended || copy.lastRecoveryCutCompleteRecord
+        var copy = self
+        copy.log.discardUnsynced()
+        let state = copy.recover()
+        return state.hardState.votingSuspendedThrough != .zero || copy.lastRecoveryCutCompleteRecord
     }
 
     /// Loses power, and one byte of the final synced record rots.

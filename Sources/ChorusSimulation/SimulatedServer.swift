@@ -23,9 +23,8 @@ struct SimulatedServer {
     /// Leading, and the commit index has not moved yet in this term.
     var awaitingFirstCommit = false
     /// Votes suspended now, or on a restart from what its disk has synced (a
-    /// suspension recorded, or a damaged final record).
-    /// The simulator damages one server's final record at a time: two
-    /// suspended voters of three can elect no one (see the storage README).
+    /// suspension recorded, or a damaged final record): what
+    /// `Simulation.mayDamageFinalRecord` asks of the other servers.
     var hasVotesSuspended: Bool {
         (replica.map { $0.raft.votingSuspendedThrough != .zero } ?? false) || disk.wouldRestartSuspended
     }

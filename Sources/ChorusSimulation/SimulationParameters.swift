@@ -103,7 +103,7 @@ public struct SimulationParameters: Sendable, Hashable {
     public var pauseMaximumMicroseconds: UInt64
     /// Probability that a crash also damages the final synced log record (one
     /// byte of it rots), leaving a complete record that fails its check: an
-    /// uncertain tail. Drawn only while no other server has votes suspended.
+    /// uncertain tail. Drawn only where `Simulation.mayDamageFinalRecord` allows.
     public var finalRecordDamageProbability: Double = 0
 
     /// The network's delays, loss and duplication, as the shared router takes them.

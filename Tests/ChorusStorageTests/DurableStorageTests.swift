@@ -116,13 +116,18 @@ import Testing
         await storage.close()
     }
 
-    @Test func inspectionReportsWithoutRepairing() async throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
+    /// A storage directory holding records 0, 1 and 2 in one segment: its path.
+    func threeRecordSegment(in directory: TemporaryDirectory) async throws -> String {
         let (storage, _) = try await openStorage(directory.path)
         for index in 0..<3 { _ = try await storage.log.append(payload(index)) }
         await storage.close()
-        let segment = directory.file("wal/" + SegmentFormat.fileName(firstSequence: 1))
+        return directory.file("wal/" + SegmentFormat.fileName(firstSequence: 1))
+    }
+
+    @Test func inspectionReportsWithoutRepairing() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let segment = try await threeRecordSegment(in: directory)
         let bytes = try readFile(segment)
         try writeFile(segment, Array(bytes.dropLast(5)))
         let inspection = try DurableStorage.inspect(directory: directory.path)
@@ -141,10 +146,7 @@ import Testing
     @Test func aCompleteFinalRecordThatFailsItsChecksumIsReportedUncertain() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let (storage, _) = try await openStorage(directory.path)
-        for index in 0..<3 { _ = try await storage.log.append(payload(index)) }
-        await storage.close()
-        let segment = directory.file("wal/" + SegmentFormat.fileName(firstSequence: 1))
+        let segment = try await threeRecordSegment(in: directory)
         var bytes = try readFile(segment)
         bytes[bytes.count - 3] ^= 0x40
         try writeFile(segment, bytes)
